@@ -1,0 +1,35 @@
+# Two entry points for a fresh machine with only Python 3.11+ and make:
+#   make demo   simulate, train, promote and serve
+#   make test   the whole test suite
+# Both install the locked environment into .venv/ first.
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+VENV := .venv
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+export UV_LINK_MODE := copy
+
+.PHONY: setup demo test lint bench clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+setup: $(VENV)/.synced
+
+demo: setup
+	$(VENV)/bin/polku demo
+
+test: setup
+	$(VENV)/bin/python -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check model training api tests bench
+	$(VENV)/bin/lint-imports
+
+clean:
+	rm -rf $(VENV) .tools

@@ -1,0 +1,190 @@
+"""The service catalogue (SPEC §2): services, their names and eligibility.
+
+The catalogue is a TOML data file that a municipality can edit without
+touching code. Loading it checks every field and parses every eligibility
+rule; a bad file is refused with the service and the reason.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model.errors import CatalogueError, UnknownServiceError
+from model.features import FeatureKind, completed_feature, feature_catalogue
+from model.rules import Rule, parse_rule
+from model.vocab import LANGUAGES, NO_NEW_SERVICE, REVIEW
+
+DEFAULT_CATALOGUE = "catalogue.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    code: str
+    name: Mapping[str, str]
+    description: Mapping[str, str]
+    eligibility: Rule
+    typical_duration_days: int | None = None
+    monthly_capacity: int | None = None
+
+    def localised_name(self, language: str) -> str:
+        return self.name[language]
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Services in catalogue order; `no_new_service` is always the last action."""
+
+    services: tuple[Service, ...]
+    no_new_service: Service
+    source: str = "default"
+    extras: Mapping[str, FeatureKind] = field(default_factory=dict)
+    text: str = ""
+
+    @property
+    def service_codes(self) -> tuple[str, ...]:
+        return tuple(s.code for s in self.services)
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        """Every candidate action: the services, then `no_new_service`."""
+        return (*self.service_codes, NO_NEW_SERVICE)
+
+    def __iter__(self) -> Iterator[Service]:
+        return iter(self.services)
+
+    def __contains__(self, code: object) -> bool:
+        return code == NO_NEW_SERVICE or any(s.code == code for s in self.services)
+
+    def get(self, code: str) -> Service:
+        if code == NO_NEW_SERVICE:
+            return self.no_new_service
+        for service in self.services:
+            if service.code == code:
+                return service
+        raise UnknownServiceError(f"unknown service {code!r}; the catalogue has {', '.join(self.actions)}")
+
+    def eligibility(self, columns: Mapping[str, np.ndarray], n_rows: int) -> np.ndarray:
+        """(n_rows, n_actions) boolean matrix; `no_new_service` is always eligible."""
+        out = np.ones((n_rows, len(self.actions)), dtype=bool)
+        for j, service in enumerate(self.services):
+            out[:, j] = service.eligibility.evaluate(columns) if n_rows else out[:, j]
+        return out
+
+    def ineligibility_reason(self, code: str, language: str = "en") -> str:
+        rule = self.get(code).eligibility.source
+        prefix = {"fi": "Ehto ei täyty", "sv": "Villkoret uppfylls inte", "en": "Rule not met"}
+        return f"{prefix.get(language, prefix['en'])}: {rule}"
+
+
+def load_catalogue(
+    path: str | Path | None = None,
+    *,
+    extras: Mapping[str, FeatureKind] | None = None,
+) -> Catalogue:
+    """Load and check a catalogue; the packaged default when `path` is None."""
+    if path is None:
+        text = resources.files("model.data").joinpath(DEFAULT_CATALOGUE).read_text("utf-8")
+        source = "default"
+    else:
+        p = Path(path)
+        try:
+            text = p.read_text("utf-8")
+        except OSError as exc:
+            raise CatalogueError(f"cannot read catalogue {p.name}: {exc.strerror}") from None
+        source = p.name
+    return parse_catalogue(text, source=source, extras=extras)
+
+
+def parse_catalogue(
+    text: str, *, source: str = "catalogue", extras: Mapping[str, FeatureKind] | None = None
+) -> Catalogue:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueError(f"{source}: not valid TOML: {exc}") from None
+    entries = raw.get("service")
+    if not isinstance(entries, list) or not entries:
+        raise CatalogueError(f"{source}: no [[service]] entries")
+    codes: list[str] = []
+    for i, entry in enumerate(entries, start=1):
+        code = entry.get("code") if isinstance(entry, dict) else None
+        if not isinstance(code, str) or not code.isidentifier() or not code.islower():
+            raise CatalogueError(
+                f"{source}: service #{i}: 'code' must be a lower-case identifier, got {code!r}"
+            )
+        if code in (NO_NEW_SERVICE, REVIEW):
+            raise CatalogueError(f"{source}: service #{i}: {code!r} is reserved")
+        if code in codes:
+            raise CatalogueError(f"{source}: service {code!r} appears twice")
+        codes.append(code)
+    kinds = {f.name: f.kind for f in feature_catalogue(codes, extras)}
+    services = tuple(_service(entry, kinds, source) for entry in entries)
+    nns_raw = raw.get(NO_NEW_SERVICE, {})
+    no_new = Service(
+        code=NO_NEW_SERVICE,
+        name=_localised(nns_raw.get("name", _DEFAULT_NNS_NAME), NO_NEW_SERVICE, "name", source),
+        description=_localised(
+            nns_raw.get("description", _DEFAULT_NNS_NAME), NO_NEW_SERVICE, "description", source
+        ),
+        eligibility=parse_rule("", kinds, service=NO_NEW_SERVICE),
+    )
+    return Catalogue(services, no_new, source=source, extras=dict(extras or {}), text=text)
+
+
+_DEFAULT_NNS_NAME = {
+    "fi": "Ei uutta palvelua",
+    "sv": "Ingen ny tjänst",
+    "en": "No new service",
+}
+
+_ALLOWED_KEYS = {
+    "code",
+    "name",
+    "description",
+    "eligibility",
+    "typical_duration_days",
+    "monthly_capacity",
+}
+
+
+def _service(entry: dict[str, Any], kinds: Mapping[str, FeatureKind], source: str) -> Service:
+    code = entry["code"]
+    unknown = set(entry) - _ALLOWED_KEYS
+    if unknown:
+        raise CatalogueError(f"{source}: service {code!r}: unknown field(s) {sorted(unknown)}")
+    rule_text = entry.get("eligibility", "")
+    if not isinstance(rule_text, str):
+        raise CatalogueError(f"{source}: service {code!r}: 'eligibility' must be a string")
+    duration = entry.get("typical_duration_days")
+    capacity = entry.get("monthly_capacity")
+    for key, value in (("typical_duration_days", duration), ("monthly_capacity", capacity)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
+            raise CatalogueError(f"{source}: service {code!r}: {key!r} must be a positive whole number")
+    return Service(
+        code=code,
+        name=_localised(entry.get("name"), code, "name", source),
+        description=_localised(entry.get("description"), code, "description", source),
+        eligibility=parse_rule(rule_text, kinds, service=code),
+        typical_duration_days=duration,
+        monthly_capacity=capacity,
+    )
+
+
+def _localised(value: object, code: str, key: str, source: str) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise CatalogueError(f"{source}: service {code!r}: {key!r} needs fi, sv and en texts")
+    missing = [lang for lang in LANGUAGES if not isinstance(value.get(lang), str) or not value[lang]]
+    if missing:
+        raise CatalogueError(f"{source}: service {code!r}: {key!r} lacks {', '.join(missing)}")
+    return {lang: value[lang] for lang in LANGUAGES}
+
+
+def completed_columns(catalogue: Catalogue) -> tuple[str, ...]:
+    return tuple(completed_feature(code) for code in catalogue.service_codes)

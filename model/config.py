@@ -1,0 +1,99 @@
+"""The run configuration: what to predict and which extra fields to use.
+
+A data scientist passes it as a TOML file (`polku train --config FILE`); every
+field has a default, so an empty file is a valid configuration.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from model.errors import ConfigError
+from model.features import PROTECTED_BY_DEFAULT
+from model.vocab import CLIENT_OPTIONAL_COLUMNS, CLIENT_REQUIRED_COLUMNS, OUTCOME_STATUSES
+
+TARGETS: dict[str, tuple[str, ...]] = {
+    "employment_or_education": ("employed", "education"),
+    "employment": ("employed",),
+    "education": ("education",),
+    "any_work_or_education": ("employed", "subsidised_employment", "education"),
+}
+
+
+class RunConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    target: str = Field(
+        default="employment_or_education",
+        description="named target; the label is a spell of its statuses starting within the horizon",
+    )
+    horizon_days: int = Field(default=365, ge=30, le=1825)
+    review_window_days: int = Field(
+        default=30,
+        ge=1,
+        le=180,
+        description="a review not followed by a service start within this many days is a decision",
+    )
+    extract_date: date | None = Field(
+        default=None,
+        description="last day the data covers; by default the latest date in the tables",
+    )
+    extra_features: dict[str, Literal["numeric", "categorical", "boolean"]] = Field(
+        default_factory=dict, description="extra client columns to accept and use as features"
+    )
+    protected_attributes: tuple[str, ...] = Field(
+        default=PROTECTED_BY_DEFAULT,
+        description="client fields used for the fairness audit only, never as model features",
+    )
+    min_cell_size: int = Field(default=5, ge=3, description="small-cell suppression threshold")
+    holdout_fraction: float = Field(default=0.2, gt=0.0, lt=0.9)
+    seed: int = 0
+
+    @field_validator("target")
+    @classmethod
+    def _known_target(cls, value: str) -> str:
+        if value not in TARGETS:
+            raise ValueError(f"unknown target {value!r}; choose one of {', '.join(TARGETS)}")
+        return value
+
+    @field_validator("extra_features")
+    @classmethod
+    def _extras_are_new(cls, value: dict[str, str]) -> dict[str, str]:
+        taken = set(CLIENT_REQUIRED_COLUMNS) | set(CLIENT_OPTIONAL_COLUMNS)
+        clash = sorted(set(value) & taken)
+        if clash:
+            raise ValueError(f"extra feature(s) {clash} are already contract columns")
+        for name in value:
+            if not name.isidentifier():
+                raise ValueError(f"extra feature name {name!r} is not an identifier")
+        return value
+
+    @property
+    def target_statuses(self) -> tuple[str, ...]:
+        statuses = TARGETS[self.target]
+        assert set(statuses) <= set(OUTCOME_STATUSES)
+        return statuses
+
+
+def load_config(path: str | Path | None) -> RunConfig:
+    if path is None:
+        return RunConfig()
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text("utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration {p.name}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p.name}: not valid TOML: {exc}") from None
+    try:
+        return RunConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{p.name}: {problems}") from None

@@ -1,0 +1,103 @@
+"""Decision-point features: their names, kinds and meaning.
+
+A decision point is a (client, date) at which a caseworker chose what comes
+next. Its features use only what was known on that date (SPEC §1): records
+dated strictly before the decision date, and the state "as of" the date of
+records that were still open then. The same definitions are used by the
+decision-point builder, the simulator (which keeps the same state internally)
+and the API, so the names below are the contract between them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from model.vocab import CEFR_RANK
+
+FeatureKind = Literal["numeric", "categorical", "boolean"]
+
+DAYS_PER_YEAR: Final = 365.25
+DAYS_PER_MONTH: Final = DAYS_PER_YEAR / 12
+
+# Value of `last_service` / `last_service_status` before any service.
+NONE_YET: Final = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    name: str
+    kind: FeatureKind
+    description: str
+    # The client-table column it comes from, when it is a profile field. The
+    # explanation groups encoded columns back to these fields.
+    source: str | None = None
+
+
+PROFILE_FEATURES: Final[tuple[Feature, ...]] = (
+    Feature("age", "numeric", "age in years in the decision year", "birth_year"),
+    Feature("gender", "categorical", "gender", "gender"),
+    Feature("mother_tongue", "categorical", "mother tongue", "mother_tongue"),
+    Feature("citizenship_region", "categorical", "region of citizenship", "citizenship_region"),
+    Feature("residence_basis", "categorical", "basis of residence", "residence_basis"),
+    Feature("education_level", "categorical", "highest education", "education_level"),
+    Feature("prior_work_years", "numeric", "years of work before arrival", "prior_work_years"),
+    Feature("literacy_needs", "boolean", "needs literacy training", "literacy_needs"),
+    Feature("finnish_level_intake", "numeric", "Finnish level at intake (A0=0 .. C2=6)", "finnish_level"),
+    Feature("health_limitation", "boolean", "health limitation", "health_limitation"),
+    Feature(
+        "children_under_school_age",
+        "numeric",
+        "children under school age",
+        "children_under_school_age",
+    ),
+)
+
+TIME_FEATURES: Final[tuple[Feature, ...]] = (
+    Feature("years_since_arrival", "numeric", "years since first residence in Finland"),
+    Feature("months_since_intake", "numeric", "months since intake"),
+)
+
+PROGRESS_FEATURES: Final[tuple[Feature, ...]] = (
+    Feature("finnish_level", "numeric", "Finnish level reached so far (A0=0 .. C2=6)"),
+    Feature("n_services", "numeric", "services started before the decision date"),
+    Feature("n_interrupted", "numeric", "services interrupted before the decision date"),
+    Feature("in_service", "boolean", "a service is ongoing on the decision date"),
+    Feature("last_service", "categorical", "the most recently started service"),
+    Feature("last_service_status", "categorical", "its status as of the decision date"),
+    Feature("days_since_last_service_end", "numeric", "days since a service last ended"),
+    Feature("n_reviews", "numeric", "plan reviews before the decision date"),
+    Feature("months_unemployed", "numeric", "months in unemployment spells so far"),
+)
+
+# Not model features by default: used for the fairness audit only (issue 5).
+PROTECTED_BY_DEFAULT: Final = ("gender", "mother_tongue", "citizenship_region")
+
+
+def completed_feature(service: str) -> str:
+    """Name of the count of completed episodes of `service` before the date."""
+    return f"completed_{service}"
+
+
+def feature_catalogue(
+    services: Iterable[str],
+    extras: Mapping[str, FeatureKind] | None = None,
+) -> tuple[Feature, ...]:
+    """All decision-point features for a service catalogue and declared extras."""
+    completed = tuple(
+        Feature(completed_feature(code), "numeric", f"completed episodes of {code}")
+        for code in services
+    )
+    extra = tuple(
+        Feature(name, kind, f"extra client field {name}", name)
+        for name, kind in (extras or {}).items()
+    )
+    return PROFILE_FEATURES + extra + TIME_FEATURES + PROGRESS_FEATURES + completed
+
+
+def cefr_rank(level: object) -> float:
+    """CEFR level as a number (A0=0 .. C2=6); NaN for unknown or missing."""
+    if isinstance(level, str):
+        return float(CEFR_RANK.get(level, float("nan")))
+    return float("nan")
