@@ -7,6 +7,8 @@ rule; a bad file is refused with the service and the reason.
 
 from __future__ import annotations
 
+import keyword
+import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -17,11 +19,18 @@ from typing import Any
 import numpy as np
 
 from model.errors import CatalogueError, UnknownServiceError
-from model.features import FeatureKind, completed_feature, feature_catalogue
+from model.features import NONE_YET, FeatureKind, completed_feature, feature_catalogue
 from model.rules import Rule, parse_rule
 from model.vocab import LANGUAGES, NO_NEW_SERVICE, REVIEW
 
 DEFAULT_CATALOGUE = "catalogue.toml"
+CATALOGUE_VERSION = 1
+
+# Codes that mean something else in the data: the "continue" action, plan
+# reviews in the episodes table, and `last_service` before any service.
+RESERVED_CODES = frozenset({NO_NEW_SERVICE, REVIEW, NONE_YET})
+_CODE = re.compile(r"[a-z][a-z0-9_]*")
+_LANGUAGE_NAMES = {"fi": "Finnish", "sv": "Swedish", "en": "English"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +77,17 @@ class Catalogue:
         for service in self.services:
             if service.code == code:
                 return service
-        raise UnknownServiceError(f"unknown service {code!r}; the catalogue has {', '.join(self.actions)}")
+        raise UnknownServiceError(
+            f"unknown service {code!r}; the catalogue has {', '.join(self.actions)}"
+        )
 
     def eligibility(self, columns: Mapping[str, np.ndarray], n_rows: int) -> np.ndarray:
         """(n_rows, n_actions) boolean matrix; `no_new_service` is always eligible."""
         out = np.ones((n_rows, len(self.actions)), dtype=bool)
+        if n_rows == 0:
+            return out
         for j, service in enumerate(self.services):
-            out[:, j] = service.eligibility.evaluate(columns) if n_rows else out[:, j]
+            out[:, j] = service.eligibility.evaluate(columns, n_rows)
         return out
 
     def ineligibility_reason(self, code: str, language: str = "en") -> str:
@@ -97,7 +110,11 @@ def load_catalogue(
         try:
             text = p.read_text("utf-8")
         except OSError as exc:
-            raise CatalogueError(f"cannot read catalogue {p.name}: {exc.strerror}") from None
+            raise CatalogueError(f"cannot read catalogue {str(p)!r}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise CatalogueError(
+                f"{p.name}: the catalogue is not UTF-8 text; save it as UTF-8"
+            ) from None
         source = p.name
     return parse_catalogue(text, source=source, extras=extras)
 
@@ -105,37 +122,86 @@ def load_catalogue(
 def parse_catalogue(
     text: str, *, source: str = "catalogue", extras: Mapping[str, FeatureKind] | None = None
 ) -> Catalogue:
+    """Check a catalogue given as TOML text; `source` names it in error messages."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CatalogueError(f"{source}: not valid TOML: {exc}") from None
+    unknown = sorted(set(raw) - _ALLOWED_TOP_KEYS)
+    if unknown:
+        raise CatalogueError(
+            f"{source}: unknown top-level key(s) {unknown}; "
+            f"a catalogue has {', '.join(sorted(_ALLOWED_TOP_KEYS))}"
+        )
+    version = raw.get("version", CATALOGUE_VERSION)
+    if version != CATALOGUE_VERSION or isinstance(version, bool):
+        raise CatalogueError(
+            f"{source}: catalogue version {version!r} is not supported; "
+            f"this Polku reads version {CATALOGUE_VERSION}"
+        )
     entries = raw.get("service")
     if not isinstance(entries, list) or not entries:
         raise CatalogueError(f"{source}: no [[service]] entries")
     codes: list[str] = []
     for i, entry in enumerate(entries, start=1):
-        code = entry.get("code") if isinstance(entry, dict) else None
-        if not isinstance(code, str) or not code.isidentifier() or not code.islower():
+        if not isinstance(entry, dict):
+            raise CatalogueError(f"{source}: service #{i} is not a [[service]] table")
+        code = entry.get("code")
+        if not isinstance(code, str) or not _CODE.fullmatch(code) or keyword.iskeyword(code):
             raise CatalogueError(
-                f"{source}: service #{i}: 'code' must be a lower-case identifier, got {code!r}"
+                f"{source}: service #{i}: 'code' must be lower-case letters a-z, digits and _, "
+                f"starting with a letter (e.g. work_trial), got {code!r}"
             )
-        if code in (NO_NEW_SERVICE, REVIEW):
-            raise CatalogueError(f"{source}: service #{i}: {code!r} is reserved")
+        if code in RESERVED_CODES:
+            raise CatalogueError(
+                f"{source}: service #{i}: the code {code!r} is reserved; choose another code"
+            )
         if code in codes:
             raise CatalogueError(f"{source}: service {code!r} appears twice")
         codes.append(code)
-    kinds = {f.name: f.kind for f in feature_catalogue(codes, extras)}
+    features = feature_catalogue(codes, extras)
+    kinds: dict[str, FeatureKind] = {}
+    for feature in features:
+        if feature.name in kinds:
+            raise CatalogueError(
+                f"{source}: the extra feature {feature.name!r} has the same name as a "
+                "built-in feature; rename it in the run configuration"
+            )
+        kinds[feature.name] = feature.kind
     services = tuple(_service(entry, kinds, source) for entry in entries)
-    nns_raw = raw.get(NO_NEW_SERVICE, {})
-    no_new = Service(
+    return Catalogue(
+        services,
+        _no_new_service(raw.get(NO_NEW_SERVICE, {}), kinds, source),
+        source=source,
+        extras=dict(extras or {}),
+        text=text,
+    )
+
+
+def _no_new_service(raw: object, kinds: Mapping[str, FeatureKind], source: str) -> Service:
+    if not isinstance(raw, dict):
+        raise CatalogueError(
+            f"{source}: [{NO_NEW_SERVICE}] must be a table with name and description"
+        )
+    unknown = sorted(set(raw) - {"name", "description"})
+    if unknown:
+        why = (
+            "; it is always a candidate and takes no eligibility rule"
+            if "eligibility" in unknown
+            else ""
+        )
+        raise CatalogueError(
+            f"{source}: [{NO_NEW_SERVICE}]: unknown field(s) {unknown}{why}; "
+            "allowed: name, description"
+        )
+    return Service(
         code=NO_NEW_SERVICE,
-        name=_localised(nns_raw.get("name", _DEFAULT_NNS_NAME), NO_NEW_SERVICE, "name", source),
+        name=_localised(raw.get("name", _DEFAULT_NNS_NAME), NO_NEW_SERVICE, "name", source),
         description=_localised(
-            nns_raw.get("description", _DEFAULT_NNS_NAME), NO_NEW_SERVICE, "description", source
+            raw.get("description", _DEFAULT_NNS_DESCRIPTION), NO_NEW_SERVICE, "description", source
         ),
         eligibility=parse_rule("", kinds, service=NO_NEW_SERVICE),
     )
-    return Catalogue(services, no_new, source=source, extras=dict(extras or {}), text=text)
 
 
 _DEFAULT_NNS_NAME = {
@@ -143,6 +209,13 @@ _DEFAULT_NNS_NAME = {
     "sv": "Ingen ny tjänst",
     "en": "No new service",
 }
+_DEFAULT_NNS_DESCRIPTION = {
+    "fi": "Asiakas jatkaa nykyisen suunnitelmansa mukaisesti, eikä uutta palvelua aloiteta.",
+    "sv": "Kunden fortsätter enligt sin nuvarande plan och ingen ny tjänst inleds.",
+    "en": "The client continues with the current plan; no new service is started.",
+}
+
+_ALLOWED_TOP_KEYS = frozenset({"version", "service", NO_NEW_SERVICE})
 
 _ALLOWED_KEYS = {
     "code",
@@ -158,20 +231,31 @@ def _service(entry: dict[str, Any], kinds: Mapping[str, FeatureKind], source: st
     code = entry["code"]
     unknown = set(entry) - _ALLOWED_KEYS
     if unknown:
-        raise CatalogueError(f"{source}: service {code!r}: unknown field(s) {sorted(unknown)}")
+        raise CatalogueError(
+            f"{source}: service {code!r}: unknown field(s) {sorted(unknown)}; "
+            f"allowed: {', '.join(sorted(_ALLOWED_KEYS))}"
+        )
     rule_text = entry.get("eligibility", "")
     if not isinstance(rule_text, str):
         raise CatalogueError(f"{source}: service {code!r}: 'eligibility' must be a string")
     duration = entry.get("typical_duration_days")
     capacity = entry.get("monthly_capacity")
     for key, value in (("typical_duration_days", duration), ("monthly_capacity", capacity)):
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
-            raise CatalogueError(f"{source}: service {code!r}: {key!r} must be a positive whole number")
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value <= 0
+        ):
+            raise CatalogueError(
+                f"{source}: service {code!r}: {key!r} must be a positive whole number"
+            )
+    try:
+        rule = parse_rule(rule_text, kinds, service=code)
+    except CatalogueError as exc:
+        raise CatalogueError(f"{source}: {exc}") from None
     return Service(
         code=code,
         name=_localised(entry.get("name"), code, "name", source),
         description=_localised(entry.get("description"), code, "description", source),
-        eligibility=parse_rule(rule_text, kinds, service=code),
+        eligibility=rule,
         typical_duration_days=duration,
         monthly_capacity=capacity,
     )
@@ -179,11 +263,26 @@ def _service(entry: dict[str, Any], kinds: Mapping[str, FeatureKind], source: st
 
 def _localised(value: object, code: str, key: str, source: str) -> dict[str, str]:
     if not isinstance(value, dict):
-        raise CatalogueError(f"{source}: service {code!r}: {key!r} needs fi, sv and en texts")
-    missing = [lang for lang in LANGUAGES if not isinstance(value.get(lang), str) or not value[lang]]
+        raise CatalogueError(
+            f"{source}: service {code!r}: {key!r} needs Finnish, Swedish and English texts "
+            f"({key}.fi, {key}.sv, {key}.en)"
+        )
+    other = sorted(set(value) - set(LANGUAGES))
+    if other:
+        raise CatalogueError(
+            f"{source}: service {code!r}: {key!r} has text(s) in {other}; "
+            f"the languages are {', '.join(LANGUAGES)}"
+        )
+    missing = [
+        lang
+        for lang in LANGUAGES
+        if not isinstance(value.get(lang), str) or not value[lang].strip()
+    ]
     if missing:
-        raise CatalogueError(f"{source}: service {code!r}: {key!r} lacks {', '.join(missing)}")
-    return {lang: value[lang] for lang in LANGUAGES}
+        wanted = [f"{_LANGUAGE_NAMES[lang]} ({key}.{lang})" for lang in missing]
+        texts = " and ".join(wanted) + (" texts" if len(wanted) > 1 else " text")
+        raise CatalogueError(f"{source}: service {code!r}: {key!r} lacks the {texts}")
+    return {lang: value[lang].strip() for lang in LANGUAGES}
 
 
 def completed_columns(catalogue: Catalogue) -> tuple[str, ...]:
