@@ -155,7 +155,8 @@ class Rule:
 
         `columns` maps feature names to equally long arrays (numpy arrays,
         pandas Series or lists). Every feature the rule uses must be there;
-        missing *values* (NaN, None, pandas NA, empty text) are fine.
+        missing *values* (NaN, None, pandas NA, empty text, ``unknown``) are
+        fine and are never admitted unless the rule asks for ``unknown``.
         """
         prepared: dict[str, Prepared] = {}
         for name in sorted(self.features):
@@ -214,7 +215,7 @@ def _where(exc: SyntaxError, text: str, wrapped: bool) -> str:
     """Where a syntax error is, in the editor's own text (without our parentheses)."""
     lines = text.count("\n") + 1
     line, column = exc.lineno or 1, exc.offset or 0
-    if line > lines or (not wrapped and column > len(text)):
+    if line > lines or (not wrapped and (column == 0 or column > len(text))):
         return " at the end"
     if wrapped and line == 1:
         column -= 1

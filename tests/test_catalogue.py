@@ -7,6 +7,7 @@ names the place and the reason.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from model.catalogue import (
 from model.config import TARGETS, RunConfig, load_config
 from model.errors import CatalogueError, ConfigError, UnknownServiceError
 from model.features import PROTECTED_BY_DEFAULT, completed_feature, feature_catalogue
+from model.rules import CEFR_FEATURES, parse_rule
 from model.vocab import LANGUAGES, NO_NEW_SERVICE
 
 DEFAULT_CODES = (
@@ -87,7 +89,7 @@ def test_default_services_have_a_duration_and_no_new_service_is_always_eligible(
     assert default.get("pay_subsidy").monthly_capacity == 60
 
 
-def _client_columns(default: Catalogue, rows: list[dict[str, float | str | None]]) -> dict:
+def _client_columns(default: Catalogue, rows: list[dict[str, object]]) -> dict:
     """Feature columns for hand-made clients: every feature, missing unless given."""
     columns: dict[str, np.ndarray] = {}
     for feature in feature_catalogue(default.service_codes):
@@ -520,3 +522,136 @@ def test_a_bad_configuration_file_is_a_config_error(tmp_path: Path, text: str, r
 def test_a_missing_configuration_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"cannot read configuration nowhere\.toml"):
         load_config(tmp_path / "nowhere.toml")
+
+
+# -- docs/catalogue.md stays true ----------------------------------------------------
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "catalogue.md"
+_PLAIN_KIND = {"numeric": "number", "categorical": "category", "boolean": "yes/no"}
+
+
+def _doc_section(title: str) -> str:
+    text = DOC.read_text("utf-8")
+    start = text.index(title)
+    end = text.find("\n#", start + len(title))
+    return text[start : end if end > 0 else None]
+
+
+def test_the_feature_table_in_the_docs_matches_the_code(default: Catalogue) -> None:
+    table = _doc_section("## 6. The information a rule can use")
+    documented = re.findall(r"^\| `(\w+)` \|", table, flags=re.MULTILINE)
+    features = feature_catalogue(default.service_codes)
+    assert documented == [f.name for f in features]
+    for f in features:
+        kind = "CEFR level" if f.name in CEFR_FEATURES else _PLAIN_KIND[f.kind]
+        assert f"| `{f.name}` | {kind} | {f.description} |" in table
+
+
+def test_every_rule_shown_in_the_docs_is_accepted(default: Catalogue) -> None:
+    text = DOC.read_text("utf-8")
+    rules = re.findall(r'^eligibility = "(?!"")(.*?)"\s*(?:#.*)?$', text, flags=re.MULTILINE)
+    rules += re.findall(r'^eligibility = """(.*?)"""', text, flags=re.MULTILINE | re.DOTALL)
+    examples = _doc_section("### 5.9 More examples")
+    rules += re.findall(r"^\| [^|]+ \| `([^`]+)` \|$", examples, flags=re.MULTILINE)
+    signs = _doc_section("### 5.1 Comparing")
+    rules += re.findall(r"^\| `[^`]+` \| [^|]+ \| `([^`]+)` \|$", signs, flags=re.MULTILINE)
+    assert len(rules) > 35
+    kinds = {f.name: f.kind for f in feature_catalogue(default.service_codes)}
+    for source in rules:
+        parse_rule(source, kinds, service="docs")
+    kinds["driving_licence"] = "boolean"
+    parse_rule("driving_licence and finnish_level >= A2", kinds, service="docs")
+
+
+def test_the_error_messages_shown_in_the_docs_are_the_real_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = DOC.read_text("utf-8")
+    prefix = "espoo.toml: service 'work_trial': "
+    for eligibility, extra in [
+        ("finish_level >= A1", ""),
+        ("finnish_level >= A7", ""),
+        ("education_level >= bachelor", ""),
+        ("age >= adult", ""),
+        ("finnish_level >= A1 and", ""),
+        ("age = 30", ""),
+        ("len(mother_tongue) > 3", ""),
+        ("finnish_level >= A1", "typical_duration_days = 0"),
+        ("finnish_level >= A1", "capacity = 3"),
+    ]:
+        with pytest.raises(CatalogueError) as caught:
+            parse_catalogue(_one_service(eligibility=eligibility, extra=extra), source="espoo.toml")
+        message = str(caught.value)
+        assert message.startswith(prefix)
+        assert f"`{message.removeprefix(prefix)}`" in text
+    no_sv = _one_service().replace('name.sv = "Arbetsprövning"\n', "")
+    three = _one_service(code="a") + _one_service(code="b")
+    file_level = [
+        _one_service() + _one_service(),
+        three + _one_service(code="Work trial"),
+        three + _one_service(code="review"),
+        _one_service().replace('name.fi = "Työkokeilu"', 'name.fi = "Työkokeilu'),
+    ]
+    messages = []
+    for bad in [no_sv, *file_level]:
+        with pytest.raises(CatalogueError) as caught:
+            parse_catalogue(bad, source="espoo.toml")
+        messages.append(str(caught.value))
+    assert f"`{messages[0].removeprefix(prefix)}`" in text
+    monkeypatch.chdir(tmp_path)
+    Path("espoo.toml").write_bytes("name = 'Työ'".encode("latin-1"))
+    for path in ("espoo.toml", "missing.toml"):
+        with pytest.raises(CatalogueError) as caught:
+            load_catalogue(path)
+        messages.append(str(caught.value).replace("missing.toml", "espoo.toml"))
+    for message in messages[1:]:
+        assert f"`{message}`" in text
+
+
+# -- docs/configuration.md stays true --------------------------------------------------
+
+CONFIG_DOC = DOC.with_name("configuration.md")
+
+
+def test_every_configuration_field_is_documented_with_its_default() -> None:
+    text = CONFIG_DOC.read_text("utf-8")
+    fields = text[text.index("## Fields") : text.index("### Named targets")]
+    rows = dict(re.findall(r"^\| `(\w+)` \| ([^|]+) \|", fields, flags=re.MULTILINE))
+    defaults = RunConfig().model_dump()
+    for name, value in defaults.items():
+        assert name in rows, name
+        shown = rows[name].strip()
+        if isinstance(value, str):
+            assert shown == f'`"{value}"`'
+        elif isinstance(value, int | float):
+            assert shown == f"`{value}`"
+        elif isinstance(value, tuple):
+            assert shown == "`[" + ", ".join(f'"{v}"' for v in value) + "]`"
+    for target, statuses in TARGETS.items():
+        assert f"`{target}`" in text
+        assert ", ".join(f"`{s}`" for s in statuses) in text
+
+
+def test_the_configuration_examples_and_errors_in_the_docs_are_real(tmp_path: Path) -> None:
+    text = CONFIG_DOC.read_text("utf-8")
+    example = re.search(r"```toml\n(# run\.toml.*?)```", text, flags=re.DOTALL)
+    assert example is not None
+    path = tmp_path / "run.toml"
+    path.write_text(example.group(1), encoding="utf-8")
+    config = load_config(path)
+    assert config.target == "employment" and config.horizon_days == 730
+    assert config.extra_features == {"driving_licence": "boolean"}
+    for bad in [
+        'target = "happiness"\n',
+        "horizon_days = 10\n",
+        "horizon = 365\n",
+        '[extra_features]\nfinnish_level = "numeric"\n',
+        "target yes\n",
+    ]:
+        path.write_text(bad, encoding="utf-8")
+        with pytest.raises(ConfigError) as caught:
+            load_config(path)
+        assert f"error: {caught.value}\n" in text
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "nowhere" / "run.toml")
+    assert f"error: {caught.value}\n" in text

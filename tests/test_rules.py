@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import string
 import warnings
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pytest
@@ -43,7 +45,7 @@ def rule(source: str) -> Rule:
     return parse_rule(source, KINDS, service=SERVICE)
 
 
-def admitted(source: str, columns: dict[str, np.ndarray] | None = None) -> list[int]:
+def admitted(source: str, columns: Mapping[str, Any] | None = None) -> list[int]:
     """Indices of the rows the rule admits."""
     mask = rule(source).evaluate(COLUMNS if columns is None else columns)
     assert mask.dtype == bool
@@ -329,7 +331,7 @@ def test_values_of_the_wrong_kind_are_a_clear_error(source: str, column: np.ndar
     [
         # not an expression
         ("finnish_level >=", "not a valid rule"),
-        ("finnish_level >= A2 and", "not a valid rule"),
+        ("finnish_level >= A2 and", "not a valid rule at the end"),
         ("(age > 3", "not a valid rule"),
         ("age = 3", "not a valid rule"),
         ("age > 3; import os", "not a valid rule"),
