@@ -145,16 +145,17 @@ def test_default_eligibility_matches_a_hand_computation(default: Catalogue) -> N
             completed_feature("vocational_training"): 1,
         },
     ]
-    # Worked out from the rules in catalogue.toml, service by service.
+    # Worked out from the rules in catalogue.toml, service by service. A and C
+    # have no initial assessment or plan yet, so only the assessment is open.
     expected = {
         #                           A  B  C  D
         "initial_assessment":        [1, 0, 1, 0],
-        "integration_plan":          [1, 0, 1, 0],
-        "literacy_training":         [1, 0, 0, 0],
-        "integration_training":      [1, 0, 0, 1],
+        "integration_plan":          [0, 0, 0, 0],
+        "literacy_training":         [0, 0, 0, 0],
+        "integration_training":      [0, 0, 0, 1],
         "advanced_finnish":          [0, 1, 0, 1],
         "self_motivated_study":      [0, 1, 0, 0],
-        "competence_centre":         [1, 1, 1, 0],
+        "competence_centre":         [0, 1, 0, 0],
         "vocational_training":       [0, 1, 0, 0],
         "degree_recognition":        [0, 1, 0, 0],
         "higher_education_bridging": [0, 1, 0, 0],
@@ -180,7 +181,9 @@ def test_get_and_reasons(default: Catalogue) -> None:
     with pytest.raises(UnknownServiceError, match="unknown service 'sauna'") as caught:
         default.get("sauna")
     assert isinstance(caught.value, KeyError)
-    assert default.ineligibility_reason("work_trial", "fi") == "Ehto ei täyty: finnish_level >= A1"
+    assert default.ineligibility_reason("work_trial", "fi") == (
+        "Ehto ei täyty: completed_integration_plan >= 1 and finnish_level >= A1"
+    )
     assert default.ineligibility_reason("work_trial", "sv").startswith("Villkoret uppfylls inte")
     assert default.ineligibility_reason("work_trial", "xx").startswith("Rule not met")
 
