@@ -1,0 +1,158 @@
+"""Figures for the training report, written as PNG files.
+
+Only this module imports matplotlib. It draws on `matplotlib.figure.Figure`
+with the Agg canvas directly, never through `pyplot`: no display is needed,
+no global figure state is kept, and nothing happens at import time beyond
+the import itself. Each function writes one PNG (creating its folder) and
+returns the path.
+
+The inputs are the outputs of `model.evaluation`: a calibration table, the
+policy values per learner, and a per-service uplift table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+DPI = 120
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(figure: Figure, path: str | Path) -> Path:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(target, format="png")
+    return target
+
+
+def _missing(frame: pd.DataFrame, required: set[str], what: str) -> None:
+    absent = required - set(frame.columns)
+    if absent:
+        raise ValueError(f"{what} lacks columns {sorted(absent)}")
+
+
+def calibration_plot(table: pd.DataFrame, path: str | Path) -> Path:
+    """Reliability diagram from `model.evaluation.calibration_table`.
+
+    Observed rate against mean prediction per bin (marker area by count),
+    the diagonal of perfect calibration, and a histogram of the counts
+    below.
+    """
+    _missing(table, {"n", "mean_p", "mean_y"}, "the calibration table")
+    figure = _new_figure(5.5, 6.0)
+    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[3, 1])
+    top.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfect")
+    if len(table):
+        counts = table["n"].to_numpy(dtype=float)
+        sizes = 20 + 180 * counts / counts.max()
+        top.plot(table["mean_p"], table["mean_y"], color="tab:blue", linewidth=1)
+        top.scatter(table["mean_p"], table["mean_y"], s=sizes, color="tab:blue", label="model")
+        if {"low", "high"} <= set(table.columns):
+            widths = (table["high"] - table["low"]).to_numpy(dtype=float)
+            bottom.bar(table["low"], counts, width=widths, align="edge", color="tab:grey")
+        else:
+            bottom.bar(table["mean_p"], counts, width=0.02, color="tab:grey")
+    top.set(xlim=(0, 1), ylim=(0, 1), ylabel="observed rate of good outcomes")
+    top.set_title("Calibration of the outcome model")
+    top.legend(loc="upper left")
+    bottom.set(xlabel="predicted probability", ylabel="rows")
+    return _save(figure, path)
+
+
+def _as_mapping(values: Any) -> Mapping[str, Any]:
+    if is_dataclass(values) and not isinstance(values, type):
+        return asdict(values)
+    if isinstance(values, Mapping):
+        return values
+    raise TypeError(f"expected PolicyValues or a mapping, got {type(values).__name__}")
+
+
+def policy_value_plot(values_by_learner: Mapping[str, Any], path: str | Path) -> Path:
+    """Bars of V_hist and V_rec per learner, with each learner's V_oracle as a line.
+
+    `values_by_learner` maps a learner's name to its
+    `model.evaluation.PolicyValues` or a mapping with keys `v_hist`,
+    `v_rec` and `v_oracle` (`capture_ratio` is printed when present).
+    """
+    if not values_by_learner:
+        raise ValueError("values_by_learner is empty: nothing to plot")
+    names = list(values_by_learner)
+    rows = [_as_mapping(values_by_learner[name]) for name in names]
+    for name, row in zip(names, rows, strict=True):
+        absent = {"v_hist", "v_rec", "v_oracle"} - set(row)
+        if absent:
+            raise ValueError(f"policy values of {name!r} lack {sorted(absent)}")
+
+    figure = _new_figure(max(6.0, 1.6 * len(names) + 2), 4.8)
+    axes = figure.subplots()
+    x = np.arange(len(names), dtype=float)
+    width = 0.38
+    hist = [float(row["v_hist"]) for row in rows]
+    rec = [float(row["v_rec"]) for row in rows]
+    axes.bar(x - width / 2, hist, width, label="V_hist (caseworkers)", color="tab:grey")
+    bars = axes.bar(x + width / 2, rec, width, label="V_rec (follow rank 1)", color="tab:blue")
+    for i, row in enumerate(rows):
+        oracle = float(row["v_oracle"])
+        axes.hlines(
+            oracle,
+            x[i] - width,
+            x[i] + width,
+            colors="tab:green",
+            linestyles="--",
+            label="V_oracle (best eligible)" if i == 0 else "_nolegend_",
+        )
+        capture = row.get("capture_ratio")
+        if capture is not None and math.isfinite(float(capture)):
+            axes.annotate(
+                f"{float(capture):.0%}",
+                (bars[i].get_x() + bars[i].get_width() / 2, bars[i].get_height()),
+                textcoords="offset points",
+                xytext=(0, 3),
+                ha="center",
+                fontsize="small",
+            )
+    axes.set_xticks(x, names)
+    axes.set_ylabel("share of good outcomes")
+    axes.set_title("Policy value (label on V_rec: capture ratio)")
+    figure.legend(loc="outside lower center", ncols=3, fontsize="small")
+    return _save(figure, path)
+
+
+def uplift_by_service_plot(uplift: pd.DataFrame, path: str | Path) -> Path:
+    """Mean uplift per service with its interval, one horizontal line per service.
+
+    `uplift` has columns `service`, `mean_uplift`, `low` and `high`;
+    services are sorted by mean uplift, and zero is marked.
+    """
+    _missing(uplift, {"service", "mean_uplift", "low", "high"}, "the uplift table")
+    ordered = uplift.sort_values("mean_uplift", kind="stable")
+    figure = _new_figure(6.5, max(2.5, 0.4 * len(ordered) + 1.2))
+    axes = figure.subplots()
+    y = np.arange(len(ordered), dtype=float)
+    mean = ordered["mean_uplift"].to_numpy(dtype=float)
+    errors = np.vstack(
+        [
+            mean - ordered["low"].to_numpy(dtype=float),
+            ordered["high"].to_numpy(dtype=float) - mean,
+        ]
+    )
+    axes.errorbar(mean, y, xerr=errors, fmt="o", color="tab:blue", ecolor="tab:grey", capsize=3)
+    axes.axvline(0.0, color="black", linewidth=0.8)
+    axes.set_yticks(y, ordered["service"].astype(str).tolist())
+    axes.set_xlabel("mean uplift in probability of a good outcome")
+    axes.set_title("Uplift by service")
+    return _save(figure, path)
