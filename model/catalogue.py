@@ -86,8 +86,9 @@ class Catalogue:
         out = np.ones((n_rows, len(self.actions)), dtype=bool)
         if n_rows == 0:
             return out
+        cache: dict[str, Any] = {}
         for j, service in enumerate(self.services):
-            out[:, j] = service.eligibility.evaluate(columns, n_rows)
+            out[:, j] = service.eligibility.evaluate(columns, n_rows, cache)
         return out
 
     def ineligibility_reason(self, code: str, language: str = "en") -> str:

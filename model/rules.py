@@ -150,7 +150,12 @@ class Rule:
     service: str = ""
     kinds: Mapping[str, FeatureKind] = field(default_factory=dict, repr=False, compare=False)
 
-    def evaluate(self, columns: Columns, n_rows: int | None = None) -> np.ndarray:
+    def evaluate(
+        self,
+        columns: Columns,
+        n_rows: int | None = None,
+        cache: dict[str, Prepared] | None = None,
+    ) -> np.ndarray:
         """Boolean array: which rows the rule admits (known to be true).
 
         `columns` maps feature names to equally long arrays (numpy arrays,
@@ -165,7 +170,13 @@ class Rule:
                     f"service {self.service!r}: eligibility rule {self.source!r} needs the "
                     f"feature {name!r}, which the data does not have"
                 )
+            # Rules of one catalogue share prepared columns (same name, same kind).
+            if cache is not None and name in cache:
+                prepared[name] = cache[name]
+                continue
             prepared[name] = _prepare(name, self.kinds[name], columns[name], self.service)
+            if cache is not None:
+                cache[name] = prepared[name]
         n = _row_count(prepared, columns, n_rows, self.service)
         known_true, _ = self._fn(prepared)
         return np.broadcast_to(np.asarray(known_true, dtype=bool), (n,)).copy()
@@ -592,6 +603,11 @@ def _float(v: object, *, cefr: bool) -> float:
 
 
 def _categories(col: np.ndarray) -> Prepared:
+    if col.dtype.kind == "U":
+        # Fixed-width text has no None or NaN; strip only when needed.
+        if len(col) and (np.char.startswith(col, " ").any() or np.char.endswith(col, " ").any()):
+            col = np.char.strip(col)
+        return col, (col != "") & (col != UNKNOWN)
     missing = np.asarray(pd.isna(col), dtype=bool)
     texts = np.char.strip(np.where(missing, "", col).astype(str))
     return texts, (texts != "") & (texts != UNKNOWN)

@@ -86,6 +86,8 @@ class WorldParams:
     horizon_days: int = 365
     max_years_in_services: float = 4.0
     max_epochs: int = 18
+    # Draws of the randomness after a decision that the truth averages over.
+    truth_replicates: int = 8
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -400,13 +402,15 @@ class World:
         self.low_edu = np.isin(edu, ("none", "primary"))
         self.basic_edu = ~self.low_edu & (edu != "unknown")
         self.prior_work_true = np.nan_to_num(self.profiles.prior_work_true)
-        self.noise = self._draw_noise()
+        self.education_text = edu.astype(str)
+        self.rule_features = frozenset().union(*(sv.eligibility.features for sv in self.catalogue))
+        self.noise = self.draw_noise(self.rng)
         self._service_tables()
 
     # -- set-up --------------------------------------------------------------
-    def _draw_noise(self) -> Noise:
+    def draw_noise(self, rng: np.random.Generator) -> Noise:
+        """One draw of all per-client, per-epoch randomness."""
         n, k_max, a = self.params.n_clients, self.params.max_epochs, len(self.actions)
-        rng = self.rng
         return Noise(
             gumbel=rng.gumbel(size=(n, k_max, a)).astype(np.float32),
             duration_z=rng.standard_normal((n, k_max)).astype(np.float32),
@@ -464,46 +468,53 @@ class World:
         return np.exp(eta_e) / DAYS_PER_YEAR, np.exp(eta_u) / DAYS_PER_YEAR
 
     # -- features as the data will show them -----------------------------------
-    def features(self, st: State) -> dict[str, np.ndarray]:
-        """The decision-point features of `model.features`, from the state."""
+    def features(self, st: State, names: frozenset[str] | None = None) -> dict[str, np.ndarray]:
+        """The decision-point features of `model.features`, from the state.
+
+        `names` limits the work to the features asked for (the eligibility
+        rules need only a few, and the policy runs at every step of every path).
+        """
         pr = self.profiles
         c = st.c
         t = st.t
-        years = _year_of(t)
-        last_code = np.where(st.last_service >= 0, st.last_service, 0)
-        last_service = np.where(
-            st.last_service >= 0, np.asarray(self.services, dtype=object)[last_code], NONE_YET
-        )
-        last_status = np.select(
-            [st.last_status == 0, st.last_status == 1], ["completed", "interrupted"], NONE_YET
-        ).astype(object)
-        cols: dict[str, np.ndarray] = {
-            "age": (years - pr.birth_year[c]).astype(np.float64),
-            "gender": pr.gender[c],
-            "mother_tongue": pr.mother_tongue[c],
-            "citizenship_region": pr.citizenship_region[c],
-            "residence_basis": pr.residence_basis[c],
-            "education_level": pr.education_level[c],
-            "prior_work_years": pr.prior_work_obs[c],
-            "literacy_needs": pr.literacy_needs[c].astype(np.float64),
-            "finnish_level_intake": pr.finnish_intake_obs[c],
-            "health_limitation": pr.health_limitation[c].astype(np.float64),
-            "children_under_school_age": pr.children_under_school_age[c].astype(np.float64),
-            "years_since_arrival": (t - pr.arrival[c]) / DAYS_PER_YEAR,
-            "months_since_intake": (t - pr.intake[c]) / DAYS_PER_MONTH,
-            "finnish_level": st.lang_obs.astype(np.float64),
-            "n_services": st.n_services.astype(np.float64),
-            "n_interrupted": st.n_interrupted.astype(np.float64),
-            "in_service": np.zeros(len(st), dtype=np.float64),
+
+        def last_service() -> np.ndarray:
+            code = np.where(st.last_service >= 0, st.last_service, 0)
+            return np.where(st.last_service >= 0, np.asarray(self.services, dtype=object)[code], NONE_YET)
+
+        def last_status() -> np.ndarray:
+            return np.select(
+                [st.last_status == 0, st.last_status == 1], ["completed", "interrupted"], NONE_YET
+            ).astype(object)
+
+        makers: dict[str, Any] = {
+            "age": lambda: (_year_of(t) - pr.birth_year[c]).astype(np.float64),
+            "gender": lambda: pr.gender[c],
+            "mother_tongue": lambda: pr.mother_tongue[c],
+            "citizenship_region": lambda: pr.citizenship_region[c],
+            "residence_basis": lambda: pr.residence_basis[c],
+            "education_level": lambda: (self.education_text[c] if names is not None else pr.education_level[c]),
+            "prior_work_years": lambda: pr.prior_work_obs[c],
+            "literacy_needs": lambda: pr.literacy_needs[c].astype(np.float64),
+            "finnish_level_intake": lambda: pr.finnish_intake_obs[c],
+            "health_limitation": lambda: pr.health_limitation[c].astype(np.float64),
+            "children_under_school_age": lambda: pr.children_under_school_age[c].astype(np.float64),
+            "years_since_arrival": lambda: (t - pr.arrival[c]) / DAYS_PER_YEAR,
+            "months_since_intake": lambda: (t - pr.intake[c]) / DAYS_PER_MONTH,
+            "finnish_level": lambda: st.lang_obs.astype(np.float64),
+            "n_services": lambda: st.n_services.astype(np.float64),
+            "n_interrupted": lambda: st.n_interrupted.astype(np.float64),
+            "in_service": lambda: np.zeros(len(st), dtype=np.float64),
             "last_service": last_service,
             "last_service_status": last_status,
-            "days_since_last_service_end": t - st.last_end,
-            "n_reviews": st.n_reviews.astype(np.float64),
-            "months_unemployed": st.unemp_days / DAYS_PER_MONTH,
+            "days_since_last_service_end": lambda: t - st.last_end,
+            "n_reviews": lambda: st.n_reviews.astype(np.float64),
+            "months_unemployed": lambda: st.unemp_days / DAYS_PER_MONTH,
         }
         for j, code in enumerate(self.services):
-            cols[completed_feature(code)] = st.completed[:, j].astype(np.float64)
-        return cols
+            makers[completed_feature(code)] = lambda j=j: st.completed[:, j].astype(np.float64)
+        wanted = makers if names is None else [n for n in makers if n in names]
+        return {name: makers[name]() for name in wanted}
 
     # -- the historical caseworker policy ---------------------------------------
     def policy_logits(self, st: State, cols: dict[str, np.ndarray]) -> np.ndarray:
@@ -567,25 +578,26 @@ class World:
     def eligible(self, cols: dict[str, np.ndarray], n: int) -> np.ndarray:
         return self.catalogue.eligibility(cols, n)
 
-    def choose(self, st: State) -> tuple[np.ndarray, np.ndarray]:
+    def choose(self, st: State, noise: Noise | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The historical policy's action at a review; also the eligibility matrix."""
-        cols = self.features(st)
+        cols = self.features(st, self.rule_features)
         elig = self.eligible(cols, len(st))
         logits = self.policy_logits(st, cols)
         logits = np.where(elig, logits, -np.inf)
         k = np.minimum(st.k, self.params.max_epochs - 1)
-        logits = logits + self.noise.gumbel[st.c, k]
+        logits = logits + (noise or self.noise).gumbel[st.c, k]
         return np.argmax(logits, axis=1), elig
 
     # -- what a service does ------------------------------------------------------
     def service_plan(
-        self, st: State, a: np.ndarray, start: np.ndarray
+        self, st: State, a: np.ndarray, start: np.ndarray, noise: Noise | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """End day and interruption flag of service `a` started at `start`."""
         k = np.minimum(st.k, self.params.max_epochs - 1)
         c = st.c
         pr = self.profiles
-        z = self.noise.duration_z[c, k]
+        nz = noise or self.noise
+        z = nz.duration_z[c, k]
         duration = np.maximum(1.0, np.round(self.typical[a] * np.exp(0.25 * z)))
         lang = st.lang_true
         p_int = np.full(len(st), 0.12)
@@ -604,8 +616,8 @@ class World:
         p_int += 0.35 * ((a == s["vocational_training"]) & (lang < 2))
         p_int += 0.15 * (language_or_study & pr.health_limitation[c])
         p_int += np.where(pr.children_under_school_age[c] > 0, 0.05, 0.0)
-        interrupted = self.noise.interrupt_u[c, k] < p_int
-        frac = np.where(interrupted, self.noise.interrupt_frac[c, k], 1.0)
+        interrupted = nz.interrupt_u[c, k] < p_int
+        frac = np.where(interrupted, nz.interrupt_frac[c, k], 1.0)
         length = np.maximum(1.0, np.round(duration * frac))
         return start + length.astype(np.int64), interrupted
 
@@ -617,6 +629,7 @@ class World:
         end: np.ndarray,
         interrupted: np.ndarray,
         mask: np.ndarray | None = None,
+        noise: Noise | None = None,
     ) -> np.ndarray:
         """Apply a finished service to the rows of `mask` (all by default).
 
@@ -638,7 +651,7 @@ class World:
         literacy = pr.literacy_needs[c]
         health = pr.health_limitation[c]
         literacy_gap = literacy & (st.completed[:, s["literacy_training"]] == 0)
-        u = self.noise.lang_u[c, k]
+        u = (noise or self.noise).lang_u[c, k]
 
         def is_(code: str) -> np.ndarray:
             return a == s[code]
@@ -702,9 +715,9 @@ class World:
         st.last_end = np.where(apply, end.astype(np.float64), st.last_end)
         return level_after
 
-    def wait_days(self, st: State, a: np.ndarray) -> np.ndarray:
+    def wait_days(self, st: State, a: np.ndarray, noise: Noise | None = None) -> np.ndarray:
         k = np.minimum(st.k, self.params.max_epochs - 1)
-        u = self.noise.wait_u[st.c, k]
+        u = (noise or self.noise).wait_u[st.c, k]
         return (1 + np.floor(u * self.wait_max[a])).astype(np.int64)
 
     def unemployed_rate(self, st: State) -> np.ndarray:
@@ -733,6 +746,7 @@ def path_success_probability(
     first_wait: np.ndarray,
     horizon_days: int,
     at_review: np.ndarray | None = None,
+    noise: Noise | None = None,
 ) -> np.ndarray:
     """P(label) when `first_action` is taken at st.t and the historical policy follows.
 
@@ -742,6 +756,7 @@ def path_success_probability(
     among the reviews the later decisions see.
     """
     p = world.params
+    nz = noise or world.noise
     mu = p.move_away_per_year / DAYS_PER_YEAR
     k_last = p.max_epochs - 1
     st = st.take(np.arange(len(st)))  # work on a copy
@@ -792,9 +807,9 @@ def path_success_probability(
             # A plan review: the case leaves integration services, or the
             # policy picks the next action.
             leaving = (t0 >= exit_day[idx]) | (sub.k >= p.max_epochs)
-            act, _ = world.choose(sub)
+            act, _ = world.choose(sub, nz)
             sub.n_reviews = sub.n_reviews + 1
-            wt = np.where(act < world.nns, world.wait_days(sub, np.minimum(act, world.nns - 1)), 0)
+            wt = np.where(act < world.nns, world.wait_days(sub, np.minimum(act, world.nns - 1), nz), 0)
         nns = (act == world.nns) & ~leaving
         svc = ~nns & ~leaving
         kk = np.minimum(sub.k, k_last)
@@ -803,21 +818,21 @@ def path_success_probability(
 
         # Waiting for a place, or continuing without a new service, or (on
         # leaving services) the rest of the window.
-        interval = world.noise.review_interval[sub.c, kk]
+        interval = nz.review_interval[sub.c, kk]
         t1 = np.where(nns, t0 + interval, np.where(leaving, window, t0 + wt))
         segment(t0, t1, none)
         sub.unemp_days = sub.unemp_days + np.where(leaving, 0.0, rate_u * (t1 - t0))
         # The service itself, then the days to the next review.
         a_safe = np.where(svc, act, 0)
         sub.t = np.where(svc, t1, sub.t).astype(np.int64)
-        end, interrupted = world.service_plan(sub, a_safe, sub.t)
+        end, interrupted = world.service_plan(sub, a_safe, sub.t, nz)
         t2 = np.where(svc, end, t1)
         segment(t1, t2, np.where(svc, act, -1))
         paid_work = svc & (act == subsidy_code)
         sub.unemp_days = sub.unemp_days + np.where(svc & ~paid_work, rate_u * (t2 - t1), 0.0)
         sub.n_services = sub.n_services + svc
-        world.finish_service(sub, a_safe, sub.t, end, interrupted, mask=svc)
-        gap = world.noise.gap[sub.c, kk]
+        world.finish_service(sub, a_safe, sub.t, end, interrupted, mask=svc, noise=nz)
+        gap = nz.gap[sub.c, kk]
         t3 = np.where(svc, t2 + gap, t2)
         segment(t2, t3, none)
         sub.unemp_days = sub.unemp_days + np.where(svc, rate_u * gap, 0.0)
@@ -851,10 +866,29 @@ def simulate(
     return _History(world, progress).run()
 
 
+def simulate_with_features(
+    params: WorldParams, catalogue: Catalogue | None = None
+) -> tuple[History, pd.DataFrame]:
+    """`simulate`, plus the world's own features at its decision points.
+
+    The second frame has `client_id`, `decision_date`, then every feature of
+    `World.features` as the simulator computes it from its internal state, row
+    for row with `History.truth`. `model.decision_points` derives the same
+    features from the written tables; tests/test_simulator.py checks that the
+    two agree.
+    """
+    run = _History(World(params, catalogue), None, keep_features=True)
+    history = run.run()
+    features = run.features if run.features is not None else pd.DataFrame()
+    return history, features
+
+
 class _History:
-    def __init__(self, world: World, progress: Any) -> None:
+    def __init__(self, world: World, progress: Any, *, keep_features: bool = False) -> None:
         self.w = world
         self.progress = progress
+        self.keep_features = keep_features
+        self.features: pd.DataFrame | None = None
         self.episodes: list[dict[str, np.ndarray]] = []
         self.spells: list[dict[str, np.ndarray]] = []
         self.dps: list[dict[str, Any]] = []
@@ -1259,27 +1293,51 @@ class _History:
         n = len(st)
         at_review = kind != "service_start"
         cols = w.features(st)
+        if self.keep_features:
+            self.features = (
+                pd.DataFrame(
+                    {
+                        "client_id": w.profiles.client_id[st.c],
+                        "decision_date": _to_dates(day),
+                        **cols,
+                    }
+                )
+                .sort_values(["client_id", "decision_date"], kind="mergesort")
+                .reset_index(drop=True)
+            )
         elig = w.eligible(cols, n)
         n_actions = len(w.actions)
-        prob = np.zeros((n, n_actions))
-        chunk = max(1, 400_000 // n_actions)
-        for lo in range(0, n, chunk):
-            hi = min(n, lo + chunk)
-            rows = np.repeat(np.arange(lo, hi), n_actions)
-            acts = np.tile(np.arange(n_actions), hi - lo)
-            sub = st.take(rows)
-            prob[lo:hi] = path_success_probability(
-                w, sub, acts, np.zeros(len(rows), dtype=np.int64), p.horizon_days, at_review[rows]
-            ).reshape(hi - lo, n_actions)
-        # The historical action as it really happened (a planned service that
-        # waited for a place) where that differs from starting at once.
-        p_hist = prob[np.arange(n), action]
-        planned = kind == "review_planned"
-        if planned.any():
-            idx = np.flatnonzero(planned)
-            p_hist[idx] = path_success_probability(
-                w, st.take(idx), action[idx], wait[idx], p.horizon_days, at_review[idx]
-            )
+        # The chance under each action averages over everything still to be
+        # drawn after the decision (durations, drop-outs, language gains, the
+        # next caseworkers' choices): fresh draws of that randomness, shared by
+        # all actions of a decision point so that their differences are sharp.
+        replicates = max(1, p.truth_replicates)
+        # Only eligible actions are candidates; the others stay NaN.
+        prob = np.where(elig, 0.0, np.nan)
+        p_hist = np.zeros(n)
+        planned = np.flatnonzero(kind == "review_planned")
+        cell_rows, cell_actions = np.nonzero(elig)
+        chunk = 400_000
+        for r in range(replicates):
+            noise = w.draw_noise(np.random.default_rng([p.seed, 13, r]))
+            for lo in range(0, len(cell_rows), chunk):
+                rows = cell_rows[lo : lo + chunk]
+                acts = cell_actions[lo : lo + chunk]
+                prob[rows, acts] += path_success_probability(
+                    w, st.take(rows), acts, np.zeros(len(rows), dtype=np.int64),
+                    p.horizon_days, at_review[rows], noise,
+                )
+            # The historical action as it really happened: a planned service
+            # that waited for its place.
+            if len(planned):
+                p_hist[planned] += path_success_probability(
+                    w, st.take(planned), action[planned], wait[planned],
+                    p.horizon_days, at_review[planned], noise,
+                )
+        prob /= replicates
+        p_hist /= replicates
+        direct = np.setdiff1d(np.arange(n), planned)
+        p_hist[direct] = prob[direct, action[direct]]
         frame = pd.DataFrame(
             {
                 "client_id": w.profiles.client_id[st.c],
