@@ -63,14 +63,6 @@ def test_employment_rises_in_the_first_years_since_arrival(world: History) -> No
     assert rates[3] - rates[1] >= 0.15, rates.to_dict()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the world's employment falls after year 3 (seed 1: 42 % at 3 years, 41 %, 35 %, "
-        "29 % at 4-6): an employed spell lasts 30 + Exp(900) days and nothing is recorded "
-        "after it ends, so clients drop out of employment for good (docs/world.md)"
-    ),
-)
 def test_employment_keeps_rising_after_three_years(world: History) -> None:
     """The same figure for k = 4..6: no year below year 3 by more than 2 points."""
     rates = report.employed_by_years_since_arrival(
@@ -120,14 +112,6 @@ def test_competence_centre_clients_find_work(world: History) -> None:
     assert 0.20 <= after["employed"] <= 0.40, after
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the world's education hazard is small (seed 1: 4 % of completed competence-centre "
-        "episodes lead to education within a year, 6 % of all successes are education); "
-        "docs/world.md suggests raising competence_centre's education effect 0.95 -> 3.5"
-    ),
-)
 def test_competence_centre_clients_start_education(world: History) -> None:
     """Omnia (SPEC): 55 % of the 2020 leavers started education; since 2019, 614 of
     1 932 clients started degree studies. Share with an education spell starting

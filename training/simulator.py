@@ -20,19 +20,20 @@ services completed so far, and the service the client is in now (lock-in: a
 full-time course lowers the chance of taking a job while it runs). Moving away
 is a constant competing hazard.
 
-Exact truth
------------
-All randomness except the two event clocks (success and moving away) is drawn
+Truth
+-----
+Randomness other than the two event clocks (success and moving away) is drawn
 up front per client and epoch: the caseworker's choices (Gumbel noise on the
 policy's logits), durations, interruptions, language gains, waits and review
-intervals. Given those, the path a client takes when no event happens is
-deterministic, so the probability that the label occurs within the horizon
-when action `a` is taken at a decision point, and the historical policy
-continues afterwards, is an exact closed-form sum over the path's segments.
-That is the `truth` table: the expected label under each action, conditional
-on the world's full state (including what no learner can see), so that the
-mean of the observed labels of the actions actually taken equals the mean of
-their truth values.
+intervals. Given one such draw, the path a client takes when no event happens
+is deterministic, so the probability that the label occurs within the horizon
+when action `a` is taken and the historical policy continues afterwards is a
+closed-form sum over the path's segments. The `truth` table averages that
+probability over fresh draws of everything that happens after the decision
+(`truth_replicates` draws, shared by all actions of a decision point), keeping
+the client's latent traits (motivation): it is the client's chance under each
+action, not a clairvoyant outcome. Its mean over the actions actually taken
+equals the mean of the observed labels, up to Monte Carlo error of the draws.
 
 The historical policy is confounded on purpose: caseworkers assign by profile
 and habit (long language courses by default), select motivated clients into
@@ -535,14 +536,17 @@ class World:
         months_unemp = st.unemp_days / DAYS_PER_MONTH
         month = _month_of(st.t)
 
-        # Fixed first steps: assessment, then the plan. Everyone gets these.
+        h = p.confounding
+        # First steps: the assessment, then the plan. Most clients start at
+        # once; some postpone (work, child care, not yet reachable), more often
+        # those who already work or know some Finnish.
         first = done[:, s["initial_assessment"]] == 0
         plan = (~first) & (done[:, s["integration_plan"]] == 0)
-        logits[:, s["initial_assessment"]] += np.where(first, 8.0, -4.0)
-        logits[:, s["integration_plan"]] += np.where(plan, 8.0, -4.0)
+        logits[:, s["initial_assessment"]] += np.where(first, 3.2, -4.0)
+        logits[:, s["integration_plan"]] += np.where(plan, 3.2, -4.0)
+        logits[:, self.nns] += np.where(first | plan, h * 0.5 * ((work >= 3) | (lang >= 2)), 0.0)
 
         # Habits: the long language course is the default answer at low levels.
-        h = p.confounding
         logits[:, s["integration_training"]] += 1.0 + h * (2.2 * (lang <= 1) + 0.8 * (lang == 2))
         logits[:, s["literacy_training"]] += 0.2 + h * 0.8 * literacy
         logits[:, s["advanced_finnish"]] += 0.3 + h * 0.5 * (lang >= 2)
@@ -659,7 +663,7 @@ class World:
         # Language: integration training takes most clients up one or two
         # levels; fewer than a third reach B1 (Finnish National Agency for
         # Education, integration training outcome surveys).
-        step_it = (u < 0.82).astype(np.int64) + (u < 0.38 + 0.12 * tertiary) + (u < 0.04)
+        step_it = (u < 0.82).astype(np.int64) + (u < 0.45 + 0.12 * tertiary) + (u < 0.04)
         step_it = np.where(literacy_gap, (u < 0.55).astype(np.int64), step_it)
         gain = np.select(
             [is_("integration_training"), is_("literacy_training"), is_("advanced_finnish")],
@@ -686,7 +690,7 @@ class World:
             ("integration_training", 0.12, 0.15),
             ("advanced_finnish", 0.10, 0.25),
             ("self_motivated_study", np.where(basic_edu, 0.15, 0.0), np.where(basic_edu, 0.85, 0.0)),
-            ("competence_centre", 0.40, 0.95),
+            ("competence_centre", 0.40, 3.0),
             ("vocational_training", np.where(lang >= 2, np.where(tertiary, 0.10, 0.70), 0.0), 0.15),
             ("degree_recognition", np.where(tertiary, 0.75, 0.0), np.where(tertiary, 0.2, 0.0)),
             ("higher_education_bridging", 0.05, np.where(young, 1.25, 0.4)),
@@ -1241,7 +1245,7 @@ class _History:
         # The outcome spells themselves.
         rng = np.random.default_rng([w.params.seed, 11])
         s_idx = np.flatnonzero(succeeded)
-        dur = rng.exponential(900, len(s_idx)).astype(np.int64) + 30
+        dur = rng.exponential(3000, len(s_idx)).astype(np.int64) + 30
         s_end = self.success_day[s_idx] + dur
         rows_c.append(s_idx)
         rows_status.append(self.success_kind[s_idx])
@@ -1497,7 +1501,7 @@ def _profiles(p: WorldParams, rng: np.random.Generator) -> Profiles:
         "unknown": -0.2,
     }
     base_u = (
-        -3.7
+        -3.2
         + np.array([edu_u[e] for e in edu])
         - 0.07 * np.maximum(age - 24, 0)
         - 0.3 * health
