@@ -1,0 +1,184 @@
+"""Explanations a caseworker can read: SHAP contributions in their own words.
+
+Contributions come from exact TreeSHAP (LightGBM's `pred_contrib`, the same
+values as shap's TreeExplainer). A service's explanation is contrastive: the
+contributions of the service row minus those of the `no_new_service` row,
+which answer "why this service rather than continuing as now". The reference
+(`no_new_service`) is explained against the average client.
+
+Contributions on the logit scale are rescaled by one factor per row so that
+they are in probability points and add up exactly to the difference they
+explain (the score minus the reference's score, or minus the average
+client's): the signs and relative sizes are TreeSHAP's, the total is the
+difference a caseworker sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.special import expit
+
+from model.vocab import CEFR_LEVELS
+
+# The action's own share of a contrast (the service itself, not the client).
+SERVICE_FIELD = "service"
+TOP_CONTRIBUTIONS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    feature: str
+    value: Any
+    contribution: float  # probability points (0.04 = 4 percentage points)
+    text: str
+
+
+def rescale_to_probability(
+    contrib: np.ndarray, p_target: np.ndarray, p_base: np.ndarray, scale: str
+) -> np.ndarray:
+    """Contributions (n, c) that sum to `p_target - p_base` row by row."""
+    if scale == "probability":
+        total = contrib.sum(axis=1)
+        gap = p_target - p_base
+        factor = np.where(np.abs(total) > 1e-12, gap / np.where(np.abs(total) > 1e-12, total, 1.0), 0.0)
+        return contrib * factor[:, None]
+    total = contrib.sum(axis=1)
+    gap = p_target - p_base
+    # d p / d margin at the midpoint, for differences too small to divide by.
+    slope = expit(total / 2) * (1 - expit(total / 2))
+    factor = np.where(np.abs(total) > 1e-9, gap / np.where(np.abs(total) > 1e-9, total, 1.0), slope)
+    return contrib * factor[:, None]
+
+
+def group_by_field(
+    contrib: np.ndarray, columns: Sequence[str], sources: Mapping[str, str]
+) -> tuple[list[str], np.ndarray]:
+    """Sum encoded-column contributions into one per client field."""
+    fields: list[str] = []
+    index: dict[str, int] = {}
+    mapping = []
+    for name in columns:
+        field = sources.get(name, name)
+        if field not in index:
+            index[field] = len(fields)
+            fields.append(field)
+        mapping.append(index[field])
+    grouped = np.zeros((contrib.shape[0], len(fields)))
+    for j, target in enumerate(mapping):
+        grouped[:, target] += contrib[:, j]
+    return fields, grouped
+
+
+def top_contributions(
+    fields: Sequence[str],
+    values: Sequence[float],
+    field_values: Mapping[str, Any],
+    language: str,
+    k: int = TOP_CONTRIBUTIONS,
+) -> list[Contribution]:
+    order = sorted(range(len(fields)), key=lambda j: (-abs(values[j]), fields[j]))
+    out = []
+    for j in order[:k]:
+        if abs(values[j]) < 5e-5:
+            continue
+        field = fields[j]
+        value = field_values.get(field)
+        out.append(Contribution(field, _plain(value), float(values[j]), describe(field, value, float(values[j]), language)))
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+# --------------------------------------------------------------------------
+# Words
+# --------------------------------------------------------------------------
+
+FIELD_LABELS: dict[str, dict[str, str]] = {
+    "birth_year": {"fi": "Ikä", "sv": "Ålder", "en": "Age"},
+    "age": {"fi": "Ikä", "sv": "Ålder", "en": "Age"},
+    "gender": {"fi": "Sukupuoli", "sv": "Kön", "en": "Gender"},
+    "mother_tongue": {"fi": "Äidinkieli", "sv": "Modersmål", "en": "Mother tongue"},
+    "citizenship_region": {"fi": "Kansalaisuusalue", "sv": "Medborgarskapsregion", "en": "Region of citizenship"},
+    "residence_basis": {"fi": "Oleskeluperuste", "sv": "Uppehållsgrund", "en": "Basis of residence"},
+    "education_level": {"fi": "Koulutustaso", "sv": "Utbildningsnivå", "en": "Education"},
+    "prior_work_years": {"fi": "Aiempi työkokemus (vuotta)", "sv": "Tidigare arbetserfarenhet (år)", "en": "Prior work experience (years)"},
+    "literacy_needs": {"fi": "Luku- ja kirjoitustaidon tarve", "sv": "Behov av läs- och skrivundervisning", "en": "Literacy needs"},
+    "finnish_level": {"fi": "Suomen kielen taso", "sv": "Kunskaper i finska", "en": "Finnish level"},
+    "finnish_level_intake": {"fi": "Suomen kielen taso alussa", "sv": "Kunskaper i finska vid start", "en": "Finnish level at intake"},
+    "health_limitation": {"fi": "Terveydellinen rajoite", "sv": "Hälsobegränsning", "en": "Health limitation"},
+    "children_under_school_age": {"fi": "Alle kouluikäisiä lapsia", "sv": "Barn under skolåldern", "en": "Children under school age"},
+    "years_since_arrival": {"fi": "Aika maahantulosta (vuotta)", "sv": "Tid sedan ankomsten (år)", "en": "Years since arrival"},
+    "months_since_intake": {"fi": "Aika asiakkuuden alusta (kk)", "sv": "Tid sedan klientskapets början (mån)", "en": "Months since intake"},
+    "n_services": {"fi": "Aiempien palvelujen määrä", "sv": "Antal tidigare tjänster", "en": "Services so far"},
+    "n_interrupted": {"fi": "Keskeytyneet palvelut", "sv": "Avbrutna tjänster", "en": "Interrupted services"},
+    "in_service": {"fi": "Palvelu käynnissä", "sv": "Pågående tjänst", "en": "In a service now"},
+    "last_service": {"fi": "Edellinen palvelu", "sv": "Föregående tjänst", "en": "Last service"},
+    "last_service_status": {"fi": "Edellisen palvelun tila", "sv": "Föregående tjänsts status", "en": "Status of the last service"},
+    "days_since_last_service_end": {"fi": "Päiviä edellisen palvelun päättymisestä", "sv": "Dagar sedan föregående tjänst slutade", "en": "Days since the last service ended"},
+    "n_reviews": {"fi": "Suunnitelman tarkistuksia", "sv": "Planeringsmöten", "en": "Plan reviews so far"},
+    "months_unemployed": {"fi": "Työttömyyttä (kk)", "sv": "Arbetslöshet (mån)", "en": "Months unemployed"},
+    SERVICE_FIELD: {"fi": "Palvelu itse", "sv": "Tjänsten själv", "en": "The service itself"},
+}
+
+COMPLETED_LABEL = {"fi": "Suoritettu: {}", "sv": "Genomförd: {}", "en": "Completed: {}"}
+
+VERBS = {
+    "fi": ("kasvattaa arviota {} prosenttiyksikköä", "pienentää arviota {} prosenttiyksikköä"),
+    "sv": ("höjer bedömningen med {} procentenheter", "sänker bedömningen med {} procentenheter"),
+    "en": ("raises the estimate by {} percentage points", "lowers the estimate by {} percentage points"),
+}
+
+YES_NO = {"fi": ("kyllä", "ei"), "sv": ("ja", "nej"), "en": ("yes", "no")}
+
+_CEFR_FIELDS = {"finnish_level", "finnish_level_intake"}
+
+
+def field_label(field: str, language: str, service_names: Mapping[str, str] | None = None) -> str:
+    if field in FIELD_LABELS:
+        return FIELD_LABELS[field].get(language, FIELD_LABELS[field]["en"])
+    if field.startswith("completed_"):
+        code = field.removeprefix("completed_")
+        name = (service_names or {}).get(code, code.replace("_", " "))
+        return COMPLETED_LABEL.get(language, COMPLETED_LABEL["en"]).format(name)
+    return field.replace("_", " ")
+
+
+def format_value(field: str, value: Any, language: str) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return {"fi": "ei tiedossa", "sv": "okänd", "en": "unknown"}.get(language, "unknown")
+    if field in _CEFR_FIELDS and isinstance(value, int | float):
+        rank = int(round(float(value)))
+        return CEFR_LEVELS[rank] if 0 <= rank < len(CEFR_LEVELS) else str(value)
+    if isinstance(value, bool):
+        yes, no = YES_NO.get(language, YES_NO["en"])
+        return yes if value else no
+    if isinstance(value, float):
+        text = f"{value:.1f}".rstrip("0").rstrip(".")
+        return text.replace(".", ",") if language in ("fi", "sv") else text
+    return str(value)
+
+
+def describe(field: str, value: Any, contribution: float, language: str, service_names: Mapping[str, str] | None = None) -> str:
+    """One sentence, e.g. "Suomen kielen taso A1 pienentää arviota 4 prosenttiyksikköä"."""
+    up, down = VERBS.get(language, VERBS["en"])
+    points = abs(contribution) * 100
+    amount = f"{points:.1f}" if points < 9.95 else f"{points:.0f}"
+    if amount.endswith(".0"):
+        amount = amount[:-2]
+    if language in ("fi", "sv"):
+        amount = amount.replace(".", ",")
+    verb = (up if contribution > 0 else down).format(amount)
+    label = field_label(field, language, service_names)
+    if field == SERVICE_FIELD:
+        return f"{label} {verb}"
+    return f"{label} {format_value(field, value, language)} {verb}"

@@ -1,0 +1,299 @@
+"""The router: everything needed to recommend and explain, in one object.
+
+A `Router` bundles the service catalogue, the run configuration, the feature
+encoder, the chosen outcome learner and the propensity model. It scores a
+batch of decision points (evaluation, batch planning) or one client (the
+API), ranks the eligible candidates, and explains each recommendation.
+
+It saves to a folder of plain files (JSON with the LightGBM models as text)
+so that the served model needs no pickles and carries its own catalogue.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from model.catalogue import Catalogue, parse_catalogue
+from model.config import RunConfig
+from model.encoding import FeatureEncoder
+from model.errors import UnknownServiceError
+from model.explain import (
+    SERVICE_FIELD,
+    Contribution,
+    describe,
+    rescale_to_probability,
+)
+from model.learners import OutcomeLearner, PropensityModel, learner_from_dict
+from model.ranking import DEFAULT_MIN_SUPPORT, rank_actions
+from model.vocab import LANGUAGES, NO_NEW_SERVICE
+
+ROUTER_FILE = "router.json"
+FORMAT_VERSION = 1
+TOP_K_EXPLAIN = 5
+
+
+@dataclass(frozen=True)
+class ScoredBatch:
+    """Scores of a batch of decision points, each (n, A) unless noted."""
+
+    p: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    support: np.ndarray
+    eligible: np.ndarray
+    ranked: np.ndarray  # action indices in rank order, -1 pads
+    actions: tuple[str, ...]
+
+    @property
+    def uplift(self) -> np.ndarray:
+        ref = self.actions.index(NO_NEW_SERVICE)
+        return self.p - self.p[:, [ref]]
+
+    @property
+    def recommended(self) -> np.ndarray:
+        return self.ranked[:, 0]
+
+
+@dataclass(frozen=True)
+class Scored:
+    service: str
+    name: str
+    rank: int | None
+    p_outcome: float
+    interval: tuple[float, float]
+    uplift: float
+    thin_support: bool
+    explanation: list[Contribution] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    recommendations: list[Scored]
+    reference: Scored
+    not_eligible: list[tuple[str, str]]
+    features: dict[str, Any]
+
+
+class Router:
+    def __init__(
+        self,
+        *,
+        catalogue: Catalogue,
+        config: RunConfig,
+        encoder: FeatureEncoder,
+        learner: OutcomeLearner,
+        propensity: PropensityModel,
+        min_support: float = DEFAULT_MIN_SUPPORT,
+        interval_level: float = 0.9,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.catalogue = catalogue
+        self.config = config
+        self.encoder = encoder
+        self.learner = learner
+        self.propensity = propensity
+        self.min_support = min_support
+        self.interval_level = interval_level
+        self.metadata = dict(metadata or {})
+        self.actions = catalogue.actions
+        self.reference_index = self.actions.index(NO_NEW_SERVICE)
+        self._names = {lang: {a: catalogue.get(a).name[lang] for a in self.actions} for lang in LANGUAGES}
+        # Expected margin of the reference over the training data, for the
+        # explanation of the reference against the average client.
+        self._base_margin: float | None = None
+
+    # -- batch ------------------------------------------------------------------
+    def eligibility(self, features: pd.DataFrame) -> np.ndarray:
+        columns = {name: features[name].to_numpy() for name in features.columns}
+        return self.catalogue.eligibility(columns, len(features))
+
+    def score(self, features: pd.DataFrame, *, eligible: np.ndarray | None = None, intervals: bool = True) -> ScoredBatch:
+        X = self.encoder.transform(features)
+        eligible = self.eligibility(features) if eligible is None else eligible
+        return self.score_encoded(X, eligible, intervals=intervals)
+
+    def score_encoded(self, X: np.ndarray, eligible: np.ndarray, *, intervals: bool = True) -> ScoredBatch:
+        p = self.learner.predict(X)
+        if intervals:
+            low, high = self.learner.interval(X, self.interval_level, p=p)
+        else:
+            low = high = np.full_like(p, np.nan)
+        support = self.propensity.predict_proba(X, eligible)
+        ranked = rank_actions(p, eligible, support, min_support=self.min_support)
+        return ScoredBatch(p, low, high, support, eligible, ranked, self.actions)
+
+    # -- one client ---------------------------------------------------------------
+    def recommend(
+        self,
+        features: Mapping[str, Any],
+        *,
+        k: int = 3,
+        language: str = "fi",
+        explain: bool = True,
+    ) -> Recommendation:
+        """Rank every eligible candidate for one decision point; return the first k."""
+        if language not in LANGUAGES:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
+        columns = {name: np.asarray([value], dtype=object if isinstance(value, str) or value is None else None) for name, value in features.items()}
+        eligible = self.catalogue.eligibility(columns, 1)
+        x = self.encoder.encode_row(features)[None, :]
+        batch = self.score_encoded(x, eligible)
+        order = [a for a in batch.ranked[0] if a >= 0]
+        top = order[: max(0, k)]
+        names = self._names[language]
+        contributions: dict[int, list[Contribution]] = {}
+        if explain:
+            services = [a for a in top if a != self.reference_index]
+            contributions = self._explain(x, features, services, language)
+            contributions[self.reference_index] = self._explain_reference(x, features, language)
+
+        def scored(a: int, rank: int | None) -> Scored:
+            return Scored(
+                service=self.actions[a],
+                name=names[self.actions[a]],
+                rank=rank,
+                p_outcome=float(batch.p[0, a]),
+                interval=(float(batch.low[0, a]), float(batch.high[0, a])),
+                uplift=float(batch.p[0, a] - batch.p[0, self.reference_index]),
+                thin_support=bool(batch.support[0, a] < self.min_support),
+                explanation=contributions.get(a, []),
+            )
+
+        recs = [scored(a, i + 1) for i, a in enumerate(top)]
+        ref_rank = order.index(self.reference_index) + 1 if self.reference_index in order else None
+        reference = scored(self.reference_index, ref_rank)
+        not_eligible = [
+            (code, self.catalogue.ineligibility_reason(code, language))
+            for j, code in enumerate(self.actions)
+            if not eligible[0, j]
+        ]
+        return Recommendation(recs, reference, not_eligible, dict(features))
+
+    def n_candidates(self, features: Mapping[str, Any]) -> int:
+        columns = {name: np.asarray([value], dtype=object if isinstance(value, str) or value is None else None) for name, value in features.items()}
+        return int(self.catalogue.eligibility(columns, 1).sum())
+
+    def _field_values(self, features: Mapping[str, Any]) -> dict[str, Any]:
+        values = dict(features)
+        return values
+
+    def _explain(self, x: np.ndarray, features: Mapping[str, Any], services: list[int], language: str) -> dict[int, list[Contribution]]:
+        if not services:
+            return {}
+        n = len(services)
+        X = np.repeat(x, n, axis=0)
+        acts = np.asarray(services)
+        refs = np.full(n, self.reference_index)
+        c_service = self.learner.contributions(X, acts)
+        c_ref = self.learner.contributions(X, refs)
+        m = len(self.encoder.columns_)
+        diff = c_service - c_ref
+        # Features, plus the action's own share (its column and any bias gap).
+        own = diff[:, m] + diff[:, m + 1]
+        contrib = np.concatenate([diff[:, :m], own[:, None]], axis=1)
+        p = self.learner.predict(x)[0]
+        target = p[acts]
+        base = np.full(n, p[self.reference_index])
+        scaled = rescale_to_probability(contrib, target, base, self.learner.scale)
+        fields = [*self.encoder.columns_, SERVICE_FIELD]
+        return {a: self._top(fields, scaled[i], features, language) for i, a in enumerate(services)}
+
+    def _explain_reference(self, x: np.ndarray, features: Mapping[str, Any], language: str) -> list[Contribution]:
+        contrib = self.learner.contributions(x, np.array([self.reference_index]))
+        m = len(self.encoder.columns_)
+        p = self.learner.predict(x)[0, self.reference_index]
+        bias = contrib[:, m + 1] + contrib[:, m] if self.learner.scale == "logit" else contrib[:, m + 1]
+        base_p = expit(bias) if self.learner.scale == "logit" else bias
+        if self.learner.scale == "logit":
+            feature_part = contrib[:, :m]
+        else:
+            feature_part = contrib[:, :m]
+        scaled = rescale_to_probability(feature_part, np.array([p]), base_p, self.learner.scale)
+        return self._top(list(self.encoder.columns_), scaled[0], features, language)
+
+    def reference_baseline(self, x: np.ndarray) -> float:
+        """The average client's probability under the reference (what its explanation is against)."""
+        contrib = self.learner.contributions(x, np.array([self.reference_index]))
+        m = len(self.encoder.columns_)
+        if self.learner.scale == "logit":
+            return float(expit(contrib[0, m + 1] + contrib[0, m]))
+        return float(contrib[0, m + 1])
+
+    def _top(self, fields: list[str], values: np.ndarray, features: Mapping[str, Any], language: str) -> list[Contribution]:
+        order = sorted(range(len(fields)), key=lambda j: (-abs(values[j]), fields[j]))
+        service_names = self._names[language]
+        out = []
+        for j in order[:TOP_K_EXPLAIN]:
+            name = fields[j]
+            value = features.get(name) if name != SERVICE_FIELD else None
+            value = _plain(value)
+            out.append(Contribution(name, value, float(values[j]), describe(name, value, float(values[j]), language, service_names)))
+        return out
+
+    # -- persistence ---------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "catalogue": self.catalogue.text,
+            "catalogue_source": self.catalogue.source,
+            "config": json.loads(self.config.model_dump_json()),
+            "encoder": self.encoder.to_dict(),
+            "learner": self.learner.to_dict(),
+            "propensity": self.propensity.to_dict(),
+            "min_support": self.min_support,
+            "interval_level": self.interval_level,
+            "metadata": self.metadata,
+        }
+
+    def save(self, folder: str | Path) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / ROUTER_FILE
+        path.write_text(json.dumps(self.to_dict()), encoding="utf-8")
+        return path
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Router:
+        if data.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"unsupported router format {data.get('format_version')!r}")
+        config = RunConfig.model_validate(data["config"])
+        catalogue = parse_catalogue(data["catalogue"], source=data.get("catalogue_source", "catalogue"), extras=config.extra_features)
+        return cls(
+            catalogue=catalogue,
+            config=config,
+            encoder=FeatureEncoder.from_dict(data["encoder"]),
+            learner=learner_from_dict(data["learner"]),
+            propensity=PropensityModel.from_dict(data["propensity"]),
+            min_support=float(data["min_support"]),
+            interval_level=float(data["interval_level"]),
+            metadata=data.get("metadata", {}),
+        )
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Router:
+        path = Path(folder)
+        if path.is_dir():
+            path = path / ROUTER_FILE
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+    def action_index(self, code: str) -> int:
+        try:
+            return self.actions.index(code)
+        except ValueError:
+            raise UnknownServiceError(f"unknown service {code!r}") from None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
