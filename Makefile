@@ -33,3 +33,8 @@ lint: setup
 
 clean:
 	rm -rf $(VENV) .tools
+
+# Benchmarks (not tests): install the optional peer learners, then run.
+bench-setup: setup
+	$(UV) sync --frozen --group bench --python $(PYTHON)
+	touch $(VENV)/.synced
