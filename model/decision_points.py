@@ -81,6 +81,13 @@ from model.vocab import CEFR_RANK, NO_NEW_SERVICE, REVIEW, UNKNOWN
 
 SERVICE_START: Final = "service_start"
 REVIEW_KIND: Final = "review"
+
+# Where a decision point's action comes from (the `action_source` column).
+SOURCE_SERVICE_START: Final = "service_start"  # the service that started
+SOURCE_PLANNED: Final = "planned_service"  # a review's recorded planned_service
+SOURCE_INFERRED: Final = "inferred"  # a review read as no_new_service: nothing started
+SOURCE_UNKNOWN: Final = "unknown"  # a review whose action cannot be known
+ACTION_SOURCES: Final = (SOURCE_SERVICE_START, SOURCE_PLANNED, SOURCE_INFERRED, SOURCE_UNKNOWN)
 ONGOING: Final = "ongoing"
 UNEMPLOYED: Final = "unemployed"
 
@@ -92,6 +99,7 @@ ID_COLUMNS: Final = (
     "kind",
     "action",
     "action_known",
+    "action_source",
     "label",
     "censored",
 )
@@ -204,6 +212,14 @@ def build_decision_points(
       found work or education while waiting), or when r + w is after the
       extract date (the window is not fully observed); else `no_new_service`.
 
+    `action_source` says where each action came from: `service_start`,
+    `planned_service` (a review's recorded plan), `inferred` (a review read as
+    `no_new_service` because nothing started within the window) or `unknown`.
+    Inferred actions are biased towards failure: the reviews whose window an
+    outcome cut short are unknown, so only successes are lost from them. The
+    training pipeline uses this column to leave them out where plans are
+    recorded.
+
     Label: 1.0 if a spell whose status is in `config.target_statuses` starts
     0..horizon_days days after the decision date (both ends inclusive), else
     0.0. Censored, with label NaN, when decision_date + horizon_days is after
@@ -234,10 +250,14 @@ def build_decision_points(
     with np.errstate(invalid="ignore"):
         incomplete = ~(r_day + window <= extract_day)
     r_action = np.full(len(r_code), None, dtype=object)  # None: unknown
-    r_action[~(cut_short | incomplete)] = NO_NEW_SERVICE
+    r_source = np.full(len(r_code), 3, dtype=np.int8)  # index into ACTION_SOURCES
+    inferred = ~(cut_short | incomplete)
+    r_action[inferred] = NO_NEW_SERVICE
+    r_source[inferred] = 2
     planned = tables.ep_planned[rev]
     recorded = pd.notna(planned)
     r_action[recorded] = planned[recorded]
+    r_source[recorded] = 1
     keep = ~followed
 
     codes = np.concatenate([s_code, r_code[keep]]).astype(np.int64)
@@ -245,17 +265,19 @@ def build_decision_points(
     kind_rank = np.concatenate([np.zeros(len(s_code), np.int8), np.ones(int(keep.sum()), np.int8)])
     action = np.concatenate([s_action, r_action[keep]]).astype(object)
     action_known = pd.notna(action)
+    source = np.concatenate([np.zeros(len(s_code), np.int8), r_source[keep]])
 
     # deterministic order that does not depend on the input's row order
     action_codes, action_vocab = pd.factorize(action, sort=True)
     action_key = np.where(action_codes < 0, np.iinfo(np.int64).max, action_codes)
     order = np.lexsort((action_key, kind_rank, days, tables.client_rank[codes]))
-    codes, days, kind_rank, action_codes, action_known = (
+    codes, days, kind_rank, action_codes, action_known, source = (
         codes[order],
         days[order],
         kind_rank[order],
         action_codes[order],
         action_known[order],
+        source[order],
     )
 
     label = (
@@ -278,6 +300,7 @@ def build_decision_points(
             "kind": _strings([SERVICE_START, REVIEW_KIND], kind_rank),
             "action": _strings(action_vocab, action_codes),
             "action_known": action_known,
+            "action_source": _strings(ACTION_SOURCES, source.astype(np.intp)),
             "label": label,
             "censored": censored,
         },
