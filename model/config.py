@@ -17,6 +17,9 @@ from model.errors import ConfigError
 from model.features import PROTECTED_BY_DEFAULT
 from model.vocab import CLIENT_OPTIONAL_COLUMNS, CLIENT_REQUIRED_COLUMNS, OUTCOME_STATUSES
 
+# A learner hyperparameter as TOML gives it.
+LearnerParam = int | float | bool | str
+
 TARGETS: dict[str, tuple[str, ...]] = {
     "employment_or_education": ("employed", "education"),
     "employment": ("employed",),
@@ -51,8 +54,31 @@ class RunConfig(BaseModel):
         description="client fields used for the fairness audit only, never as model features",
     )
     min_cell_size: int = Field(default=5, ge=3, description="small-cell suppression threshold")
-    holdout_fraction: float = Field(default=0.2, gt=0.0, lt=0.9)
+    holdout_fraction: float = Field(
+        default=0.2,
+        gt=0.0,
+        lt=0.9,
+        description="share of the labelled decision points held out for the final evaluation "
+        "(the newest clients by intake date)",
+    )
+    validation_fraction: float = Field(
+        default=0.15,
+        gt=0.0,
+        lt=0.9,
+        description="share of the remaining labelled decision points used to choose the learner "
+        "(the next newest clients)",
+    )
     seed: int = 0
+    learners: tuple[str, ...] = Field(
+        default=("s_learner", "dr_learner"),
+        min_length=1,
+        description="outcome learners to fit and compare; the best on validation is served",
+    )
+    learner_params: dict[str, dict[str, LearnerParam]] = Field(
+        default_factory=dict,
+        description="hyperparameters per learner name (or `propensity`), passed as keyword arguments",
+    )
+    num_threads: int = Field(default=2, ge=1, le=256, description="LightGBM threads when training")
 
     @field_validator("target")
     @classmethod
@@ -71,6 +97,14 @@ class RunConfig(BaseModel):
         for name in value:
             if not name.isidentifier():
                 raise ValueError(f"extra feature name {name!r} is not an identifier")
+        return value
+
+    @field_validator("learners")
+    @classmethod
+    def _learners_once(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        doubled = sorted({name for name in value if value.count(name) > 1})
+        if doubled:
+            raise ValueError(f"learner(s) {doubled} listed more than once")
         return value
 
     @property
