@@ -157,7 +157,7 @@ def format_value(field: str, value: Any, language: str) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return {"fi": "ei tiedossa", "sv": "okänd", "en": "unknown"}.get(language, "unknown")
     if field in _CEFR_FIELDS and isinstance(value, int | float):
-        rank = int(round(float(value)))
+        rank = round(float(value))
         return CEFR_LEVELS[rank] if 0 <= rank < len(CEFR_LEVELS) else str(value)
     if isinstance(value, bool):
         yes, no = YES_NO.get(language, YES_NO["en"])

@@ -71,6 +71,18 @@ PROGRESS_FEATURES: Final[tuple[Feature, ...]] = (
     Feature("months_unemployed", "numeric", "months in unemployment spells so far"),
 )
 
+# Features that also record *when* within a case a decision point falls. At a
+# service start they include the wait for that very service (a review came
+# first, the unemployment months and days since the last service grew while
+# waiting), so they betray the action taken. The support estimate behind the
+# overlap guard ("how often did clients like this one receive it?") leaves
+# them out; the outcome learners keep them.
+DECISION_TIMING_FEATURES: Final = (
+    "days_since_last_service_end",
+    "n_reviews",
+    "months_since_intake",
+)
+
 # Not model features by default: used for the fairness audit only (issue 5).
 PROTECTED_BY_DEFAULT: Final = ("gender", "mother_tongue", "citizenship_region")
 

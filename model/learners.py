@@ -87,8 +87,10 @@ class PropensityModel:
         seed: int = 0,
         num_threads: int = 1,
         categorical_features: Sequence[int] = (),
+        feature_indices: Sequence[int] | None = None,
     ) -> None:
         self.n_actions = n_actions
+        self.feature_indices = None if feature_indices is None else list(feature_indices)
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -97,7 +99,11 @@ class PropensityModel:
         self.num_threads = num_threads
         self.categorical_features = categorical_features
 
+    def _columns(self, X: np.ndarray) -> np.ndarray:
+        return X if self.feature_indices is None else X[:, self.feature_indices]
+
     def fit(self, X: np.ndarray, actions: np.ndarray, eligible: np.ndarray, clusters: np.ndarray) -> Self:
+        X = self._columns(X)
         params = _lgb_params(
             objective="multiclass",
             num_class=self.n_actions,
@@ -111,7 +117,10 @@ class PropensityModel:
         )
         fold = client_folds(clusters, 5, self.seed)
         train, valid = fold != 0, fold == 0
-        cat = list(self.categorical_features)
+        if self.feature_indices is None:
+            cat = list(self.categorical_features)
+        else:
+            cat = [self.feature_indices.index(j) for j in self.categorical_features if j in self.feature_indices]
         dtrain = lgb.Dataset(X[train], actions[train], categorical_feature=cat, free_raw_data=True)
         dvalid = lgb.Dataset(X[valid], actions[valid], categorical_feature=cat, reference=dtrain)
         # Stopped on the held-out fold; that fold then calibrates the temperature.
@@ -129,15 +138,20 @@ class PropensityModel:
     def predict_proba(self, X: np.ndarray, eligible: np.ndarray) -> np.ndarray:
         if not hasattr(self, "booster_"):
             raise NotFittedError("PropensityModel is not fitted; call fit() first")
-        raw = self.booster_.predict(X, raw_score=True, num_threads=self.num_threads)
+        raw = self.booster_.predict(self._columns(X), raw_score=True, num_threads=self.num_threads)
         return _masked_softmax(raw / self.temperature_, eligible)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"booster": _booster_to_string(self.booster_), "temperature": self.temperature_, "n_actions": self.n_actions}
+        return {
+            "booster": _booster_to_string(self.booster_),
+            "temperature": self.temperature_,
+            "n_actions": self.n_actions,
+            "feature_indices": self.feature_indices,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PropensityModel:
-        model = cls(n_actions=int(data["n_actions"]))
+        model = cls(n_actions=int(data["n_actions"]), feature_indices=data.get("feature_indices"))
         model.booster_ = _booster_from_string(data["booster"])
         model.temperature_ = float(data["temperature"])
         return model
@@ -269,6 +283,7 @@ class SLearner(OutcomeLearner):
         categorical_features: Sequence[int] = (),
         seed: int = 0,
         num_threads: int = 1,
+        lgb_params: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(n_actions=n_actions, seed=seed, num_threads=num_threads)
         self.n_estimators = n_estimators
@@ -277,6 +292,7 @@ class SLearner(OutcomeLearner):
         self.min_child_samples = min_child_samples
         self.n_bags = n_bags
         self.categorical_features = categorical_features
+        self.lgb_params = lgb_params
 
     def _params(self, seed: int) -> dict[str, Any]:
         return _lgb_params(
@@ -291,7 +307,7 @@ class SLearner(OutcomeLearner):
             cat_smooth=10.0,
             seed=seed,
             num_threads=self.num_threads,
-        )
+        ) | dict(self.lgb_params or {})
 
     def _train(self, X: np.ndarray, actions: np.ndarray, y: np.ndarray, seed: int, rounds: int) -> lgb.Booster:
         Xa = _with_action(X, actions)

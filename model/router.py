@@ -212,10 +212,7 @@ class Router:
         p = self.learner.predict(x)[0, self.reference_index]
         bias = contrib[:, m + 1] + contrib[:, m] if self.learner.scale == "logit" else contrib[:, m + 1]
         base_p = expit(bias) if self.learner.scale == "logit" else bias
-        if self.learner.scale == "logit":
-            feature_part = contrib[:, :m]
-        else:
-            feature_part = contrib[:, :m]
+        feature_part = contrib[:, :m]
         scaled = rescale_to_probability(feature_part, np.array([p]), base_p, self.learner.scale)
         return self._top(list(self.encoder.columns_), scaled[0], features, language)
 
