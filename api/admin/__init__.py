@@ -1,0 +1,1 @@
+"""/v1/admin: the stop switch and model reloads."""

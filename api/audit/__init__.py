@@ -1,0 +1,1 @@
+"""GET /v1/audit: every recommendation answered, with its decisions."""

@@ -1,0 +1,137 @@
+"""What `polku keys`, `polku db` and `polku serve` do (the command line is in training/cli.py).
+
+The command line imports this module inside its command functions, so that
+`polku --help` does not import the web stack.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from pydantic import ValidationError
+from sqlalchemy import Engine
+
+from api.auth import NewKey, Role, create_key, keys, revoke
+from api.settings import Settings, get_settings
+from api.storage import migrate
+from api.storage.audit import purge_audit_events
+from api.storage.engine import make_engine, write_transaction
+from api.storage.keys import KeyRow
+from model.errors import PolkuError
+
+
+class CommandError(PolkuError, ValueError):
+    """A command cannot do what it was asked; the message says why."""
+
+
+def settings() -> Settings:
+    """The settings from the environment, or a readable error (never the values)."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"POLKU_{'_'.join(str(p) for p in e['loc']).upper() or 'SETTINGS'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise CommandError(f"invalid settings: {problems}") from None
+
+
+def engine(config: Settings | None = None) -> Engine:
+    """An engine on an up-to-date schema."""
+    config = config or settings()
+    db = make_engine(
+        config.sqlalchemy_url,
+        busy_timeout_ms=config.db_busy_timeout_ms,
+        connect_timeout_s=config.db_connect_timeout_seconds,
+        pool_size=1,
+    )
+    migrate.upgrade(db)
+    return db
+
+
+def create(role: str, unit: str, *, demo: bool = False) -> NewKey:
+    try:
+        parsed = Role(role)
+    except ValueError:
+        raise CommandError(f"role must be one of {', '.join(r.value for r in Role)}") from None
+    db = engine()
+    try:
+        return create_key(db, role=parsed, unit=unit, demo=demo)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        db.dispose()
+
+
+def revoke_key(key_id: str) -> None:
+    db = engine()
+    try:
+        if not revoke(db, key_id=key_id):
+            raise CommandError(f"no active key with id {key_id!r} (see `polku keys list`)")
+    finally:
+        db.dispose()
+
+
+def list_keys() -> list[KeyRow]:
+    db = engine()
+    try:
+        return keys(db)
+    finally:
+        db.dispose()
+
+
+def upgrade() -> str:
+    db = engine()
+    try:
+        return migrate.current(db) or "(empty)"
+    finally:
+        db.dispose()
+
+
+def purge() -> int:
+    config = settings()
+    db = engine(config)
+    try:
+        cutoff = datetime.now(UTC) - timedelta(days=config.audit_retention_days)
+        with write_transaction(db) as connection:
+            return purge_audit_events(connection, older_than=cutoff)
+    finally:
+        db.dispose()
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+
+
+def serve(options: ServeOptions) -> None:
+    """Run the API under uvicorn: one LightGBM thread per worker, our own access log."""
+    import uvicorn
+
+    from api.logs import logging_config
+
+    config = settings()
+    # LightGBM (OpenMP) in every worker: one thread each; one worker per core.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    engine(config).dispose()  # migrate once here, before the workers start
+    uvicorn.run(
+        "api.main:create_app",
+        factory=True,
+        host=options.host,
+        port=options.port,
+        workers=options.workers,
+        log_config=logging_config(config.log_level),
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+def demo_key() -> NewKey:
+    """A caseworker key for the demo (marked as demo: production refuses it)."""
+    return create(Role.caseworker.value, "demo", demo=True)

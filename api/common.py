@@ -1,0 +1,91 @@
+"""Types shared by the API schemas.
+
+Request models are strict: JSON types are not coerced (``"3"`` is not a
+number, ``1`` is not ``true``), unknown fields are refused, NaN and infinity
+are refused, dates are ``YYYY-MM-DD`` text only, and text may not hold
+control characters or unpaired surrogates (which no database stores
+faithfully). Server-owned facts (unit, caseworker, model version, times)
+have no field in any request model, so they cannot come from a body.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Final
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from model.privacy import looks_like_personal_identity_code
+
+MIN_DATE: Final = date(1900, 1, 1)
+MAX_DATE: Final = date(2100, 12, 31)
+_ISO_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+REQUEST_ID_EXAMPLE: Final = "3f2b6c1e-8a4d-4f6e-9b1a-2c3d4e5f6a7b"
+UUID_PATTERN: Final = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
+class RequestModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+
+
+class ResponseModel(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, str):
+        if not _ISO_DATE.fullmatch(value):
+            raise ValueError("a date is written YYYY-MM-DD")
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("not a calendar date (YYYY-MM-DD)") from None
+    if isinstance(value, date) and not MIN_DATE <= value <= MAX_DATE:
+        raise ValueError(f"dates lie between {MIN_DATE} and {MAX_DATE}")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
+def _clean_text(value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text holds an unpaired surrogate; send valid UTF-8 text") from None
+    for char in value:
+        if char in "\n\t\r":
+            continue
+        if unicodedata.category(char) in ("Cc", "Cs"):
+            raise ValueError("text holds a control character; only tab and line breaks are allowed")
+    return value
+
+
+def _no_identity_code(value: str) -> str:
+    if looks_like_personal_identity_code(value):
+        raise ValueError(
+            "looks like a Finnish personal identity code; Polku takes pseudonymous ids only "
+            "(see polku pseudonymize); the value was not stored"
+        )
+    return value
+
+
+Text = Annotated[str, AfterValidator(_clean_text)]
+"""Free text: no control characters or unpaired surrogates."""
+
+SafeText = Annotated[str, AfterValidator(_clean_text), AfterValidator(_no_identity_code)]
+"""Free text that must not hold a personal identity code either."""
+
+
+class ModelRef(ResponseModel):
+    name: str = Field(description="registered model name", examples=["polku-router"])
+    version: str = Field(description="registered model version", examples=["3"])
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """A query's datetime in UTC; one without a time zone is read as UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

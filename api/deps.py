@@ -1,0 +1,125 @@
+"""Dependencies as `Annotated` aliases, and the access rule of every route.
+
+Everything a route needs comes from the app's state (created in the
+lifespan, never at import time) through these aliases: `SettingsDep`,
+`EngineDep`, `HolderDep`, `CallerDep`, `ServedModelDep`.
+
+Every route declares who may call it with `access(...)`, which adds the role
+check and records the rule in the OpenAPI document (``x-polku-roles``).
+`api.main.create_app` refuses to build an app with a route that has no rule,
+and `tests/api/test_access.py` checks every route against every role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Final
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+
+from api.auth import Caller, Role, authenticate
+from api.problems import Problem, unavailable
+from api.serving import LoadedModel, ModelHolder
+from api.settings import Settings
+
+ROLES_KEY: Final = "x-polku-roles"
+PUBLIC: Final = "public"
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="an API key from `polku keys create`, sent as `Authorization: Bearer <key>`",
+)
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def _holder(request: Request) -> ModelHolder:
+    holder: ModelHolder = request.app.state.holder
+    return holder
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+EngineDep = Annotated[Engine, Depends(_engine)]
+HolderDep = Annotated[ModelHolder, Depends(_holder)]
+
+
+def _caller(
+    engine: EngineDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Caller:
+    caller = None
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        caller = authenticate(engine, credentials.credentials, allow_demo=settings.allow_demo_keys)
+    if caller is None:
+        raise Problem(
+            401,
+            "unauthenticated",
+            "Authentication required",
+            "send a valid, unrevoked API key as 'Authorization: Bearer <key>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(_caller)]
+
+
+def require_model(holder: ModelHolder, settings: Settings) -> LoadedModel:
+    """The model being served, or 503 (never a default ranking)."""
+    model = holder.current
+    if model is None:
+        raise unavailable(
+            "model-unavailable",
+            "No model is being served",
+            "the model could not be loaded yet; no ranking is given without one",
+            settings.retry_after_seconds,
+        )
+    return model
+
+
+def _served_model(holder: HolderDep, settings: SettingsDep) -> LoadedModel:
+    return require_model(holder, settings)
+
+
+ServedModelDep = Annotated[LoadedModel, Depends(_served_model)]
+
+
+class _RoleGuard:
+    def __init__(self, roles: frozenset[Role]) -> None:
+        self.roles = roles
+
+    def __call__(self, caller: CallerDep) -> Caller:
+        if caller.role not in self.roles:
+            raise Problem(
+                403,
+                "forbidden",
+                "Not allowed for this role",
+                f"this operation is for the role(s) {', '.join(sorted(r.value for r in self.roles))}",
+            )
+        return caller
+
+
+def access(*roles: Role, public: bool = False) -> dict[str, Any]:
+    """Route keyword arguments: the role check and its record in OpenAPI."""
+    if public:
+        assert not roles
+        return {"openapi_extra": {ROLES_KEY: [PUBLIC]}}
+    if not roles:
+        raise ValueError("a route needs at least one role, or public=True")
+    guard: Callable[..., Caller] = _RoleGuard(frozenset(roles))
+    return {
+        "dependencies": [Depends(guard)],
+        "openapi_extra": {ROLES_KEY: sorted(r.value for r in roles)},
+    }

@@ -1,0 +1,1 @@
+"""/health/live and /health/ready."""

@@ -1,0 +1,203 @@
+"""GET /v1/services, GET /v1/model, GET /v1/reports/fairness."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api.auth import Role
+from api.deps import CallerDep, ServedModelDep, SettingsDep, access
+from api.problems import Problem
+from api.responses import problems
+from model.vocab import LANGUAGES
+
+router = APIRouter(prefix="/v1", tags=["model"])
+
+AUTH_ONLY = (400, 401, 403, 422)
+Language = Annotated[
+    Literal[LANGUAGES],  # type: ignore[valid-type]
+    Query(description="language of names and descriptions", examples=["fi"]),
+]
+EVERY_ROLE = (Role.caseworker, Role.evaluator, Role.data_scientist, Role.admin)
+
+
+@router.get(
+    "/services",
+    summary="The service catalogue of the served model, localised",
+    responses=problems(*AUTH_ONLY, 503),
+    **access(*EVERY_ROLE),
+)
+def get_services(caller: CallerDep, model: ServedModelDep, language: Language = "fi") -> Response:
+    catalogue = model.router.catalogue
+    services = [
+        {
+            "code": service.code,
+            "name": service.name[language],
+            "description": service.description[language],
+            "eligibility": service.eligibility.source,
+            "typical_duration_days": service.typical_duration_days,
+            "monthly_capacity": service.monthly_capacity,
+        }
+        for service in (*catalogue.services, catalogue.no_new_service)
+    ]
+    body = {
+        "language": language,
+        "model": {"name": model.name, "version": model.version},
+        "catalogue": catalogue.source,
+        "services": services,
+    }
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+@router.get(
+    "/model",
+    summary="The served model: version, training window, evaluation, model card",
+    responses=problems(*AUTH_ONLY, 503),
+    **access(*EVERY_ROLE),
+)
+def get_model(caller: CallerDep, model: ServedModelDep, settings: SettingsDep) -> Response:
+    router_ = model.router
+    window = router_.metadata.get("training_window")
+    body = {
+        "name": model.name,
+        "version": model.version,
+        "alias": None if settings.model_version else settings.model_alias,
+        "run_id": model.served.run_id,
+        "learner": router_.metadata.get("learner"),
+        "loaded_at": model.loaded_at.isoformat().replace("+00:00", "Z"),
+        "training_window": _window(window),
+        "target": router_.config.target,
+        "horizon_days": router_.config.horizon_days,
+        "catalogue": router_.catalogue.source,
+        "actions": list(model.actions),
+        "extra_features": dict(model.extras),
+        "evaluation": _plain(dict(model.served.evaluation)),
+        "card": _plain(dict(model.served.card)) if model.served.card else None,
+    }
+    return Response(
+        orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS), media_type="application/json"
+    )
+
+
+def _window(window: Any) -> dict[str, Any] | None:
+    if isinstance(window, Mapping):
+        return {"start": _text(window.get("start")), "end": _text(window.get("end"))}
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe: NaN and infinities become null."""
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else None
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+@router.get(
+    "/reports/fairness",
+    summary="The fairness report of the served model's run (JSON or HTML by Accept)",
+    responses={
+        **problems(*AUTH_ONLY, 404, 503),
+        200: {
+            "description": "the report",
+            "content": {
+                "application/json": {"schema": {"type": "object"}, "example": {"groups": {}}},
+                "text/html": {"schema": {"type": "string"}, "example": "<!doctype html>..."},
+            },
+        },
+    },
+    **access(Role.evaluator, Role.admin),
+)
+def get_fairness_report(request: Request, caller: CallerDep, model: ServedModelDep) -> Response:
+    """The report logged with the run that trained the served model.
+
+    Cells under the small-cell threshold are suppressed by the report itself;
+    this endpoint serves it as it is. 404 when the run has no report yet.
+    """
+    report = model.fairness
+    if not report:
+        raise Problem(
+            404,
+            "no-fairness-report",
+            "No fairness report",
+            f"the run of model {model.name} version {model.version} has no fairness report yet",
+        )
+    if _wants_html(request.headers.get("accept", "")):
+        return HTMLResponse(
+            render_html(report, title=f"Fairness report: {model.name} version {model.version}")
+        )
+    return Response(
+        orjson.dumps(_plain(report), option=orjson.OPT_NON_STR_KEYS), media_type="application/json"
+    )
+
+
+def _wants_html(accept: str) -> bool:
+    """HTML when the client prefers text/html to JSON (by order and q-values)."""
+    best: dict[str, float] = {}
+    for position, part in enumerate(accept.split(",")):
+        media, *params = [p.strip() for p in part.split(";")]
+        q = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    q = float(param[2:])
+                except ValueError:
+                    q = 0.0
+        weight = q - position * 1e-6
+        for kind, names in (
+            ("html", ("text/html", "application/xhtml+xml")),
+            ("json", ("application/json", "*/*", "application/*")),
+        ):
+            if media.lower() in names:
+                best[kind] = max(best.get(kind, -1.0), weight)
+    return best.get("html", -1.0) > best.get("json", -1.0) and best.get("html", 0.0) > 0
+
+
+def render_html(report: Mapping[str, Any], *, title: str) -> str:
+    """A plain, self-contained HTML rendering of a JSON report (every value escaped)."""
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title>",
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0}"
+        "td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}</style>",
+        f"</head><body><h1>{html.escape(title)}</h1>",
+        _html_value(report),
+        "</body></html>",
+    ]
+    return "".join(parts)
+
+
+def _html_value(value: Any) -> str:
+    if isinstance(value, Mapping):
+        rows = "".join(
+            f"<tr><th>{html.escape(str(k))}</th><td>{_html_value(v)}</td></tr>"
+            for k, v in value.items()
+        )
+        return f"<table>{rows}</table>"
+    if isinstance(value, list | tuple):
+        if value and all(isinstance(v, Mapping) for v in value):
+            columns = list(dict.fromkeys(k for v in value for k in v))
+            head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+            body = "".join(
+                "<tr>" + "".join(f"<td>{_html_value(v.get(c))}</td>" for c in columns) + "</tr>"
+                for v in value
+            )
+            return f"<table><tr>{head}</tr>{body}</table>"
+        return "<ul>" + "".join(f"<li>{_html_value(v)}</li>" for v in value) + "</ul>"
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return html.escape(f"{value:.4g}")
+    return html.escape(str(value))

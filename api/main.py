@@ -1,0 +1,139 @@
+"""The FastAPI application: `create_app(settings=None)`.
+
+Nothing happens at import time. `create_app` builds the app from settings
+(by default from the environment); the lifespan creates the database engine,
+brings the schema up to date (unless told not to), applies retention, and
+starts loading the model in the background. The app is live at once and
+ready when a model passed its checks and the database answers.
+
+Run it with `polku serve` (uvicorn), or `uvicorn --factory api.main:create_app`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from api import problems
+from api.admin.views import router as admin_router
+from api.audit.views import router as audit_router
+from api.decisions.views import router as decisions_router
+from api.deps import ROLES_KEY
+from api.health.views import router as health_router
+from api.info.views import router as info_router
+from api.middleware import PolkuMiddleware
+from api.recommendations.views import router as recommendations_router
+from api.serving import ModelHolder, ModelSource, RegistrySource
+from api.settings import Settings, get_settings
+from api.storage import migrate
+from api.storage.audit import purge_audit_events
+from api.storage.control import control_state
+from api.storage.engine import make_engine, read_transaction, write_transaction
+
+logger = logging.getLogger(__name__)
+
+API_VERSION = "1.0.0"
+DESCRIPTION = """\
+Decision support for integration-service caseworkers: ranked next services for
+one client with SHAP explanations in Finnish, Swedish and English; the
+caseworker decides and records the decision.
+
+Authenticate with `Authorization: Bearer <key>` (keys from `polku keys create`).
+Errors are RFC 9457 problem details (`application/problem+json`) with the
+request id. Every recommendation answered is written to the audit log.
+"""
+
+
+def registry_source(settings: Settings) -> RegistrySource:
+    return RegistrySource(
+        name=settings.model_name,
+        alias=settings.model_alias,
+        version=settings.model_version,
+        tracking_uri=settings.mlflow_tracking_uri,
+    )
+
+
+def create_app(
+    settings: Settings | None = None, *, model_source: ModelSource | None = None
+) -> FastAPI:
+    """The API. `model_source` replaces the MLflow registry (by default from settings)."""
+    settings = settings or get_settings()
+    source = model_source or registry_source(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(
+            settings.sqlalchemy_url,
+            busy_timeout_ms=settings.db_busy_timeout_ms,
+            connect_timeout_s=settings.db_connect_timeout_seconds,
+            pool_size=settings.db_pool_size,
+        )
+        if settings.migrate_on_start:
+            migrate.upgrade(engine)
+        elif migrate.pending(engine):
+            raise RuntimeError("the database schema is not up to date: run `polku db upgrade`")
+        cutoff = datetime.now(UTC) - timedelta(days=settings.audit_retention_days)
+        with write_transaction(engine) as connection:
+            purged = purge_audit_events(connection, older_than=cutoff)
+        if purged:
+            logger.info(
+                "retention: purged %d audit events older than %d days",
+                purged,
+                settings.audit_retention_days,
+            )
+        holder = ModelHolder(source, retry_seconds=settings.model_retry_seconds)
+        with read_transaction(engine) as connection:
+            holder.note_generation(control_state(connection).reload_generation)
+        app.state.engine = engine
+        app.state.holder = holder
+        holder.start(wait_seconds=settings.model_start_wait_seconds)
+        try:
+            yield
+        finally:
+            holder.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="Polku",
+        version=API_VERSION,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "recommendations", "description": "ranked next services for one client"},
+            {"name": "decisions", "description": "what the caseworker chose, and why"},
+            {"name": "model", "description": "the served model, its catalogue and reports"},
+            {"name": "audit", "description": "every recommendation answered"},
+            {"name": "admin", "description": "stop switch and reloads"},
+            {"name": "health", "description": "liveness and readiness"},
+        ],
+    )
+    app.state.settings = settings
+    for router in (
+        recommendations_router,
+        decisions_router,
+        info_router,
+        audit_router,
+        admin_router,
+        health_router,
+    ):
+        app.include_router(router)
+    problems.install(app)
+    app.add_middleware(PolkuMiddleware, max_body_bytes=settings.max_body_bytes)
+    _require_access_rules(app)
+    return app
+
+
+def _require_access_rules(app: FastAPI) -> None:
+    """Refuse to build an app with a route that does not say who may call it."""
+    missing = [
+        f"{','.join(sorted(route.methods))} {route.path}"
+        for route in app.routes
+        if isinstance(route, APIRoute) and ROLES_KEY not in (route.openapi_extra or {})
+    ]
+    if missing:
+        raise RuntimeError(f"routes without an access rule (api.deps.access): {', '.join(missing)}")

@@ -1,0 +1,165 @@
+"""Middleware (plain ASGI): request id, body size and type, one log line per request.
+
+- Every request gets a fresh server-side id (UUID 4): in `request.state`,
+  in the logging context, in the ``X-Request-ID`` answer header and in every
+  problem body. A recommendation's `request_id` is this id.
+- Bodies over ``POLKU_MAX_BODY_BYTES`` are refused with 413 before they are
+  read (by Content-Length) or as soon as the limit is passed (chunked).
+- A body that is not JSON (by Content-Type) is refused with 415.
+- One log line per request: method, route template, status, milliseconds.
+  The raw path and query string are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any, Final
+
+import orjson
+from fastapi import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.logs import request_id_var
+from api.problems import INTERNAL, MEDIA_TYPE, TYPE_PREFIX, log_internal
+
+logger = logging.getLogger(__name__)
+
+_BODY_METHODS: Final = {b"POST", b"PUT", b"PATCH", "POST", "PUT", "PATCH"}
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+class PolkuMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = str(uuid.uuid4())
+        scope.setdefault("state", {})["request_id"] = request_id
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status: dict[str, Any] = {"code": 500, "started": False}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                status["started"] = True
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            refusal = self._refusal(scope)
+            if refusal is not None:
+                await self._problem(send_with_id, request_id, *refusal)
+                return
+            received = 0
+
+            async def limited_receive() -> Message:
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > self.max_body_bytes:
+                        # FastAPI re-raises an HTTPException from reading the body;
+                        # the problem handler answers it.
+                        raise HTTPException(413, self._too_large()[3])
+                return message
+
+            try:
+                await self.app(scope, limited_receive, send_with_id)
+            except Exception as exc:
+                # Answered here rather than re-raised, so that the server does not
+                # log the exception's message, which may hold a submitted value.
+                log_internal(exc, request_id)
+                if status["started"]:
+                    return  # too late for an answer; the connection ends
+                internal = INTERNAL
+                await self._problem(
+                    send_with_id,
+                    request_id,
+                    internal.status,
+                    internal.kind,
+                    internal.title,
+                    internal.detail,
+                )
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "(no route)"
+            logger.info(
+                "%s %s %d %.1f ms",
+                scope.get("method", "-"),
+                template,
+                status["code"],
+                (time.perf_counter() - started) * 1000,
+            )
+            request_id_var.reset(token)
+
+    def _too_large(self) -> tuple[int, str, str, str]:
+        return (
+            413,
+            "body-too-large",
+            "Request body too large",
+            f"the body is larger than {self.max_body_bytes} bytes",
+        )
+
+    def _refusal(self, scope: Scope) -> tuple[int, str, str, str] | None:
+        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        length_text = headers.get(b"content-length")
+        if length_text is not None:
+            try:
+                length = int(length_text)
+            except ValueError:
+                return (400, "bad-request", "Bad request", "Content-Length is not a number")
+            if length > self.max_body_bytes:
+                return self._too_large()
+        else:
+            length = 1 if b"transfer-encoding" in headers else 0
+        if scope.get("method") in _BODY_METHODS and length > 0:
+            content_type = headers.get(b"content-type", b"").decode("latin-1")
+            if not _is_json(content_type):
+                return (
+                    415,
+                    "unsupported-media-type",
+                    "Unsupported media type",
+                    "send the body as JSON with Content-Type: application/json",
+                )
+        return None
+
+    @staticmethod
+    async def _problem(
+        send: Any, request_id: str, status: int, kind: str, title: str, detail: str
+    ) -> None:
+        body = orjson.dumps(
+            {
+                "type": TYPE_PREFIX + kind,
+                "title": title,
+                "status": status,
+                "detail": detail,
+                "request_id": request_id,
+            }
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", MEDIA_TYPE.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

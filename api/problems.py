@@ -1,0 +1,263 @@
+"""Errors as RFC 9457 problem details, translated in one place.
+
+Every error answer is ``application/problem+json`` with `type`, `title`,
+`status`, `detail` and the `request_id`; validation errors add `errors`, one
+entry per failing field with its location and path. Bodies never carry a
+stack trace, SQL, a file path or a submitted value: messages name fields and
+rules, and anything that looks like a personal identity code is blanked even
+in a field name.
+
+Routes and services raise `Problem`; domain errors from `model` (which knows
+nothing about HTTP) and infrastructure errors are translated by the handlers
+registered in `install`.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from model.errors import DataContractError, PolkuError, UnknownServiceError
+from model.privacy import looks_like_personal_identity_code
+
+logger = logging.getLogger(__name__)
+
+MEDIA_TYPE: Final = "application/problem+json"
+TYPE_PREFIX: Final = "urn:polku:problem:"
+HIDDEN: Final = "(not shown: looks like a personal identity code)"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    location: str  # body, query, header, path
+    field: str  # dotted path inside the location, e.g. episodes.2.end_date
+    message: str
+    code: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "location": self.location,
+            "field": self.field,
+            "message": self.message,
+            "code": self.code,
+        }
+
+
+class Problem(Exception):
+    """An error answer: raise it anywhere below a route."""
+
+    def __init__(
+        self,
+        status: int,
+        kind: str,
+        title: str,
+        detail: str,
+        *,
+        errors: Sequence[FieldError] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.kind = kind
+        self.title = title
+        self.detail = detail
+        self.errors = list(errors)
+        self.headers = dict(headers or {})
+
+
+def validation_problem(errors: Sequence[FieldError], detail: str | None = None) -> Problem:
+    fields = ", ".join(
+        sorted({f"{e.location}.{e.field}" if e.field else e.location for e in errors})
+    )
+    return Problem(
+        422,
+        "validation",
+        "The request is not valid",
+        detail or f"fix the fields listed in errors ({fields})",
+        errors=errors,
+    )
+
+
+def unavailable(kind: str, title: str, detail: str, retry_after: int) -> Problem:
+    return Problem(503, kind, title, detail, headers={"Retry-After": str(retry_after)})
+
+
+def safe(text: str) -> str:
+    """`text`, or a placeholder when it contains something like an identity code."""
+    return HIDDEN if looks_like_personal_identity_code(text) else text
+
+
+def problem_response(request: Request | None, problem: Problem) -> Response:
+    request_id = getattr(request.state, "request_id", None) if request is not None else None
+    body: dict[str, Any] = {
+        "type": TYPE_PREFIX + problem.kind,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": safe(problem.detail),
+        "request_id": request_id,
+    }
+    if problem.errors:
+        body["errors"] = [
+            {**e.as_dict(), "field": safe(e.field), "message": safe(e.message)}
+            for e in problem.errors
+        ]
+    return Response(
+        orjson.dumps(body),
+        status_code=problem.status,
+        media_type=MEDIA_TYPE,
+        headers=problem.headers,
+    )
+
+
+# --------------------------------------------------------------------------- translators
+
+_LOCATIONS: Final = {"body", "query", "header", "path", "cookie"}
+
+_STATUS_KINDS: Final[Mapping[int, tuple[str, str]]] = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthenticated", "Authentication required"),
+    403: ("forbidden", "Not allowed for this role"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    406: ("not-acceptable", "Not acceptable"),
+    409: ("conflict", "Conflict"),
+    413: ("body-too-large", "Request body too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+}
+
+
+def field_errors(raw: Sequence[Mapping[str, Any]]) -> list[FieldError]:
+    """Pydantic's errors as field errors: location, dotted path, message, code; no input values."""
+    out = []
+    for error in raw:
+        loc = [str(part) for part in error.get("loc", ())]
+        location = loc[0] if loc and loc[0] in _LOCATIONS else "body"
+        path = loc[1:] if loc and loc[0] in _LOCATIONS else loc
+        message = str(error.get("msg", "invalid value"))
+        message = message.removeprefix("Value error, ")
+        out.append(FieldError(location, ".".join(path), message, str(error.get("type", "invalid"))))
+    return out
+
+
+def _validation_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = field_errors(exc.errors())
+    if any(e.code == "json_invalid" for e in errors):
+        problem = Problem(
+            400, "malformed-json", "The body is not valid JSON", "send the body as a JSON document"
+        )
+    else:
+        problem = validation_problem(errors)
+    logger.info(
+        "request refused: %s at %s",
+        problem.kind,
+        ", ".join(safe(f"{e.location}.{e.field}") for e in errors[:20]),
+    )
+    return problem_response(request, problem)
+
+
+def _problem_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Problem)
+    if exc.errors:
+        logger.info(
+            "request refused: %s (%d) at %s",
+            exc.kind,
+            exc.status,
+            ", ".join(safe(f"{e.location}.{e.field}") for e in exc.errors[:20]),
+        )
+    else:
+        logger.info("request refused: %s (%d)", exc.kind, exc.status)
+    return problem_response(request, exc)
+
+
+def _http_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    kind, title = _STATUS_KINDS.get(exc.status_code, ("http-error", "HTTP error"))
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    headers = dict(exc.headers or {})
+    return problem_response(request, Problem(exc.status_code, kind, title, detail, headers=headers))
+
+
+def _domain_handler(request: Request, exc: Exception) -> Response:
+    """Domain errors that reach the edge are the caller's input breaking a rule."""
+    assert isinstance(exc, PolkuError)
+    if isinstance(exc, DataContractError | UnknownServiceError):
+        logger.info("request refused: %s", type(exc).__name__)
+        return problem_response(
+            request, Problem(422, "data-contract", "The data breaks the contract", str(exc))
+        )
+    return _internal(request, exc)
+
+
+def _database_handler(request: Request, exc: Exception) -> Response:
+    settings = getattr(request.app.state, "settings", None)
+    retry = getattr(settings, "retry_after_seconds", 5)
+    logger.warning("database unavailable: %s", type(getattr(exc, "orig", None) or exc).__name__)
+    return problem_response(
+        request,
+        unavailable(
+            "database-unavailable",
+            "The database is not available",
+            "nothing was stored; retry later with the same Idempotency-Key",
+            retry,
+        ),
+    )
+
+
+def log_internal(exc: BaseException, request_id: str | None) -> None:
+    """Log an unexpected error by kind and frames; its message may hold a value, so not it."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    logger.error(
+        "internal error %s\n%s", type(exc).__name__, frames, extra={"request_id": request_id or "-"}
+    )
+
+
+INTERNAL = Problem(
+    500,
+    "internal",
+    "Internal error",
+    "the server failed to answer; the request id identifies the failure in the logs",
+)
+
+
+def _internal(request: Request, exc: BaseException) -> Response:
+    log_internal(exc, getattr(request.state, "request_id", None))
+    return problem_response(request, INTERNAL)
+
+
+def _dbapi_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DBAPIError)
+    if isinstance(exc, OperationalError) or exc.connection_invalidated:
+        return _database_handler(request, exc)
+    return _internal(request, exc)
+
+
+def install(app: FastAPI) -> None:
+    """Register the translators. Anything else is answered by `api.middleware` (500)."""
+    app.add_exception_handler(Problem, _problem_handler)
+    app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_handler)
+    app.add_exception_handler(PolkuError, _domain_handler)
+    app.add_exception_handler(DBAPIError, _dbapi_handler)
+    app.add_exception_handler(PoolTimeoutError, _database_handler)
+
+
+def problem_schema_example(status: int, kind: str, title: str, detail: str) -> dict[str, Any]:
+    return {
+        "type": TYPE_PREFIX + kind,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "request_id": "3f2b6c1e-8a4d-4f6e-9b1a-2c3d4e5f6a7b",
+    }

@@ -1,0 +1,1 @@
+"""POST /v1/recommendations: ranked next services for one client, explained."""

@@ -1,0 +1,266 @@
+"""Recommendations: check the request, build its features, rank, explain, audit.
+
+The request's history is checked with the data contract's rules (SPEC §1;
+`training.contract` applies them to files), each failure reported with its
+field path: an end before its start, a completed episode without an end, a
+service the served catalogue does not know, a record before intake or after
+`as_of`, `as_of` before intake, an undeclared extra field. The pandera
+schemas themselves cost about 45 ms for one client, ten times a whole
+recommendation, so the same rules are applied here in Python and
+`tests/api/test_contract_agreement.py` proves, on generated requests, that
+they accept and refuse exactly what `training.contract.check_tables` does.
+
+Features come from `model.client_features` (equal to `features_at`, proven
+in `tests/test_client_features.py`) and are checked against the
+decision-point contract before the model sees them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+import orjson
+from sqlalchemy import Engine
+
+from api.auth import Caller
+from api.problems import FieldError
+from api.recommendations.schemas import RecommendationRequest
+from api.serving import LoadedModel
+from api.storage.audit import AuditEvent, insert_audit_event
+from api.storage.engine import write_transaction
+from model.client_features import check_features, client_features
+from model.router import Recommendation, Scored
+from model.vocab import EPISODE_STATUSES, REVIEW
+
+HELSINKI: Final = ZoneInfo("Europe/Helsinki")
+MIN_AGE_AT_INTAKE: Final = 15
+ENDED: Final = tuple(s for s in EPISODE_STATUSES if s != "ongoing")
+
+
+def today() -> date:
+    return datetime.now(HELSINKI).date()
+
+
+@dataclass(frozen=True)
+class Answer:
+    body: dict[str, Any]
+    features: dict[str, Any]
+
+
+def check_request(
+    request: RecommendationRequest, model: LoadedModel, as_of: date
+) -> list[FieldError]:
+    """Every rule of the data contract the request breaks, with field paths."""
+    errors: list[FieldError] = []
+
+    def fail(field: str, code: str, message: str) -> None:
+        errors.append(FieldError("body", field, message, code))
+
+    client = request.client
+    if client.arrival_date > client.intake_date:
+        fail(
+            "client.arrival_date",
+            "arrival_after_intake",
+            "arrival_date is after intake_date; the first registered residence comes before "
+            "the first contact with integration services",
+        )
+    if client.birth_year > client.intake_date.year - MIN_AGE_AT_INTAKE:
+        fail(
+            "client.birth_year",
+            "out_of_range",
+            f"birth_year must be at most the intake year minus {MIN_AGE_AT_INTAKE}",
+        )
+    if as_of < client.intake_date:
+        fail("as_of", "before_intake", "as_of is before the client's intake_date")
+    if request.k > len(model.actions):
+        fail(
+            "k",
+            "too_large",
+            f"k is at most {len(model.actions)}, the number of candidate actions of the served catalogue",
+        )
+    for name, value in client.extras.items():
+        kind = model.extras.get(name)
+        where = f"client.extras.{name}"
+        if kind is None:
+            declared = ", ".join(sorted(model.extras)) or "none"
+            fail(
+                where,
+                "undeclared_extra",
+                f"not an extra field of the served model (declared: {declared})",
+            )
+        elif value is None:
+            continue
+        elif kind == "numeric" and (isinstance(value, bool) or not isinstance(value, int | float)):
+            fail(where, "wrong_type", "this extra field is a number")
+        elif kind == "boolean" and not isinstance(value, bool):
+            fail(where, "wrong_type", "this extra field is true or false")
+        elif kind == "categorical" and not isinstance(value, str):
+            fail(where, "wrong_type", "this extra field is a category (text)")
+
+    for i, episode in enumerate(request.episodes):
+        at = f"episodes.{i}"
+        if episode.service != REVIEW and episode.service not in model.services:
+            fail(
+                f"{at}.service",
+                "unknown_service",
+                "not a service code of the served catalogue (GET /v1/services) or 'review'",
+            )
+        if episode.planned_service is not None and episode.planned_service not in model.actions:
+            fail(
+                f"{at}.planned_service", "unknown_service", "not an action of the served catalogue"
+            )
+        if episode.end_date is not None and episode.end_date < episode.start_date:
+            fail(f"{at}.end_date", "end_before_start", "end_date is before start_date")
+        if episode.status == "ongoing" and episode.end_date is not None:
+            fail(
+                f"{at}.end_date",
+                "ongoing_with_end_date",
+                "an ongoing episode has no end_date: leave it null, or give status completed or interrupted",
+            )
+        if episode.status in ENDED and episode.end_date is None:
+            fail(
+                f"{at}.end_date",
+                "missing_end_date",
+                "a completed or interrupted episode needs an end_date (it is null only while ongoing)",
+            )
+        if episode.start_date < client.intake_date:
+            fail(
+                f"{at}.start_date", "before_intake", "start_date is before the client's intake_date"
+            )
+        if episode.start_date > as_of:
+            fail(
+                f"{at}.start_date",
+                "after_as_of",
+                "start_date is after as_of; send the history up to as_of",
+            )
+    for i, spell in enumerate(request.outcomes):
+        at = f"outcomes.{i}"
+        if spell.end_date is not None and spell.end_date < spell.start_date:
+            fail(f"{at}.end_date", "end_before_start", "end_date is before start_date")
+        if spell.start_date > as_of:
+            fail(
+                f"{at}.start_date",
+                "after_as_of",
+                "start_date is after as_of; send the history up to as_of",
+            )
+    return errors
+
+
+def features_of(request: RecommendationRequest, model: LoadedModel, as_of: date) -> dict[str, Any]:
+    """The request's decision-point features, checked against the contract."""
+    client = request.client
+    profile = {
+        name: getattr(client, name) for name in type(client).model_fields if name != "extras"
+    }
+    profile.update(client.extras)
+    features = client_features(
+        profile,
+        [e.__dict__ for e in request.episodes],
+        [o.__dict__ for o in request.outcomes],
+        as_of,
+        services=model.router.catalogue.service_codes,
+        extras=model.extras,
+    )
+    check_features(features, model.features)
+    return features
+
+
+def input_hash(request: RecommendationRequest, as_of: date) -> str:
+    document = request.model_dump(mode="json")
+    document["as_of"] = as_of.isoformat()
+    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _scored(s: Scored) -> dict[str, Any]:
+    return {
+        "service": s.service,
+        "name": s.name,
+        "rank": s.rank,
+        "p_outcome": s.p_outcome,
+        "interval": [s.interval[0], s.interval[1]],
+        "uplift": s.uplift,
+        "thin_support": s.thin_support,
+        "explanation": [
+            {
+                "feature": c.feature,
+                "value": _json_value(c.value),
+                "contribution": c.contribution,
+                "text": c.text,
+            }
+            for c in s.explanation
+        ],
+    }
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def answer_body(
+    recommendation: Recommendation, *, request_id: str, model: LoadedModel, as_of: date
+) -> dict[str, Any]:
+    return {
+        "request_id": request_id,
+        "model": {"name": model.name, "version": model.version},
+        "as_of": as_of.isoformat(),
+        "recommendations": [_scored(s) for s in recommendation.recommendations],
+        "reference": _scored(recommendation.reference),
+        "not_eligible": [
+            {"service": code, "reason": reason} for code, reason in recommendation.not_eligible
+        ],
+    }
+
+
+def recommend(
+    request: RecommendationRequest,
+    *,
+    model: LoadedModel,
+    as_of: date,
+    request_id: str,
+    caller: Caller,
+    engine: Engine,
+) -> dict[str, Any]:
+    """Rank and explain, write the audit event, return the answer body.
+
+    The answer exists only once its audit event is committed: if the write
+    fails, the caller gets an error, never an unlogged recommendation.
+    """
+    features = features_of(request, model, as_of)
+    recommendation = model.router.recommend(
+        features, k=request.k, language=request.language, explain=True
+    )
+    body = answer_body(recommendation, request_id=request_id, model=model, as_of=as_of)
+    event = AuditEvent(
+        request_id=request_id,
+        created_at=datetime.now(UTC),
+        client_id=request.client.client_id,
+        unit=caller.unit,
+        role=caller.role.value,
+        key_id=caller.key_id,
+        model_name=model.name,
+        model_version=model.version,
+        model_run_id=model.served.run_id,
+        as_of=as_of,
+        language=request.language,
+        k=request.k,
+        input_hash=input_hash(request, as_of),
+        features=_json_features(features),
+        output={
+            **{key: body[key] for key in ("recommendations", "reference", "not_eligible")},
+            "actions": list(model.actions),
+        },
+    )
+    with write_transaction(engine) as connection:
+        insert_audit_event(connection, event=event)
+    return body
+
+
+def _json_features(features: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _json_value(value) for name, value in features.items()}

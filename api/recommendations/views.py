@@ -1,0 +1,68 @@
+"""POST /v1/recommendations."""
+
+from __future__ import annotations
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from api.auth import Role
+from api.deps import CallerDep, EngineDep, HolderDep, SettingsDep, access, require_model
+from api.problems import unavailable, validation_problem
+from api.recommendations.schemas import RecommendationRequest, RecommendationResponse
+from api.recommendations.service import check_request, recommend, today
+from api.responses import AUTHENTICATED, problems
+from api.storage.control import control_state
+from api.storage.engine import read_transaction
+
+router = APIRouter(prefix="/v1", tags=["recommendations"])
+
+
+@router.post(
+    "/recommendations",
+    response_model=RecommendationResponse,
+    summary="Ranked next services for one client, with explanations",
+    responses=problems(*AUTHENTICATED, 503),
+    **access(Role.caseworker),
+)
+def post_recommendations(
+    body: RecommendationRequest,
+    request: Request,
+    caller: CallerDep,
+    engine: EngineDep,
+    holder: HolderDep,
+    settings: SettingsDep,
+) -> Response:
+    """Rank every eligible candidate (no_new_service included) and return the first `k`.
+
+    Every answer is written to the audit log before it is sent; its
+    `request_id` is what a decision refers to. While recommendations are
+    paused (POST /v1/admin/pause) or no model is loaded, the answer is 503
+    with Retry-After, never a default ranking.
+    """
+    with read_transaction(engine) as connection:
+        state = control_state(connection)
+    if state.paused:
+        why = f" ({state.reason})" if state.reason else ""
+        raise unavailable(
+            "paused",
+            "Recommendations are paused",
+            f"an administrator paused recommendations{why}; decisions can still be recorded",
+            settings.retry_after_seconds,
+        )
+    model = require_model(holder, settings)
+    if state.reload_generation > model.generation:
+        holder.request_reload(state.reload_generation)
+    as_of = body.as_of or today()
+    errors = check_request(body, model, as_of)
+    if errors:
+        raise validation_problem(errors)
+    answer = recommend(
+        body,
+        model=model,
+        as_of=as_of,
+        request_id=request.state.request_id,
+        caller=caller,
+        engine=engine,
+    )
+    return Response(orjson.dumps(answer), media_type="application/json")

@@ -1,0 +1,129 @@
+"""Settings of the API: one pydantic-settings class, read through a cached getter.
+
+Every setting is an environment variable with the prefix ``POLKU_`` (for
+example ``POLKU_DATABASE_URL``); MLflow's own ``MLFLOW_TRACKING_URI`` is read
+as it is. README lists them all with their defaults.
+
+In production (``POLKU_ENV=production``) the class refuses to be created with
+a setting that is unsafe for real clients' data, and says which and why.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
+MIN_RETENTION_DAYS = 183  # six months
+_VOLATILE_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run")
+
+
+class InsecureSettingsError(ValueError):
+    """A setting that production refuses; the message names it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="POLKU_", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
+
+    env: Literal["development", "production"] = Field(
+        "development", description="production refuses insecure settings at start"
+    )
+    data_dir: Path = Field(Path("data"), description="folder of the default SQLite database")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; default sqlite:///<data_dir>/polku.db; "
+        "PostgreSQL as postgresql+psycopg://user@host/db",
+    )
+    model_name: str = Field("polku-router", description="registered model to serve")
+    model_alias: str = Field("champion", description="registry alias to serve")
+    model_version: str | None = Field(None, description="pin a version instead of the alias")
+    mlflow_tracking_uri: str = Field(
+        DEFAULT_TRACKING_URI,
+        validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "POLKU_MLFLOW_TRACKING_URI"),
+        description="MLflow tracking and registry store",
+    )
+    model_retry_seconds: float = Field(
+        30.0, ge=0, description="retry a failed model load this often (0: only on reload)"
+    )
+    model_start_wait_seconds: float = Field(
+        60.0, ge=0, description="at start, wait this long for the first model load before answering"
+    )
+    max_body_bytes: int = Field(262_144, ge=1024, description="larger request bodies get 413")
+    audit_retention_days: int = Field(
+        730, ge=MIN_RETENTION_DAYS, description="audit events and decisions older are purged"
+    )
+    db_busy_timeout_ms: int = Field(5000, ge=0, description="SQLite: wait this long for a lock")
+    db_connect_timeout_seconds: int = Field(5, ge=1, description="PostgreSQL connect timeout")
+    db_pool_size: int = Field(5, ge=1, description="PostgreSQL connections per worker")
+    migrate_on_start: bool = Field(
+        True, description="upgrade the database schema at start (else: polku db upgrade)"
+    )
+    allow_demo_keys: bool = Field(
+        True, description="accept keys created with --demo; production requires false"
+    )
+    retry_after_seconds: int = Field(5, ge=1, description="Retry-After of 503 answers")
+    log_level: str = Field("INFO", description="level of the polku and api loggers")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'polku.db').as_posix()}"
+
+    @model_validator(mode="after")
+    def _refuse_insecure_in_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        problems = production_problems(self)
+        if problems:
+            raise InsecureSettingsError("refusing to start in production: " + "; ".join(problems))
+        return self
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """What makes `settings` unsafe for production; empty when none."""
+    problems: list[str] = []
+    if settings.allow_demo_keys:
+        problems.append("POLKU_ALLOW_DEMO_KEYS must be false (demo keys are printed in the clear)")
+    url = make_url(settings.sqlalchemy_url)
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        if database in ("", ":memory:") or "mode=memory" in str(url):
+            problems.append("the database is in memory: decisions would be lost")
+        elif _volatile(Path(database)):
+            problems.append("the SQLite database is in a temporary folder: decisions would be lost")
+    elif url.get_backend_name() == "postgresql":
+        host = url.host or ""
+        sslmode = url.query.get("sslmode")
+        local = host in ("", "localhost", "127.0.0.1", "::1") or host.startswith("/")
+        if not local and sslmode not in ("require", "verify-ca", "verify-full"):
+            problems.append(
+                "PostgreSQL over the network needs sslmode=require (or verify-full) in the URL"
+            )
+    else:
+        problems.append(f"database backend {url.get_backend_name()!r} is not supported")
+    if _volatile(settings.data_dir):
+        problems.append("POLKU_DATA_DIR is a temporary folder")
+    if settings.max_body_bytes > 4 * 1024 * 1024:
+        problems.append("POLKU_MAX_BODY_BYTES above 4 MiB invites memory exhaustion")
+    if settings.log_level.upper() == "DEBUG":
+        problems.append("POLKU_LOG_LEVEL=DEBUG logs library internals (SQL parameters)")
+    return problems
+
+
+def _volatile(path: Path) -> bool:
+    resolved = path.expanduser().resolve(strict=False).as_posix()
+    return any(resolved == d or resolved.startswith(d + "/") for d in _VOLATILE_DIRS)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings from the environment, read once."""
+    return Settings()

@@ -1,0 +1,115 @@
+"""The database engine and its transactions.
+
+SQLite (the default, a file under the data folder) is set up for durability
+and for several worker processes: write-ahead log, ``synchronous=FULL`` (a
+commit is on disk before it returns), a busy timeout instead of instant
+"database is locked" errors, foreign keys on, and writes in ``BEGIN
+IMMEDIATE`` transactions, which take the write lock at the start so that two
+writers never deadlock on a lock upgrade. Python's sqlite3 module would
+otherwise issue its own BEGINs; the driver is put in autocommit mode and
+SQLAlchemy's begin event issues them instead (the SQLAlchemy documentation's
+recipe for pysqlite).
+
+PostgreSQL is reached with psycopg 3 and ``synchronous_commit=on``, so a
+commit is durable before the API answers; connections are checked before
+use, so a restarted server costs one retry, not an error.
+
+Use `write_transaction` for anything that writes and `read_transaction` for
+reads; both yield a `Connection` inside a transaction that commits at the
+end of the block and rolls back on an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+WRITE: Final = "polku_write"
+
+
+def make_engine(
+    url: str, *, busy_timeout_ms: int = 5000, connect_timeout_s: int = 5, pool_size: int = 5
+) -> Engine:
+    """An engine for `url` with Polku's durability settings (see module docstring)."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            parsed,
+            connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+        )
+        _configure_sqlite(engine, busy_timeout_ms)
+        return engine
+    if backend == "postgresql":
+        # Keep any options given in the URL (e.g. a search_path), after ours.
+        given = parsed.query.get("options")
+        options = " ".join(
+            ["-c synchronous_commit=on", *([given] if isinstance(given, str) else given or [])]
+        )
+        return create_engine(
+            parsed.difference_update_query(["options"]),
+            pool_pre_ping=True,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_timeout=connect_timeout_s,
+            connect_args={"connect_timeout": connect_timeout_s, "options": options},
+        )
+    raise ValueError(f"unsupported database backend {backend!r}; use sqlite or postgresql")
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction for writing (``BEGIN IMMEDIATE`` on SQLite); commits at the end."""
+    with engine.connect() as connection:
+        connection.execution_options(**{WRITE: True})
+        with connection.begin():
+            yield connection
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """A read-only unit of work (one consistent snapshot)."""
+    with engine.connect() as connection, connection.begin():
+        yield connection
+
+
+def database_problem(engine: Engine) -> str | None:
+    """None when the database answers a trivial query, else why not (no URL, no SQL)."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError) as exc:
+        return f"the database does not answer ({type(getattr(exc, 'orig', None) or exc).__name__})"
+    return None
+
+
+def backend(engine: Engine) -> str:
+    return engine.dialect.name

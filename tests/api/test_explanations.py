@@ -1,0 +1,122 @@
+"""Explanations add up (issue 4): contrastive for services, against the average for the reference.
+
+Documented scale: probability points. For a service s,
+``p_outcome(s) - p_outcome(no_new_service) == sum of s's contributions``;
+for the reference, ``p_outcome(reference) == baseline + sum of its
+contributions`` with the baseline of `Router.reference_baseline` (the
+average client's probability under no_new_service). The answer lists the
+top five contributions only, so the tests ask the router for all of them
+(`model.router.TOP_K_EXPLAIN`) and check the answer as the API sends it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+import model.router
+from api.storage.tables import audit_events
+from model.vocab import NO_NEW_SERVICE
+from tests.api.conftest import Keys, recommend, request_body
+
+TOLERANCE = 1e-6
+
+
+@pytest.fixture
+def every_contribution(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(model.router, "TOP_K_EXPLAIN", 10_000)
+
+
+def _bodies() -> list[dict[str, Any]]:
+    newcomer = request_body(episodes=[], outcomes=[], as_of="2023-03-10")
+    waiting = request_body()
+    later = request_body(as_of="2024-09-02")
+    later["episodes"].append(
+        {
+            "service": "integration_training",
+            "start_date": "2023-05-15",
+            "end_date": "2024-05-31",
+            "status": "completed",
+            "language_level_after": "B1",
+        }
+    )
+    health = request_body()
+    health["client"]["health_limitation"] = True
+    return [newcomer, waiting, later, health]
+
+
+@pytest.mark.usefixtures("every_contribution")
+@pytest.mark.parametrize("case", range(4))
+def test_contributions_add_up_to_the_difference_they_explain(
+    client: TestClient, keys: Keys, app: FastAPI, case: int
+) -> None:
+    body = _bodies()[case]
+    n_actions = len(client.get("/v1/model", headers=keys.caseworker).json()["actions"])
+    body["k"] = n_actions
+    answer = recommend(client, keys.caseworker, **body)
+    reference = answer["reference"]
+    assert reference["service"] == NO_NEW_SERVICE
+    for item in answer["recommendations"]:
+        if item["service"] == NO_NEW_SERVICE:
+            continue
+        total = sum(c["contribution"] for c in item["explanation"])
+        assert total == pytest.approx(item["p_outcome"] - reference["p_outcome"], abs=TOLERANCE), (
+            item["service"]
+        )
+        assert item["explanation"][0]["feature"] in {c["feature"] for c in item["explanation"]}
+
+    # the reference against the average client: baseline + contributions = its p_outcome
+    router = app.state.holder.current.router
+    with app.state.engine.connect() as connection:
+        features = connection.execute(
+            select(audit_events.c.features).where(audit_events.c.request_id == answer["request_id"])
+        ).scalar_one()
+    x = router.encoder.encode_row(features)[None, :]
+    baseline = router.reference_baseline(x)
+    total = sum(c["contribution"] for c in reference["explanation"])
+    assert baseline + total == pytest.approx(reference["p_outcome"], abs=TOLERANCE)
+    assert 0 < baseline < 1
+
+
+@pytest.mark.usefixtures("every_contribution")
+def test_one_entry_per_feature_and_the_service_share(client: TestClient, keys: Keys) -> None:
+    answer = recommend(client, keys.caseworker, k=3)
+    for item in answer["recommendations"]:
+        features = [c["feature"] for c in item["explanation"]]
+        assert len(features) == len(set(features))
+        if item["service"] != NO_NEW_SERVICE:
+            assert "service" in features
+    assert "service" not in {c["feature"] for c in answer["reference"]["explanation"]}
+
+
+def test_top_five_by_size_with_texts(client: TestClient, keys: Keys) -> None:
+    answer = recommend(client, keys.caseworker, language="fi")
+    for item in [*answer["recommendations"], answer["reference"]]:
+        sizes = [abs(c["contribution"]) for c in item["explanation"]]
+        assert len(sizes) == 5
+        assert sizes == sorted(sizes, reverse=True)
+        for c in item["explanation"]:
+            verb = "kasvattaa" if c["contribution"] > 0 else "pienentää"
+            assert verb in c["text"]
+
+
+def test_level_text_reads_like_the_issue(client: TestClient, keys: Keys, app: FastAPI) -> None:
+    """'Suomen kielen taso A1 pienentää arviota 4 prosenttiyksikköä' -- CEFR shown as a level."""
+    from model.explain import describe
+
+    assert (
+        describe("finnish_level", 1.0, -0.04, "fi")
+        == "Suomen kielen taso A1 pienentää arviota 4 prosenttiyksikköä"
+    )
+    assert (
+        describe("finnish_level", 1.0, -0.04, "sv")
+        == "Kunskaper i finska A1 sänker bedömningen med 4 procentenheter"
+    )
+    assert np.isfinite(
+        [c["contribution"] for c in recommend(client, keys.caseworker)["reference"]["explanation"]]
+    ).all()
