@@ -1,0 +1,347 @@
+"""Whether a router works: its figures on decision points (SPEC §6, issue 3).
+
+`evaluate_router` scores a `model.router.Router` on the decision points of a
+`DecisionPoints` frame selected by a mask and returns exactly the figures of
+`EVALUATION_KEYS` (None where one cannot be computed). Only decision points
+whose outcome window is complete (not censored) and whose action is known and
+in the catalogue are scored: the others have no observed outcome for the
+action taken.
+
+- With the simulator's truth (an `(n, A)` matrix aligned to the frame, see
+  `align_truth`): V_hist, V_rec, V_oracle and the capture ratio
+  (`model.evaluation.policy_values`), and the coverage of the per-action
+  intervals over the eligible cells with a known truth.
+- Always: the doubly-robust estimate of V_rec with a cluster-bootstrap 95 %
+  interval (the router's own propensity model and predictions), agreement of
+  rank 1 and the top 3 with the caseworkers' actions, and ROC AUC, Brier score
+  and expected calibration error of `p_outcome` for the actions taken.
+
+The formulas live in `model.evaluation`; this module only selects rows,
+scores them and puts the figures together. `evaluate_scores` also returns the
+tables the plots are drawn from.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from model.decision_points import DecisionPoints
+from model.errors import DataContractError
+from model.evaluation import (
+    PolicyValues,
+    agreement_at_k,
+    bootstrap_mean_interval,
+    brier_score,
+    calibration_table,
+    dr_policy_value,
+    expected_calibration_error,
+    interval_coverage,
+    policy_values,
+    roc_auc,
+)
+from model.router import Router
+from model.vocab import NO_NEW_SERVICE
+
+EVALUATION_KEYS: Final = (
+    "v_hist",
+    "v_rec",
+    "v_oracle",
+    "capture_ratio",
+    "dr_value",
+    "dr_low",
+    "dr_high",
+    "agreement_at_1",
+    "agreement_at_3",
+    "auc",
+    "brier",
+    "ece",
+    "coverage",
+    "learner",
+    "model_version",
+)
+
+TRUTH_FILES: Final = ("truth.parquet", "truth.csv")
+TRUTH_KEYS: Final = ("client_id", "decision_date")
+
+
+# --------------------------------------------------------------------------
+# truth
+# --------------------------------------------------------------------------
+
+
+def find_truth(data_dir: str | Path) -> Path | None:
+    """The simulator's truth file in a data folder, if there is one."""
+    for name in TRUTH_FILES:
+        path = Path(data_dir) / name
+        if path.is_file():
+            return path
+    return None
+
+
+def read_truth(path: str | Path) -> pd.DataFrame:
+    """Read a truth table (client_id, decision_date, one column per action, ...)."""
+    p = Path(path)
+    try:
+        if p.suffix == ".parquet":
+            frame = pd.read_parquet(p)
+        else:
+            frame = pd.read_csv(p, dtype={"client_id": str, "decision_date": str})
+    except (OSError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataContractError(f"{p.name}: cannot read the truth table: {reason}") from None
+    missing = [c for c in TRUTH_KEYS if c not in frame.columns]
+    if missing:
+        raise DataContractError(f"{p.name}: the truth table lacks the column(s) {missing}")
+    frame["client_id"] = frame["client_id"].astype(str)
+    dates = pd.to_datetime(frame["decision_date"], format="ISO8601", errors="coerce")
+    if dates.isna().any():
+        row = int(np.flatnonzero(dates.isna().to_numpy())[0]) + 1
+        raise DataContractError(f"{p.name}: row {row}: decision_date is not a date")
+    frame["decision_date"] = dates.dt.normalize()
+    return frame
+
+
+def align_truth(dp: DecisionPoints, truth: pd.DataFrame) -> np.ndarray:
+    """The truth as an `(n_points, A)` matrix in the frame's row and action order.
+
+    Rows are matched on (client_id, decision_date); a decision point without a
+    truth row, or an action without a truth column, is NaN. When the truth has
+    several rows for one key, the first one is used.
+    """
+    actions = [a for a in dp.actions if a in truth.columns]
+    if not actions:
+        raise DataContractError(
+            "the truth table has no column for any action of the catalogue "
+            f"({', '.join(dp.actions)})"
+        )
+    keyed = truth.drop_duplicates(list(TRUTH_KEYS), keep="first").set_index(list(TRUTH_KEYS))
+    index = pd.MultiIndex.from_arrays(
+        [
+            dp.frame["client_id"].astype(str).to_numpy(dtype=object),
+            pd.to_datetime(dp.frame["decision_date"]).dt.normalize().to_numpy(),
+        ]
+    )
+    values = keyed[actions].apply(pd.to_numeric, errors="coerce").reindex(index)
+    out = np.full((len(dp.frame), len(dp.actions)), np.nan)
+    for name in actions:
+        out[:, dp.actions.index(name)] = values[name].to_numpy(dtype=float)
+    return out
+
+
+# --------------------------------------------------------------------------
+# rows
+# --------------------------------------------------------------------------
+
+
+def action_indices(dp: DecisionPoints) -> np.ndarray:
+    """Index of each point's action in `dp.actions`; -1 when unknown or not in the catalogue."""
+    position = {a: i for i, a in enumerate(dp.actions)}
+    actions = dp.frame["action"].astype(object).to_numpy()
+    return np.fromiter(
+        (position.get(a, -1) if isinstance(a, str) else -1 for a in actions),
+        dtype=np.intp,
+        count=len(actions),
+    )
+
+
+def evaluable_rows(dp: DecisionPoints, rows_mask: np.ndarray | None = None) -> np.ndarray:
+    """Points with a complete outcome window and a known action of the catalogue."""
+    known = dp.frame["action_known"].to_numpy(dtype=bool) & (action_indices(dp) >= 0)
+    usable = known & ~dp.frame["censored"].to_numpy(dtype=bool)
+    if rows_mask is not None:
+        mask = np.asarray(rows_mask, dtype=bool)
+        if mask.shape != usable.shape:
+            raise ValueError(f"rows_mask has {mask.shape[0]} rows, the frame {usable.shape[0]}")
+        usable &= mask
+    return usable
+
+
+# --------------------------------------------------------------------------
+# evaluation
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The figures of one router on one set of rows, and the tables behind the plots."""
+
+    figures: dict[str, Any]
+    n_rows: int
+    n_clients: int
+    calibration: pd.DataFrame
+    uplift: pd.DataFrame
+    policy: PolicyValues | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _number(value: float | None) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _empty_figures(router: Router, model_version: str | None) -> dict[str, Any]:
+    figures: dict[str, Any] = dict.fromkeys(EVALUATION_KEYS)
+    figures["learner"] = router.metadata.get("learner", getattr(router.learner, "name", None))
+    figures["model_version"] = model_version
+    return figures
+
+
+def evaluate_scores(
+    router: Router,
+    dp: DecisionPoints,
+    rows_mask: np.ndarray | None,
+    truth: np.ndarray | pd.DataFrame | None = None,
+    *,
+    model_version: str | None = None,
+    seed: int = 0,
+    n_boot: int = 200,
+) -> Evaluation:
+    """Score `router` on the evaluable rows of `rows_mask`; see the module docstring."""
+    if tuple(dp.actions) != tuple(router.actions):
+        raise DataContractError(
+            "the decision points were built with another catalogue than the model's "
+            f"({len(dp.actions)} against {len(router.actions)} actions)"
+        )
+    truth_matrix = align_truth(dp, truth) if isinstance(truth, pd.DataFrame) else truth
+    rows = evaluable_rows(dp, rows_mask)
+    figures = _empty_figures(router, model_version)
+    empty_tables = (
+        calibration_table(np.empty(0), np.empty(0)),
+        pd.DataFrame(columns=["service", "mean_uplift", "low", "high", "n"]),
+    )
+    if not rows.any():
+        return Evaluation(figures, 0, 0, *empty_tables)
+
+    frame = dp.frame.loc[rows]
+    eligible = dp.eligibility()[rows]
+    batch = router.score(frame, eligible=eligible)
+    taken = action_indices(dp)[rows]
+    y = frame["label"].to_numpy(dtype=float)
+    clusters = frame["client_id"].astype(str).to_numpy(dtype=object)
+    n = len(taken)
+    recommended = batch.recommended
+    p_taken = batch.p[np.arange(n), taken]
+
+    dr = dr_policy_value(
+        y=y,
+        taken=taken,
+        mu=batch.p,
+        propensity=batch.support,
+        recommended=recommended,
+        clusters=clusters,
+        n_boot=n_boot,
+        seed=seed,
+    )
+    figures.update(
+        dr_value=_number(dr.value),
+        dr_low=_number(dr.low),
+        dr_high=_number(dr.high),
+        agreement_at_1=_number(agreement_at_k(ranked=batch.ranked, taken=taken, k=1)),
+        agreement_at_3=_number(agreement_at_k(ranked=batch.ranked, taken=taken, k=3)),
+        auc=_number(roc_auc(y, p_taken)),
+        brier=_number(brier_score(y, p_taken)),
+        ece=_number(expected_calibration_error(y, p_taken)),
+    )
+
+    policy: PolicyValues | None = None
+    extra: dict[str, Any] = {"observed_rate": float(y.mean()), "n_rows": n}
+    if truth_matrix is not None:
+        t = np.asarray(truth_matrix, dtype=float)[rows]
+        policy = policy_values(truth=t, eligible=eligible, taken=taken, recommended=recommended)
+        if policy.n > 0:
+            figures.update(
+                v_hist=_number(policy.v_hist),
+                v_rec=_number(policy.v_rec),
+                v_oracle=_number(policy.v_oracle),
+                capture_ratio=_number(policy.capture_ratio),
+            )
+        cells = eligible & np.isfinite(t) & np.isfinite(batch.low) & np.isfinite(batch.high)
+        figures["coverage"] = _number(
+            interval_coverage(low=batch.low, high=batch.high, truth=t, mask=cells)
+        )
+        extra["truth_rows"] = int(policy.n)
+        extra["truth_rows_missing"] = int(policy.n_excluded)
+
+    uplift = _uplift_table(router, batch.uplift, eligible, clusters, seed=seed, n_boot=n_boot)
+    return Evaluation(
+        figures=figures,
+        n_rows=n,
+        n_clients=len(pd.unique(clusters)),
+        calibration=calibration_table(y, p_taken),
+        uplift=uplift,
+        policy=policy,
+        extra=extra,
+    )
+
+
+def evaluate_router(
+    router: Router,
+    dp: DecisionPoints,
+    rows_mask: np.ndarray | None,
+    truth: np.ndarray | pd.DataFrame | None = None,
+    *,
+    model_version: str | None = None,
+    seed: int = 0,
+    n_boot: int = 200,
+) -> dict[str, Any]:
+    """The figures of `EVALUATION_KEYS` for `router` on the evaluable rows of `rows_mask`.
+
+    `truth` is an `(n_points, A)` matrix aligned to `dp.frame` (see
+    `align_truth`), a truth table, or None. Figures that cannot be computed
+    (no truth, one class only, no rows) are None.
+    """
+    return evaluate_scores(
+        router, dp, rows_mask, truth, model_version=model_version, seed=seed, n_boot=n_boot
+    ).figures
+
+
+def _uplift_table(
+    router: Router,
+    uplift: np.ndarray,
+    eligible: np.ndarray,
+    clusters: np.ndarray,
+    *,
+    seed: int,
+    n_boot: int,
+) -> pd.DataFrame:
+    """Mean predicted uplift against no_new_service per service, where it was eligible."""
+    rows: list[dict[str, Any]] = []
+    for j, action in enumerate(router.actions):
+        if action == NO_NEW_SERVICE:
+            continue
+        where = eligible[:, j]
+        if not where.any():
+            continue
+        mean = bootstrap_mean_interval(uplift[where, j], clusters[where], n_boot=n_boot, seed=seed)
+        rows.append(
+            {
+                "service": action,
+                "mean_uplift": mean.value,
+                "low": mean.low,
+                "high": mean.high,
+                "n": int(where.sum()),
+            }
+        )
+    return pd.DataFrame(rows, columns=["service", "mean_uplift", "low", "high", "n"])
+
+
+def as_json_figures(figures: Mapping[str, Any]) -> dict[str, Any]:
+    """The figures with exactly `EVALUATION_KEYS`, NaN as None, numbers as plain floats."""
+    out: dict[str, Any] = {}
+    for key in EVALUATION_KEYS:
+        value = figures.get(key)
+        if isinstance(value, float | np.floating):
+            value = _number(float(value))
+        elif isinstance(value, np.integer):
+            value = int(value)
+        out[key] = value
+    return out
