@@ -2,21 +2,38 @@
 
 Every command prints domain errors as one readable line and exits with a
 non-zero status, never with a stack trace. Heavy imports happen inside the
-commands so that `polku --help` is quick.
+commands so that `polku --help` is quick. Progress and messages go to
+standard error; results (tables, `--json`) to standard output.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from model.errors import PolkuError
+
+if TYPE_CHECKING:
+    from training.pipeline import TrainingResult
+    from training.registry import RegisteredVersion
+
+DEFAULT_MODEL_NAME = (
+    "polku-router"  # training.registry.DEFAULT_MODEL_NAME, without importing mlflow
+)
+DEMO_DATA = Path("demo-data")
+DEMO_CLIENTS = 5_000
 
 app = typer.Typer(
     name="polku",
@@ -35,7 +52,7 @@ def domain_errors() -> Iterator[None]:
     try:
         yield
     except PolkuError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -74,9 +91,416 @@ def validate(
     from training.contract import validate_command
 
     with domain_errors():
-        ok = validate_command(data, config_path=config, catalogue_path=catalogue, console=out_console)
+        ok = validate_command(
+            data, config_path=config, catalogue_path=catalogue, console=out_console
+        )
     if not ok:
         raise typer.Exit(2)
+
+
+# --------------------------------------------------------------------------
+# training, evaluation and the registry
+# --------------------------------------------------------------------------
+
+ModelNameOption = Annotated[
+    str, typer.Option("--model-name", help="registered model name in the MLflow registry")
+]
+
+
+def _quiet_mlflow() -> None:
+    """MLflow's own INFO lines (database setup, uv detection) are noise on the command line.
+
+    MLflow sets its logger's level when imported, so this imports it first.
+    """
+    import training.registry  # noqa: F401
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+@contextmanager
+def _stages(total: int) -> Iterator[Callable[[str], None]]:
+    """A Rich progress bar on standard error that advances on every stage message."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("starting", total=total)
+        started = [False]
+
+        def advance(what: str) -> None:
+            if started[0]:
+                bar.advance(task)
+            started[0] = True
+            bar.update(task, description=what)
+
+        yield advance
+        bar.update(task, completed=total)
+
+
+def _stage_count(n_learners: int) -> int:
+    """Progress messages of a training run: 8 pipeline stages, one per learner, 3 registry ones."""
+    return 8 + n_learners + 3
+
+
+def train_and_register(
+    data: Path,
+    *,
+    catalogue_path: Path | None = None,
+    config_path: Path | None = None,
+    model_name: str = DEFAULT_MODEL_NAME,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[TrainingResult, RegisteredVersion]:
+    """What `polku train` does: run the pipeline, log the run, register the version."""
+    from training import registry
+    from training.pipeline import train as run_pipeline
+
+    say = progress or (lambda _: None)
+    result = run_pipeline(
+        data, catalogue_path=catalogue_path, config_path=config_path, progress=say
+    )
+    registered = registry.log_training(result, name=model_name, progress=say)
+    return result, registered
+
+
+def _figure(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+SUMMARY_ROWS = (
+    ("v_hist", "V_hist (caseworkers, truth)"),
+    ("v_rec", "V_rec (follow rank 1, truth)"),
+    ("v_oracle", "V_oracle (best eligible, truth)"),
+    ("capture_ratio", "capture ratio"),
+    ("dr_value", "V_rec, doubly robust"),
+    ("dr_interval", "  95 % interval"),
+    ("agreement_at_1", "agreement at rank 1"),
+    ("agreement_at_3", "agreement in top 3"),
+    ("auc", "ROC AUC"),
+    ("brier", "Brier score"),
+    ("ece", "calibration error (ECE)"),
+    ("coverage", "interval coverage (truth)"),
+)
+
+
+def summary_table(result: TrainingResult) -> Table:
+    """Every learner's figures on the held-out clients, one column each; the served one starred."""
+    table = Table(
+        title="Held-out clients (the newest by intake date)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("figure", no_wrap=True)
+    names = list(result.test)
+    for name in names:
+        table.add_column(f"{name} ★" if name == result.chosen else name, justify="right")
+    table.add_row(
+        f"validation {result.metric} (chooses)",
+        *[_figure(result.validation[n].get(result.metric)) for n in names],
+    )
+    for key, label in SUMMARY_ROWS:
+        if key == "dr_interval":
+            cells = [
+                f"{_figure(f.get('dr_low'))}–{_figure(f.get('dr_high'))}"
+                if f.get("dr_low") is not None
+                else "–"
+                for f in (result.test[n] for n in names)
+            ]
+        else:
+            if all(result.test[n].get(key) is None for n in names):
+                continue
+            cells = [_figure(result.test[n].get(key)) for n in names]
+        table.add_row(label, *cells)
+    return table
+
+
+def print_training_summary(
+    result: TrainingResult, registered: RegisteredVersion, console: Console
+) -> None:
+    console.print(summary_table(result))
+    split = result.split.summary(result.dp)
+    console.print(
+        f"Served learner: [bold]{result.chosen}[/] (best validation {result.metric}). "
+        f"Clients: {split['train_clients']:,} train, {split['validation_clients']:,} validation, "
+        f"{split['test_clients']:,} held out (intake on or after {split['test_from']}).",
+        highlight=False,
+    )
+    console.print(f"Training rows: {result.rows.note()}.", highlight=False)
+    console.print(
+        f"Registered [bold]{registered.name}[/] version [bold]{registered.version}[/] "
+        f"(alias {', '.join(registered.aliases)}), run {registered.run_id}.",
+        highlight=False,
+    )
+    console.print(
+        f"Next: polku evaluate --data DIR --version {registered.version}  ·  "
+        f"polku promote {registered.version}",
+        highlight=False,
+    )
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option(help="folder with clients, episodes and outcomes")],
+    catalogue: Annotated[Path | None, typer.Option(help="service catalogue (TOML)")] = None,
+    config: Annotated[Path | None, typer.Option(help="run configuration (TOML)")] = None,
+    model_name: ModelNameOption = DEFAULT_MODEL_NAME,
+) -> None:
+    """Validate, build decision points, fit and compare the learners, log to MLflow, register."""
+    from model.config import load_config
+
+    _quiet_mlflow()
+    with domain_errors(), _stages(_stage_count(len(load_config(config).learners))) as progress:
+        result, registered = train_and_register(
+            data,
+            catalogue_path=catalogue,
+            config_path=config,
+            model_name=model_name,
+            progress=progress,
+        )
+    print_training_summary(result, registered, out_console)
+
+
+def _load_model(model_name: str, version: str | None, alias: str | None, default_alias: str) -> Any:
+    from training import registry
+
+    if version is not None and alias is not None:
+        raise typer.BadParameter("give --version or --alias, not both")
+    return registry.load_served(
+        model_name, alias=(alias or default_alias) if version is None else None, version=version
+    )
+
+
+@app.command()
+def evaluate(
+    data: Annotated[Path, typer.Option(help="folder with clients, episodes and outcomes")],
+    truth: Annotated[
+        Path | None,
+        typer.Option(help="simulator truth table (default: truth.csv/.parquet in --data if any)"),
+    ] = None,
+    version: Annotated[str | None, typer.Option(help="registered version to score")] = None,
+    alias: Annotated[
+        str | None, typer.Option(help="registry alias to score (default: candidate)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    plots: Annotated[
+        Path | None, typer.Option(help="also write the plots (PNG) to this folder")
+    ] = None,
+    model_name: ModelNameOption = DEFAULT_MODEL_NAME,
+) -> None:
+    """Score a registered version on every decision point in DATA with a complete outcome window.
+
+    On the very data the version was trained on, only its held-out clients are scored.
+    """
+    from training.evaluate import EVALUATION_KEYS, as_json_figures
+
+    _quiet_mlflow()
+    with domain_errors():
+        served = _load_model(model_name, version, alias, "candidate")
+        evaluation, note = evaluate_served(served, data, truth_path=truth, plots=plots)
+    figures = as_json_figures(evaluation.figures)
+    if as_json:
+        typer.echo(json.dumps(figures))
+        return
+    table = Table(
+        title=f"{served.name} version {served.version}", title_justify="left", box=box.SIMPLE_HEAD
+    )
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key in EVALUATION_KEYS:
+        table.add_row(key, _figure(figures[key], 4))
+    out_console.print(table)
+    err_console.print(note, highlight=False)
+
+
+def evaluate_served(
+    served: Any, data: Path, *, truth_path: Path | None = None, plots: Path | None = None
+) -> tuple[Any, str]:
+    """Build DATA's decision points with the version's own catalogue and configuration, score them."""
+    import numpy as np
+
+    from model.decision_points import build_decision_points
+    from training.contract import load_valid_tables
+    from training.evaluate import evaluate_scores, find_truth, read_truth
+    from training.pipeline import data_fingerprint
+
+    router = served.router
+    tables = load_valid_tables(data, catalogue=router.catalogue, config=router.config)
+    dp = build_decision_points(
+        tables.clients,
+        tables.episodes,
+        tables.outcomes,
+        catalogue=router.catalogue,
+        config=router.config,
+    )
+    found = truth_path if truth_path is not None else find_truth(data)
+    if truth_path is not None and not truth_path.is_file():
+        raise typer.BadParameter(f"truth file {truth_path} does not exist", param_hint="--truth")
+    truth = read_truth(found) if found is not None else None
+    rows = np.ones(len(dp.frame), dtype=bool)
+    note = f"scored every decision point of {data} with a complete outcome window"
+    trained_on = router.metadata.get("data", {}).get("sha256")
+    test_from = router.metadata.get("split", {}).get("test_from")
+    if trained_on and test_from and data_fingerprint(data)["sha256"] == trained_on:
+        intake = tables.clients.set_index(tables.clients["client_id"].astype(str))["intake_date"]
+        point_intake = dp.frame["client_id"].astype(str).map(intake)
+        rows = (point_intake >= np.datetime64(test_from)).to_numpy(dtype=bool)
+        note = (
+            f"{data} is the data version {served.version} was trained on: scored only its "
+            f"held-out clients (intake on or after {test_from})"
+        )
+    evaluation = evaluate_scores(router, dp, rows, truth, model_version=served.version)
+    if truth is not None:
+        note += f"; truth from {found.name}"
+    if plots is not None:
+        from training.plots import calibration_plot, uplift_by_service_plot
+
+        calibration_plot(evaluation.calibration, plots / "calibration.png")
+        uplift_by_service_plot(evaluation.uplift, plots / "uplift_by_service.png")
+        note += f"; plots in {plots}"
+    return evaluation, note
+
+
+@app.command()
+def promote(
+    version: Annotated[str, typer.Argument(help="registered version to promote")],
+    alias: Annotated[str, typer.Option(help="alias to point at the version")] = "champion",
+    model_name: ModelNameOption = DEFAULT_MODEL_NAME,
+) -> None:
+    """Point an alias (by default `champion`, the one the API serves) at a version."""
+    from training import registry
+
+    _quiet_mlflow()
+    with domain_errors():
+        promoted = registry.promote(version, alias=alias, name=model_name)
+    out_console.print(
+        f"{promoted.name} version {promoted.version} is now [bold]{alias}[/] "
+        f"(aliases: {', '.join(promoted.aliases)})",
+        highlight=False,
+    )
+
+
+def _as_of(value: str) -> date:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date written YYYY-MM-DD") from None
+
+
+@app.command()
+def recommend(
+    data: Annotated[Path, typer.Option(help="folder with clients, episodes and outcomes")],
+    as_of: Annotated[str, typer.Option("--as-of", help="date of the caseload, YYYY-MM-DD")],
+    out: Annotated[Path, typer.Option(help="output file, .csv or .parquet")],
+    version: Annotated[str | None, typer.Option(help="registered version to use")] = None,
+    alias: Annotated[
+        str | None, typer.Option(help="registry alias to use (default: champion)")
+    ] = None,
+    explanations: Annotated[
+        bool, typer.Option("--explanations/--no-explanations", help="explain each recommendation")
+    ] = True,
+    k: Annotated[int, typer.Option(min=1, help="recommendations per client")] = 3,
+    language: Annotated[str, typer.Option(help="fi, sv or en")] = "fi",
+    model_name: ModelNameOption = DEFAULT_MODEL_NAME,
+) -> None:
+    """Recommendations for every client with an open case on a date, for planning."""
+    from training.batch import OUTPUT_FORMATS, recommend_caseload, write_recommendations
+    from training.contract import load_valid_tables
+
+    day = _as_of(as_of)
+    if out.suffix.lower() not in OUTPUT_FORMATS:
+        raise typer.BadParameter("the output file must end in .csv or .parquet", param_hint="--out")
+    if language not in ("fi", "sv", "en"):
+        raise typer.BadParameter("choose fi, sv or en", param_hint="--language")
+    _quiet_mlflow()
+    with domain_errors():
+        served = _load_model(model_name, version, alias, "champion")
+        router = served.router
+        tables = load_valid_tables(data, catalogue=router.catalogue, config=router.config)
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("explaining recommendations", total=None)
+
+            def tick(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            frame = recommend_caseload(
+                router,
+                tables,
+                day,
+                k=k,
+                explanations=explanations,
+                language=language,
+                model=(served.name, served.version),
+                progress=tick,
+            )
+        path = write_recommendations(frame, out)
+    out_console.print(
+        f"wrote recommendations for {len(frame):,} open cases on {day:%Y-%m-%d} to {path} "
+        f"({served.name} version {served.version})",
+        highlight=False,
+    )
+
+
+def serve_after_demo(console: Console) -> bool:
+    """HOOK for the API (issue 4): start serving the champion at the end of `polku demo`.
+
+    Return True when serving was started (the demo then does not print the
+    "what next" hint about serving). Until the API exists this does nothing.
+    """
+    return False
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="folder for the simulated data")] = DEMO_DATA,
+    clients: Annotated[
+        int, typer.Option(min=500, help="number of simulated clients")
+    ] = DEMO_CLIENTS,
+    seed: Annotated[int, typer.Option(help="random seed of the world")] = 1,
+) -> None:
+    """Simulate a world, train on it, promote the new version to champion (then serve)."""
+    from training import registry
+    from training.simulator import WorldParams, write_world
+
+    _quiet_mlflow()
+    with domain_errors():
+        err_console.print(
+            write_world(WorldParams(n_clients=clients, seed=seed), out, progress=True)
+        )
+        with _stages(_stage_count(2)) as progress:
+            result, registered = train_and_register(out, progress=progress)
+        print_training_summary(result, registered, out_console)
+        promoted = registry.promote(registered.version, alias="champion", name=registered.name)
+    out_console.print(
+        f"Promoted {promoted.name} version {promoted.version} to [bold]champion[/].",
+        highlight=False,
+    )
+    if serve_after_demo(out_console):
+        return
+    store = registry.resolve_store().tracking_uri
+    out_console.print(
+        "What next:\n"
+        f"  polku evaluate --data {out} --alias champion      figures of the served model\n"
+        f"  polku recommend --data {out} --as-of 2025-06-30 --out caseload.csv\n"
+        f"  .venv/bin/mlflow ui --backend-store-uri {store}   compare runs in the MLflow UI",
+        highlight=False,
+    )
 
 
 def main() -> None:  # pragma: no cover - entry point
