@@ -576,7 +576,7 @@ def _prepare(name: str, kind: FeatureKind, column: object, service: str) -> Prep
 
 def _floats(col: np.ndarray, *, cefr: bool) -> np.ndarray:
     if col.dtype.kind in "fiub":
-        return col.astype(np.float64)
+        return np.asarray(col, dtype=np.float64)  # no copy when already float64
     if col.dtype.kind in "OUS":
         out = np.empty(col.shape, dtype=np.float64)
         missing = pd.isna(col)

@@ -49,7 +49,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -405,6 +405,7 @@ class World:
         self.prior_work_true = np.nan_to_num(self.profiles.prior_work_true)
         self.education_text = edu.astype(str)
         self.rule_features = frozenset().union(*(sv.eligibility.features for sv in self.catalogue))
+        self.static_logits = self._static_policy_logits()
         self.noise = self.draw_noise(self.rng)
         self._service_tables()
 
@@ -413,7 +414,7 @@ class World:
         """One draw of all per-client, per-epoch randomness."""
         n, k_max, a = self.params.n_clients, self.params.max_epochs, len(self.actions)
         return Noise(
-            gumbel=rng.gumbel(size=(n, k_max, a)).astype(np.float32),
+            gumbel=-np.log(-np.log(rng.random((n, k_max, a), dtype=np.float32) + np.float32(1e-12))),
             duration_z=rng.standard_normal((n, k_max)).astype(np.float32),
             interrupt_u=rng.random((n, k_max)).astype(np.float32),
             interrupt_frac=rng.uniform(0.15, 0.85, (n, k_max)).astype(np.float32),
@@ -518,55 +519,32 @@ class World:
         return {name: makers[name]() for name in wanted}
 
     # -- the historical caseworker policy ---------------------------------------
-    def policy_logits(self, st: State, cols: dict[str, np.ndarray]) -> np.ndarray:
-        """Logits of the historical policy over all actions (before eligibility)."""
+    def _static_policy_logits(self) -> np.ndarray:
+        """The parts of the policy's logits that depend on the client alone."""
         p = self.params
         pr = self.profiles
-        c = st.c
-        n = len(st)
         s = self.sidx
-        logits = np.zeros((n, len(self.actions)), dtype=np.float64)
-        lang = np.nan_to_num(st.lang_obs, nan=0.0)
-        tertiary = self.tertiary[c]
-        low_edu = self.low_edu[c]
-        work = np.nan_to_num(pr.prior_work_obs[c], nan=0.0)
-        health = pr.health_limitation[c]
-        literacy = pr.literacy_needs[c]
-        done = st.completed
-        months_unemp = st.unemp_days / DAYS_PER_MONTH
-        month = _month_of(st.t)
-
         h = p.confounding
-        # First steps: the assessment, then the plan. Most clients start at
-        # once; some postpone (work, child care, not yet reachable), more often
-        # those who already work or know some Finnish.
-        first = done[:, s["initial_assessment"]] == 0
-        plan = (~first) & (done[:, s["integration_plan"]] == 0)
-        logits[:, s["initial_assessment"]] += np.where(first, 3.2, -4.0)
-        logits[:, s["integration_plan"]] += np.where(plan, 3.2, -4.0)
-        logits[:, self.nns] += np.where(first | plan, h * 0.5 * ((work >= 3) | (lang >= 2)), 0.0)
-
-        # Habits: the long language course is the default answer at low levels.
-        logits[:, s["integration_training"]] += 1.0 + h * (2.2 * (lang <= 1) + 0.8 * (lang == 2))
-        logits[:, s["literacy_training"]] += 0.2 + h * 0.8 * literacy
-        logits[:, s["advanced_finnish"]] += 0.3 + h * 0.5 * (lang >= 2)
-        logits[:, s["self_motivated_study"]] += -0.4 + h * 0.3 * (lang >= 2)
-        logits[:, s["competence_centre"]] += 0.0 + h * (0.6 * tertiary + 0.3 * (lang >= 2))
-        logits[:, s["vocational_training"]] += 0.0 + h * 0.4 * (~tertiary)
-        logits[:, s["degree_recognition"]] += -0.6 + h * 0.3 * (lang >= 2)
+        n = len(pr.intake)
+        logits = np.zeros((n, len(self.actions)), dtype=np.float64)
+        tertiary = self.tertiary
+        work = np.nan_to_num(pr.prior_work_obs, nan=0.0)
+        # Habits that follow the profile.
+        logits[:, s["integration_training"]] += 1.0
+        logits[:, s["literacy_training"]] += 0.2 + h * 0.8 * pr.literacy_needs
+        logits[:, s["advanced_finnish"]] += 0.3
+        logits[:, s["self_motivated_study"]] += -0.4
+        logits[:, s["competence_centre"]] += h * 0.6 * tertiary
+        logits[:, s["vocational_training"]] += h * 0.4 * (~tertiary)
+        logits[:, s["degree_recognition"]] += -0.6
         logits[:, s["higher_education_bridging"]] += -0.8
-        logits[:, s["job_search_coaching"]] += 0.2 + h * (0.5 * (work >= 3) + 0.4 * (lang >= 3))
-        logits[:, s["work_trial"]] += 0.0 + h * 0.3 * (low_edu & (lang >= 1))
-        # Pay subsidy goes to the long-term unemployed (negative selection),
-        # and its budget is spent by October: none is granted in the last quarter.
-        logits[:, s["pay_subsidy"]] += -0.5 + h * 0.08 * np.minimum(months_unemp, 24.0)
-        logits[:, s["pay_subsidy"]] = np.where(month >= 10, -np.inf, logits[:, s["pay_subsidy"]])
-        logits[:, s["rehabilitation_support"]] += 0.3 + h * 1.0 * health
-        logits[:, self.nns] += 0.6 + h * (0.4 * (lang >= 3) + 0.3 * (st.n_services >= 4))
-
+        logits[:, s["job_search_coaching"]] += 0.2 + h * 0.5 * (work >= 3)
+        logits[:, s["pay_subsidy"]] += -0.5
+        logits[:, s["rehabilitation_support"]] += 0.3 + h * 1.0 * pr.health_limitation
+        logits[:, self.nns] += 0.6
         # Selection on what the data does not show: motivated clients ask for
         # and are offered active services.
-        m = pr.motivation[c] * p.motivation_selection
+        m = pr.motivation * p.motivation_selection
         for code, weight in (
             ("work_trial", 0.8),
             ("job_search_coaching", 0.6),
@@ -579,6 +557,44 @@ class World:
         logits[:, self.nns] -= 0.4 * m
         return logits
 
+    def policy_logits(self, st: State) -> np.ndarray:
+        """Logits of the historical policy over all actions (before eligibility)."""
+        p = self.params
+        pr = self.profiles
+        c = st.c
+        s = self.sidx
+        h = p.confounding
+        logits = self.static_logits[c]
+        lang = np.nan_to_num(st.lang_obs, nan=0.0)
+        work = np.nan_to_num(pr.prior_work_obs[c], nan=0.0)
+        done = st.completed
+        months_unemp = st.unemp_days / DAYS_PER_MONTH
+
+        # First steps: the assessment, then the plan. Most clients start at
+        # once; some postpone (work, child care, not yet reachable), more often
+        # those who already work or know some Finnish.
+        first = done[:, s["initial_assessment"]] == 0
+        plan = (~first) & (done[:, s["integration_plan"]] == 0)
+        logits[:, s["initial_assessment"]] += np.where(first, 3.2, -4.0)
+        logits[:, s["integration_plan"]] += np.where(plan, 3.2, -4.0)
+        logits[:, self.nns] += np.where(first | plan, h * 0.5 * ((work >= 3) | (lang >= 2)), 0.0)
+
+        # Habits: the long language course is the default answer at low levels.
+        some_finnish = lang >= 2
+        logits[:, s["integration_training"]] += h * (2.2 * (lang <= 1) + 0.8 * (lang == 2))
+        logits[:, s["advanced_finnish"]] += h * 0.5 * some_finnish
+        logits[:, s["self_motivated_study"]] += h * 0.3 * some_finnish
+        logits[:, s["competence_centre"]] += h * 0.3 * some_finnish
+        logits[:, s["degree_recognition"]] += h * 0.3 * some_finnish
+        logits[:, s["job_search_coaching"]] += h * 0.4 * (lang >= 3)
+        logits[:, s["work_trial"]] += h * 0.3 * (self.low_edu[c] & (lang >= 1))
+        # Pay subsidy goes to the long-term unemployed (negative selection),
+        # and its budget is spent by October: none is granted in the last quarter.
+        subsidy = logits[:, s["pay_subsidy"]] + h * 0.08 * np.minimum(months_unemp, 24.0)
+        logits[:, s["pay_subsidy"]] = np.where(_month_of(st.t) >= 10, -np.inf, subsidy)
+        logits[:, self.nns] += h * (0.4 * (lang >= 3) + 0.3 * (st.n_services >= 4))
+        return logits
+
     def eligible(self, cols: dict[str, np.ndarray], n: int) -> np.ndarray:
         return self.catalogue.eligibility(cols, n)
 
@@ -586,7 +602,7 @@ class World:
         """The historical policy's action at a review; also the eligibility matrix."""
         cols = self.features(st, self.rule_features)
         elig = self.eligible(cols, len(st))
-        logits = self.policy_logits(st, cols)
+        logits = self.policy_logits(st)
         logits = np.where(elig, logits, -np.inf)
         k = np.minimum(st.k, self.params.max_epochs - 1)
         logits = logits + (noise or self.noise).gumbel[st.c, k]
@@ -651,9 +667,7 @@ class World:
         lang = st.lang_true
         tertiary = self.tertiary[c]
         low_edu = self.low_edu[c]
-        basic_edu = self.basic_edu[c]
         literacy = pr.literacy_needs[c]
-        health = pr.health_limitation[c]
         literacy_gap = literacy & (st.completed[:, s["literacy_training"]] == 0)
         u = (noise or self.noise).lang_u[c, k]
 
@@ -681,27 +695,14 @@ class World:
         # Lasting effects (log-hazard increments) of a completed service, by
         # whom it suits. Harm: vocational training below A2 and self-motivated
         # study without basic education leave clients discouraged, completed or not.
-        ready = (lang >= 3) | ((self.prior_work_true[c] >= 3) & (lang >= 2))
-        young = (_year_of(start) - pr.birth_year[c]) < 40
-        gains = [
-            ("initial_assessment", 0.05, 0.02),
-            ("integration_plan", 0.05, 0.02),
-            ("literacy_training", np.where(literacy, 0.45, 0.0), np.where(literacy, 0.2, 0.0)),
-            ("integration_training", 0.12, 0.15),
-            ("advanced_finnish", 0.10, 0.25),
-            ("self_motivated_study", np.where(basic_edu, 0.15, 0.0), np.where(basic_edu, 0.85, 0.0)),
-            ("competence_centre", 0.40, 3.0),
-            ("vocational_training", np.where(lang >= 2, np.where(tertiary, 0.10, 0.70), 0.0), 0.15),
-            ("degree_recognition", np.where(tertiary, 0.75, 0.0), np.where(tertiary, 0.2, 0.0)),
-            ("higher_education_bridging", 0.05, np.where(young, 1.25, 0.4)),
-            ("job_search_coaching", np.where(ready, 0.50, 0.05), 0.0),
-            ("work_trial", np.where(lang >= 2, 0.40, 0.10), 0.0),
-            ("pay_subsidy", 0.85, 0.0),
-            ("rehabilitation_support", np.where(health, 0.65, -0.10), np.where(health, 0.3, 0.0)),
-        ]
-        conds = [is_(code) for code, _, _ in gains]
-        de = np.where(done, np.select(conds, [g for _, g, _ in gains], 0.0), 0.0)
-        du = np.where(done, np.select(conds, [g for _, _, g in gains], 0.0), 0.0)
+        de = np.zeros(n)
+        du = np.zeros(n)
+        for code, gain in self._gains.items():
+            rows = np.flatnonzero(done & (a == s[code]))
+            if len(rows):
+                e_gain, u_gain = gain(self, rows, c[rows], lang[rows], start[rows])
+                de[rows] = e_gain
+                du[rows] = u_gain
         harm_voc = apply & is_("vocational_training") & (lang < 2)
         harm_sms = apply & is_("self_motivated_study") & low_edu
         de = de - 0.45 * harm_voc - 0.30 * harm_sms
@@ -718,6 +719,46 @@ class World:
         st.last_status = np.where(apply, np.where(interrupted, 1, 0), st.last_status)
         st.last_end = np.where(apply, end.astype(np.float64), st.last_end)
         return level_after
+
+    # Lasting effects (log-hazard increments of employment, education) of a
+    # completed service, by whom it suits; each gets the rows it applies to.
+    _gains: ClassVar[dict[str, Any]] = {
+        "initial_assessment": lambda w, r, c, lang, start: (0.05, 0.02),
+        "integration_plan": lambda w, r, c, lang, start: (0.05, 0.02),
+        "literacy_training": lambda w, r, c, lang, start: (
+            np.where(w.profiles.literacy_needs[c], 0.45, 0.0),
+            np.where(w.profiles.literacy_needs[c], 0.2, 0.0),
+        ),
+        "integration_training": lambda w, r, c, lang, start: (0.12, 0.15),
+        "advanced_finnish": lambda w, r, c, lang, start: (0.10, 0.25),
+        "self_motivated_study": lambda w, r, c, lang, start: (
+            np.where(w.basic_edu[c], 0.15, 0.0),
+            np.where(w.basic_edu[c], 0.85, 0.0),
+        ),
+        "competence_centre": lambda w, r, c, lang, start: (0.40, 3.0),
+        "vocational_training": lambda w, r, c, lang, start: (
+            np.where(lang >= 2, np.where(w.tertiary[c], 0.10, 0.70), 0.0),
+            0.15,
+        ),
+        "degree_recognition": lambda w, r, c, lang, start: (
+            np.where(w.tertiary[c], 0.75, 0.0),
+            np.where(w.tertiary[c], 0.2, 0.0),
+        ),
+        "higher_education_bridging": lambda w, r, c, lang, start: (
+            0.05,
+            np.where(_year_of(start) - w.profiles.birth_year[c] < 40, 1.25, 0.4),
+        ),
+        "job_search_coaching": lambda w, r, c, lang, start: (
+            np.where((lang >= 3) | ((w.prior_work_true[c] >= 3) & (lang >= 2)), 0.50, 0.05),
+            0.0,
+        ),
+        "work_trial": lambda w, r, c, lang, start: (np.where(lang >= 2, 0.40, 0.10), 0.0),
+        "pay_subsidy": lambda w, r, c, lang, start: (0.85, 0.0),
+        "rehabilitation_support": lambda w, r, c, lang, start: (
+            np.where(w.profiles.health_limitation[c], 0.65, -0.10),
+            np.where(w.profiles.health_limitation[c], 0.3, 0.0),
+        ),
+    }
 
     def wait_days(self, st: State, a: np.ndarray, noise: Noise | None = None) -> np.ndarray:
         k = np.minimum(st.k, self.params.max_epochs - 1)
@@ -1310,7 +1351,6 @@ class _History:
                 .reset_index(drop=True)
             )
         elig = w.eligible(cols, n)
-        n_actions = len(w.actions)
         # The chance under each action averages over everything still to be
         # drawn after the decision (durations, drop-outs, language gains, the
         # next caseworkers' choices): fresh draws of that randomness, shared by
