@@ -21,6 +21,29 @@ FORMAT: Final = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s
 _HANDLER_NAME: Final = "polku"
 
 
+_factory_installed = False
+
+
+def bind_request_ids() -> None:
+    """Give every log record a ``request_id`` attribute (idempotent; a record factory).
+
+    A factory rather than a handler filter, so that the id is on records
+    whatever handlers the process configured (uvicorn's, pytest's, ours).
+    """
+    global _factory_installed
+    if _factory_installed:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        record.request_id = request_id_var.get()
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _factory_installed = True
+
+
 class RequestIdFilter(logging.Filter):
     """Put the current request id on every record as ``record.request_id``."""
 

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
 from api import problems
@@ -26,6 +26,7 @@ from api.decisions.views import router as decisions_router
 from api.deps import ROLES_KEY
 from api.health.views import router as health_router
 from api.info.views import router as info_router
+from api.logs import bind_request_ids
 from api.middleware import PolkuMiddleware
 from api.recommendations.views import router as recommendations_router
 from api.serving import ModelHolder, ModelSource, RegistrySource
@@ -64,6 +65,7 @@ def create_app(
     """The API. `model_source` replaces the MLflow registry (by default from settings)."""
     settings = settings or get_settings()
     source = model_source or registry_source(settings)
+    bind_request_ids()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -113,27 +115,31 @@ def create_app(
         ],
     )
     app.state.settings = settings
-    for router in (
-        recommendations_router,
-        decisions_router,
-        info_router,
-        audit_router,
-        admin_router,
-        health_router,
-    ):
+    _require_access_rules(ROUTERS)
+    for router in ROUTERS:
         app.include_router(router)
     problems.install(app)
     app.add_middleware(PolkuMiddleware, max_body_bytes=settings.max_body_bytes)
-    _require_access_rules(app)
     return app
 
 
-def _require_access_rules(app: FastAPI) -> None:
+ROUTERS: tuple[APIRouter, ...] = (
+    recommendations_router,
+    decisions_router,
+    info_router,
+    audit_router,
+    admin_router,
+    health_router,
+)
+
+
+def _require_access_rules(routers: tuple[APIRouter, ...]) -> None:
     """Refuse to build an app with a route that does not say who may call it."""
     missing = [
         f"{','.join(sorted(route.methods))} {route.path}"
-        for route in app.routes
-        if isinstance(route, APIRoute) and ROLES_KEY not in (route.openapi_extra or {})
+        for router in routers
+        for route in router.routes
+        if not isinstance(route, APIRoute) or ROLES_KEY not in (route.openapi_extra or {})
     ]
     if missing:
         raise RuntimeError(f"routes without an access rule (api.deps.access): {', '.join(missing)}")

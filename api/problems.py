@@ -219,7 +219,7 @@ def log_internal(exc: BaseException, request_id: str | None) -> None:
     """Log an unexpected error by kind and frames; its message may hold a value, so not it."""
     frames = "".join(traceback.format_tb(exc.__traceback__))
     logger.error(
-        "internal error %s\n%s", type(exc).__name__, frames, extra={"request_id": request_id or "-"}
+        "internal error %s in request %s\n%s", type(exc).__name__, request_id or "-", frames
     )
 
 

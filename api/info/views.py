@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.auth import Role
 from api.deps import CallerDep, ServedModelDep, SettingsDep, access
+from api.info.schemas import ModelInfo, ServiceList
 from api.problems import Problem
 from api.responses import problems
 from model.vocab import LANGUAGES
@@ -28,6 +29,7 @@ EVERY_ROLE = (Role.caseworker, Role.evaluator, Role.data_scientist, Role.admin)
 
 @router.get(
     "/services",
+    response_model=ServiceList,
     summary="The service catalogue of the served model, localised",
     responses=problems(*AUTH_ONLY, 503),
     **access(*EVERY_ROLE),
@@ -56,6 +58,7 @@ def get_services(caller: CallerDep, model: ServedModelDep, language: Language = 
 
 @router.get(
     "/model",
+    response_model=ModelInfo,
     summary="The served model: version, training window, evaluation, model card",
     responses=problems(*AUTH_ONLY, 503),
     **access(*EVERY_ROLE),
