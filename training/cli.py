@@ -235,6 +235,12 @@ def print_training_summary(
         highlight=False,
     )
     console.print(f"Training rows: {result.rows.note()}.", highlight=False)
+    if result.golden_problems:
+        console.print(
+            "[bold yellow]warning:[/] the golden cases fail, so the API will refuse this "
+            f"version: {'; '.join(result.golden_problems)}",
+            highlight=False,
+        )
     console.print(
         f"Registered [bold]{registered.name}[/] version [bold]{registered.version}[/] "
         f"(alias {', '.join(registered.aliases)}), run {registered.run_id}.",

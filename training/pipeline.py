@@ -58,6 +58,8 @@ from model.decision_points import (
 )
 from model.encoding import FeatureEncoder
 from model.errors import ConfigError, DataContractError
+from model.golden import METADATA_KEY as GOLDEN_KEY
+from model.golden import check_golden, expected_top_services
 from model.learners import (
     LEARNERS,
     OutcomeLearner,
@@ -390,6 +392,8 @@ class FittedModels:
     propensity: PropensityModel
     learners: dict[str, OutcomeLearner]
     X: np.ndarray  # every decision point encoded
+    outcome_rows: np.ndarray  # the rows the outcome learners were fitted on
+    propensity_rows: np.ndarray  # the rows the propensity model was fitted on
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -462,7 +466,7 @@ def fit_models(
         learners[name] = _construct(LEARNERS[name], name, common, config).fit(data)
         seconds[f"fit_{name}"] = time.perf_counter() - started
         logger.info("fitted %s on %d rows in %.1f s", name, len(data.y), seconds[f"fit_{name}"])
-    return FittedModels(encoder, propensity, learners, X, seconds)
+    return FittedModels(encoder, propensity, learners, X, o_rows, p_rows, seconds)
 
 
 # --------------------------------------------------------------------------
@@ -554,6 +558,7 @@ class TrainingResult:
     seed: int
     interval_widths: dict[str, float | None]
     seconds: dict[str, float]
+    golden_problems: list[str] = field(default_factory=list)
     model_card: dict[str, Any] = field(default_factory=dict)
     fairness_report: dict[str, Any] | None = None
 
@@ -691,6 +696,12 @@ def train(
     seconds["evaluate"] = time.perf_counter() - t
 
     router = routers[chosen]
+    # The golden cases' top services travel with the model; whoever serves it
+    # checks that the serving path reproduces them (model.golden).
+    router.metadata[GOLDEN_KEY] = expected_top_services(router)
+    golden_problems = check_golden(router)
+    if golden_problems:
+        logger.warning("golden cases: %s", "; ".join(golden_problems))
     router.metadata.update(
         {
             "selection": {
@@ -716,6 +727,7 @@ def train(
         seed=seed,
         interval_widths=widths,
         seconds=seconds,
+        golden_problems=golden_problems,
     )
     t = stage("writing the model card")
     result.model_card = model_card(result)
@@ -784,6 +796,10 @@ def model_card(result: TrainingResult) -> dict[str, Any]:
         },
         "evaluation": result.evaluation,
         "evaluation_by_learner": result.test,
+        "golden_cases": {
+            "expected_top_services": result.router.metadata.get(GOLDEN_KEY),
+            "problems": result.golden_problems,
+        },
         "limitations": [
             "Evaluated on the newest clients by intake date, on decision points whose outcome "
             "window is complete and whose action is known.",

@@ -1,0 +1,359 @@
+"""The training pipeline: rows, split, selection and evaluation (issue 3).
+
+Most tests read the one model trained per session (`trained_model` in
+conftest.py); the split and the selection rule are also checked on small
+hand-made inputs.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model.config import RunConfig
+from model.decision_points import (
+    ACTION_SOURCES,
+    ID_COLUMNS,
+    SOURCE_INFERRED,
+    SOURCE_PLANNED,
+    SOURCE_SERVICE_START,
+    SOURCE_UNKNOWN,
+    DecisionPoints,
+    build_decision_points,
+)
+from model.errors import ConfigError, DataContractError
+from model.golden import METADATA_KEY
+from model.vocab import NO_NEW_SERVICE, REVIEW
+from tests.conftest import TrainedModel
+from training.evaluate import (
+    EVALUATION_KEYS,
+    align_truth,
+    evaluable_rows,
+    evaluate_router,
+    read_truth,
+)
+from training.pipeline import (
+    MIN_PLANNED_SHARE,
+    check_learner_config,
+    load_inputs,
+    planned_share,
+    select_learner,
+    selection_metric,
+    split_by_intake,
+    training_rows,
+)
+
+# -- action_source --------------------------------------------------------------------
+
+
+def test_action_source_says_where_every_action_came_from(trained_model: TrainedModel) -> None:
+    frame = trained_model.result.dp.frame
+    assert "action_source" in ID_COLUMNS
+    source = frame["action_source"].astype(object)
+    assert set(source) <= set(ACTION_SOURCES)
+    starts = (frame["kind"] == "service_start").to_numpy()
+    assert (source[starts] == SOURCE_SERVICE_START).all()
+    reviews = frame.loc[~starts]
+    assert (reviews["action_known"] == (reviews["action_source"] != SOURCE_UNKNOWN)).all()
+    inferred = reviews["action_source"] == SOURCE_INFERRED
+    assert (reviews.loc[inferred, "action"] == NO_NEW_SERVICE).all()
+    # the built-in world records plans at about half of the reviews
+    assert (reviews["action_source"] == SOURCE_PLANNED).sum() > 0
+    assert inferred.sum() > 0
+
+
+def test_planned_actions_come_from_the_recorded_planned_service(
+    trained_model: TrainedModel,
+) -> None:
+    tables = trained_model.result.inputs.tables
+    frame = trained_model.result.dp.frame
+    planned = frame[frame["action_source"] == SOURCE_PLANNED]
+    episodes = tables.episodes
+    recorded = episodes[(episodes["service"] == REVIEW) & episodes["planned_service"].notna()]
+    keys = set(
+        zip(recorded["client_id"], recorded["start_date"], recorded["planned_service"], strict=True)
+    )
+    for row in planned.head(50).itertuples():
+        assert (row.client_id, row.decision_date, row.action) in keys
+
+
+# -- training rows: the inferred no_new_service bias -------------------------------------
+
+
+def test_inferred_reviews_are_dropped_from_outcome_rows_when_plans_are_recorded(
+    trained_model: TrainedModel,
+) -> None:
+    result = trained_model.result
+    dp = result.dp
+    share = planned_share(result.inputs.tables.episodes)
+    assert 0.4 < share < 0.6  # the world's planned_service_recorded = 0.5
+    rows = result.rows
+    assert rows.drop_inferred and rows.planned_share == share
+    inferred = (dp.frame["action_source"] == SOURCE_INFERRED).to_numpy()
+    complete = evaluable_rows(dp)
+    assert not (rows.outcome & inferred).any()
+    assert rows.n_inferred_dropped == int((complete & inferred).sum()) > 0
+    # the propensity model still learns what caseworkers did at those reviews
+    assert (rows.propensity & inferred).sum() == inferred.sum()
+    assert (result.models.propensity_rows & inferred).any()
+    assert not (result.models.outcome_rows & inferred).any()
+    # and the model card says so
+    note = result.model_card["data"]["inferred_no_new_service"]
+    assert f"{rows.n_inferred_dropped} inferred no_new_service reviews were left out" in note
+
+
+def test_inferred_reviews_stay_when_plans_are_not_recorded(trained_model: TrainedModel) -> None:
+    inputs = trained_model.result.inputs
+    episodes = inputs.tables.episodes.copy()
+    episodes["planned_service"] = pd.Series(pd.NA, index=episodes.index, dtype="str")
+    assert planned_share(episodes) == 0.0
+    dp = build_decision_points(
+        inputs.tables.clients,
+        episodes,
+        inputs.tables.outcomes,
+        catalogue=inputs.catalogue,
+        config=inputs.config,
+    )
+    rows = training_rows(dp, planned_share=planned_share(episodes))
+    inferred = (dp.frame["action_source"] == SOURCE_INFERRED).to_numpy()
+    assert not rows.drop_inferred and rows.n_inferred_dropped == 0
+    assert (rows.outcome & inferred).sum() == (evaluable_rows(dp) & inferred).sum() > 0
+    assert "were kept" in rows.note()
+
+
+def test_the_drop_threshold_is_five_percent_of_review_rows(trained_model: TrainedModel) -> None:
+    dp = trained_model.result.dp
+    assert MIN_PLANNED_SHARE == 0.05
+    assert training_rows(dp, planned_share=0.05).drop_inferred
+    assert not training_rows(dp, planned_share=0.0499).drop_inferred
+
+
+def test_planned_share_counts_review_rows_only() -> None:
+    episodes = pd.DataFrame(
+        {
+            "service": [REVIEW, REVIEW, REVIEW, REVIEW, "work_trial"],
+            "planned_service": ["work_trial", None, "unknown", "", "pay_subsidy"],
+        }
+    )
+    assert planned_share(episodes) == 0.25
+    assert planned_share(episodes.drop(columns="planned_service")) == 0.0
+
+
+# -- the split ------------------------------------------------------------------------------
+
+
+def _toy_points(
+    intakes: dict[str, str], points: list[tuple[str, bool]]
+) -> tuple[DecisionPoints, pd.DataFrame]:
+    """Decision points (client, labelled?) of clients with the given intake dates."""
+    frame = pd.DataFrame(
+        {
+            "client_id": [c for c, _ in points],
+            "action": ["work_trial"] * len(points),
+            "action_known": True,
+            "censored": [not labelled for _, labelled in points],
+        }
+    )
+    dp = DecisionPoints(
+        frame=frame, features=(), actions=("work_trial", NO_NEW_SERVICE), extract_date=None
+    )
+    clients = pd.DataFrame(
+        {"client_id": list(intakes), "intake_date": pd.to_datetime(list(intakes.values()))}
+    )
+    return dp, clients
+
+
+def test_split_holds_out_the_newest_clients_whole() -> None:
+    # ten clients, one a month, four labelled points each; client j9 is the newest
+    intakes = {f"j{i}": f"2020-{i + 1:02d}-01" for i in range(10)}
+    points = [(c, True) for c in intakes for _ in range(4)]
+    points += [("j9", False), ("j8", False)]  # censored points follow their clients
+    dp, clients = _toy_points(intakes, points)
+    split = split_by_intake(dp, clients, holdout_fraction=0.2, validation_fraction=0.25)
+    ids = dp.frame["client_id"]
+    assert set(ids[split.test]) == {"j8", "j9"}  # 8 of 40 labelled points = 20 %
+    assert set(ids[split.validation]) == {"j6", "j7"}  # 8 of the remaining 32 = 25 %
+    assert set(ids[split.train]) == {f"j{i}" for i in range(6)}
+    assert split.test_from == date(2020, 9, 1) and split.validation_from == date(2020, 7, 1)
+    assert (split.train ^ split.validation ^ split.test).all()  # each row in exactly one part
+    assert split.labelled_share["test"] == pytest.approx(0.2)
+
+
+def test_clients_with_the_same_intake_date_stay_together() -> None:
+    intakes = {"a": "2020-01-01", "b": "2020-02-01", "c": "2020-03-01", "d": "2020-03-01"}
+    points = [(c, True) for c in intakes for _ in range(3)]
+    dp, clients = _toy_points(intakes, points)
+    split = split_by_intake(dp, clients, holdout_fraction=0.1, validation_fraction=0.3)
+    ids = dp.frame["client_id"]
+    assert set(ids[split.test]) == {"c", "d"}
+
+
+def test_split_refuses_data_without_labelled_points() -> None:
+    dp, clients = _toy_points({"a": "2020-01-01", "b": "2020-02-01"}, [("a", False), ("b", False)])
+    with pytest.raises(DataContractError, match="no labelled decision points"):
+        split_by_intake(dp, clients, holdout_fraction=0.2, validation_fraction=0.15)
+
+
+def test_the_real_split_is_by_client_newest_first(trained_model: TrainedModel) -> None:
+    result = trained_model.result
+    dp, split = result.dp, result.split
+    intake = result.inputs.tables.clients.set_index("client_id")["intake_date"].astype(
+        "datetime64[ns]"
+    )
+    point_intake = dp.frame["client_id"].map(intake)
+    test_from = pd.Timestamp(split.test_from)
+    validation_from = pd.Timestamp(split.validation_from)
+    assert (point_intake[split.test] >= test_from).all()
+    assert (point_intake[~split.test] < test_from).all()
+    assert (point_intake[split.validation] >= validation_from).all()
+    assert (point_intake[split.train] < validation_from).all()
+    parts = [set(dp.frame.loc[m, "client_id"]) for m in (split.train, split.validation, split.test)]
+    assert not (parts[0] & parts[1]) and not (parts[0] & parts[2]) and not (parts[1] & parts[2])
+    labelled = evaluable_rows(dp)
+    assert (labelled & split.test).sum() / labelled.sum() == pytest.approx(0.2, abs=0.03)
+    held_out = split.validation | split.test
+    assert not (result.models.outcome_rows & held_out).any()
+    assert not (result.models.propensity_rows & held_out).any()
+    assert (result.models.outcome_rows <= (split.train & ~dp.frame["censored"].to_numpy())).all()
+
+
+# -- fitting, selection and evaluation -------------------------------------------------------
+
+
+def test_every_learner_is_fitted_with_its_configured_parameters(
+    trained_model: TrainedModel,
+) -> None:
+    result = trained_model.result
+    assert set(result.models.learners) == {"s_learner", "dr_learner"}
+    s_learner = result.models.learners["s_learner"]
+    assert s_learner.n_estimators == 30 and s_learner.n_bags == 2  # type: ignore[attr-defined]
+    assert result.models.learners["dr_learner"].n_estimators == 30  # type: ignore[attr-defined]
+    # protected attributes are never model features
+    assert not set(result.inputs.config.protected_attributes) & set(result.models.encoder.columns_)
+
+
+def test_every_learner_is_evaluated_on_the_held_out_clients(trained_model: TrainedModel) -> None:
+    result = trained_model.result
+    assert set(result.test) == set(result.validation) == set(result.inputs.config.learners)
+    for name, figures in result.test.items():
+        assert tuple(figures) == EVALUATION_KEYS
+        assert figures["learner"] == name
+        for key in ("v_hist", "v_rec", "v_oracle", "dr_value", "auc", "coverage"):
+            assert figures[key] is not None and math.isfinite(figures[key]), (name, key)
+        assert figures["dr_low"] <= figures["dr_value"] <= figures["dr_high"]
+        assert figures["v_rec"] <= figures["v_oracle"] + 1e-12
+    assert result.evaluation is result.test[result.chosen]
+    assert result.evaluation["model_version"] == trained_model.version
+
+
+def test_the_learner_is_chosen_on_validation_clients(trained_model: TrainedModel) -> None:
+    result = trained_model.result
+    assert result.metric == "v_rec"  # the world has truth
+    best = max(result.validation, key=lambda n: result.validation[n]["v_rec"])
+    assert result.chosen == best
+    assert result.router.metadata["selection"]["validation"] == {
+        n: f["v_rec"] for n, f in result.validation.items()
+    }
+
+
+def test_selection_never_looks_at_test_figures() -> None:
+    validation = {
+        "s_learner": {"v_rec": 0.30, "dr_value": 0.5},
+        "dr_learner": {"v_rec": 0.31, "dr_value": 0.4},
+    }
+    # whatever the held-out figures say, only validation figures are passed in
+    assert select_learner(validation, metric="v_rec") == "dr_learner"
+    assert select_learner(validation, metric="dr_value") == "s_learner"
+    assert selection_metric(True) == "v_rec" and selection_metric(False) == "dr_value"
+    ties = {"a": {"v_rec": 0.3}, "b": {"v_rec": 0.3}}
+    assert select_learner(ties, metric="v_rec") == "a"
+    missing = {"a": {"v_rec": None}, "b": {"v_rec": float("nan")}}
+    assert select_learner(missing, metric="v_rec") == "a"
+
+
+def test_intervals_are_calibrated_on_validation_with_truth(trained_model: TrainedModel) -> None:
+    result = trained_model.result
+    for name, width in result.interval_widths.items():
+        assert width is not None and width >= 0
+        assert result.models.learners[name].heterogeneity_ == width
+    assert result.router.metadata["interval_width"] == result.interval_widths[result.chosen]
+
+
+def test_the_router_carries_what_serving_needs(trained_model: TrainedModel) -> None:
+    result = trained_model.result
+    metadata = result.router.metadata
+    assert metadata["learner"] == result.chosen
+    assert metadata["data"]["sha256"] == result.inputs.fingerprint["sha256"]
+    assert metadata["split"]["test_from"] == result.split.test_from.isoformat()
+    assert set(metadata[METADATA_KEY]) == {
+        "new_arrival_no_finnish",
+        "graduate_after_integration_training",
+        "worker_interrupted_course",
+        "health_limitation",
+    }
+    assert result.golden_problems == []
+
+
+def test_evaluation_without_truth_leaves_truth_figures_empty(trained_model: TrainedModel) -> None:
+    result = trained_model.result
+    figures = evaluate_router(result.router, result.dp, result.split.test, truth=None)
+    assert tuple(figures) == EVALUATION_KEYS
+    for key in ("v_hist", "v_rec", "v_oracle", "capture_ratio", "coverage"):
+        assert figures[key] is None
+    assert figures["dr_value"] == pytest.approx(result.evaluation["dr_value"])
+    assert figures["auc"] == pytest.approx(result.evaluation["auc"])
+    assert figures["model_version"] is None
+
+
+def test_evaluation_of_no_rows_is_all_none(trained_model: TrainedModel) -> None:
+    result = trained_model.result
+    nothing = np.zeros(len(result.dp.frame), dtype=bool)
+    figures = evaluate_router(result.router, result.dp, nothing)
+    assert {k for k, v in figures.items() if v is not None} == {"learner"}
+
+
+def test_truth_is_joined_by_client_and_date(trained_model: TrainedModel) -> None:
+    result = trained_model.result
+    truth = read_truth(Path(trained_model.data_dir) / "truth.csv")
+    matrix = align_truth(result.dp, truth)
+    assert matrix.shape == (len(result.dp.frame), len(result.dp.actions))
+    found = np.isfinite(matrix).any(axis=1)
+    assert found.mean() > 0.99
+    row = result.dp.frame.iloc[0]
+    expected = truth[
+        (truth["client_id"] == row["client_id"]) & (truth["decision_date"] == row["decision_date"])
+    ].iloc[0]
+    j = result.dp.actions.index(NO_NEW_SERVICE)
+    assert matrix[0, j] == pytest.approx(expected[NO_NEW_SERVICE])
+    shuffled = truth.sample(frac=1.0, random_state=0)
+    np.testing.assert_array_equal(align_truth(result.dp, shuffled), matrix)
+
+
+# -- configuration ---------------------------------------------------------------------------
+
+
+def test_unknown_learners_and_parameters_are_refused(tmp_path: Path, tiny_world_dir: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown learner"):
+        check_learner_config(RunConfig(learners=("s_learner", "t_learner")))
+    with pytest.raises(ConfigError, match="learner_params"):
+        check_learner_config(RunConfig(learner_params={"x_learner": {"n_estimators": 3}}))
+    path = tmp_path / "run.toml"
+    path.write_text('learners = ["magic"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="magic"):
+        load_inputs(tiny_world_dir, config_path=path)
+
+
+def test_a_misspelt_hyperparameter_names_the_learner(tmp_path: Path, tiny_world_dir: Path) -> None:
+    from training.pipeline import train
+
+    path = tmp_path / "run.toml"
+    path.write_text(
+        'learners = ["s_learner"]\n[learner_params.propensity]\nn_estimator = 3\n', encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match=r"learner_params\.propensity: .*n_estimator"):
+        train(tiny_world_dir, config_path=path)
