@@ -1,0 +1,166 @@
+"""Learner quality across worlds, beside a peer: EconML's DRLearner.
+
+For each simulated world this benchmark runs Polku's own training pipeline
+(`training.pipeline.train`: the same decision points, training rows, split
+by intake date and learners as `polku train`) and, on exactly the same
+training rows and held-out clients, EconML's `DRLearner` with LightGBM
+nuisance models, used the way its documentation shows: fit on (Y, T, X),
+recommend the action with the largest estimated effect against
+`no_new_service`. A second EconML run ("econml_naive") is what an analyst
+gets by taking the case data at face value: reviews with no service start
+are "no new service" even when an outcome cut their 30 days short (the
+reverse-causation trap of SPEC §1), and no recorded plans are used.
+
+Every figure is on the held-out (newest) clients with the simulator's truth.
+
+    make bench-setup
+    .venv/bin/python bench/quality.py [--clients 50000] [--worlds seed1,seed2,strong] [--out bench/out/quality.json]
+
+Not a test: it takes minutes. Results go to bench/RESULTS.md by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from model.evaluation import policy_values  # noqa: E402
+from model.ranking import rank_actions  # noqa: E402
+from model.vocab import NO_NEW_SERVICE  # noqa: E402
+from training.evaluate import action_indices, align_truth, evaluable_rows  # noqa: E402
+from training.pipeline import train  # noqa: E402
+from training.simulator import WorldParams, write_world  # noqa: E402
+
+WORLDS = {
+    "seed1": WorldParams(seed=1),
+    "seed2": WorldParams(seed=2),
+    "strong": WorldParams(seed=1, confounding=2.0, motivation_selection=2.0),
+    "weak": WorldParams(seed=3, confounding=0.5, motivation_selection=0.5),
+}
+
+
+def econml_recommendations(X_train, t_train, y_train, X_test, eligible_test, actions, *, seed: int):
+    """Fit EconML's DRLearner (LightGBM nuisances) and return rank-1 action indices."""
+    from econml.dr import DRLearner
+    from lightgbm import LGBMClassifier, LGBMRegressor
+
+    nns = actions.index(NO_NEW_SERVICE)
+    present = sorted({int(a) for a in t_train})
+    # EconML takes the first category as the baseline; text labels may be unsorted.
+    categories = [nns, *[a for a in present if a != nns]]
+    names = np.asarray(actions, dtype=object)
+    lgb = {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 50,
+           "verbose": -1, "random_state": seed, "n_jobs": 2}
+    est = DRLearner(
+        model_propensity=LGBMClassifier(**lgb),
+        model_regression=LGBMRegressor(**lgb),
+        model_final=LGBMRegressor(**lgb),
+        categories=[actions[a] for a in categories],
+        min_propensity=0.01,
+        cv=2,
+        random_state=seed,
+        allow_missing=True,  # LightGBM handles missing values itself
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(y_train, names[t_train], X=X_train)
+        effects = est.const_marginal_effect(X_test)  # (n, len(categories) - 1)
+    score = np.full((len(X_test), len(actions)), -np.inf)
+    score[:, nns] = 0.0
+    for j, a in enumerate(categories[1:]):
+        score[:, a] = effects[:, j]
+    score = np.where(eligible_test, score, -np.inf)
+    support = np.ones_like(score)  # EconML has no overlap guard
+    return rank_actions(score, eligible_test, support, min_support=0.0)[:, 0]
+
+
+def run_world(name: str, params: WorldParams, *, config: Path | None, folder: Path) -> dict:
+    data = folder / name
+    started = time.perf_counter()
+    write_world(params, data, fmt="parquet")
+    simulated = time.perf_counter() - started
+    started = time.perf_counter()
+    result = train(data, config_path=config)
+    trained = time.perf_counter() - started
+    out: dict = {"world": name, "params": params.to_json(), "seconds": {"simulate": simulated, "train": trained}}
+    out["polku"] = {learner: figures for learner, figures in result.test.items()}
+    out["chosen"] = result.chosen
+
+    dp, split, models = result.dp, result.split, result.models
+    truth = align_truth(dp, result.inputs.truth)
+    actions = list(dp.actions)
+    taken = action_indices(dp)
+    eligible = dp.eligibility()
+    y = dp.frame["label"].to_numpy(dtype=float)
+    test_rows = evaluable_rows(dp, split.test)
+    train_rows = split.train & result.rows.outcome
+
+    def score(rec: np.ndarray) -> dict:
+        values = policy_values(
+            truth=truth[test_rows], eligible=eligible[test_rows], taken=taken[test_rows], recommended=rec
+        )
+        return values.as_dict()
+
+    started = time.perf_counter()
+    rec = econml_recommendations(
+        models.X[train_rows], taken[train_rows], y[train_rows], models.X[test_rows],
+        eligible[test_rows], actions, seed=params.seed,
+    )
+    out["econml"] = score(rec) | {"seconds": time.perf_counter() - started}
+
+    # The face-value reading: unknown-action reviews count as no_new_service.
+    frame = dp.frame
+    unknown_review = (
+        ~frame["action_known"].to_numpy(dtype=bool)
+        & (frame["kind"].astype(str).to_numpy() == "review")
+        & ~frame["censored"].to_numpy(dtype=bool)
+    )
+    naive_taken = np.where(unknown_review, actions.index(NO_NEW_SERVICE), taken)
+    naive_rows = split.train & ((taken >= 0) | unknown_review) & ~frame["censored"].to_numpy(dtype=bool)
+    started = time.perf_counter()
+    rec = econml_recommendations(
+        models.X[naive_rows], naive_taken[naive_rows], y[naive_rows], models.X[test_rows],
+        eligible[test_rows], actions, seed=params.seed,
+    )
+    out["econml_naive"] = score(rec) | {"seconds": time.perf_counter() - started}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=50_000)
+    parser.add_argument("--worlds", default="seed1,seed2,strong")
+    parser.add_argument("--config", type=Path, default=None, help="run configuration for polku's learners")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "quality.json")
+    args = parser.parse_args(argv)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="polku-quality-") as tmp:
+        for name in args.worlds.split(","):
+            params = replace(WORLDS[name], n_clients=args.clients)
+            result = run_world(name, params, config=args.config, folder=Path(tmp))
+            results.append(result)
+            line = [f"{name}:"]
+            for learner, figures in result["polku"].items():
+                line.append(f"{learner} {figures['capture_ratio']:.3f}")
+            line.append(f"econml {result['econml']['capture_ratio']:.3f}")
+            line.append(f"econml_naive {result['econml_naive']['capture_ratio']:.3f}")
+            print("  ".join(line), flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
