@@ -153,12 +153,56 @@ def field_label(field: str, language: str, service_names: Mapping[str, str] | No
     return field.replace("_", " ")
 
 
-def format_value(field: str, value: Any, language: str) -> str:
-    if value is None or (isinstance(value, float) and value != value):
+# Category values in the caseworker's language (codes stay as they are when
+# a value has no entry here, e.g. ISO language codes).
+VALUE_LABELS: dict[str, dict[str, dict[str, str]]] = {
+    "residence_basis": {
+        "work": {"fi": "työ", "sv": "arbete", "en": "work"},
+        "family": {"fi": "perhe", "sv": "familj", "en": "family"},
+        "humanitarian": {"fi": "humanitaarinen", "sv": "humanitär", "en": "humanitarian"},
+        "study": {"fi": "opiskelu", "sv": "studier", "en": "study"},
+        "eu": {"fi": "EU-rekisteröinti", "sv": "EU-registrering", "en": "EU registration"},
+        "temporary_protection": {"fi": "tilapäinen suojelu", "sv": "tillfälligt skydd", "en": "temporary protection"},
+        "other": {"fi": "muu", "sv": "annan", "en": "other"},
+    },
+    "education_level": {
+        "none": {"fi": "ei koulutusta", "sv": "ingen utbildning", "en": "no education"},
+        "primary": {"fi": "perusaste", "sv": "grundnivå", "en": "primary"},
+        "secondary": {"fi": "toinen aste", "sv": "andra stadiet", "en": "secondary"},
+        "vocational": {"fi": "ammatillinen", "sv": "yrkesutbildning", "en": "vocational"},
+        "bachelor": {"fi": "alempi korkeakoulututkinto", "sv": "lägre högskoleexamen", "en": "bachelor's degree"},
+        "master_or_higher": {"fi": "ylempi korkeakoulututkinto", "sv": "högre högskoleexamen", "en": "master's or higher"},
+    },
+    "gender": {
+        "female": {"fi": "nainen", "sv": "kvinna", "en": "female"},
+        "male": {"fi": "mies", "sv": "man", "en": "male"},
+        "other": {"fi": "muu", "sv": "annat", "en": "other"},
+    },
+    "last_service_status": {
+        "completed": {"fi": "suoritettu", "sv": "slutförd", "en": "completed"},
+        "interrupted": {"fi": "keskeytynyt", "sv": "avbruten", "en": "interrupted"},
+        "ongoing": {"fi": "käynnissä", "sv": "pågående", "en": "ongoing"},
+        "none": {"fi": "ei aiempaa palvelua", "sv": "ingen tidigare tjänst", "en": "no service yet"},
+    },
+}
+_BOOLEAN_FIELDS = {"literacy_needs", "health_limitation", "in_service"}
+
+
+def format_value(field: str, value: Any, language: str, service_names: Mapping[str, str] | None = None) -> str:
+    if value is None or (isinstance(value, float) and value != value) or value == "unknown":
         return {"fi": "ei tiedossa", "sv": "okänd", "en": "unknown"}.get(language, "unknown")
     if field in _CEFR_FIELDS and isinstance(value, int | float):
         rank = round(float(value))
         return CEFR_LEVELS[rank] if 0 <= rank < len(CEFR_LEVELS) else str(value)
+    if field in _BOOLEAN_FIELDS and isinstance(value, int | float):
+        value = bool(value >= 0.5)
+    if isinstance(value, str):
+        if field == "last_service" and service_names and value in service_names:
+            return service_names[value]
+        labels = VALUE_LABELS.get(field, {}).get(value)
+        if labels:
+            return labels.get(language, labels["en"])
+        return value
     if isinstance(value, bool):
         yes, no = YES_NO.get(language, YES_NO["en"])
         return yes if value else no
@@ -181,4 +225,4 @@ def describe(field: str, value: Any, contribution: float, language: str, service
     label = field_label(field, language, service_names)
     if field == SERVICE_FIELD:
         return f"{label} {verb}"
-    return f"{label} {format_value(field, value, language)} {verb}"
+    return f"{label} {format_value(field, value, language, service_names)} {verb}"
