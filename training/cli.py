@@ -129,6 +129,7 @@ def _stages(total: int) -> Iterator[Callable[[str], None]]:
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
+        disable=not err_console.is_terminal,
     ) as bar:
         task = bar.add_task("starting", total=total)
         started = [False]
@@ -439,6 +440,7 @@ def recommend(
             TimeElapsedColumn(),
             console=err_console,
             transient=True,
+            disable=not err_console.is_terminal,
         ) as bar:
             task = bar.add_task("explaining recommendations", total=None)
 
