@@ -42,3 +42,7 @@ class UnknownServiceError(PolkuError, KeyError):
 
 class PersonalIdentityCodeError(PolkuError, ValueError):
     """A value looks like a Finnish personal identity code; ids must be pseudonymous."""
+
+
+class SuppressionError(PolkuError, ValueError):
+    """Small-cell suppression was asked for something unsafe or malformed (e.g. k < 3)."""
