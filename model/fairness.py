@@ -1,0 +1,1390 @@
+"""The fairness report (SPEC §6, issue 5): does the model treat groups fairly,
+and would following it narrow or widen the gaps that historical practice left?
+
+Pure pandas, numpy and Fairlearn: the caller scores the decision points (see
+`training.reports.fairness_report_for`) and passes plain arrays; the result is
+a JSON-ready dict that `training.reports` renders as HTML.
+
+Groups
+------
+Gender, age band, mother tongue (the largest groups; the rest pooled as
+``other``), citizenship region, residence basis, education, health limitation
+(where the data has it) and the intersection gender × residence basis. A
+client belongs to one group per attribute: the value at their first decision
+point among the rows (only age changes over time), so groups partition the
+clients and their counts add up to the totals.
+
+Figures per group (over the evaluated decision points of its clients)
+---------------------------------------------------------------------
+- ``clients`` and ``decision_points``;
+- ``base_rate``: the observed share of good outcomes;
+- ``mean_p_outcome``: the model's mean predicted chance for the action taken;
+- ``ece`` and ``auc``: calibration error and ROC AUC of that prediction;
+- ``v_hist`` and ``v_rec``: the expected share of good outcomes under what
+  caseworkers did and under following rank 1. With the simulator's truth they
+  are ``mean truth[taken]`` and ``mean truth[recommended]``; without it,
+  ``v_hist`` is the observed rate and ``v_rec`` the doubly-robust estimate
+  (`model.evaluation.dr_terms` on the group's rows);
+- ``expected_gain = v_rec - v_hist`` with a cluster-bootstrap interval
+  (whole clients resampled);
+- recommended (rank 1) against historical services, as counts and shares;
+- with a decisions table: ``decisions``, ``overrides`` and ``override_rate``
+  (the caseworker chose another service than rank 1) and the reasons given.
+
+Per-group values come from Fairlearn's ``MetricFrame(...).by_group``; gaps are
+``MetricFrame.difference()`` (largest minus smallest group) and
+``MetricFrame.ratio()`` (smallest over largest) over the groups whose value is
+published, leaving out ``unknown`` (missing data, not a group of people).
+A gap is flagged when the difference exceeds ``max_difference`` or, for
+rates, the ratio falls below ``min_ratio``.
+
+Headline
+--------
+For each attribute: the gap in expected good outcomes between its groups
+under historical practice (``v_hist``) and under following Polku
+(``v_rec``), the change and a cluster-bootstrap interval of the change.
+``narrows`` when the whole interval is below zero, ``widens`` when it is
+above, else ``no_clear_change``.
+
+Suppression
+-----------
+Every count and every rate goes through `model.suppression` with
+``k = RunConfig.min_cell_size``: the groups of an attribute form one table
+(gender × residence basis is one two-way table whose margins are the gender and
+residence-basis tables), and outcomes, services, overrides and reasons are
+tables of groups × categories whose row totals are the group counts; a total
+hidden in one table is hidden in the others, iterated to a fixed point.
+
+Figures are published by what could be worked out from them:
+
+- counts, and rates from which a count follows with the published group size
+  (the observed rate; without truth also ``v_hist``, which is that rate, and
+  the gain ``v_rec - v_hist``), only when those counts are published,
+  secondary suppression included;
+- figures from which no count follows (the mean prediction, AUC, ECE,
+  ``v_rec``, and ``v_hist`` and the gain on the simulator's truth) whenever the
+  group has at least k clients and, for figures that use outcomes, its own
+  good-outcome and other-outcome counts are each 0 or at least k. So a large
+  group whose count is hidden only to protect a small one keeps them.
+
+Intersection groups publish counts and figures from which no count follows,
+not outcome or service counts (those would be linked to the single-attribute
+tables). Gaps, the headline and the plots use published values only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from fairlearn.metrics import MetricFrame
+
+from model.evaluation import (
+    bootstrap_mean_interval,
+    dr_terms,
+    expected_calibration_error,
+    roc_auc,
+)
+from model.features import PROTECTED_BY_DEFAULT
+from model.suppression import MARK, TOTAL, check_k, suppress
+from model.vocab import (
+    EDUCATION_LEVELS,
+    GENDERS,
+    REASON_CODES,
+    RESIDENCE_BASES,
+    UNKNOWN,
+)
+
+__all__ = [
+    "ATTRIBUTES",
+    "FairnessSettings",
+    "decisions_from_store",
+    "fairness_report",
+    "group_labels",
+]
+
+REPORT_KIND: Final = "polku.fairness_report"
+SCHEMA_VERSION: Final = 1
+OTHER: Final = "other"
+CROSS: Final = " × "
+INTERSECTION: Final = "gender_x_residence_basis"
+POSITIVE: Final = "good_outcome"
+NEGATIVE: Final = "other_outcome"
+FOLLOWED: Final = "followed"
+OVERRIDDEN: Final = "overridden"
+
+# The attributes, in report order, with the decision-point column they come from.
+ATTRIBUTES: Final[tuple[tuple[str, str], ...]] = (
+    ("gender", "gender"),
+    ("age_band", "age"),
+    ("mother_tongue", "mother_tongue"),
+    ("citizenship_region", "citizenship_region"),
+    ("residence_basis", "residence_basis"),
+    ("education_level", "education_level"),
+    ("health_limitation", "health_limitation"),
+    (INTERSECTION, "gender+residence_basis"),
+)
+
+ATTRIBUTE_LABELS: Final[dict[str, dict[str, str]]] = {
+    "gender": {"fi": "Sukupuoli", "en": "Gender"},
+    "age_band": {"fi": "Ikäryhmä", "en": "Age band"},
+    "mother_tongue": {"fi": "Äidinkieli", "en": "Mother tongue"},
+    "citizenship_region": {"fi": "Kansalaisuuden alue", "en": "Region of citizenship"},
+    "residence_basis": {"fi": "Oleskeluperuste", "en": "Basis of residence"},
+    "education_level": {"fi": "Koulutustaso", "en": "Education"},
+    "health_limitation": {"fi": "Terveydellinen rajoite", "en": "Health limitation"},
+    INTERSECTION: {"fi": "Sukupuoli × oleskeluperuste", "en": "Gender × basis of residence"},
+}
+
+GROUP_LABELS: Final[dict[str, dict[str, str]]] = {
+    "female": {"fi": "nainen", "en": "female"},
+    "male": {"fi": "mies", "en": "male"},
+    "other": {"fi": "muu", "en": "other"},
+    UNKNOWN: {"fi": "ei tiedossa", "en": "unknown"},
+    "work": {"fi": "työ", "en": "work"},
+    "family": {"fi": "perhe", "en": "family"},
+    "humanitarian": {"fi": "humanitaarinen", "en": "humanitarian"},
+    "study": {"fi": "opiskelu", "en": "study"},
+    "eu": {"fi": "EU-rekisteröinti", "en": "EU registration"},
+    "temporary_protection": {"fi": "tilapäinen suojelu", "en": "temporary protection"},
+    "none": {"fi": "ei koulutusta", "en": "no schooling"},
+    "primary": {"fi": "perusaste", "en": "primary"},
+    "secondary": {"fi": "toinen aste", "en": "secondary"},
+    "vocational": {"fi": "ammatillinen", "en": "vocational"},
+    "bachelor": {"fi": "alempi korkeakoulu", "en": "bachelor's"},
+    "master_or_higher": {"fi": "ylempi korkeakoulu tai enemmän", "en": "master's or higher"},
+    "yes": {"fi": "kyllä", "en": "yes"},
+    "no": {"fi": "ei", "en": "no"},
+    "eu_efta": {"fi": "EU/EFTA", "en": "EU/EFTA"},
+    "europe_other": {"fi": "muu Eurooppa", "en": "other Europe"},
+    "middle_east": {"fi": "Lähi-itä", "en": "Middle East"},
+    "africa": {"fi": "Afrikka", "en": "Africa"},
+    "asia": {"fi": "Aasia", "en": "Asia"},
+    "americas": {"fi": "Amerikka", "en": "the Americas"},
+}
+
+# Metrics per group: (name, what it is computed from, whether a ratio is meaningful).
+OUTCOME_METRICS: Final = ("base_rate", "ece", "auc", "v_hist", "v_rec", "expected_gain")
+MODEL_METRICS: Final = ("mean_p_outcome",)
+RATE_METRICS: Final = frozenset(
+    {"base_rate", "mean_p_outcome", "v_hist", "v_rec", "override_rate"}
+)
+# Where each metric comes from, for the reader of a gap.
+METRIC_SOURCE: Final = {
+    "base_rate": "history",
+    "v_hist": "history",
+    "mean_p_outcome": "model",
+    "ece": "model",
+    "auc": "model",
+    "v_rec": "model",
+    "expected_gain": "model",
+    "override_rate": "decisions",
+}
+
+# Vocabulary order for the attributes that have one.
+_ORDER: Final[dict[str, tuple[str, ...]]] = {
+    "gender": GENDERS,
+    "residence_basis": RESIDENCE_BASES,
+    "education_level": EDUCATION_LEVELS,
+    "health_limitation": ("no", "yes", UNKNOWN),
+}
+
+
+@dataclass(frozen=True)
+class FairnessSettings:
+    """How the report is computed. `min_cell_size` is the suppression threshold k."""
+
+    min_cell_size: int = 5
+    max_difference: float = 0.05
+    min_ratio: float = 0.8
+    alpha: float = 0.05
+    n_boot: int = 200
+    seed: int = 0
+    max_languages: int = 10
+    # Lower edges of the age bands after the first: 15–24, 25–34, ..., 55+.
+    age_edges: tuple[int, ...] = (25, 35, 45, 55)
+
+    def __post_init__(self) -> None:
+        check_k(self.min_cell_size)
+        if not 0 <= self.max_difference <= 1:
+            raise ValueError(f"max_difference must lie in [0, 1], got {self.max_difference}")
+        if not 0 <= self.min_ratio <= 1:
+            raise ValueError(f"min_ratio must lie in [0, 1], got {self.min_ratio}")
+        if not 0 < self.alpha < 1:
+            raise ValueError(f"alpha must lie strictly between 0 and 1, got {self.alpha}")
+        if self.n_boot < 0 or self.max_languages < 1:
+            raise ValueError("n_boot must be >= 0 and max_languages >= 1")
+        if list(self.age_edges) != sorted(set(self.age_edges)) or not self.age_edges:
+            raise ValueError("age_edges must be increasing whole years")
+
+    @classmethod
+    def from_config(cls, config: Any, **overrides: Any) -> FairnessSettings:
+        """Settings with k and the seed of a `RunConfig`, and any `overrides`."""
+        values: dict[str, Any] = {
+            "min_cell_size": int(config.min_cell_size),
+            "seed": int(getattr(config, "seed", 0)),
+        }
+        values.update(overrides)
+        return cls(**values)
+
+    def age_band_labels(self) -> list[str]:
+        edges = list(self.age_edges)
+        labels = [f"15–{edges[0] - 1}"]
+        labels += [f"{lo}–{hi - 1}" for lo, hi in itertools.pairwise(edges)]
+        labels.append(f"{edges[-1]}+")
+        return labels
+
+
+# --------------------------------------------------------------------------
+# groups
+# --------------------------------------------------------------------------
+
+
+def _text_values(series: pd.Series) -> pd.Series:
+    values = series.astype(object)
+    text = values.map(lambda v: UNKNOWN if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+    return text.replace({"": UNKNOWN})
+
+
+def _age_band(ages: pd.Series, settings: FairnessSettings) -> pd.Series:
+    numbers = pd.to_numeric(ages, errors="coerce").to_numpy(dtype=float)
+    labels = np.asarray(settings.age_band_labels(), dtype=object)
+    index = np.searchsorted(np.asarray(settings.age_edges, dtype=float), numbers, side="right")
+    out = np.where(np.isnan(numbers), UNKNOWN, labels[np.minimum(index, len(labels) - 1)])
+    return pd.Series(out, index=ages.index, dtype=object)
+
+
+def _yes_no(values: pd.Series) -> pd.Series:
+    numbers = pd.to_numeric(values.astype(object).map(_boolish), errors="coerce")
+    out = np.where(numbers.isna(), UNKNOWN, np.where(numbers >= 0.5, "yes", "no"))
+    return pd.Series(out, index=values.index, dtype=object)
+
+
+def _boolish(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0}.get(value.strip().lower())
+    return value
+
+
+def _present(frame: pd.DataFrame, column: str) -> bool:
+    if column not in frame.columns:
+        return False
+    values = frame[column]
+    if column == "health_limitation":
+        return bool(pd.to_numeric(values.astype(object).map(_boolish), errors="coerce").notna().any())
+    return True
+
+
+def _first_per_client(values: pd.Series, clients: pd.Series, order: np.ndarray) -> pd.Series:
+    """Each row gets its client's value at the client's first row in `order`."""
+    ordered = values.iloc[order]
+    first = ordered.groupby(clients.iloc[order].to_numpy(), sort=False).first()
+    return pd.Series(clients.map(first).to_numpy(dtype=object), index=values.index)
+
+
+def group_labels(
+    frame: pd.DataFrame,
+    settings: FairnessSettings,
+    *,
+    languages: Sequence[str] | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """One column per present attribute with each row's group, and the kept languages.
+
+    `frame` has `client_id` and the attribute columns of decision points
+    (`gender`, `age`, `mother_tongue`, ...); `decision_date`, when present,
+    orders a client's rows. Mother tongues keep their own group when they are
+    among the `max_languages` largest by clients and have at least k clients
+    (`languages` imposes the list instead, so that decisions are grouped like
+    the decision points); the rest are pooled as ``other``.
+    """
+    if "client_id" not in frame.columns:
+        raise ValueError("the rows need a client_id column")
+    clients = frame["client_id"].astype(str)
+    if "decision_date" in frame.columns:
+        order = np.lexsort((np.arange(len(frame)), pd.to_datetime(frame["decision_date"]).to_numpy()))
+    else:
+        order = np.arange(len(frame))
+    out = pd.DataFrame(index=frame.index)
+    kept: list[str] = list(languages) if languages is not None else []
+    for name, column in ATTRIBUTES:
+        if name == INTERSECTION:
+            if {"gender", "residence_basis"} <= set(out.columns):
+                out[name] = out["gender"] + CROSS + out["residence_basis"]
+            continue
+        if not _present(frame, column):
+            continue
+        raw = frame[column]
+        if name == "age_band":
+            values = _age_band(raw, settings)
+        elif name == "health_limitation":
+            values = _yes_no(raw)
+        else:
+            values = _text_values(raw)
+        values = _first_per_client(values, clients, order)
+        if name == "mother_tongue":
+            if languages is None:
+                per_client = values.groupby(clients.to_numpy()).first()
+                sizes = per_client[per_client != UNKNOWN].value_counts()
+                sizes = sizes[sizes >= settings.min_cell_size]
+                ranked = sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))
+                kept = [lang for lang, _ in ranked[: settings.max_languages]]
+            keep = set(kept) | {UNKNOWN}
+            values = values.where(values.isin(keep), OTHER)
+        out[name] = values.astype(object)
+    return out, kept
+
+
+def _group_order(name: str, values: pd.Series, clients: pd.Series, settings: FairnessSettings) -> list[str]:
+    present = set(values.unique())
+    if name == "age_band":
+        order = [*settings.age_band_labels(), UNKNOWN]
+        return [g for g in order if g in present]
+    if name == INTERSECTION:
+        genders = [g for g in GENDERS]
+        bases = list(RESIDENCE_BASES)
+        known = [f"{g}{CROSS}{b}" for g in genders for b in bases]
+        rest = sorted(present - set(known))
+        return [g for g in known if g in present] + rest
+    if name in _ORDER:
+        fixed = [g for g in _ORDER[name] if g in present]
+        return fixed + sorted(present - set(fixed))
+    sizes = clients.groupby(values.to_numpy()).nunique()
+    tail = [g for g in (OTHER, UNKNOWN) if g in present]
+    head = sorted((g for g in present if g not in tail), key=lambda g: (-int(sizes[g]), g))
+    return head + tail
+
+
+# --------------------------------------------------------------------------
+# metrics (Fairlearn signatures: y_true, y_pred, then sample parameters)
+# --------------------------------------------------------------------------
+
+
+def _base_rate(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    return float(np.mean(y_true)) if len(y_true) else float("nan")
+
+
+def _mean_prediction(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    return float(np.mean(y_pred)) if len(y_pred) else float("nan")
+
+
+def _ece(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    return expected_calibration_error(np.asarray(y_true, float), np.asarray(y_pred, float))
+
+
+def _auc(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    return roc_auc(np.asarray(y_true, float), np.asarray(y_pred, float))
+
+
+def _mean_of(y_true: np.ndarray, y_pred: np.ndarray, values: np.ndarray) -> float:
+    finite = np.asarray(values, float)
+    finite = finite[np.isfinite(finite)]
+    return float(finite.mean()) if finite.size else float("nan")
+
+
+METRICS: Final[dict[str, Callable[..., float]]] = {
+    "base_rate": _base_rate,
+    "mean_p_outcome": _mean_prediction,
+    "ece": _ece,
+    "auc": _auc,
+    "v_hist": _mean_of,
+    "v_rec": _mean_of,
+    "expected_gain": _mean_of,
+}
+
+
+def _metric_frame(
+    metrics: Mapping[str, Callable[..., float]],
+    *,
+    y: np.ndarray,
+    p: np.ndarray,
+    groups: pd.Series,
+    terms: Mapping[str, np.ndarray],
+) -> MetricFrame:
+    params = {name: {"values": terms[name]} for name in metrics if name in terms}
+    return MetricFrame(
+        metrics=dict(metrics),
+        y_true=y,
+        y_pred=p,
+        sensitive_features=pd.Series(groups.to_numpy(dtype=object), name="group"),
+        sample_params=params or None,
+    )
+
+
+# --------------------------------------------------------------------------
+# suppression across an attribute's tables
+# --------------------------------------------------------------------------
+
+
+def _counts(groups: pd.Series, order: Sequence[str], columns: pd.Series | None = None,
+            categories: Sequence[str] | None = None, ids: pd.Series | None = None) -> pd.DataFrame:
+    """Rows = groups (in `order`), columns = categories: counts of rows, or of distinct ids."""
+    if columns is None:
+        frame = pd.DataFrame({"g": groups.to_numpy(dtype=object), "c": "n"})
+        cats: Sequence[str] = ["n"]
+    else:
+        frame = pd.DataFrame({"g": groups.to_numpy(dtype=object), "c": columns.to_numpy(dtype=object)})
+        cats = list(categories or sorted(frame["c"].unique()))
+    if ids is None:
+        table = frame.groupby(["g", "c"]).size()
+    else:
+        frame["id"] = ids.to_numpy(dtype=object)
+        table = frame.groupby(["g", "c"])["id"].nunique()
+    wide = table.unstack("c", fill_value=0) if len(table) else pd.DataFrame()
+    return wide.reindex(index=list(order), columns=list(cats), fill_value=0).fillna(0).astype(int)
+
+
+@dataclass
+class _Published:
+    """A suppressed table: published values (NaN hidden) and the mask."""
+
+    values: pd.DataFrame
+    mask: pd.DataFrame
+
+    def cell(self, row: str, column: str) -> int | None:
+        if bool(self.mask.loc[row, column]):
+            return None
+        return int(self.values.loc[row, column])
+
+    def shown(self, row: str, columns: Sequence[str]) -> bool:
+        return not any(bool(self.mask.loc[row, c]) for c in columns)
+
+
+def _hidden_totals(groups: Sequence[str], hidden: set[str], columns: Sequence[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(False, index=[*groups, TOTAL], columns=[*columns, TOTAL])
+    for g in hidden:
+        if g in frame.index:
+            frame.loc[g, TOTAL] = True
+    return frame
+
+
+def _linked(
+    table: pd.DataFrame,
+    persons: pd.DataFrame,
+    hidden_groups: set[str],
+    k: int,
+) -> tuple[_Published, set[str]]:
+    """Suppress groups × categories whose row totals are published elsewhere.
+
+    Returns the table and the groups whose total this table had to hide
+    beyond `hidden_groups` (the caller hides them everywhere and repeats).
+    """
+    hidden = _hidden_totals(list(table.index), hidden_groups, list(table.columns))
+    values, mask = suppress(table, k, persons=persons, row_totals=True, column_totals=True, hidden=hidden)
+    extra = {str(g) for g in table.index if bool(mask.loc[g, TOTAL]) and g not in hidden_groups}
+    return _Published(values, mask), extra
+
+
+@dataclass
+class _Tables:
+    """The suppressed tables of one attribute."""
+
+    groups: list[str]
+    clients: _Published
+    decision_points: _Published
+    k: int
+    outcome: _Published | None = None
+    recommended: _Published | None = None
+    historical: _Published | None = None
+    overrides: _Published | None = None
+    reasons: _Published | None = None
+    # Groups whose own outcome counts are both 0 or >= k (primary rule only).
+    outcome_ok: set[str] = field(default_factory=set)
+    # Clients per group (for the primary rule on figures that are not counts).
+    sizes: dict[str, int] = field(default_factory=dict)
+
+    def group_shown(self, g: str) -> bool:
+        return not bool(self.clients.mask.loc[g, self.clients.mask.columns[0]])
+
+    def outcome_counts_shown(self, g: str) -> bool:
+        """The group's outcome counts are published (primary and secondary suppression)."""
+        if self.outcome is None:
+            return False
+        return self.group_shown(g) and self.outcome.shown(g, [POSITIVE, NEGATIVE])
+
+    def group_ok(self, g: str) -> bool:
+        """The group has at least k clients: figures that are not counts may be shown.
+
+        Its counts may still be hidden by secondary suppression; means,
+        calibration and AUC do not let anyone work a count out.
+        """
+        return self.sizes.get(g, 0) >= self.k
+
+    def outcome_figures_ok(self, g: str) -> bool:
+        """Figures that use outcomes but from which no count can be derived may be shown."""
+        return self.group_ok(g) and g in self.outcome_ok
+
+
+def _one_way(counts: pd.Series, k: int, hidden: set[str]) -> _Published:
+    table = counts.to_frame("n")
+    forced = pd.DataFrame(False, index=[*table.index, TOTAL], columns=["n"])
+    for g in hidden:
+        forced.loc[g, "n"] = True
+    values, mask = suppress(table, k, column_totals=True, hidden=forced)
+    return _Published(values, mask)
+
+
+def _group_tables(
+    labels: pd.DataFrame,
+    orders: Mapping[str, list[str]],
+    clients: pd.Series,
+    k: int,
+    forced: Mapping[str, set[str]],
+) -> dict[str, tuple[_Published, _Published]]:
+    """Clients and decision points per group for every attribute, suppressed.
+
+    Gender × residence basis is one two-way table whose margins are the gender
+    and residence-basis tables; every other attribute is a one-way table with
+    its total. Decision points share the clients' mask: a group of fewer than k
+    clients is hidden, and the same pattern of hidden cells protects any
+    additive table of the same shape.
+    """
+    out: dict[str, tuple[_Published, _Published]] = {}
+    dps_all = {name: labels[name].value_counts() for name in orders}
+    clients_all = {name: clients.groupby(labels[name].to_numpy()).nunique() for name in orders}
+
+    def publish(name: str, mask_series: pd.Series) -> None:
+        order = orders[name]
+        for table_of, slot in ((clients_all, 0), (dps_all, 1)):
+            counts = table_of[name].reindex(order, fill_value=0).astype(int)
+            total = int(counts.sum())
+            values = pd.DataFrame({"n": [*counts.tolist(), total]}, index=[*order, TOTAL], dtype=float)
+            mask = pd.DataFrame({"n": mask_series.reindex([*order, TOTAL]).to_numpy(dtype=bool)}, index=values.index)
+            values = values.mask(mask)
+            pair = out.setdefault(name, (None, None))  # type: ignore[arg-type]
+            out[name] = (_Published(values, mask), pair[1]) if slot == 0 else (pair[0], _Published(values, mask))
+
+    joint = INTERSECTION in orders and "gender" in orders and "residence_basis" in orders
+    for name in orders:
+        if joint and name in ("gender", "residence_basis", INTERSECTION):
+            continue
+        published = _one_way(clients_all[name].reindex(orders[name], fill_value=0), k, forced.get(name, set()))
+        publish(name, published.mask["n"])
+    if joint:
+        genders, bases = orders["gender"], orders["residence_basis"]
+        cells = pd.DataFrame(
+            {"g": labels["gender"].to_numpy(dtype=object), "b": labels["residence_basis"].to_numpy(dtype=object),
+             "c": clients.to_numpy(dtype=object)}
+        )
+        two_way = cells.groupby(["g", "b"])["c"].nunique().unstack("b", fill_value=0)
+        two_way = two_way.reindex(index=genders, columns=bases, fill_value=0).fillna(0).astype(int)
+        hidden = pd.DataFrame(False, index=[*genders, TOTAL], columns=[*bases, TOTAL])
+        for g in forced.get("gender", set()):
+            hidden.loc[g, TOTAL] = True
+        for b in forced.get("residence_basis", set()):
+            hidden.loc[TOTAL, b] = True
+        for gb in forced.get(INTERSECTION, set()):
+            g, b = gb.split(CROSS, 1)
+            hidden.loc[g, b] = True
+        _, mask = suppress(two_way, k, row_totals=True, column_totals=True, hidden=hidden)
+        publish("gender", mask[TOTAL])
+        publish("residence_basis", mask.loc[TOTAL])
+        inter = pd.Series(
+            {f"{g}{CROSS}{b}": bool(mask.loc[g, b]) for g in genders for b in bases}
+        )
+        inter[TOTAL] = bool(mask.loc[TOTAL, TOTAL])
+        publish(INTERSECTION, inter)
+    return out
+
+
+def _suppressed_tables(
+    labels: pd.DataFrame,
+    orders: Mapping[str, list[str]],
+    rows: pd.DataFrame,
+    actions: Sequence[str],
+    taken: np.ndarray,
+    recommended: np.ndarray,
+    k: int,
+) -> dict[str, _Tables]:
+    """Every attribute's tables, with hidden totals propagated to a fixed point."""
+    clients = rows["client_id"].astype(str)
+    y = rows["label"].to_numpy(dtype=float)
+    outcome = pd.Series(np.where(y >= 0.5, POSITIVE, NEGATIVE), index=rows.index)
+    taken_codes = pd.Series(np.asarray(actions, dtype=object)[taken], index=rows.index)
+    rec_codes = pd.Series(np.asarray(actions, dtype=object)[recommended], index=rows.index)
+    forced: dict[str, set[str]] = {name: set() for name in orders}
+    while True:
+        groups = _group_tables(labels, orders, clients, k, forced)
+        tables: dict[str, _Tables] = {}
+        grew = False
+        for name, order in orders.items():
+            people, points = groups[name]
+            result = _Tables(list(order), people, points, k)
+            sizes = clients.groupby(labels[name].to_numpy()).nunique()
+            result.sizes = {str(g): int(v) for g, v in sizes.items()}
+            hidden = {g for g in order if bool(people.mask.loc[g, "n"])}
+            g_series = labels[name]
+            own = _counts(g_series, order, outcome, [POSITIVE, NEGATIVE])
+            result.outcome_ok = {
+                g for g in order if all(v == 0 or v >= k for v in own.loc[g].tolist())
+            }
+            if name == INTERSECTION:
+                tables[name] = result
+                continue
+            for attr, column, cats in (
+                ("outcome", outcome, [POSITIVE, NEGATIVE]),
+                ("recommended", rec_codes, list(actions)),
+                ("historical", taken_codes, list(actions)),
+            ):
+                counts = _counts(g_series, order, column, cats)
+                persons = _counts(g_series, order, column, cats, ids=clients)
+                published, extra = _linked(counts, persons, hidden, k)
+                setattr(result, attr, published)
+                if extra:
+                    forced[name] |= extra
+                    grew = True
+            tables[name] = result
+        if not grew:
+            return tables
+
+
+def _decision_tables(
+    labels: pd.DataFrame,
+    orders: Mapping[str, list[str]],
+    decisions: pd.DataFrame,
+    k: int,
+    tables: dict[str, _Tables],
+) -> None:
+    """Override and reason tables per single attribute, linked through the overridden counts."""
+    clients = decisions["client_id"].astype(str)
+    overridden = decisions["overridden"].to_numpy(dtype=bool)
+    kind = pd.Series(np.where(overridden, OVERRIDDEN, FOLLOWED), index=decisions.index)
+    reason = _text_values(decisions["reason_code"]).where(overridden, None)
+    reason_codes = list(REASON_CODES) + sorted(
+        set(reason.dropna().unique()) - set(REASON_CODES)
+    )
+    for name, order in orders.items():
+        if name == INTERSECTION or name not in labels.columns:
+            continue
+        g_series = labels[name]
+        counts = _counts(g_series, order, kind, [FOLLOWED, OVERRIDDEN])
+        persons = _counts(g_series, order, kind, [FOLLOWED, OVERRIDDEN], ids=clients)
+        # A group's decision total is shown only when it comes from at least k clients.
+        few = {
+            g for g in order
+            if 0 < clients[g_series == g].nunique() < k
+        }
+        mask_rows = decisions.index[overridden]
+        r_groups = g_series.loc[mask_rows]
+        r_counts = _counts(r_groups, order, reason.loc[mask_rows], reason_codes)
+        r_persons = _counts(r_groups, order, reason.loc[mask_rows], reason_codes, ids=clients.loc[mask_rows])
+        forced_over: set[str] = set()
+        while True:
+            hidden = _hidden_totals(order, few, [FOLLOWED, OVERRIDDEN])
+            for g in forced_over:
+                hidden.loc[g, OVERRIDDEN] = True
+            values, mask = suppress(counts, k, persons=persons, row_totals=True, column_totals=True, hidden=hidden)
+            over = _Published(values, mask)
+            hidden_over = {g for g in order if bool(mask.loc[g, OVERRIDDEN])}
+            reasons, extra = _linked(r_counts, r_persons, hidden_over, k)
+            if not extra:
+                break
+            forced_over |= extra
+        tables[name].overrides = over
+        tables[name].reasons = reasons
+
+
+# --------------------------------------------------------------------------
+# the report
+# --------------------------------------------------------------------------
+
+
+def _number(value: Any, digits: int = 6) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return round(value, digits) if math.isfinite(value) else None
+
+
+def _row_terms(
+    *,
+    y: np.ndarray,
+    taken: np.ndarray,
+    recommended: np.ndarray,
+    p: np.ndarray,
+    propensity: np.ndarray,
+    truth: np.ndarray | None,
+) -> tuple[dict[str, np.ndarray], str]:
+    n = len(y)
+    rows = np.arange(n)
+    if truth is not None:
+        v_hist = truth[rows, taken]
+        v_rec = truth[rows, recommended]
+        method = "truth"
+    else:
+        v_hist = y.astype(float)
+        v_rec = dr_terms(y=y, taken=taken, mu=p, propensity=propensity, recommended=recommended)
+        method = "doubly_robust"
+    valid = np.isfinite(v_hist) & np.isfinite(v_rec)
+    v_hist = np.where(valid, v_hist, np.nan)
+    v_rec = np.where(valid, v_rec, np.nan)
+    return {"v_hist": v_hist, "v_rec": v_rec, "expected_gain": v_rec - v_hist}, method
+
+
+def _check_inputs(
+    rows: pd.DataFrame,
+    actions: Sequence[str],
+    taken: np.ndarray,
+    recommended: np.ndarray,
+    p: np.ndarray,
+    propensity: np.ndarray,
+    truth: np.ndarray | None,
+) -> None:
+    n, a = len(rows), len(actions)
+    for name in ("client_id", "label"):
+        if name not in rows.columns:
+            raise ValueError(f"the rows need a {name} column")
+    for name, array in (("p", p), ("propensity", propensity)) + ((("truth", truth),) if truth is not None else ()):
+        if np.shape(array) != (n, a):
+            raise ValueError(f"{name} has shape {np.shape(array)}, expected ({n}, {a})")
+    for name, array in (("taken", taken), ("recommended", recommended)):
+        if np.shape(array) != (n,):
+            raise ValueError(f"{name} has shape {np.shape(array)}, expected ({n},)")
+        if n and (array.min() < 0 or array.max() >= a):
+            raise ValueError(f"{name} must hold action indices in 0..{a - 1}")
+    labels = rows["label"].to_numpy(dtype=float)
+    if n and not np.all((labels == 0) | (labels == 1)):
+        raise ValueError("label must be 0 or 1 on every row (leave censored rows out)")
+
+
+def fairness_report(
+    *,
+    rows: pd.DataFrame,
+    actions: Sequence[str],
+    taken: npt.ArrayLike,
+    recommended: npt.ArrayLike,
+    p: npt.ArrayLike,
+    propensity: npt.ArrayLike,
+    truth: npt.ArrayLike | None = None,
+    decisions: pd.DataFrame | None = None,
+    settings: FairnessSettings | None = None,
+    model_features: Sequence[str] = (),
+    protected_attributes: Sequence[str] = PROTECTED_BY_DEFAULT,
+    model: Mapping[str, Any] | None = None,
+    service_names: Mapping[str, Mapping[str, str]] | None = None,
+    generated_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The fairness report as a JSON-ready dict (see the module docstring).
+
+    `rows`: one row per evaluated decision point (known action, outcome window
+    complete) with `client_id`, `label` (0/1), optionally `decision_date`, and
+    the attribute columns of decision points (`gender`, `age`,
+    `mother_tongue`, `citizenship_region`, `residence_basis`,
+    `education_level`, `health_limitation`). `taken` and `recommended` are
+    action indices into `actions`; `p` the model's (n, A) predictions,
+    `propensity` its (n, A) historical-policy probabilities; `truth` the
+    simulator's (n, A) truth when known. `decisions`: caseworkers' decisions
+    (see :func:`decisions_from_store`) with `client_id`, `overridden`,
+    `reason_code` and the attribute columns. `model_features`: the encoded
+    feature columns of the model, to say which attributes it uses.
+    """
+    settings = settings or FairnessSettings()
+    k = settings.min_cell_size
+    rows = rows.reset_index(drop=True)
+    taken_ = np.asarray(taken, dtype=np.intp)
+    recommended_ = np.asarray(recommended, dtype=np.intp)
+    p_ = np.asarray(p, dtype=float)
+    propensity_ = np.asarray(propensity, dtype=float)
+    truth_ = None if truth is None else np.asarray(truth, dtype=float)
+    _check_inputs(rows, actions, taken_, recommended_, p_, propensity_, truth_)
+    if len(rows) == 0:
+        raise ValueError("no rows to report on: the evaluated selection is empty")
+
+    y = rows["label"].to_numpy(dtype=float)
+    n = len(y)
+    p_taken = p_[np.arange(n), taken_]
+    terms, method = _row_terms(
+        y=y, taken=taken_, recommended=recommended_, p=p_, propensity=propensity_, truth=truth_
+    )
+    clients = rows["client_id"].astype(str)
+    labels, languages = group_labels(rows, settings)
+    orders = {
+        name: _group_order(name, labels[name], clients, settings) for name in labels.columns
+    }
+    tables = _suppressed_tables(labels, orders, rows, actions, taken_, recommended_, k)
+
+    decision_rows: pd.DataFrame | None = None
+    decision_labels: pd.DataFrame | None = None
+    if decisions is not None and len(decisions):
+        decision_rows = _decision_input(decisions)
+        decision_labels, _ = group_labels(decision_rows, settings, languages=languages)
+        for name in decision_labels.columns:
+            if name in orders:
+                extra = [g for g in decision_labels[name].unique() if g not in orders[name]]
+                if extra:
+                    decision_labels[name] = decision_labels[name].where(
+                        decision_labels[name].isin(orders[name]), OTHER if name == "mother_tongue" else UNKNOWN
+                    )
+        single = {nm: o for nm, o in orders.items() if nm in decision_labels.columns and nm != INTERSECTION}
+        _decision_tables(decision_labels, single, decision_rows, k, tables)
+
+    attributes = []
+    flags: list[dict[str, Any]] = []
+    headline: list[dict[str, Any]] = []
+    rng_seed = settings.seed
+    for index, name in enumerate(orders):
+        section, section_flags, line = _attribute_section(
+            name,
+            orders[name],
+            labels[name],
+            tables[name],
+            y=y,
+            p_taken=p_taken,
+            terms=terms,
+            clients=clients,
+            settings=settings,
+            seed=rng_seed + index,
+            method=method,
+            decision_labels=None if decision_labels is None else decision_labels.get(name),
+            decision_rows=decision_rows,
+            actions=actions,
+        )
+        section["used_as_feature"] = _used_as_feature(name, model_features)
+        attributes.append(section)
+        flags.extend(section_flags)
+        if line is not None:
+            headline.append(line)
+
+    overall = _overall(y, p_taken, terms, clients, settings, decision_rows, tables, method)
+    hidden_cells = sum(_hidden_count(t) for t in tables.values())
+    names = dict(service_names or {})
+    report: dict[str, Any] = {
+        "kind": REPORT_KIND,
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": (generated_at or datetime.now(UTC)).isoformat(timespec="seconds"),
+        "model": dict(model or {}),
+        "method": method,
+        "settings": {**asdict(settings), "age_edges": list(settings.age_edges)},
+        "attributes_used": _attributes_used(labels.columns, model_features, protected_attributes),
+        "overall": overall,
+        "headline": headline,
+        "flags": flags,
+        "attributes": attributes,
+        "actions": list(actions),
+        "service_names": {a: dict(names.get(a, {})) for a in actions},
+        "suppression": {
+            "k": k,
+            "mark": MARK,
+            "cells_hidden": int(hidden_cells),
+            "languages_kept": languages,
+        },
+        "decisions_included": decision_rows is not None,
+    }
+    return report
+
+
+def _used_as_feature(name: str, model_features: Sequence[str]) -> bool:
+    features = set(model_features)
+    if name == "age_band":
+        return "age" in features
+    if name == INTERSECTION:
+        return bool({"gender", "residence_basis"} & features)
+    return name in features
+
+
+def _attributes_used(present: Sequence[str], model_features: Sequence[str], protected: Sequence[str]) -> dict[str, Any]:
+    single = [name for name in present if name != INTERSECTION]
+    used = [name for name in single if _used_as_feature(name, model_features)]
+    audit_only = [name for name in single if name not in used]
+    absent = [name for name, _ in ATTRIBUTES if name not in present and name != INTERSECTION]
+    return {
+        "model_features": used,
+        "audit_only": audit_only,
+        "not_in_data": absent,
+        "protected_by_configuration": list(protected),
+        "protected_used_as_features": [a for a in protected if a in set(model_features)],
+    }
+
+
+def _hidden_count(tables: _Tables) -> int:
+    total = 0
+    for item in (tables.clients, tables.outcome, tables.recommended, tables.historical, tables.overrides, tables.reasons):
+        if item is not None:
+            total += int(item.mask.to_numpy().sum())
+    return total
+
+
+def _decision_input(decisions: pd.DataFrame) -> pd.DataFrame:
+    frame = decisions.reset_index(drop=True).copy()
+    for name in ("client_id", "chosen_service"):
+        if name not in frame.columns:
+            raise ValueError(f"the decisions table needs a {name} column")
+    if "overridden" not in frame.columns:
+        if "recommended_service" not in frame.columns:
+            raise ValueError("the decisions table needs recommended_service or overridden")
+        frame["overridden"] = frame["chosen_service"].astype(str) != frame["recommended_service"].astype(str)
+    if "reason_code" not in frame.columns:
+        frame["reason_code"] = None
+    frame["overridden"] = frame["overridden"].astype(bool)
+    return frame
+
+
+def decisions_from_store(
+    decisions: pd.DataFrame,
+    audit: pd.DataFrame,
+    *,
+    model_version: str | None = None,
+) -> pd.DataFrame:
+    """Caseworkers' decisions joined to the audit log, ready for :func:`fairness_report`.
+
+    `decisions`: rows of the decisions table (`decision_id`, `request_id`,
+    `chosen_service`, `recommended_service`, `reason_code`, optional
+    `corrects` and `created_at`). `audit`: rows of the audit log
+    (`request_id`, `client_id`, `model_version`, `features`: the decision-point
+    features as a dict or a JSON string). Join key: `request_id` (a decision
+    refers to the recommendation it answers; the audit row carries the
+    pseudonymous client id and the features the model saw). A decision that a
+    later one `corrects` is replaced by it; of several for one request
+    without corrections, the last one counts. `model_version` keeps the
+    decisions on that version's recommendations only.
+    """
+    import json
+
+    frame = decisions.copy()
+    if "corrects" in frame.columns:
+        corrected = set(frame["corrects"].dropna().astype(str))
+        frame = frame[~frame["decision_id"].astype(str).isin(corrected)]
+    if "created_at" in frame.columns:
+        frame = frame.sort_values("created_at", kind="stable")
+    frame = frame.drop_duplicates("request_id", keep="last")
+    log = audit.copy()
+    if model_version is not None and "model_version" in log.columns:
+        log = log[log["model_version"].astype(str) == str(model_version)]
+    features = log["features"].map(lambda v: json.loads(v) if isinstance(v, str) else dict(v or {}))
+    wanted = sorted({column for _, column in ATTRIBUTES if "+" not in column})
+    expanded = pd.DataFrame(
+        {name: features.map(lambda d, nm=name: d.get(nm)).to_numpy(dtype=object) for name in wanted},
+        index=log.index,
+    )
+    expanded["request_id"] = log["request_id"].astype(str).to_numpy()
+    expanded["client_id"] = log["client_id"].astype(str).to_numpy()
+    if "as_of" in log.columns:
+        expanded["decision_date"] = pd.to_datetime(log["as_of"]).to_numpy()
+    frame["request_id"] = frame["request_id"].astype(str)
+    joined = frame.merge(expanded, on="request_id", how="inner", validate="one_to_one")
+    joined["overridden"] = joined["chosen_service"].astype(str) != joined["recommended_service"].astype(str)
+    return joined.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------
+# sections
+# --------------------------------------------------------------------------
+
+
+def gap(values: Mapping[str, float | None] | pd.Series) -> tuple[float, float]:
+    """Fairlearn's between-groups gaps of published group values: (difference, ratio).
+
+    ``difference = max - min`` and ``ratio = min / max`` over the groups with
+    a value, exactly as ``MetricFrame.difference(method="between_groups")``
+    and ``MetricFrame.ratio(method="between_groups")`` compute them from
+    ``by_group`` (tests/test_fairness.py checks the two agree on the same
+    groups). Computed from the published values so that a hidden group can
+    never be worked out from a gap. NaN with fewer than two groups; the ratio
+    is NaN when the largest value is not positive or the smallest negative.
+    """
+    series = pd.Series(values, dtype=float).dropna()
+    if len(series) < 2:
+        return float("nan"), float("nan")
+    low, high = float(series.min()), float(series.max())
+    ratio = low / high if high > 0 and low >= 0 else float("nan")
+    return high - low, ratio
+
+
+def _gap_entry(values: pd.Series, metric: str, settings: FairnessSettings) -> dict[str, Any]:
+    compared = int(values.notna().sum())
+    difference, ratio = gap(values)
+    if metric not in RATE_METRICS:
+        ratio = float("nan")
+    reasons = []
+    if math.isfinite(difference) and difference > settings.max_difference:
+        reasons.append("difference")
+    if math.isfinite(ratio) and ratio < settings.min_ratio:
+        reasons.append("ratio")
+    return {
+        "difference": _number(difference),
+        "ratio": _number(ratio),
+        "groups_compared": compared,
+        "flagged": bool(reasons),
+        "flagged_by": reasons,
+        "source": METRIC_SOURCE.get(metric),
+    }
+
+
+def _attribute_section(
+    name: str,
+    order: list[str],
+    groups: pd.Series,
+    tables: _Tables,
+    *,
+    y: np.ndarray,
+    p_taken: np.ndarray,
+    terms: Mapping[str, np.ndarray],
+    clients: pd.Series,
+    settings: FairnessSettings,
+    seed: int,
+    method: str,
+    decision_labels: pd.Series | None,
+    decision_rows: pd.DataFrame | None,
+    actions: Sequence[str],
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]:
+    frame = _metric_frame(METRICS, y=y, p=p_taken, groups=groups, terms=terms)
+    by_group = frame.by_group
+    intersection = name == INTERSECTION
+    # Figures from which a group's outcome counts follow (with its published
+    # number of decision points): the observed rate, and without truth also
+    # v_hist (the observed rate) and the gain (v_rec - v_hist). They need the
+    # outcome counts published, secondary suppression included; intersections
+    # do not publish them at all (they would be linked to the single-attribute
+    # tables). The other outcome figures (AUC, ECE, v_rec, and v_hist and the
+    # gain on the truth) need the group's own outcome counts to be 0 or >= k.
+    count_derived = {"base_rate"} | ({"v_hist", "expected_gain"} if method != "truth" else set())
+    outcome_metrics = [m for m in OUTCOME_METRICS if not (intersection and m in count_derived)]
+    group_rows = []
+    published: dict[str, dict[str, float]] = {m: {} for m in (*MODEL_METRICS, *OUTCOME_METRICS, "override_rate")}
+    for g in order:
+        row: dict[str, Any] = {"group": g}
+        hidden: list[str] = []
+        shown = tables.group_shown(g)
+        row["clients"] = tables.clients.cell(g, "n")
+        row["decision_points"] = tables.decision_points.cell(g, "n")
+        if not shown:
+            hidden += ["clients", "decision_points"]
+        if tables.outcome is not None:
+            row["good_outcomes"] = tables.outcome.cell(g, POSITIVE)
+            row["other_outcomes"] = tables.outcome.cell(g, NEGATIVE)
+            hidden += [c for c, col in (("good_outcomes", POSITIVE), ("other_outcomes", NEGATIVE))
+                       if bool(tables.outcome.mask.loc[g, col])]
+        big_enough = tables.group_ok(g)
+        for metric in MODEL_METRICS:
+            value = by_group.loc[g, metric] if big_enough else float("nan")
+            row[metric] = _number(value)
+            if not big_enough:
+                hidden.append(metric)
+            elif row[metric] is not None:
+                published[metric][g] = float(value)
+        counts_shown = tables.outcome_counts_shown(g)
+        figures_ok = tables.outcome_figures_ok(g)
+        for metric in OUTCOME_METRICS:
+            if metric not in outcome_metrics:
+                continue
+            ok = counts_shown if metric in count_derived else figures_ok
+            value = by_group.loc[g, metric] if ok else float("nan")
+            row[metric] = _number(value)
+            if not ok:
+                hidden.append(metric)
+            elif row[metric] is not None:
+                published[metric][g] = float(value)
+        if "expected_gain" in outcome_metrics:
+            row["gain_low"], row["gain_high"] = None, None
+            if "expected_gain" not in hidden:
+                member = (groups == g).to_numpy() & np.isfinite(terms["expected_gain"])
+                if member.any() and settings.n_boot > 0:
+                    interval = bootstrap_mean_interval(
+                        terms["expected_gain"][member],
+                        clients[member].to_numpy(dtype=object),
+                        n_boot=settings.n_boot,
+                        seed=seed,
+                        alpha=settings.alpha,
+                    )
+                    row["gain_low"], row["gain_high"] = _number(interval.low), _number(interval.high)
+            else:
+                hidden += ["gain_low", "gain_high"]
+        if tables.overrides is not None:
+            over = tables.overrides
+            row["decisions"] = over.cell(g, TOTAL)
+            row["overrides"] = over.cell(g, OVERRIDDEN)
+            rate_ok = over.shown(g, [FOLLOWED, OVERRIDDEN, TOTAL]) and (row["decisions"] or 0) > 0
+            rate = (row["overrides"] / row["decisions"]) if rate_ok else None
+            row["override_rate"] = _number(rate)
+            hidden += [c for c, ok in (("decisions", row["decisions"] is not None),
+                                       ("overrides", row["overrides"] is not None),
+                                       ("override_rate", rate_ok or over.cell(g, TOTAL) == 0)) if not ok]
+            if rate is not None:
+                published["override_rate"][g] = float(rate)
+        row["suppressed"] = sorted(set(hidden))
+        group_rows.append(row)
+
+    gaps: dict[str, Any] = {}
+    comparable = [g for g in order if not _is_unknown(g)]
+    outcome_groups = {g for g in comparable if g in published["v_hist"] and g in published["v_rec"]}
+    for metric in (*MODEL_METRICS, *outcome_metrics):
+        values = pd.Series({g: published[metric].get(g) for g in comparable}, dtype=float)
+        gaps[metric] = _gap_entry(values, metric, settings)
+    if tables.overrides is not None:
+        rates = pd.Series({g: published["override_rate"].get(g) for g in comparable}, dtype=float)
+        gaps["override_rate"] = _gap_entry(rates, "override_rate", settings)
+
+    section_flags = [
+        {"attribute": name, "metric": metric, **{k: gap[k] for k in ("difference", "ratio", "source")},
+         "flagged_by": gap.get("flagged_by", [])}
+        for metric, gap in gaps.items() if gap["flagged"]
+    ]
+    section: dict[str, Any] = {
+        "name": name,
+        "label": ATTRIBUTE_LABELS[name],
+        "kind": "intersection" if intersection else "single",
+        "groups": group_rows,
+        "group_labels": {g: _group_label(name, g) for g in order},
+        "gaps": gaps,
+    }
+    if tables.recommended is not None and tables.historical is not None:
+        section["services"] = {
+            "recommended": _distribution(tables.recommended, order, list(actions)),
+            "historical": _distribution(tables.historical, order, list(actions)),
+        }
+    if tables.reasons is not None:
+        reason_columns = [c for c in tables.reasons.values.columns if c != TOTAL]
+        section["override_reasons"] = _distribution(tables.reasons, order, reason_columns)
+
+    line = None
+    if "v_hist" in outcome_metrics and "v_rec" in outcome_metrics:
+        line = _headline(
+            name, groups, outcome_groups, published, terms, clients, settings, seed
+        )
+    return section, section_flags, line
+
+
+def _is_unknown(group: str) -> bool:
+    """Missing data rather than a group of people: left out of gaps and the headline."""
+    return UNKNOWN in group.split(CROSS)
+
+
+def _group_label(name: str, group: str) -> dict[str, str]:
+    if name == INTERSECTION and CROSS in group:
+        a, b = group.split(CROSS, 1)
+        la, lb = _group_label("gender", a), _group_label("residence_basis", b)
+        return {lang: f"{la[lang]}{CROSS}{lb[lang]}" for lang in ("fi", "en")}
+    if name == "mother_tongue" and group not in (OTHER, UNKNOWN):
+        return {"fi": group, "en": group}
+    if name == "health_limitation" and group in ("yes", "no"):
+        return GROUP_LABELS[group]
+    return GROUP_LABELS.get(group, {"fi": group, "en": group})
+
+
+def _distribution(table: _Published, order: Sequence[str], columns: Sequence[str]) -> list[dict[str, Any]]:
+    """Counts and shares per group (and the total row); shares only from published counts."""
+    out = []
+    for g in [*order, TOTAL]:
+        total = table.cell(g, TOTAL)
+        counts = {c: table.cell(g, c) for c in columns}
+        shares = {
+            c: (_number(v / total) if v is not None and total else None)
+            for c, v in counts.items()
+        }
+        out.append({"group": g, "total": total, "counts": counts, "shares": shares})
+    return out
+
+
+def _overall(
+    y: np.ndarray,
+    p_taken: np.ndarray,
+    terms: Mapping[str, np.ndarray],
+    clients: pd.Series,
+    settings: FairnessSettings,
+    decision_rows: pd.DataFrame | None,
+    tables: Mapping[str, _Tables],
+    method: str,
+) -> dict[str, Any]:
+    k = settings.min_cell_size
+    n_clients = int(clients.nunique())
+    positives = int(y.sum())
+    negatives = int(len(y) - positives)
+    small = n_clients < k
+    outcome_ok = not small and all(v == 0 or v >= k for v in (positives, negatives))
+    gain = terms["expected_gain"][np.isfinite(terms["expected_gain"])]
+    member = np.isfinite(terms["expected_gain"])
+    interval = bootstrap_mean_interval(
+        gain, clients[member].to_numpy(dtype=object), n_boot=settings.n_boot, seed=settings.seed,
+        alpha=settings.alpha,
+    ) if gain.size else None
+    out: dict[str, Any] = {
+        "clients": None if small else n_clients,
+        "decision_points": None if small else len(y),
+        "good_outcomes": positives if outcome_ok else None,
+        "other_outcomes": negatives if outcome_ok else None,
+        "mean_p_outcome": None if small else _number(np.mean(p_taken)),
+        "base_rate": _number(np.mean(y)) if outcome_ok else None,
+        "ece": _number(expected_calibration_error(y, p_taken)) if outcome_ok else None,
+        "auc": _number(roc_auc(y, p_taken)) if outcome_ok else None,
+        "v_hist": _number(_mean_of(y, y, terms["v_hist"])) if outcome_ok else None,
+        "v_rec": _number(_mean_of(y, y, terms["v_rec"])) if outcome_ok else None,
+        "expected_gain": _number(interval.value) if outcome_ok and interval else None,
+        "gain_low": _number(interval.low) if outcome_ok and interval else None,
+        "gain_high": _number(interval.high) if outcome_ok and interval else None,
+        "method": method,
+    }
+    if decision_rows is not None:
+        first = next((t.overrides for t in tables.values() if t.overrides is not None), None)
+        if first is not None:
+            total = first.cell(TOTAL, TOTAL)
+            over = first.cell(TOTAL, OVERRIDDEN)
+            out["decisions"] = total
+            out["overrides"] = over
+            out["override_rate"] = _number(over / total) if total and over is not None else None
+    return out
+
+
+# --------------------------------------------------------------------------
+# the headline
+# --------------------------------------------------------------------------
+
+
+def _headline(
+    name: str,
+    groups: pd.Series,
+    allowed: set[str],
+    published: Mapping[str, Mapping[str, float]],
+    terms: Mapping[str, np.ndarray],
+    clients: pd.Series,
+    settings: FairnessSettings,
+    seed: int,
+) -> dict[str, Any] | None:
+    compared = [g for g in published["v_hist"] if g in allowed and g in published["v_rec"]]
+    if len(compared) < 2:
+        return {
+            "attribute": name,
+            "verdict": "not_enough_groups",
+            "groups_compared": len(compared),
+            "gap_history": None,
+            "gap_recommended": None,
+            "change": None,
+            "change_low": None,
+            "change_high": None,
+            "text": _headline_text(name, "not_enough_groups", None, None, None, None, None, None),
+        }
+    hist = {g: published["v_hist"][g] for g in compared}
+    rec = {g: published["v_rec"][g] for g in compared}
+    gap_hist = max(hist.values()) - min(hist.values())
+    gap_rec = max(rec.values()) - min(rec.values())
+    change = gap_rec - gap_hist
+    low, high = _gap_change_interval(groups, compared, terms, clients, settings, seed)
+    if math.isfinite(high) and high < 0:
+        verdict = "narrows"
+    elif math.isfinite(low) and low > 0:
+        verdict = "widens"
+    else:
+        verdict = "no_clear_change"
+    lowest_hist = min(hist, key=lambda g: (hist[g], g))
+    highest_hist = max(hist, key=lambda g: (hist[g], g))
+    lowest_rec = min(rec, key=lambda g: (rec[g], g))
+    highest_rec = max(rec, key=lambda g: (rec[g], g))
+    return {
+        "attribute": name,
+        "verdict": verdict,
+        "groups_compared": len(compared),
+        "gap_history": _number(gap_hist),
+        "gap_recommended": _number(gap_rec),
+        "change": _number(change),
+        "change_low": _number(low),
+        "change_high": _number(high),
+        "lowest_history": {"group": lowest_hist, "value": _number(hist[lowest_hist])},
+        "highest_history": {"group": highest_hist, "value": _number(hist[highest_hist])},
+        "lowest_recommended": {"group": lowest_rec, "value": _number(rec[lowest_rec])},
+        "highest_recommended": {"group": highest_rec, "value": _number(rec[highest_rec])},
+        "text": _headline_text(name, verdict, gap_hist, gap_rec, low, high,
+                               _group_label(name, lowest_hist), _group_label(name, highest_hist)),
+    }
+
+
+def _gap_change_interval(
+    groups: pd.Series,
+    compared: Sequence[str],
+    terms: Mapping[str, np.ndarray],
+    clients: pd.Series,
+    settings: FairnessSettings,
+    seed: int,
+) -> tuple[float, float]:
+    """Cluster-bootstrap interval of (gap under recommendations - gap under history).
+
+    Whole clients are resampled; in each replicate the group means of
+    ``v_hist`` and ``v_rec`` are recomputed and each gap is the largest minus
+    the smallest group mean (the same groups as the point estimate).
+    """
+    if settings.n_boot == 0:
+        return float("nan"), float("nan")
+    keep = groups.isin(compared).to_numpy() & np.isfinite(terms["v_hist"]) & np.isfinite(terms["v_rec"])
+    codes, uniques = pd.factorize(clients[keep].to_numpy(dtype=object))
+    group_of_row = pd.Categorical(groups[keep].to_numpy(dtype=object), categories=list(compared)).codes
+    n_clients, n_groups = len(uniques), len(compared)
+    # Per client: its group and sums (every client is in one group).
+    client_group = np.zeros(n_clients, dtype=np.intp)
+    client_group[codes] = group_of_row
+    sums_hist = np.bincount(codes, weights=terms["v_hist"][keep], minlength=n_clients)
+    sums_rec = np.bincount(codes, weights=terms["v_rec"][keep], minlength=n_clients)
+    counts = np.bincount(codes, minlength=n_clients).astype(float)
+    onehot = np.zeros((n_clients, n_groups))
+    onehot[np.arange(n_clients), client_group] = 1.0
+    rng = np.random.default_rng(seed)
+    changes = np.empty(settings.n_boot)
+    block = max(1, 2_000_000 // max(n_clients, 1))
+    for start in range(0, settings.n_boot, block):
+        stop = min(start + block, settings.n_boot)
+        draws = rng.integers(0, n_clients, size=(stop - start, n_clients))
+        weights = np.stack([np.bincount(d, minlength=n_clients) for d in draws]).astype(float)
+        rows_per_group = weights @ (onehot * counts[:, None])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_hist = (weights @ (onehot * sums_hist[:, None])) / rows_per_group
+            mean_rec = (weights @ (onehot * sums_rec[:, None])) / rows_per_group
+        gap_hist = np.nanmax(mean_hist, axis=1) - np.nanmin(mean_hist, axis=1)
+        gap_rec = np.nanmax(mean_rec, axis=1) - np.nanmin(mean_rec, axis=1)
+        changes[start:stop] = gap_rec - gap_hist
+    low, high = np.quantile(changes, [settings.alpha / 2, 1 - settings.alpha / 2])
+    return float(low), float(high)
+
+
+def _pp(value: float, language: str) -> str:
+    text = f"{abs(value) * 100:.1f}"
+    return text.replace(".", ",") if language == "fi" else text
+
+
+def _headline_text(
+    name: str,
+    verdict: str,
+    gap_hist: float | None,
+    gap_rec: float | None,
+    low: float | None,
+    high: float | None,
+    lowest: Mapping[str, str] | None,
+    highest: Mapping[str, str] | None,
+) -> dict[str, str]:
+    label = ATTRIBUTE_LABELS[name]
+    if verdict == "not_enough_groups" or gap_hist is None or gap_rec is None:
+        return {
+            "fi": f"{label['fi']}: liian vähän julkaistavia ryhmiä vertailuun.",
+            "en": f"{label['en']}: too few publishable groups to compare.",
+        }
+    verb = {
+        "narrows": ("Polku kaventaisi eroa", "Polku would narrow the gap"),
+        "widens": ("Polku leventäisi eroa", "Polku would widen the gap"),
+        "no_clear_change": ("ei selvää muutosta", "no clear change"),
+    }[verdict]
+    interval_fi = interval_en = ""
+    if low is not None and high is not None and math.isfinite(low) and math.isfinite(high):
+        interval_fi = f" (muutoksen 95 %:n väli {_signed(low, 'fi')}…{_signed(high, 'fi')})"
+        interval_en = f" (95% interval of the change {_signed(low, 'en')} to {_signed(high, 'en')})"
+    who_fi = who_en = ""
+    if lowest is not None and highest is not None:
+        who_fi = f" Historiassa heikoin: {lowest['fi']}, vahvin: {highest['fi']}."
+        who_en = f" Lowest in history: {lowest['en']}; highest: {highest['en']}."
+    return {
+        "fi": (
+            f"{label['fi']}: {verb[0]}, {_pp(gap_hist, 'fi')} → {_pp(gap_rec, 'fi')} "
+            f"%-yksikköä{interval_fi}.{who_fi}"
+        ),
+        "en": (
+            f"{label['en']}: {verb[1]}, {_pp(gap_hist, 'en')} → {_pp(gap_rec, 'en')} "
+            f"percentage points{interval_en}.{who_en}"
+        ),
+    }
+
+
+def _signed(value: float, language: str) -> str:
+    text = f"{value * 100:+.1f}"
+    return text.replace(".", ",").replace("-", "−") if language == "fi" else text
+
