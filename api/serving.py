@@ -16,15 +16,13 @@ generation, see `api.storage.control`).
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Protocol
 
 from model.errors import PolkuError
@@ -65,38 +63,6 @@ def _card_fairness(served: ServedModelLike) -> Mapping[str, Any] | None:
 
 class GoldenCaseError(PolkuError, ValueError):
     """A model did not reproduce its golden cases; it is not served."""
-
-
-@dataclass(frozen=True)
-class FolderModel:
-    """A served model read from a folder written by `Router.save` (no registry)."""
-
-    router: Router
-    name: str
-    version: str
-    run_id: str | None = None
-    evaluation: Mapping[str, Any] = field(default_factory=dict)
-    card: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class FolderSource:
-    path: Path
-    name: str = "polku-router"
-    version: str = "local"
-
-    def load(self) -> FolderModel:
-        return FolderModel(router=Router.load(self.path), name=self.name, version=self.version)
-
-    def describe(self) -> str:
-        return f"folder {self.path.name}"
-
-    def fairness_report(self, served: ServedModelLike) -> Mapping[str, Any] | None:
-        path = self.path / "fairness_report.json"
-        if path.is_file():
-            report = json.loads(path.read_text("utf-8"))
-            return report if isinstance(report, Mapping) else None
-        return _card_fairness(served)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Fixtures of the API tests: the real app, a real model, real databases.
 
-- `model_source`: where the app loads its model from (a small router trained
-  once per session on a simulated world).
+- The model: the session's champion (`trained_model` in tests/conftest.py,
+  trained by the real pipeline into a temporary MLflow store); tests that
+  move aliases use `reload_versions`, a second registered model.
 - `database_url`: a fresh SQLite file per test; tests marked with the
   `backend` parameter run on PostgreSQL too (`POLKU_TEST_POSTGRES_URL`, a
   schema of its own per session, emptied after every test).
@@ -14,11 +15,10 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -28,91 +28,76 @@ from sqlalchemy.exc import OperationalError
 
 from api.auth import create_key
 from api.main import create_app
-from api.serving import FolderSource, ModelSource
 from api.settings import Settings
 from api.storage.tables import metadata
+from tests.conftest import MlflowStore, TrainedModel
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
-# --------------------------------------------------------------------------- the model
+# --------------------------------------------------------------------------- the models
+
+# A second registered model for the tests that move aliases (the session's
+# champion, tests/conftest.py, stays where it is).
+RELOAD_MODEL = "polku-router-api-test"
+FAIRNESS_REPORT = {
+    "min_cell_size": 5,
+    "groups": {
+        "gender": [
+            {"group": "female", "n": 412, "calibration_gap": 0.01},
+            {"group": "male", "n": 388, "calibration_gap": -0.02},
+        ]
+    },
+    "note": "<b>escaped</b>",
+}
 
 
-def train_tiny_router(folder: Path, *, n_clients: int = 1500, seed: int = 3) -> Path:
-    """A small but real router: simulated world, decision points, S-learner, propensity."""
-    from model.catalogue import load_catalogue
-    from model.config import RunConfig
-    from model.decision_points import build_decision_points
-    from model.encoding import FeatureEncoder
-    from model.golden import METADATA_KEY, expected_top_services
-    from model.learners import PropensityModel, SLearner, TrainingData
+@dataclass(frozen=True)
+class ReloadVersions:
+    """Versions of `RELOAD_MODEL`: good (with a fairness report), failing its golden cases, unloadable."""
+
+    name: str
+    good: str
+    golden_fails: str
+    broken: str
+
+    def point(self, alias: str, version: str) -> None:
+        from training import registry
+
+        registry.promote(version, alias=alias, name=self.name)
+
+
+@pytest.fixture(scope="session")
+def reload_versions(trained_model: TrainedModel, mlflow_store: MlflowStore) -> ReloadVersions:
+    import copy
+
+    from mlflow import MlflowClient
+
+    from model.golden import GOLDEN_CASES, METADATA_KEY
     from model.router import Router
-    from training.simulator import WorldParams, simulate
+    from training import registry
 
-    catalogue = load_catalogue()
-    config = RunConfig()
-    history = simulate(WorldParams(n_clients=n_clients, seed=seed), catalogue)
-    dp = build_decision_points(
-        history.clients, history.episodes, history.outcomes, catalogue=catalogue, config=config
-    )
-    encoder = FeatureEncoder(features=dp.features, exclude=config.protected_attributes).fit(
-        dp.frame
-    )
-    index = {a: i for i, a in enumerate(catalogue.actions)}
-    labelled = dp.labelled()
-    eligible = list(dp.eligibility_columns)
-    learner = SLearner(
-        n_actions=len(catalogue.actions),
-        n_estimators=30,
-        min_child_samples=20,
-        categorical_features=encoder.categorical_indices,
-    ).fit(
-        TrainingData(
-            encoder.transform(labelled),
-            labelled["action"].map(index).to_numpy(),
-            labelled["label"].to_numpy().astype(int),
-            labelled[eligible].to_numpy(bool),
-            labelled["client_id"].to_numpy(),
-        )
-    )
-    known = dp.frame[dp.frame["action_known"].to_numpy(bool)]
-    propensity = PropensityModel(
-        n_actions=len(catalogue.actions),
-        n_estimators=30,
-        min_child_samples=20,
-        categorical_features=encoder.categorical_indices,
-    ).fit(
-        encoder.transform(known),
-        known["action"].map(index).to_numpy(),
-        known[eligible].to_numpy(bool),
-        known["client_id"].to_numpy(),
-    )
-    dates = dp.frame["decision_date"]
-    router = Router(
-        catalogue=catalogue,
-        config=config,
-        encoder=encoder,
-        learner=learner,
-        propensity=propensity,
-        metadata={
-            "learner": "s_learner",
-            "training_window": {"start": str(dates.min().date()), "end": str(dates.max().date())},
-        },
-    )
-    router.metadata[METADATA_KEY] = expected_top_services(router)
-    assert np.isfinite(learner.predict(encoder.transform(labelled.head(5)))).all()
-    router.save(folder)
-    return folder
+    result = trained_model.result
 
+    def fresh(**changes: Any) -> Any:
+        # log_training writes into the result's figures and card; never into the session's
+        changes.setdefault("test", copy.deepcopy(result.test))
+        changes.setdefault("model_card", copy.deepcopy(result.model_card))
+        return replace(result, **changes)
 
-@pytest.fixture(scope="session")
-def router_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return train_tiny_router(tmp_path_factory.mktemp("router"))
-
-
-@pytest.fixture(scope="session")
-def model_source(router_folder: Path) -> ModelSource:
-    return FolderSource(router_folder, name="polku-router", version="1")
+    card = copy.deepcopy(result.model_card)
+    card["fairness"] = FAIRNESS_REPORT
+    good = registry.log_training(fresh(model_card=card), name=RELOAD_MODEL).version
+    wrong = Router.from_dict(copy.deepcopy(result.router.to_dict()))
+    wrong.metadata[METADATA_KEY] = {case.name: "pay_subsidy" for case in GOLDEN_CASES}
+    golden_fails = registry.log_training(fresh(router=wrong), name=RELOAD_MODEL).version
+    broken = registry.log_training(fresh(), name=RELOAD_MODEL).version
+    client = MlflowClient(tracking_uri=mlflow_store.uri)
+    model_id = str(client.get_model_version(RELOAD_MODEL, broken).source).removeprefix("models:/")
+    location = Path(client.get_logged_model(model_id).artifact_location.removeprefix("file://"))
+    removed = [path.unlink() for path in location.rglob("router.json")]
+    assert removed, "the broken version still has its router"
+    return ReloadVersions(RELOAD_MODEL, good=good, golden_fails=golden_fails, broken=broken)
 
 
 # --------------------------------------------------------------------------- databases
@@ -187,20 +172,23 @@ def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
+def settings(tmp_path: Path, database_url: str, trained_model: TrainedModel) -> Settings:
+    """The session's champion from the session's MLflow store, a fresh database."""
     return Settings(
         env="development",
         data_dir=tmp_path,
         database_url=database_url,
+        model_name=trained_model.name,
+        model_alias="champion",
         model_retry_seconds=0,
         model_start_wait_seconds=60,
-        mlflow_tracking_uri=f"sqlite:///{(tmp_path / 'mlruns' / 'mlflow.db').as_posix()}",
+        mlflow_tracking_uri=trained_model.tracking_uri,
     )
 
 
 @pytest.fixture
-def app(settings: Settings, model_source: ModelSource) -> FastAPI:
-    return create_app(settings, model_source=model_source)
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings)
 
 
 @pytest.fixture

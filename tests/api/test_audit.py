@@ -13,6 +13,7 @@ from api.storage.audit import AuditEvent, insert_audit_event, list_audit_events,
 from api.storage.engine import write_transaction
 from api.storage.tables import audit_events, decisions
 from tests.api.conftest import Keys, recommend
+from tests.conftest import TrainedModel
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -44,7 +45,9 @@ def _event(request_id: str, *, unit: str, version: str, at: datetime) -> AuditEv
     )
 
 
-def test_every_answer_and_its_decisions_are_listed(client: TestClient, keys: Keys) -> None:
+def test_every_answer_and_its_decisions_are_listed(
+    client: TestClient, keys: Keys, trained_model: TrainedModel
+) -> None:
     first = recommend(client, keys.caseworker)
     recommend(client, keys.other_unit)
     top = first["recommendations"][0]["service"]
@@ -61,7 +64,11 @@ def test_every_answer_and_its_decisions_are_listed(client: TestClient, keys: Key
     assert [item["unit"] for item in page["items"]] == ["espoo-a", "espoo-b"]
     item = page["items"][0]
     assert item["request_id"] == first["request_id"]
-    assert item["model"] == {"name": "polku-router", "version": "1", "run_id": None}
+    assert item["model"] == {
+        "name": trained_model.name,
+        "version": trained_model.version,
+        "run_id": trained_model.run_id,
+    }
     assert item["output"]["recommendations"] == first["recommendations"]
     assert item["features"]["completed_integration_plan"] == 1.0
     assert [d["chosen_service"] for d in item["decisions"]] == [top]

@@ -12,7 +12,6 @@ and where the request models pass, flag the same cells.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -21,10 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from api.main import registry_source
 from api.problems import field_errors
 from api.recommendations.schemas import RecommendationRequest
 from api.recommendations.service import check_request
-from api.serving import FolderSource, LoadedModel, prepare
+from api.serving import LoadedModel, prepare
+from api.settings import Settings
 from model.catalogue import load_catalogue
 from model.config import RunConfig
 from model.vocab import (
@@ -35,6 +36,7 @@ from model.vocab import (
     OUTCOME_STATUSES,
     RESIDENCE_BASES,
 )
+from tests.conftest import TrainedModel
 from training.contract import check_tables
 from training.tables import Tables
 
@@ -44,9 +46,11 @@ IDENTITY_CODE = "131052-308T"
 
 
 @pytest.fixture(scope="module")
-def loaded(router_folder: Path) -> LoadedModel:
-    source = FolderSource(router_folder)
-    return prepare(source.load(), generation=0)
+def loaded(trained_model: TrainedModel) -> LoadedModel:
+    settings = Settings(
+        model_name=trained_model.name, mlflow_tracking_uri=trained_model.tracking_uri
+    )
+    return prepare(registry_source(settings).load(), generation=0)
 
 
 def _iso(day: int) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from api.storage.tables import audit_events
 from model.vocab import NO_NEW_SERVICE
 from tests.api.conftest import Keys, recommend, request_body
+from tests.conftest import TrainedModel
 
 IDENTITY_CODE = (
     "131052-308T"  # the example code of the Finnish Digital and Population Data Services Agency
@@ -25,7 +26,9 @@ def _audit_rows(app: FastAPI) -> list[Any]:
         return list(connection.execute(select(audit_events)).mappings())
 
 
-def test_answer_has_every_field_of_the_contract(client: TestClient, keys: Keys) -> None:
+def test_answer_has_every_field_of_the_contract(
+    client: TestClient, keys: Keys, trained_model: TrainedModel
+) -> None:
     answer = recommend(client, keys.caseworker)
     assert set(answer) == {
         "request_id",
@@ -35,7 +38,7 @@ def test_answer_has_every_field_of_the_contract(client: TestClient, keys: Keys) 
         "reference",
         "not_eligible",
     }
-    assert answer["model"] == {"name": "polku-router", "version": "1"}
+    assert answer["model"] == {"name": trained_model.name, "version": trained_model.version}
     assert answer["as_of"] == "2023-05-02"
     assert [r["rank"] for r in answer["recommendations"]] == [1, 2, 3]
     for item in [*answer["recommendations"], answer["reference"]]:
@@ -120,7 +123,9 @@ def test_as_of_defaults_to_today(client: TestClient, keys: Keys) -> None:
     assert answer["as_of"] == today().isoformat()
 
 
-def test_every_answer_is_in_the_audit_log(client: TestClient, keys: Keys, app: FastAPI) -> None:
+def test_every_answer_is_in_the_audit_log(
+    client: TestClient, keys: Keys, app: FastAPI, trained_model: TrainedModel
+) -> None:
     answer = recommend(client, keys.caseworker)
     rows = _audit_rows(app)
     assert len(rows) == 1
@@ -132,7 +137,11 @@ def test_every_answer_is_in_the_audit_log(client: TestClient, keys: Keys, app: F
         "caseworker",
         keys.ids["caseworker"],
     )
-    assert (row["model_name"], row["model_version"]) == ("polku-router", "1")
+    assert (row["model_name"], row["model_version"], row["model_run_id"]) == (
+        trained_model.name,
+        trained_model.version,
+        trained_model.run_id,
+    )
     assert len(row["input_hash"]) == 64
     assert row["features"]["completed_integration_plan"] == 1.0
     assert row["features"]["finnish_level"] == 1.0

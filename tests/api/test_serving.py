@@ -1,138 +1,121 @@
-"""Model serving: golden cases at every load, last good model on failure, 503 without a model."""
+"""Serving from the MLflow registry: golden cases at every load, the last good model on failure.
+
+The versions come from a real MLflow store (tests/conftest.py) through
+`training.registry`; `reload_versions` registers a second model with a good
+version, one whose golden cases fail, and one whose files are gone. Two apps
+on one database stand for two worker processes.
+"""
 
 from __future__ import annotations
 
-import json
-import shutil
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.main import create_app
-from api.serving import FolderModel, GoldenCaseError, ModelHolder, prepare
+from api.auth import create_key
+from api.main import create_app, registry_source
+from api.serving import GoldenCaseError, ModelHolder, prepare
 from api.settings import Settings
 from model.golden import GOLDEN_CASES, METADATA_KEY, check_golden, expected_top_services
-from model.router import Router
-from tests.api.conftest import request_body
+from tests.api.conftest import ReloadVersions, request_body
+from tests.conftest import TrainedModel
+
+ALIAS = "champion"
 
 
-@dataclass
-class MovableSource:
-    """A real folder source whose folder (like a registry alias) can be moved."""
-
-    path: Path
-    version: str
-
-    def load(self) -> FolderModel:
-        return FolderModel(router=Router.load(self.path), name="polku-router", version=self.version)
-
-    def describe(self) -> str:
-        return f"polku-router version {self.version}"
-
-    def fairness_report(self, served: Any) -> Mapping[str, Any] | None:
-        return None
-
-    def move(self, path: Path, version: str) -> None:
-        self.path, self.version = path, version
+@pytest.fixture
+def reload_settings(settings: Settings, reload_versions: ReloadVersions) -> Settings:
+    reload_versions.point(ALIAS, reload_versions.good)
+    return settings.model_copy(update={"model_name": reload_versions.name})
 
 
-def _copy_with_golden(router_folder: Path, target: Path, golden: Mapping[str, str] | None) -> Path:
-    shutil.copytree(router_folder, target)
-    file = target / "router.json"
-    data = json.loads(file.read_text())
-    if golden is None:
-        data["metadata"].pop(METADATA_KEY, None)
-    else:
-        data["metadata"][METADATA_KEY] = dict(golden)
-    file.write_text(json.dumps(data))
-    return target
+def _headers(app: FastAPI, role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {create_key(app.state.engine, role=role, unit='a').key}"}
 
 
-def test_the_golden_cases_pass_on_a_sound_model_and_agree_with_the_batch_path(
-    router_folder: Path,
+def test_the_champion_carries_golden_cases_that_both_paths_reproduce(
+    trained_model: TrainedModel,
 ) -> None:
-    router = Router.load(router_folder)
-    stored = router.metadata[METADATA_KEY]
+    served = registry_source(
+        Settings(model_name=trained_model.name, mlflow_tracking_uri=trained_model.tracking_uri)
+    ).load()
+    stored = served.router.metadata[METADATA_KEY]
     assert set(stored) == {case.name for case in GOLDEN_CASES}
-    assert expected_top_services(router) == stored
-    assert check_golden(router) == []
-    assert check_golden(router, expected=None) == []
+    assert expected_top_services(served.router) == stored
+    assert check_golden(served.router) == []
 
 
-def test_a_model_whose_golden_cases_fail_is_not_prepared(
-    router_folder: Path, tmp_path: Path
+def test_a_version_whose_golden_cases_fail_is_not_prepared(
+    reload_versions: ReloadVersions, trained_model: TrainedModel
 ) -> None:
-    wrong = {case.name: "pay_subsidy" for case in GOLDEN_CASES}
-    folder = _copy_with_golden(router_folder, tmp_path / "bad", wrong)
-    served = FolderModel(router=Router.load(folder), name="polku-router", version="2")
+    settings = Settings(
+        model_name=reload_versions.name,
+        model_version=reload_versions.golden_fails,
+        mlflow_tracking_uri=trained_model.tracking_uri,
+    )
     with pytest.raises(GoldenCaseError, match="fails its golden cases"):
-        prepare(served, generation=0)
+        prepare(registry_source(settings).load(), generation=0)
 
 
 def test_reload_to_a_failing_version_keeps_the_last_good_model(
-    router_folder: Path, tmp_path: Path, settings: Settings
+    reload_settings: Settings, reload_versions: ReloadVersions, caplog: pytest.LogCaptureFixture
 ) -> None:
-    source = MovableSource(router_folder, "1")
-    app = create_app(settings, model_source=source)
+    app = create_app(reload_settings)
     with TestClient(app) as client:
-        from api.auth import create_key
+        admin, worker = _headers(app, "admin"), _headers(app, "caseworker")
+        assert client.get("/health/ready").json()["model"]["version"] == reload_versions.good
 
-        admin = {
-            "Authorization": f"Bearer {create_key(app.state.engine, role='admin', unit='hq').key}"
-        }
-        worker = {
-            "Authorization": f"Bearer {create_key(app.state.engine, role='caseworker', unit='a').key}"
-        }
-        wrong = {case.name: "pay_subsidy" for case in GOLDEN_CASES}
-        source.move(_copy_with_golden(router_folder, tmp_path / "v2", wrong), "2")
+        reload_versions.point(ALIAS, reload_versions.golden_fails)
         outcome = client.post("/v1/admin/reload", headers=admin).json()
         assert outcome["outcome"] == "kept"
-        assert outcome["serving"] == {"name": "polku-router", "version": "1"}
-        assert "golden" in outcome["error"]
+        assert outcome["serving"] == {"name": reload_versions.name, "version": reload_versions.good}
+        assert "golden cases" in outcome["error"]
         ready = client.get("/health/ready")
         assert ready.status_code == 200
         assert "newest attempt failed" in ready.json()["reasons"][0]
+        assert "golden" in caplog.text
         answer = client.post("/v1/recommendations", json=request_body(), headers=worker).json()
-        assert answer["model"]["version"] == "1"
-        source.move(tmp_path / "missing", "3")
-        assert client.post("/v1/admin/reload", headers=admin).json()["outcome"] == "kept"
-        source.move(_copy_with_golden(router_folder, tmp_path / "v4", None), "4")
+        assert answer["model"]["version"] == reload_versions.good
+
+        reload_versions.point(ALIAS, reload_versions.broken)
+        outcome = client.post("/v1/admin/reload", headers=admin).json()
+        assert outcome["outcome"] == "kept"
+        assert "router.json" in outcome["error"]
+        assert "/" not in outcome["error"].split("router.json")[0].split()[-1]  # no file paths
+
+        reload_versions.point(ALIAS, reload_versions.good)
         assert client.post("/v1/admin/reload", headers=admin).json() == {
             "outcome": "loaded",
-            "serving": {"name": "polku-router", "version": "4"},
+            "serving": {"name": reload_versions.name, "version": reload_versions.good},
             "error": None,
         }
         assert client.get("/health/ready").json()["reasons"] == []
-        assert (
-            client.post("/v1/recommendations", json=request_body(), headers=worker).json()["model"][
-                "version"
-            ]
-            == "4"
-        )
 
 
+@pytest.mark.parametrize("store", ["unreachable", "empty"])
 def test_no_model_at_start_is_live_not_ready_and_never_ranks(
-    router_folder: Path, tmp_path: Path, settings: Settings, caplog: pytest.LogCaptureFixture
+    settings: Settings,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    store: str,
 ) -> None:
-    source = MovableSource(tmp_path / "not-there", "1")
-    app = create_app(settings, model_source=source)
+    if store == "unreachable":  # nothing listens on the discard port; no minutes of retries
+        monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
+        uri = "http://127.0.0.1:9"
+    else:
+        uri = f"sqlite:///{(tmp_path / 'elsewhere' / 'mlflow.db').as_posix()}"
+    app = create_app(settings.model_copy(update={"mlflow_tracking_uri": uri}))
     with TestClient(app) as client:
-        from api.auth import create_key
-
-        admin = {
-            "Authorization": f"Bearer {create_key(app.state.engine, role='admin', unit='hq').key}"
-        }
-        worker = {
-            "Authorization": f"Bearer {create_key(app.state.engine, role='caseworker', unit='a').key}"
-        }
+        admin, worker = _headers(app, "admin"), _headers(app, "caseworker")
         assert client.get("/health/live").status_code == 200
         ready = client.get("/health/ready")
         assert ready.status_code == 503
+        assert ready.headers["retry-after"] == "5"
         assert ready.json()["status"] == "not_ready"
         assert ready.json()["database"] == "ok"
         assert "could not be served" in ready.json()["reasons"][0]
@@ -143,7 +126,8 @@ def test_no_model_at_start_is_live_not_ready_and_never_ranks(
         assert refused.json()["type"] == "urn:polku:problem:model-unavailable"
         assert client.get("/v1/services", headers=worker).status_code == 503
         assert "model load failed" in caplog.text
-        source.move(router_folder, "1")
+        # the registry comes back (here: the setting points at the real store again)
+        app.state.holder.source = registry_source(settings)
         assert client.post("/v1/admin/reload", headers=admin).json()["outcome"] == "loaded"
         assert client.get("/health/ready").status_code == 200
         assert (
@@ -153,61 +137,43 @@ def test_no_model_at_start_is_live_not_ready_and_never_ranks(
 
 
 def test_a_reload_asked_of_one_worker_reaches_the_others(
-    router_folder: Path, tmp_path: Path, settings: Settings
+    reload_settings: Settings, reload_versions: ReloadVersions
 ) -> None:
-    """Two apps on one database stand for two worker processes."""
-    first_source, second_source = (
-        MovableSource(router_folder, "1"),
-        MovableSource(router_folder, "1"),
-    )
-    first, second = (
-        create_app(settings, model_source=first_source),
-        create_app(settings, model_source=second_source),
-    )
+    first, second = create_app(reload_settings), create_app(reload_settings)
     with TestClient(first) as one, TestClient(second) as two:
-        from api.auth import create_key
-
-        admin = {
-            "Authorization": f"Bearer {create_key(first.state.engine, role='admin', unit='hq').key}"
-        }
-        worker = {
-            "Authorization": f"Bearer {create_key(first.state.engine, role='caseworker', unit='a').key}"
-        }
-        v2 = _copy_with_golden(router_folder, tmp_path / "v2", None)
-        first_source.move(v2, "2")
-        second_source.move(v2, "2")
-        assert one.post("/v1/admin/reload", headers=admin).json()["serving"]["version"] == "2"
-        # the other worker still serves version 1 and notices the reload on its next request
+        admin, worker = _headers(first, "admin"), _headers(first, "caseworker")
+        good = reload_versions.good
         assert (
             two.post("/v1/recommendations", json=request_body(), headers=worker).json()["model"][
                 "version"
             ]
-            == "1"
+            == good
+        )
+        reload_versions.point(ALIAS, reload_versions.golden_fails)
+        assert one.post("/v1/admin/reload", headers=admin).json()["outcome"] == "kept"
+        # the other worker tries too on its next request, in the background, and keeps serving
+        assert (
+            two.post("/v1/recommendations", json=request_body(), headers=worker).json()["model"][
+                "version"
+            ]
+            == good
         )
         deadline = time.monotonic() + 30
-        while second.state.holder.current.version != "2" and time.monotonic() < deadline:
+        while second.state.holder.last_error is None and time.monotonic() < deadline:
             time.sleep(0.05)
+        assert "golden" in (second.state.holder.last_error or "")
         assert (
             two.post("/v1/recommendations", json=request_body(), headers=worker).json()["model"][
                 "version"
             ]
-            == "2"
+            == good
         )
 
 
-def test_pause_reaches_every_worker(router_folder: Path, settings: Settings) -> None:
-    first, second = (
-        create_app(settings, model_source=MovableSource(router_folder, "1")) for _ in range(2)
-    )
+def test_pause_reaches_every_worker(settings: Settings) -> None:
+    first, second = create_app(settings), create_app(settings)
     with TestClient(first) as one, TestClient(second) as two:
-        from api.auth import create_key
-
-        admin = {
-            "Authorization": f"Bearer {create_key(first.state.engine, role='admin', unit='hq').key}"
-        }
-        worker = {
-            "Authorization": f"Bearer {create_key(first.state.engine, role='caseworker', unit='a').key}"
-        }
+        admin, worker = _headers(first, "admin"), _headers(first, "caseworker")
         one.post("/v1/admin/pause", headers=admin)
         assert (
             two.post("/v1/recommendations", json=request_body(), headers=worker).status_code == 503
@@ -219,18 +185,55 @@ def test_pause_reaches_every_worker(router_folder: Path, settings: Settings) -> 
         )
 
 
-def test_holder_swaps_only_checked_models(router_folder: Path, tmp_path: Path) -> None:
-    source = MovableSource(router_folder, "1")
-    holder = ModelHolder(source, retry_seconds=0)
+def test_the_holder_swaps_only_checked_models(
+    reload_versions: ReloadVersions, trained_model: TrainedModel
+) -> None:
+    def source(version: str) -> object:
+        return registry_source(
+            Settings(
+                model_name=reload_versions.name,
+                model_version=version,
+                mlflow_tracking_uri=trained_model.tracking_uri,
+            )
+        )
+
+    holder = ModelHolder(source(reload_versions.good), retry_seconds=0)  # type: ignore[arg-type]
     assert holder.load().loaded
     good = holder.current
-    source.move(
-        _copy_with_golden(
-            router_folder, tmp_path / "bad", {c.name: "work_trial" for c in GOLDEN_CASES}
-        ),
-        "2",
-    )
+    assert good is not None
+    holder.source = source(reload_versions.golden_fails)  # type: ignore[assignment]
     outcome = holder.load(generation=5)
     assert not outcome.loaded
     assert holder.current is not None and holder.current.router is good.router
-    assert holder.current.generation == 5  # the failed generation is not asked again
+    assert holder.current.generation == 5  # a failed generation is not asked for again
+
+
+def test_fairness_report_as_json_or_html(reload_settings: Settings) -> None:
+    app = create_app(reload_settings)
+    with TestClient(app) as client:
+        evaluator = _headers(app, "evaluator")
+        as_json = client.get("/v1/reports/fairness", headers=evaluator)
+        assert as_json.status_code == 200
+        assert as_json.headers["content-type"] == "application/json"
+        assert as_json.json()["groups"]["gender"][0]["n"] == 412
+        as_html = client.get(
+            "/v1/reports/fairness",
+            headers={**evaluator, "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"},
+        )
+        assert as_html.status_code == 200
+        assert as_html.headers["content-type"].startswith("text/html")
+        assert "<td>412</td>" in as_html.text
+        assert "&lt;b&gt;escaped&lt;/b&gt;" in as_html.text
+        prefers_json = client.get(
+            "/v1/reports/fairness",
+            headers={**evaluator, "Accept": "application/json, text/html;q=0.5"},
+        )
+        assert prefers_json.headers["content-type"] == "application/json"
+
+
+def test_no_fairness_report_yet_is_a_404_problem(client: TestClient) -> None:
+    app = client.app
+    assert isinstance(app, FastAPI)
+    response = client.get("/v1/reports/fairness", headers=_headers(app, "admin"))
+    assert response.status_code == 404
+    assert response.json()["type"] == "urn:polku:problem:no-fairness-report"
