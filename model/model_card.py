@@ -1,0 +1,370 @@
+"""The model card of one model version, as a JSON-ready dict (issue 5).
+
+Pure: every input is a plain value, dict or list, so the training pipeline
+(which has the run's figures) and `polku report` (which reads them back from
+the registry) build the same card. `training.reports` renders it as HTML; the
+API serves it with `GET /v1/model`.
+
+The card follows "Model Cards for Model Reporting" (Mitchell et al. 2019):
+intended use and users, uses out of scope, data, features, evaluation,
+fairness, limitations and risks, and the human oversight around it (how to
+override a recommendation, how to stop the service). Text is in Finnish and
+English (`{"fi": ..., "en": ...}`); figures are numbers. No personal data:
+counts, dates, settings and figures only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+CARD_KIND: Final = "polku.model_card"
+SCHEMA_VERSION: Final = 1
+
+# Figures of a learner's evaluation that the card shows, in order.
+EVALUATION_FIGURES: Final = (
+    "v_hist",
+    "v_rec",
+    "v_oracle",
+    "capture_ratio",
+    "dr_value",
+    "dr_low",
+    "dr_high",
+    "agreement_at_1",
+    "agreement_at_3",
+    "auc",
+    "brier",
+    "ece",
+    "coverage",
+)
+
+FIGURE_LABELS: Final[dict[str, dict[str, str]]] = {
+    "v_hist": {"fi": "Toteutunut käytäntö (V_hist)", "en": "Historical practice (V_hist)"},
+    "v_rec": {"fi": "Suosituksen seuraaminen (V_rec)", "en": "Following rank 1 (V_rec)"},
+    "v_oracle": {"fi": "Paras mahdollinen (V_oracle)", "en": "Best possible (V_oracle)"},
+    "capture_ratio": {"fi": "Saavutettu osuus parannusvarasta", "en": "Capture ratio"},
+    "dr_value": {"fi": "V_rec, kaksoisrobusti arvio", "en": "V_rec, doubly robust estimate"},
+    "dr_low": {"fi": "… 95 %:n välin alaraja", "en": "… 95% interval, low"},
+    "dr_high": {"fi": "… 95 %:n välin yläraja", "en": "… 95% interval, high"},
+    "agreement_at_1": {"fi": "Sama kuin asiantuntijan valinta (1. sija)", "en": "Agreement with caseworkers at rank 1"},
+    "agreement_at_3": {"fi": "Asiantuntijan valinta kolmen joukossa", "en": "Agreement with caseworkers in the top 3"},
+    "auc": {"fi": "ROC AUC", "en": "ROC AUC"},
+    "brier": {"fi": "Brier-pistemäärä", "en": "Brier score"},
+    "ece": {"fi": "Kalibrointivirhe (ECE)", "en": "Expected calibration error"},
+    "coverage": {"fi": "Välien kattavuus", "en": "Interval coverage"},
+}
+
+INTENDED_USE: Final = {
+    "fi": (
+        "Päätöksenteon tuki kotoutumispalveluiden asiantuntijoille: Polku järjestää asiakkaalle "
+        "seuraavaksi sopivat palvelut sen mukaan, kuinka todennäköisesti ne johtavat työhön tai "
+        "koulutukseen vuoden kuluessa, ja perustelee järjestyksen. Asiantuntija päättää, ja hän "
+        "voi aina valita toisin."
+    ),
+    "en": (
+        "Decision support for integration-service caseworkers: Polku ranks the next services for "
+        "one client by how likely each is to lead to work or education within a year, and explains "
+        "the ranking. The caseworker decides and can always choose otherwise."
+    ),
+}
+
+INTENDED_USERS: Final = (
+    {
+        "fi": "Kotoutumisen asiantuntijat kunnan asiakastietojärjestelmässä (suositukset ja perustelut).",
+        "en": "Integration caseworkers, inside the municipality's case system (recommendations and reasons).",
+    },
+    {
+        "fi": "Data-analyytikot (uudelleenkoulutus, arviointi, version käyttöönotto).",
+        "en": "Data scientists (retraining, evaluation, promoting a version).",
+    },
+    {
+        "fi": "Arvioijat ja tarkastajat (yhdenvertaisuusraportti, mallikortti, auditointiloki).",
+        "en": "Evaluators and auditors (fairness report, model card, audit log).",
+    },
+)
+
+OUT_OF_SCOPE: Final = (
+    {
+        "fi": "Automaattinen päätöksenteko ilman ihmistä: suositus ei ole päätös.",
+        "en": "Automated decisions without a person: a recommendation is not a decision.",
+    },
+    {
+        "fi": "Etuuksien, oleskeluluvan tai sanktioiden harkinta tai asiakkaan luokittelu 'työllistyviin' ja 'ei-työllistyviin'.",
+        "en": "Deciding benefits, residence or sanctions, or sorting clients into 'employable' and 'not employable'.",
+    },
+    {
+        "fi": "Palvelujen resurssien leikkaaminen ryhmiltä, joiden ennuste on heikko.",
+        "en": "Cutting services for groups whose predicted chances are low.",
+    },
+    {
+        "fi": "Käyttö muilla asiakasryhmillä, palveluvalikoimalla tai alueilla kuin joiden datalla malli on koulutettu ilman uutta arviointia.",
+        "en": "Use on client groups, service catalogues or regions other than those it was trained on, without a new evaluation.",
+    },
+    {
+        "fi": "Yksittäisen asiakkaan tulevaisuuden ennustaminen tai syy-seuraussuhteiden väittäminen yksilötasolla.",
+        "en": "Predicting one person's future, or claiming individual-level causal effects.",
+    },
+)
+
+LIMITATIONS: Final = (
+    {
+        "id": "automation_bias",
+        "fi": (
+            "Automaatiovinouma: asiantuntija voi luottaa suositukseen liikaa. Suositus näytetään "
+            "epävarmuusvälin ja perustelujen kanssa, jokainen suositus ja päätös kirjataan, ja "
+            "poikkeamisprosenttia seurataan ryhmittäin yhdenvertaisuusraportissa. Hyvin pieni "
+            "poikkeamisosuus on varoitusmerkki, ei onnistuminen."
+        ),
+        "en": (
+            "Automation bias: caseworkers may defer to the recommendation too readily. It is shown "
+            "with its uncertainty interval and reasons, every recommendation and decision is logged, "
+            "and the override rate is followed per group in the fairness report. A very low "
+            "override rate is a warning sign, not a success."
+        ),
+    },
+    {
+        "id": "feedback_loop",
+        "fi": (
+            "Palautesilmukka: kun mallia koulutetaan uudelleen päätöksillä, joihin se itse vaikutti, "
+            "historiallinen käytäntö kapenee kohti mallin suosituksia eikä muista palveluista kerry "
+            "vertailutietoa. Tukiarvio (kuinka usein vastaavat asiakkaat saivat palvelun) varoittaa "
+            "ohuesta tuesta; uudelleenkoulutuksessa on tarkistettava, että vaihtoehtoja yhä käytetään, "
+            "ja merkittävä, mitkä päätökset tehtiin suosituksen nähneenä (auditointiloki)."
+        ),
+        "en": (
+            "Feedback loop: retraining on decisions the model influenced narrows historical practice "
+            "towards its own recommendations, so evidence about the other services stops accruing. "
+            "The support estimate (how often similar clients received a service) flags thin support; "
+            "before retraining, check that alternatives are still used, and mark which decisions were "
+            "made after seeing a recommendation (the audit log)."
+        ),
+    },
+    {
+        "id": "unobserved_confounding",
+        "fi": (
+            "Havaitsemattomat sekoittavat tekijät: malli oppii rekisteridatasta, jossa palvelut on "
+            "jaettu asiakkaan profiilin, motivaation ja jonojen mukaan. Vaikutusarviot ovat syy-"
+            "seuraussuhteita vain, jos mitään ratkaisevaa tekijää ei puutu datasta; ilman simulaattorin "
+            "totuutta politiikan arvo on kaksoisrobusti arvio samalla oletuksella. Erot ovat "
+            "suuntaa antavia, eivät todisteita yksittäisen palvelun vaikutuksesta."
+        ),
+        "en": (
+            "Unobserved confounding: the model learns from records in which services were assigned "
+            "by profile, motivation and queues. Its effect estimates are causal only if nothing "
+            "decisive is missing from the data; without the simulator's truth the policy value is a "
+            "doubly robust estimate under the same assumption. Read differences as indicative, not "
+            "as proof of one service's effect."
+        ),
+    },
+    {
+        "id": "reverse_causation",
+        "fi": (
+            "Käänteisen kausaliteetin ansa suunnitelmapalavereissa: asiakas, joka työllistyy jonottaessaan "
+            "palveluun, ei koskaan aloita sitä, joten palaveri näyttää päätökseltä 'ei uutta palvelua' "
+            "tuloksen takia. Kun palaverissa sovittu palvelu on kirjattu, se on toimenpide; muuten "
+            "palaveri, jonka 30 päivän ikkunan tulos katkaisee, jätetään pois koulutuksesta, ja "
+            "pääteltyjä 'ei uutta palvelua' -palavereja ei käytetä, kun suunnitelmat on kirjattu."
+        ),
+        "en": (
+            "The reverse-causation trap at plan reviews: a client who finds work while waiting for a "
+            "planned service never starts it, so the review looks like a 'no new service' decision "
+            "because of the outcome. Where the agreed service is recorded it is the action; otherwise "
+            "a review whose 30-day window an outcome cuts short has an unknown action and is not a "
+            "training row, and inferred 'no new service' reviews are left out where plans are recorded."
+        ),
+    },
+    {
+        "id": "small_groups",
+        "fi": (
+            "Pienet ryhmät: alle k asiakkaan solut piilotetaan raporteista, joten pienimpien ryhmien "
+            "yhdenvertaisuutta ei voi arvioida niistä; niiden tilanne on seurattava muuten."
+        ),
+        "en": (
+            "Small groups: cells of fewer than k clients are hidden in the reports, so the fairness "
+            "of the smallest groups cannot be judged from them and needs other follow-up."
+        ),
+    },
+)
+
+HUMAN_OVERSIGHT: Final = {
+    "override": {
+        "endpoint": "POST /v1/decisions",
+        "fi": (
+            "Asiantuntija kirjaa valintansa (chosen_service) ja, jos se poikkeaa ensimmäisestä "
+            "suosituksesta, syyn (reason_code: client_preference, waiting_time, not_available, "
+            "eligibility_error, professional_judgement, none_suitable, other) ja halutessaan "
+            "kommentin. Päätöstä ei muuteta jälkikäteen: korjaus on uusi rivi."
+        ),
+        "en": (
+            "The caseworker records the choice (chosen_service) and, when it differs from rank 1, "
+            "the reason (reason_code: client_preference, waiting_time, not_available, "
+            "eligibility_error, professional_judgement, none_suitable, other) with an optional "
+            "comment. A decision is never changed afterwards: a correction is a new row."
+        ),
+    },
+    "stop": {
+        "endpoint": "POST /v1/admin/pause",
+        "resume": "POST /v1/admin/resume",
+        "fi": (
+            "Ylläpitäjä pysäyttää suositukset heti: pysäytettynä suosituspyynnöt saavat vastauksen "
+            "503 selityksen kera, ja päätösten kirjaus toimii edelleen. Jatkaminen: POST /v1/admin/resume."
+        ),
+        "en": (
+            "An administrator stops recommendations at once: while paused, recommendation requests "
+            "answer 503 with an explanation, and recording decisions still works. To resume: "
+            "POST /v1/admin/resume."
+        ),
+    },
+}
+
+SELECTION_TEXT: Final = {
+    "v_rec": {
+        "fi": "Valittu, koska sen suositusten todellinen arvo (simulaattorin totuus) oli validointiasiakkailla paras.",
+        "en": "Chosen because the true value of its recommendations (the simulator's truth) was best on the validation clients.",
+    },
+    "dr_value": {
+        "fi": "Valittu, koska sen suositusten kaksoisrobusti arvio oli validointiasiakkailla paras.",
+        "en": "Chosen because the doubly robust estimate of its recommendations' value was best on the validation clients.",
+    },
+}
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy: NaN and infinities become None, tuples lists, keys strings."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return _plain(value.item())
+    return value
+
+
+def _figures(values: Mapping[str, Any] | None) -> dict[str, Any]:
+    values = dict(values or {})
+    out = {key: _plain(values.get(key)) for key in EVALUATION_FIGURES if key in values}
+    return out
+
+
+def fairness_summary(report: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The card's fairness part: the headline and the flagged gaps of a fairness report."""
+    if not report:
+        return None
+    headline = [
+        {
+            key: item.get(key)
+            for key in ("attribute", "verdict", "gap_history", "gap_recommended", "change",
+                        "change_low", "change_high", "text")
+        }
+        for item in report.get("headline", [])
+    ]
+    verdicts: dict[str, int] = {}
+    for item in headline:
+        verdicts[str(item["verdict"])] = verdicts.get(str(item["verdict"]), 0) + 1
+    return {
+        "method": report.get("method"),
+        "headline": headline,
+        "verdicts": verdicts,
+        "flagged_gaps": len(report.get("flags", [])),
+        "flags": [dict(f) for f in report.get("flags", [])],
+        "attributes_used": dict(report.get("attributes_used", {})),
+        "min_cell_size": (report.get("suppression") or {}).get("k"),
+        "overall": {
+            key: (report.get("overall") or {}).get(key)
+            for key in ("v_hist", "v_rec", "expected_gain", "gain_low", "gain_high", "override_rate")
+        },
+    }
+
+
+def build_model_card(
+    *,
+    model: Mapping[str, Any],
+    data: Mapping[str, Any],
+    features_used: Sequence[str],
+    protected_attributes: Sequence[str],
+    learners: Mapping[str, Mapping[str, Any]],
+    chosen: str,
+    selection_metric: str,
+    evaluation: Mapping[str, Any],
+    validation: Mapping[str, Mapping[str, Any]] | None = None,
+    fairness: Mapping[str, Any] | None = None,
+    min_cell_size: int = 5,
+    has_truth: bool = False,
+    extra_limitations: Sequence[Mapping[str, str]] = (),
+) -> dict[str, Any]:
+    """The model card for one version.
+
+    - `model`: name, version (None before registration), learner, target,
+      horizon_days, catalogue, trained_at, polku_version, ...
+    - `data`: fingerprint (sha256), rows per table, date_window,
+      training_window, split summary, ... (as the pipeline has them).
+    - `features_used`: the model's encoded feature columns
+      (`router.encoder.columns_`); `protected_attributes`: the configured
+      audit-only attributes (`RunConfig.protected_attributes`).
+    - `learners`: held-out figures per learner compared; `chosen` the served
+      one; `selection_metric` what chose it (`v_rec` with truth, `dr_value`
+      without); `validation`: the validation figures it was chosen on.
+    - `evaluation`: held-out figures of the served learner.
+    - `fairness`: the fairness report (its headline and flags are summarised).
+    """
+    used = list(features_used)
+    protected = list(protected_attributes)
+    validation_values = {
+        name: _plain((figures or {}).get(selection_metric)) for name, figures in (validation or {}).items()
+    }
+    card: dict[str, Any] = {
+        "kind": CARD_KIND,
+        "schema_version": SCHEMA_VERSION,
+        "model": _plain(dict(model)),
+        "intended_use": dict(INTENDED_USE),
+        "intended_users": [dict(u) for u in INTENDED_USERS],
+        "out_of_scope": [dict(u) for u in OUT_OF_SCOPE],
+        "data": _plain(dict(data)),
+        "features": {
+            "used": used,
+            "protected_excluded": [a for a in protected if a not in used],
+            "protected_used": [a for a in protected if a in used],
+            "note": {
+                "fi": (
+                    "Suojatut ominaisuudet (oletuksena sukupuoli, äidinkieli ja kansalaisuuden alue) "
+                    "eivät ole mallin syötteitä; niitä käytetään vain yhdenvertaisuuden arviointiin. "
+                    "Muut profiilitiedot voivat silti korreloida niiden kanssa."
+                ),
+                "en": (
+                    "Protected attributes (by default gender, mother tongue and region of citizenship) "
+                    "are not model inputs; they are used for the fairness audit only. Other profile "
+                    "fields may still correlate with them."
+                ),
+            },
+        },
+        "learners": {
+            "compared": {name: _figures(figures) for name, figures in learners.items()},
+            "chosen": chosen,
+            "selection_metric": selection_metric,
+            "validation": validation_values,
+            "why": dict(SELECTION_TEXT.get(selection_metric, {
+                "fi": f"Valittu validointiasiakkaiden mittarilla {selection_metric}.",
+                "en": f"Chosen by {selection_metric} on the validation clients.",
+            })),
+        },
+        "evaluation": _figures(evaluation),
+        "evaluation_basis": "truth" if has_truth else "observed",
+        "fairness": fairness_summary(fairness),
+        "limitations": [dict(item) for item in (*LIMITATIONS, *extra_limitations)],
+        "human_oversight": {key: dict(value) for key, value in HUMAN_OVERSIGHT.items()},
+        "privacy": {
+            "min_cell_size": int(min_cell_size),
+            "fi": (
+                f"Raporteissa ei ole henkilötietoja; alle {min_cell_size} asiakkaan solut ja niistä "
+                "laskettavat osuudet piilotetaan, myös toissijaisesti."
+            ),
+            "en": (
+                f"The reports hold no personal data; cells of fewer than {min_cell_size} clients and "
+                "rates computed from them are hidden, with secondary suppression."
+            ),
+        },
+    }
+    return card
