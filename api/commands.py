@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from api.auth import NewKey, Role, create_key, keys, revoke
 from api.settings import Settings, get_settings
@@ -47,7 +48,14 @@ def engine(config: Settings | None = None) -> Engine:
         connect_timeout_s=config.db_connect_timeout_seconds,
         pool_size=1,
     )
-    migrate.upgrade(db)
+    try:
+        migrate.upgrade(db)
+    except OperationalError as exc:
+        db.dispose()
+        reason = type(getattr(exc, "orig", None) or exc).__name__
+        raise CommandError(
+            f"the database does not answer ({reason}); check POLKU_DATABASE_URL"
+        ) from None
     return db
 
 

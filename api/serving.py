@@ -87,13 +87,12 @@ class RegistrySource:
 
     def fairness_report(self, served: ServedModelLike) -> Mapping[str, Any] | None:
         """The report logged with the version's run, else the model card's fairness part."""
-        from training import registry
+        from training.registry import load_fairness_report
 
-        load_report = getattr(registry, "load_fairness_report", None)
-        if load_report is not None and served.run_id:
-            report = load_report(served.run_id, tracking_uri=self.tracking_uri)
+        if served.run_id:
+            report = load_fairness_report(served.run_id, tracking_uri=self.tracking_uri)
             if report:
-                return dict(report)
+                return report
         return _card_fairness(served)
 
 

@@ -469,9 +469,9 @@ def serve_after_demo(console: Console) -> bool:
     """HOOK for the API (issue 4): start serving the champion at the end of `polku demo`.
 
     Return True when serving was started (the demo then does not print the
-    "what next" hint about serving). Until the API exists this does nothing.
+    "what next" hint about serving).
     """
-    return False
+    return _serve_demo(console)
 
 
 @app.command()
@@ -509,6 +509,124 @@ def demo(
         f"  .venv/bin/mlflow ui --backend-store-uri {store}   compare runs in the MLflow UI",
         highlight=False,
     )
+
+
+# ==========================================================================
+# The API: keys, its database, serving (issue 4). Owned by the API; the work
+# is done in api/commands.py, imported inside each command so that
+# `polku --help` does not load the web stack.
+# ==========================================================================
+
+keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
+db_app = typer.Typer(help="The API's database: schema migrations and retention.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(db_app, name="db")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="caseworker, evaluator, data_scientist or admin")],
+    unit: Annotated[str, typer.Option(help="the office the key belongs to, e.g. espoo-leppavaara")],
+) -> None:
+    """Create a key: prints the key alone on standard output; only its hash is stored."""
+    from api import commands
+
+    with domain_errors():
+        new = commands.create(role, unit)
+    err_console.print(
+        f"created key {new.key_id} (role {new.role.value}, unit {new.unit}). It is shown once and "
+        f"stored only as a hash; revoke it with `polku keys revoke {new.key_id}`.",
+        highlight=False,
+    )
+    typer.echo(new.key)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="the key id printed by `polku keys create`")],
+) -> None:
+    """Revoke a key at once, in every worker."""
+    from api import commands
+
+    with domain_errors():
+        commands.revoke_key(key_id)
+    err_console.print(f"revoked key {key_id}", highlight=False)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every key: id, role, unit, when created and revoked (never the key or its hash)."""
+    from api import commands
+
+    with domain_errors():
+        rows = commands.list_keys()
+    table = Table(box=box.SIMPLE_HEAD)
+    for column in ("key id", "role", "unit", "created", "revoked", "demo"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row.key_id,
+            row.role,
+            row.unit,
+            f"{row.created_at:%Y-%m-%d %H:%M}",
+            f"{row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "",
+            "yes" if row.demo else "",
+        )
+    out_console.print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database (POLKU_DATABASE_URL) to the newest schema."""
+    from api import commands
+
+    with domain_errors():
+        revision = commands.upgrade()
+    err_console.print(f"database schema at revision {revision}", highlight=False)
+
+
+@db_app.command("purge")
+def db_purge() -> None:
+    """Delete audit events (and their decisions) older than POLKU_AUDIT_RETENTION_DAYS."""
+    from api import commands
+
+    with domain_errors():
+        purged = commands.purge()
+    err_console.print(f"purged {purged} audit events past the retention period", highlight=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes; one per core")] = 1,
+) -> None:
+    """Serve the API (uvicorn); settings from POLKU_* and MLFLOW_TRACKING_URI (see README)."""
+    from api import commands
+
+    with domain_errors():
+        commands.serve(commands.ServeOptions(host=host, port=port, workers=workers))
+
+
+def _serve_demo(console: Console) -> bool:
+    """End of `polku demo`: a demo caseworker key, a curl call that works, then serve."""
+    from api import commands
+
+    with domain_errors():
+        key = commands.demo_key()
+    console.print(
+        "Demo caseworker key (unit demo; refused in production):\n"
+        f"  {key.key}\n"
+        "Try, in another terminal:\n"
+        f"  curl -s -H 'Authorization: Bearer {key.key}' -H 'Content-Type: application/json' "
+        "-d @api/examples/recommendation.json http://127.0.0.1:8000/v1/recommendations\n"
+        "Serving on http://127.0.0.1:8000 (API docs at /docs); Ctrl-C stops.",
+        highlight=False,
+        soft_wrap=True,
+    )
+    with domain_errors():
+        commands.serve(commands.ServeOptions())
+    return True
 
 
 def main() -> None:  # pragma: no cover - entry point
