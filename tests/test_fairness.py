@@ -217,7 +217,8 @@ def test_gap_helper_edge_cases() -> None:
     assert difference == pytest.approx(0.3) and math.isnan(ratio)
 
 
-def test_flags_follow_the_bounds(data: dict[str, Any]) -> None:
+def test_flags_follow_the_bounds() -> None:
+    data = make_rows(120, seed=1)
     loose = FairnessSettings(min_cell_size=K, n_boot=0, max_difference=1.0, min_ratio=0.0)
     strict = FairnessSettings(min_cell_size=K, n_boot=0, max_difference=0.0, min_ratio=1.0)
     assert fairness_report(actions=ACTIONS, settings=loose, **data)["flags"] == []

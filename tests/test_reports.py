@@ -7,6 +7,7 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -51,8 +52,13 @@ class World:
     config: RunConfig
 
 
+@lru_cache(maxsize=1)
 def build_world(n_clients: int = 1500) -> World:
-    """Simulate clients, build decision points, fit a small router on the older 70 %."""
+    """Simulate clients, build decision points, fit a small router on the older 70 %.
+
+    Cached, so that the test modules that need it (this one and the browser
+    test) build it once per session; nothing mutates it.
+    """
     params = WorldParams(n_clients=n_clients, truth_replicates=1)
     catalogue = load_catalogue()
     history = simulate(params, catalogue)
@@ -103,11 +109,18 @@ def world() -> World:
     return build_world()
 
 
-@pytest.fixture(scope="module")
-def report(world: World) -> dict[str, Any]:
+@lru_cache(maxsize=1)
+def held_out_report() -> dict[str, Any]:
+    """The fairness report of the cached world's held-out clients (callers must not mutate it)."""
+    world = build_world()
     return fairness_report_for(
         world.router, world.dp, world.holdout, world.truth, settings=SETTINGS, model=MODEL
     )
+
+
+@pytest.fixture(scope="module")
+def report(world: World) -> dict[str, Any]:
+    return held_out_report()
 
 
 @pytest.fixture(scope="module")

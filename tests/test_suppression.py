@@ -243,7 +243,7 @@ def tables(draw: st.DrawFn) -> tuple[pd.DataFrame, int, bool | None, bool]:
     return table, k, row_totals, column_totals
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tables())
 def test_random_tables_are_safe(case: tuple[pd.DataFrame, int, bool | None, bool]) -> None:
     table, k, row_totals, column_totals = case
@@ -254,7 +254,7 @@ def test_random_tables_are_safe(case: tuple[pd.DataFrame, int, bool | None, bool
     assert (TOTAL in published.index) == column_totals
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(tables(), st.data())
 def test_random_tables_with_persons_are_safe(
     case: tuple[pd.DataFrame, int, bool | None, bool], data: st.DataObject

@@ -540,9 +540,12 @@ def _findings(report: Mapping[str, Any]) -> str:
         lang: (format_value(settings["max_difference"], "points", lang), format_value(settings["min_ratio"], "ratio", lang))
         for lang in LANGUAGES
     }
+    by_source = {source: sum(1 for f in flags if f.get("source") == source) for source in SOURCES}
     flag_line = _t(
-        f"{len(flags)} ryhmien välistä eroa on raja-arvojen ulkopuolella (ero yli {bounds['fi'][0]} %-yksikköä tai suhde alle {bounds['fi'][1]}); ne on merkitty taulukoihin.",
-        f"{len(flags)} gaps between groups are outside the bounds (difference above {bounds['en'][0]} percentage points or ratio below {bounds['en'][1]}); they are marked in the tables.",
+        f"{len(flags)} ryhmien välistä eroa on raja-arvojen ulkopuolella (ero yli {bounds['fi'][0]} %-yksikköä tai suhde alle {bounds['fi'][1]}): "
+        f"{by_source['model']} mallin luvuissa, {by_source['history']} historiallisissa tuloksissa, {by_source['decisions']} poikkeamisissa. Ne on merkitty taulukoihin.",
+        f"{len(flags)} gaps between groups are outside the bounds (difference above {bounds['en'][0]} percentage points or ratio below {bounds['en'][1]}): "
+        f"{by_source['model']} in the model's figures, {by_source['history']} in historical outcomes, {by_source['decisions']} in overrides. They are marked in the tables.",
     )
     return (
         f'<section class="findings" id="findings"><h2>{_t("Tärkeimmät havainnot", "Key findings")}</h2>'
@@ -863,6 +866,8 @@ def _card_figures(card: Mapping[str, Any]) -> str:
             f'<td class="num">{_num(["learners", "compared", n, key], compared[n].get(key), kind)}</td>' for n in names
         )
         rows.append(f"<tr><th>{_both(FIGURE_LABELS[key])}</th>{cells}</tr>")
+    if not keys:
+        return f'<p class="note">{_t("Arviointilukuja ei annettu tälle kortille.", "No evaluation figures were given for this card.")}</p>'
     return (
         f'<div class="scroll"><table class="figures"><thead><tr><th>{_t("Mittari", "Figure")}</th>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
@@ -890,7 +895,7 @@ def render_model_card_html(card: Mapping[str, Any], language: str = "fi") -> str
         f"Version {model.get('version') or '–'} · learner {model.get('learner') or '–'} · trained {model.get('trained_at') or '–'}",
     )
     body = [
-        f'<section class="findings"><h2>{_t("Mihin Polku on tarkoitettu", "What Polku is for")}</h2>'
+        f'<section class="findings" id="findings"><h2>{_t("Mihin Polku on tarkoitettu", "What Polku is for")}</h2>'
         f'<p class="lead">{_both(card.get("intended_use", {}))}</p>'
         f'<p>{_t("Suosituksen ohittaminen", "To override a recommendation")}: <code>{_e(oversight.get("override", {}).get("endpoint", ""))}</code> – '
         f'{_both(oversight.get("override", {}))}</p>'
