@@ -665,7 +665,7 @@ def _distribution_table(
 ) -> str:
     labels = section.get("group_labels", {})
     used = [c for c in columns if any((r["counts"].get(c) or 0) > 0 or r["counts"].get(c) is None for r in rows)]
-    head = "".join(f'<th class="num">{_both(column_names.get(c, {"fi": c, "en": c}))}</th>' for c in used)
+    head = "".join(f'<th class="num">{_both(column_names.get(c) or {"fi": c, "en": c})}</th>' for c in used)
     body = []
     for row in rows:
         base = ["attributes", section["name"], *key.split("."), row["group"]]
