@@ -304,6 +304,8 @@ def test_headline_comes_first_in_both_languages(report: dict[str, Any], pages: d
         assert line["text"]["en"].split(":")[0] in page
     with pytest.raises(ValueError, match="language"):
         render_fairness_html(report, "sv")
+    with pytest.raises(ValueError, match="not a fairness report"):
+        render_fairness_html({"headline": []}, "fi")
 
 
 # -- the model card -----------------------------------------------------------------------------

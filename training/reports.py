@@ -39,11 +39,12 @@ from model.config import RunConfig
 from model.decision_points import DecisionPoints, eligible_column
 from model.fairness import (
     ATTRIBUTE_LABELS,
+    REPORT_KIND,
     FairnessSettings,
     decisions_from_store,
     fairness_report,
 )
-from model.model_card import FIGURE_LABELS, build_model_card
+from model.model_card import CARD_KIND, FIGURE_LABELS, build_model_card
 from model.router import Router
 from model.suppression import MARK
 
@@ -797,7 +798,13 @@ def _how_to_read(report: Mapping[str, Any]) -> str:
 
 
 def render_fairness_html(report: Mapping[str, Any], language: str = "fi") -> str:
-    """The fairness report as one self-contained HTML page (Finnish and English)."""
+    """The fairness report as one self-contained HTML page (Finnish and English).
+
+    `report` is the dict of `model.fairness.fairness_report` (or its JSON read
+    back); the model card's fairness summary is not a report and is refused.
+    """
+    if report.get("kind") != REPORT_KIND:
+        raise ValueError("not a fairness report: expected the dict of model.fairness.fairness_report")
     model = report.get("model", {})
     version = model.get("version")
     meta = _t(
@@ -885,6 +892,8 @@ def _kv(items: Mapping[str, Any]) -> str:
 
 def render_model_card_html(card: Mapping[str, Any], language: str = "fi") -> str:
     """The model card as one self-contained HTML page (Finnish and English)."""
+    if card.get("kind") != CARD_KIND:
+        raise ValueError("not a model card: expected the dict of model.model_card.build_model_card")
     model = card.get("model", {})
     fairness = card.get("fairness") or {}
     features = card.get("features", {})
