@@ -225,7 +225,11 @@ def summary_table(result: TrainingResult) -> Table:
 
 
 def print_training_summary(
-    result: TrainingResult, registered: RegisteredVersion, console: Console
+    result: TrainingResult,
+    registered: RegisteredVersion,
+    console: Console,
+    *,
+    next_steps: bool = True,
 ) -> None:
     console.print(summary_table(result))
     split = result.split.summary(result.dp)
@@ -247,11 +251,12 @@ def print_training_summary(
         f"(alias {', '.join(registered.aliases)}), run {registered.run_id}.",
         highlight=False,
     )
-    console.print(
-        f"Next: polku evaluate --data DIR --version {registered.version}  ·  "
-        f"polku promote {registered.version}",
-        highlight=False,
-    )
+    if next_steps:
+        console.print(
+            f"Next: polku evaluate --data DIR --version {registered.version}  ·  "
+            f"polku promote {registered.version}",
+            highlight=False,
+        )
 
 
 @app.command()
@@ -493,7 +498,7 @@ def demo(
         )
         with _stages(_stage_count(2)) as progress:
             result, registered = train_and_register(out, progress=progress)
-        print_training_summary(result, registered, out_console)
+        print_training_summary(result, registered, out_console, next_steps=False)
         promoted = registry.promote(registered.version, alias="champion", name=registered.name)
     out_console.print(
         f"Promoted {promoted.name} version {promoted.version} to [bold]champion[/].",
@@ -504,10 +509,13 @@ def demo(
     store = registry.resolve_store().tracking_uri
     out_console.print(
         "What next:\n"
-        f"  polku evaluate --data {out} --alias champion      figures of the served model\n"
+        f"  polku evaluate --data {out} --alias champion\n"
         f"  polku recommend --data {out} --as-of 2025-06-30 --out caseload.csv\n"
-        f"  .venv/bin/mlflow ui --backend-store-uri {store}   compare runs in the MLflow UI",
+        f"  mlflow ui --backend-store-uri {store}\n"
+        "(the figures of the served model; recommendations for a whole caseload; "
+        "runs side by side in the MLflow UI, see docs/mlflow.md)",
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -518,7 +526,9 @@ def demo(
 # ==========================================================================
 
 keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
-db_app = typer.Typer(help="The API's database: schema migrations and retention.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="The API's database: schema migrations and retention.", no_args_is_help=True
+)
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 

@@ -666,8 +666,11 @@ def train(
         "polku_version": _polku_version(),
     }
     routers = {name: make_router(inputs, models, name, base_metadata) for name in models.learners}
+    # Intervals are not calibrated yet and play no part in the choice: skip them.
     validation = {
-        name: evaluate_scores(router, dp, split.validation, truth, seed=seed).figures
+        name: evaluate_scores(
+            router, dp, split.validation, truth, seed=seed, intervals=False
+        ).figures
         for name, router in routers.items()
     }
     chosen = select_learner(validation, metric=metric)
@@ -677,12 +680,13 @@ def train(
     if truth is not None:
         t = stage("calibrating intervals on the validation clients")
         val_rows = evaluable_rows(dp, split.validation)
+        val_eligible = dp.eligibility()[val_rows]
         for name, learner in models.learners.items():
             widths[name] = calibrate_intervals(
                 learner,
                 models.X[val_rows],
                 truth[val_rows],
-                dp.eligibility()[val_rows],
+                val_eligible,
                 level=routers[name].interval_level,
             )
         seconds["calibrate"] = time.perf_counter() - t
