@@ -49,6 +49,23 @@ def _iso_date(value: Any) -> Any:
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
+_ISO_DATETIME: Final = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+)
+
+
+def _iso_datetime(value: Any) -> Any:
+    if not isinstance(value, str) or not _ISO_DATETIME.fullmatch(value):
+        raise ValueError("a time is written in ISO 8601, e.g. 2024-05-01T00:00:00Z")
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("not a valid date and time (ISO 8601)") from None
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
+"""A time in a query: ISO 8601 text only (no Unix seconds); without a zone it is UTC."""
+
 
 def _clean_text(value: str) -> str:
     try:

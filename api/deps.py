@@ -20,7 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 
 from api.auth import Caller, Role, authenticate
-from api.problems import Problem, unavailable
+from api.problems import FieldError, Problem, safe, unavailable, validation_problem
 from api.serving import LoadedModel, ModelHolder
 from api.settings import Settings
 
@@ -111,15 +111,32 @@ class _RoleGuard:
         return caller
 
 
+def _known_query(request: Request) -> None:
+    """Unknown query parameters are refused (422), as unknown body fields are."""
+    if not request.query_params:
+        return
+    route = request.scope.get("route")
+    declared = getattr(request.app.state, "query_parameters", {})
+    known = declared.get((request.method, getattr(route, "path", None)), set())
+    unknown = sorted({name for name in request.query_params if name not in known})
+    if unknown:
+        raise validation_problem(
+            [
+                FieldError("query", safe(name), "unknown query parameter", "extra_forbidden")
+                for name in unknown
+            ]
+        )
+
+
 def access(*roles: Role, public: bool = False) -> dict[str, Any]:
-    """Route keyword arguments: the role check and its record in OpenAPI."""
+    """Route keyword arguments: the role check, its record in OpenAPI, no unknown query parameters."""
     if public:
         assert not roles
-        return {"openapi_extra": {ROLES_KEY: [PUBLIC]}}
+        return {"dependencies": [Depends(_known_query)], "openapi_extra": {ROLES_KEY: [PUBLIC]}}
     if not roles:
         raise ValueError("a route needs at least one role, or public=True")
     guard: Callable[..., Caller] = _RoleGuard(frozenset(roles))
     return {
-        "dependencies": [Depends(guard)],
+        "dependencies": [Depends(guard), Depends(_known_query)],
         "openapi_extra": {ROLES_KEY: sorted(r.value for r in roles)},
     }

@@ -118,6 +118,19 @@ def create_app(
     _require_access_rules(ROUTERS)
     for router in ROUTERS:
         app.include_router(router)
+    app.state.route_methods = [
+        (route.path_regex, set(route.methods))
+        for router in ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
+    app.state.query_parameters = {
+        (method.upper(), path): {
+            p["name"] for p in operation.get("parameters", []) if p["in"] == "query"
+        }
+        for path, item in app.openapi()["paths"].items()
+        for method, operation in item.items()
+    }
     problems.install(app)
     app.add_middleware(PolkuMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

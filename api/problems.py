@@ -186,7 +186,22 @@ def _http_handler(request: Request, exc: Exception) -> Response:
     kind, title = _STATUS_KINDS.get(exc.status_code, ("http-error", "HTTP error"))
     detail = exc.detail if isinstance(exc.detail, str) else title
     headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route on the path only; list them all.
+        allowed = allowed_methods(request.app, request.url.path)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
+            detail = f"this resource allows {', '.join(allowed)}"
     return problem_response(request, Problem(exc.status_code, kind, title, detail, headers=headers))
+
+
+def allowed_methods(app: Any, path: str) -> list[str]:
+    """Every method any route of `app` allows on `path`, sorted."""
+    methods: set[str] = set()
+    for regex, route_methods in getattr(app.state, "route_methods", ()):
+        if regex.match(path):
+            methods |= route_methods
+    return sorted(methods)
 
 
 def _domain_handler(request: Request, exc: Exception) -> Response:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 import orjson
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import Response
 
 from api.auth import Role
-from api.common import UUID_PATTERN, as_utc
+from api.common import UUID_PATTERN, IsoDateTime, as_utc
 from api.decisions.schemas import (
     IDEMPOTENCY_KEY_PATTERN,
     DecisionList,
@@ -34,11 +33,11 @@ Cursor = Annotated[
 ]
 Limit = Annotated[int, Query(ge=1, le=500, description="page size", examples=[100])]
 Since = Annotated[
-    datetime | None,
+    IsoDateTime | None,
     Query(description="written at or after (ISO 8601)", examples=["2024-05-01T00:00:00Z"]),
 ]
 Until = Annotated[
-    datetime | None,
+    IsoDateTime | None,
     Query(description="written before (ISO 8601)", examples=["2024-06-01T00:00:00Z"]),
 ]
 

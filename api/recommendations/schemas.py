@@ -188,8 +188,9 @@ class RecommendationRequest(RequestModel):
         3,
         ge=1,
         le=MAX_K,
-        description="how many ranked services to return; at most the number of actions of the "
-        "served catalogue (more is refused with 422); fewer come back when fewer are eligible",
+        description="how many ranked services to return (1..100). A k at or above the number of "
+        "candidate actions of the served catalogue (GET /v1/model, actions) ranks and returns every "
+        "eligible one; fewer than k come back when fewer are eligible",
         examples=[3],
     )
     language: Language = Field(

@@ -77,12 +77,6 @@ def check_request(
         )
     if as_of < client.intake_date:
         fail("as_of", "before_intake", "as_of is before the client's intake_date")
-    if request.k > len(model.actions):
-        fail(
-            "k",
-            "too_large",
-            f"k is at most {len(model.actions)}, the number of candidate actions of the served catalogue",
-        )
     for name, value in client.extras.items():
         kind = model.extras.get(name)
         where = f"client.extras.{name}"

@@ -36,21 +36,30 @@ def record_control_event(
 
 
 def control_state(connection: Connection) -> ControlState:
+    """The switch and the reload generation; one statement once a switch was ever set."""
+    generation = (
+        select(func.coalesce(func.max(control_events.c.id), 0))
+        .where(control_events.c.action == "reload")
+        .scalar_subquery()
+    )
     switch = connection.execute(
-        select(control_events.c.action, control_events.c.reason, control_events.c.created_at)
+        select(
+            control_events.c.action,
+            control_events.c.reason,
+            control_events.c.created_at,
+            generation.label("generation"),
+        )
         .where(control_events.c.action.in_(("pause", "resume")))
         .order_by(control_events.c.id.desc())
         .limit(1)
     ).first()
-    generation = connection.execute(
-        select(func.coalesce(func.max(control_events.c.id), 0)).where(
-            control_events.c.action == "reload"
-        )
-    ).scalar_one()
-    paused = switch is not None and switch.action == "pause"
+    if switch is None:
+        reloads = connection.execute(select(generation)).scalar_one()
+        return ControlState(paused=False, reason=None, since=None, reload_generation=int(reloads))
+    paused = switch.action == "pause"
     return ControlState(
         paused=paused,
-        reason=switch.reason if paused and switch is not None else None,
-        since=switch.created_at if switch is not None else None,
-        reload_generation=int(generation),
+        reason=switch.reason if paused else None,
+        since=switch.created_at,
+        reload_generation=int(switch.generation),
     )

@@ -165,3 +165,41 @@ def test_an_unexpected_error_is_a_500_problem_and_logs_no_values(
     assert marker not in caplog.text
     assert "internal error RuntimeError" in caplog.text
     assert body["request_id"] in caplog.text
+
+
+def test_unknown_query_parameters_are_422(client: TestClient, keys: Keys) -> None:
+    problem = _problem(
+        client.get("/v1/decisions", params={"limit": 5, "units": "all"}, headers=keys.admin), 422
+    )
+    assert problem["errors"] == [
+        {
+            "location": "query",
+            "field": "units",
+            "message": "unknown query parameter",
+            "code": "extra_forbidden",
+        }
+    ]
+    assert client.get("/health/ready", params={"verbose": "1"}).status_code == 422
+
+
+def test_times_in_queries_are_iso_8601_only(client: TestClient, keys: Keys) -> None:
+    for value in ("0.5", "1714521600", "yesterday", "2024-13-01T00:00:00Z"):
+        problem = _problem(
+            client.get("/v1/audit", params={"since": value}, headers=keys.admin), 422
+        )
+        assert problem["errors"][0]["field"] == "since"
+    for value in (
+        "2024-05-01",
+        "2024-05-01T00:00:00Z",
+        "2024-05-01T03:00:00+03:00",
+        "2024-05-01T00:00",
+    ):
+        assert (
+            client.get("/v1/audit", params={"since": value}, headers=keys.admin).status_code == 200
+        )
+
+
+def test_405_lists_every_method_of_the_resource(client: TestClient, keys: Keys) -> None:
+    response = client.put("/v1/decisions", headers=keys.admin)
+    _problem(response, 405)
+    assert response.headers["allow"] == "GET, POST"

@@ -88,14 +88,22 @@ def test_k_equal_to_the_number_of_candidates_scores_every_eligible_one(
     assert [r["service"] for r in one["recommendations"]] == ranked[:1]
 
 
-def test_k_above_the_number_of_candidates_is_refused(client: TestClient, keys: Keys) -> None:
+def test_k_beyond_the_candidates_returns_them_all_and_beyond_100_is_refused(
+    client: TestClient, keys: Keys
+) -> None:
     actions = client.get("/v1/model", headers=keys.caseworker).json()["actions"]
-    for k, field in ((len(actions) + 1, "k"), (0, "k"), (-1, "k"), (10**6, "k")):
+    every = recommend(client, keys.caseworker, k=len(actions))
+    assert (
+        recommend(client, keys.caseworker, k=len(actions) + 1)["recommendations"]
+        == every["recommendations"]
+    )
+    assert recommend(client, keys.caseworker, k=100)["recommendations"] == every["recommendations"]
+    for k in (0, -1, 101, 10**6):
         response = client.post(
             "/v1/recommendations", json=request_body(k=k), headers=keys.caseworker
         )
         assert response.status_code == 422, k
-        assert [e["field"] for e in response.json()["errors"]] == [field]
+        assert [e["field"] for e in response.json()["errors"]] == ["k"]
 
 
 def test_names_and_explanations_follow_the_language(client: TestClient, keys: Keys) -> None:

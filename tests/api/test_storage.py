@@ -1,0 +1,103 @@
+"""The database layer on SQLite and PostgreSQL: durability settings, migrations, append-only."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from api.storage import migrate
+from api.storage.control import control_state, record_control_event
+from api.storage.engine import database_problem, make_engine, write_transaction
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    db = make_engine(database_url, busy_timeout_ms=200)
+    migrate.upgrade(db)
+    yield db
+    db.dispose()
+
+
+def test_durability_settings(engine: Engine, backend: str) -> None:
+    with engine.connect() as connection:
+        if backend == "sqlite":
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 200
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        else:
+            assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+    assert database_problem(engine) is None
+
+
+def test_migrations_go_down_and_up_again(engine: Engine) -> None:
+    tables = {"api_keys", "audit_events", "decisions", "control_events"}
+    assert tables <= set(inspect(engine).get_table_names())
+    assert not migrate.pending(engine)
+    migrate.downgrade(engine, "base")
+    assert not tables & set(inspect(engine).get_table_names())
+    assert migrate.pending(engine)
+    migrate.upgrade(engine)
+    migrate.upgrade(engine)  # idempotent
+    assert migrate.current(engine) == migrate.head()
+
+
+def test_control_events_are_append_only(engine: Engine) -> None:
+    with write_transaction(engine) as connection:
+        record_control_event(
+            connection, action="pause", reason="r", key_id=None, at=datetime.now(UTC)
+        )
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+        connection.execute(text("UPDATE control_events SET action = 'resume'"))
+    with engine.connect() as connection:
+        assert control_state(connection).paused
+
+
+def test_a_second_writer_waits_for_the_first(tmp_path: Path) -> None:
+    """Writes take the lock at BEGIN on SQLite (IMMEDIATE): no lock upgrades, no deadlocks."""
+    engine = make_engine(f"sqlite:///{(tmp_path / 'lock.db').as_posix()}", busy_timeout_ms=200)
+    migrate.upgrade(engine)
+    started, release = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with write_transaction(engine) as connection:
+            record_control_event(
+                connection, action="reload", reason=None, key_id=None, at=datetime.now(UTC)
+            )
+            started.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    started.wait(5)
+    began = time.perf_counter()
+    with pytest.raises(OperationalError, match="locked"), write_transaction(engine):
+        pass  # BEGIN IMMEDIATE waits busy_timeout (200 ms), then gives up
+    assert time.perf_counter() - began >= 0.15
+    release.set()
+    thread.join()
+    with write_transaction(engine) as connection:
+        record_control_event(
+            connection, action="reload", reason=None, key_id=None, at=datetime.now(UTC)
+        )
+        assert control_state(connection).reload_generation == 2
+    engine.dispose()
+
+
+def test_an_unreachable_database_is_reported_not_raised() -> None:
+    db = make_engine("postgresql+psycopg://nobody@127.0.0.1:9/none", connect_timeout_s=1)
+    problem = database_problem(db)
+    assert problem is not None and "does not answer" in problem
+    assert "nobody" not in problem
