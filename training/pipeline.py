@@ -57,6 +57,7 @@ from model.decision_points import (
     build_decision_points,
 )
 from model.encoding import FeatureEncoder
+from model.features import DECISION_TIMING_FEATURES
 from model.errors import ConfigError, DataContractError
 from model.golden import METADATA_KEY as GOLDEN_KEY
 from model.golden import check_golden, expected_top_services
@@ -446,7 +447,14 @@ def fit_models(
     progress("fitting the propensity model")
     started = time.perf_counter()
     p_rows = split.train & rows.propensity
-    propensity = _construct(PropensityModel, PROPENSITY, common, config).fit(
+    # The support estimate leaves out the features that betray the action at a
+    # service start (model.features.DECISION_TIMING_FEATURES).
+    support_columns = [
+        j for j, name in enumerate(encoder.columns_) if name not in DECISION_TIMING_FEATURES
+    ]
+    propensity = _construct(
+        PropensityModel, PROPENSITY, {**common, "feature_indices": support_columns}, config
+    ).fit(
         X[p_rows], taken[p_rows], fit_eligible[p_rows], clusters[p_rows]
     )
     seconds["fit_propensity"] = time.perf_counter() - started
