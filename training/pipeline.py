@@ -57,8 +57,8 @@ from model.decision_points import (
     build_decision_points,
 )
 from model.encoding import FeatureEncoder
-from model.features import DECISION_TIMING_FEATURES
 from model.errors import ConfigError, DataContractError
+from model.features import DECISION_TIMING_FEATURES
 from model.golden import METADATA_KEY as GOLDEN_KEY
 from model.golden import check_golden, expected_top_services
 from model.learners import (
