@@ -72,7 +72,7 @@ class RegistrySource:
     name: str
     alias: str
     version: str | None
-    tracking_uri: str
+    tracking_uri: str | None
 
     def load(self) -> ServedModelLike:
         from training.registry import load_served  # MLflow is slow to import; only here

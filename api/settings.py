@@ -18,7 +18,6 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
-DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 MIN_RETENTION_DAYS = 183  # six months
 _VOLATILE_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run")
 
@@ -44,10 +43,10 @@ class Settings(BaseSettings):
     model_name: str = Field("polku-router", description="registered model to serve")
     model_alias: str = Field("champion", description="registry alias to serve")
     model_version: str | None = Field(None, description="pin a version instead of the alias")
-    mlflow_tracking_uri: str = Field(
-        DEFAULT_TRACKING_URI,
+    mlflow_tracking_uri: str | None = Field(
+        None,
         validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "POLKU_MLFLOW_TRACKING_URI"),
-        description="MLflow tracking and registry store",
+        description="MLflow tracking and registry store; unset: sqlite:///<checkout>/mlruns/mlflow.db",
     )
     model_retry_seconds: float = Field(
         30.0, ge=0, description="retry a failed model load this often (0: only on reload)"

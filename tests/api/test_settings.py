@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from api.settings import DEFAULT_TRACKING_URI, Settings, get_settings, production_problems
+from api.settings import Settings, get_settings, production_problems
 
 SAFE_PRODUCTION = {
     "env": "production",
@@ -38,7 +38,7 @@ def test_defaults() -> None:
         "champion",
         None,
     )
-    assert settings.mlflow_tracking_uri == DEFAULT_TRACKING_URI
+    assert settings.mlflow_tracking_uri is None  # training.registry's default store
     assert settings.audit_retention_days >= 183
 
 
