@@ -334,3 +334,26 @@ def test_records_on_the_decision_date_are_not_used(
     assert same["recommendations"] == base["recommendations"]
     features = [r["features"] for r in _audit_rows(app)]
     assert features[0] == features[1]
+
+
+def test_the_documented_example_works_as_written(client: TestClient, keys: Keys) -> None:
+    import json
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "api" / "examples" / "recommendation.json"
+    response = client.post(
+        "/v1/recommendations",
+        content=example.read_bytes(),
+        headers={**keys.caseworker, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    assert json.loads(example.read_text("utf-8"))["as_of"] == response.json()["as_of"]
+
+
+def test_every_log_line_of_a_request_carries_its_request_id(
+    client: TestClient, keys: Keys, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    response = client.post("/v1/recommendations", json=request_body(), headers=keys.caseworker)
+    lines = [r for r in caplog.records if r.name == "api.middleware"]
+    assert lines and lines[-1].request_id == response.headers["x-request-id"]  # type: ignore[attr-defined]

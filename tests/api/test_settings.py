@@ -111,3 +111,15 @@ def test_importing_the_app_does_no_work(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_readme_and_docs_list_every_setting() -> None:
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text("utf-8")
+    docs = (root / "docs" / "api.md").read_text("utf-8")
+    for name in Settings.model_fields:
+        variable = (
+            "MLFLOW_TRACKING_URI" if name == "mlflow_tracking_uri" else f"POLKU_{name.upper()}"
+        )
+        assert f"`{variable}`" in readme, variable
+        assert f"`{variable}`" in docs, variable
