@@ -119,7 +119,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     app.state.route_methods = [
-        (route.path_regex, set(route.methods))
+        (route.path_regex, set(route.methods or ()))
         for router in ROUTERS
         for route in router.routes
         if isinstance(route, APIRoute)
@@ -149,7 +149,7 @@ ROUTERS: tuple[APIRouter, ...] = (
 def _require_access_rules(routers: tuple[APIRouter, ...]) -> None:
     """Refuse to build an app with a route that does not say who may call it."""
     missing = [
-        f"{','.join(sorted(route.methods))} {route.path}"
+        f"{','.join(sorted(getattr(route, 'methods', None) or ()))} {getattr(route, 'path', route)}"
         for router in routers
         for route in router.routes
         if not isinstance(route, APIRoute) or ROLES_KEY not in (route.openapi_extra or {})

@@ -32,43 +32,57 @@ class Settings(BaseSettings):
     )
 
     env: Literal["development", "production"] = Field(
-        "development", description="production refuses insecure settings at start"
+        default="development", description="production refuses insecure settings at start"
     )
-    data_dir: Path = Field(Path("data"), description="folder of the default SQLite database")
+    data_dir: Path = Field(
+        default=Path("data"), description="folder of the default SQLite database"
+    )
     database_url: str | None = Field(
-        None,
+        default=None,
         description="SQLAlchemy URL; default sqlite:///<data_dir>/polku.db; "
         "PostgreSQL as postgresql+psycopg://user@host/db",
     )
-    model_name: str = Field("polku-router", description="registered model to serve")
-    model_alias: str = Field("champion", description="registry alias to serve")
-    model_version: str | None = Field(None, description="pin a version instead of the alias")
+    model_name: str = Field(default="polku-router", description="registered model to serve")
+    model_alias: str = Field(default="champion", description="registry alias to serve")
+    model_version: str | None = Field(
+        default=None, description="pin a version instead of the alias"
+    )
     mlflow_tracking_uri: str | None = Field(
-        None,
+        default=None,
         validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "POLKU_MLFLOW_TRACKING_URI"),
         description="MLflow tracking and registry store; unset: sqlite:///<checkout>/mlruns/mlflow.db",
     )
     model_retry_seconds: float = Field(
-        30.0, ge=0, description="retry a failed model load this often (0: only on reload)"
+        default=30.0, ge=0, description="retry a failed model load this often (0: only on reload)"
     )
     model_start_wait_seconds: float = Field(
-        60.0, ge=0, description="at start, wait this long for the first model load before answering"
+        default=60.0,
+        ge=0,
+        description="at start, wait this long for the first model load before answering",
     )
-    max_body_bytes: int = Field(262_144, ge=1024, description="larger request bodies get 413")
+    max_body_bytes: int = Field(
+        default=262_144, ge=1024, description="larger request bodies get 413"
+    )
     audit_retention_days: int = Field(
-        730, ge=MIN_RETENTION_DAYS, description="audit events and decisions older are purged"
+        default=730,
+        ge=MIN_RETENTION_DAYS,
+        description="audit events and decisions older are purged",
     )
-    db_busy_timeout_ms: int = Field(5000, ge=0, description="SQLite: wait this long for a lock")
-    db_connect_timeout_seconds: int = Field(5, ge=1, description="PostgreSQL connect timeout")
-    db_pool_size: int = Field(5, ge=1, description="PostgreSQL connections per worker")
+    db_busy_timeout_ms: int = Field(
+        default=5000, ge=0, description="SQLite: wait this long for a lock"
+    )
+    db_connect_timeout_seconds: int = Field(
+        default=5, ge=1, description="PostgreSQL connect timeout"
+    )
+    db_pool_size: int = Field(default=5, ge=1, description="PostgreSQL connections per worker")
     migrate_on_start: bool = Field(
-        True, description="upgrade the database schema at start (else: polku db upgrade)"
+        default=True, description="upgrade the database schema at start (else: polku db upgrade)"
     )
     allow_demo_keys: bool = Field(
-        True, description="accept keys created with --demo; production requires false"
+        default=True, description="accept keys created with --demo; production requires false"
     )
-    retry_after_seconds: int = Field(5, ge=1, description="Retry-After of 503 answers")
-    log_level: str = Field("INFO", description="level of the polku and api loggers")
+    retry_after_seconds: int = Field(default=5, ge=1, description="Retry-After of 503 answers")
+    log_level: str = Field(default="INFO", description="level of the polku and api loggers")
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -263,7 +263,7 @@ def _progress(
         # one, then the later service code and status (model.decision_points).
         candidate = (
             start,
-            float(end) if ended else math.inf,
+            float(end) if ended and end is not None else math.inf,
             service,
             status if ended else ONGOING,
         )

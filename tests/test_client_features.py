@@ -23,7 +23,7 @@ from model.client_features import check_features, client_features
 from model.config import RunConfig
 from model.decision_points import features_at
 from model.errors import DataContractError
-from model.features import feature_catalogue
+from model.features import FeatureKind, feature_catalogue
 from model.vocab import (
     CEFR_VALUES,
     EDUCATION_LEVELS,
@@ -36,7 +36,11 @@ from model.vocab import (
 from tests.factories import make_tables
 
 CATALOGUE = load_catalogue()
-EXTRAS = {"municipality_zone": "categorical", "commute_minutes": "numeric", "has_car": "boolean"}
+EXTRAS: dict[str, FeatureKind] = {
+    "municipality_zone": "categorical",
+    "commute_minutes": "numeric",
+    "has_car": "boolean",
+}
 CONFIG = RunConfig(extra_features=EXTRAS)
 BASE = date(2019, 1, 1)
 
@@ -69,7 +73,7 @@ def histories(
         "has_car": draw(st.none() | st.booleans()),
     }
     services = [*CATALOGUE.service_codes, REVIEW]
-    episodes = []
+    episodes: list[dict[str, Any]] = []
     for _ in range(draw(st.integers(0, 12))):
         start = draw(days)
         end = draw(st.none() | st.integers(start - 20, start + 400))
@@ -83,7 +87,8 @@ def histories(
                 "planned_service": None,
             }
         )
-    if episodes and draw(st.booleans()):  # same-day starts
+    same_day = draw(st.booleans())
+    if episodes and same_day:  # same-day starts
         episodes.append(
             {
                 **episodes[0],

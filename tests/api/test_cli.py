@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from training.cli import app
 
 
 @pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     path = tmp_path / "polku.db"
     monkeypatch.setenv("POLKU_DATABASE_URL", f"sqlite:///{path.as_posix()}")
     get_settings.cache_clear()
@@ -29,8 +30,9 @@ def test_keys_create_prints_the_key_alone_and_stores_only_its_hash(database: Pat
     assert result.exit_code == 0, result.output
     key = result.stdout.strip()
     assert result.stdout == key + "\n"
-    assert KEY_PATTERN.fullmatch(key)
-    key_id = KEY_PATTERN.fullmatch(key).group(1)
+    match = KEY_PATTERN.fullmatch(key)
+    assert match is not None
+    key_id = match.group(1)
     assert f"created key {key_id}" in result.stderr
     with sqlite3.connect(database) as connection:
         rows = connection.execute(
@@ -45,7 +47,9 @@ def test_keys_create_prints_the_key_alone_and_stores_only_its_hash(database: Pat
 def test_keys_list_and_revoke(database: Path) -> None:
     runner = CliRunner()
     key = runner.invoke(app, ["keys", "create", "--role", "admin", "--unit", "hq"]).stdout.strip()
-    key_id = KEY_PATTERN.fullmatch(key).group(1)
+    match = KEY_PATTERN.fullmatch(key)
+    assert match is not None
+    key_id = match.group(1)
     listed = runner.invoke(app, ["keys", "list"])
     assert key_id in listed.stdout and "admin" in listed.stdout
     assert key not in listed.stdout and hash_key(key) not in listed.stdout

@@ -96,7 +96,7 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
         field, value = draw(st.sampled_from(TYPE_ERRORS))
         client[field] = value
     services = [*CATALOGUE.service_codes, "review"]
-    episodes = []
+    episodes: list[dict[str, Any]] = []
     for _ in range(draw(st.integers(0, 5))):
         start = intake + draw(st.integers(-5, 600))
         status = draw(st.sampled_from(EPISODE_STATUSES))
@@ -115,7 +115,7 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
         if episode["service"] == "review" and draw(st.booleans()):
             episode["planned_service"] = draw(st.sampled_from([*CATALOGUE.actions, "nonsense"]))
         episodes.append(episode)
-    outcomes = []
+    outcomes: list[dict[str, Any]] = []
     for _ in range(draw(st.integers(0, 3))):
         start = intake + draw(st.integers(-50, 600))
         end = draw(st.none() | st.integers(start - 3, start + 300))
@@ -127,7 +127,7 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
             }
         )
     starts = [intake] + [
-        (date.fromisoformat(r["start_date"]) - BASE).days for r in episodes + outcomes
+        (date.fromisoformat(str(r["start_date"])) - BASE).days for r in [*episodes, *outcomes]
     ]
     return {
         "client": client,

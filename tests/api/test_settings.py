@@ -5,13 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from api.settings import Settings, get_settings, production_problems
 
-SAFE_PRODUCTION = {
+SAFE_PRODUCTION: dict[str, Any] = {
     "env": "production",
     "allow_demo_keys": False,
     "data_dir": Path("/srv/polku"),
@@ -87,7 +88,7 @@ def test_production_accepts_safe_settings() -> None:
         ({"database_url": "mysql://x@db/polku"}, "not supported"),
     ],
 )
-def test_production_refuses_insecure_settings(change: dict[str, object], reason: str) -> None:
+def test_production_refuses_insecure_settings(change: dict[str, Any], reason: str) -> None:
     with pytest.raises(ValidationError, match=reason) as caught:
         Settings(**{**SAFE_PRODUCTION, **change})
     assert "secret-pw" not in str(caught.value)
