@@ -15,6 +15,7 @@ registered in `install`.
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -150,6 +151,22 @@ def field_errors(raw: Sequence[Mapping[str, Any]]) -> list[FieldError]:
     return out
 
 
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}|[0-9]{1,6}|\[key\]")
+
+
+def _paths(errors: Sequence[FieldError]) -> str:
+    """Field paths for a log line: names and indices only; a caller-chosen key becomes <key>."""
+    return ", ".join(
+        ".".join(
+            [
+                e.location,
+                *(part if _NAME.fullmatch(part) else "<key>" for part in e.field.split(".")),
+            ]
+        )
+        for e in errors[:20]
+    )
+
+
 def _validation_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = field_errors(exc.errors())
@@ -162,7 +179,7 @@ def _validation_handler(request: Request, exc: Exception) -> Response:
     logger.info(
         "request refused: %s at %s",
         problem.kind,
-        ", ".join(safe(f"{e.location}.{e.field}") for e in errors[:20]),
+        _paths(errors),
     )
     return problem_response(request, problem)
 
@@ -174,7 +191,7 @@ def _problem_handler(request: Request, exc: Exception) -> Response:
             "request refused: %s (%d) at %s",
             exc.kind,
             exc.status,
-            ", ".join(safe(f"{e.location}.{e.field}") for e in exc.errors[:20]),
+            _paths(exc.errors),
         )
     else:
         logger.info("request refused: %s (%d)", exc.kind, exc.status)

@@ -203,3 +203,21 @@ def test_405_lists_every_method_of_the_resource(client: TestClient, keys: Keys) 
     response = client.put("/v1/decisions", headers=keys.admin)
     _problem(response, 405)
     assert response.headers["allow"] == "GET, POST"
+
+
+def test_caller_chosen_names_are_not_logged(
+    client: TestClient, keys: Keys, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    body = request_body()
+    body["client"]["extras"] = {"MARKER key 42": 1}
+    body["client"]["MARKER-field"] = 1
+    assert client.post("/v1/recommendations", json=body, headers=keys.caseworker).status_code == 422
+    assert (
+        client.get("/v1/decisions", params={"MARKER-q": "1"}, headers=keys.admin).status_code == 422
+    )
+    server = [
+        r.getMessage() for r in caplog.records if not r.name.startswith("httpx")
+    ]  # the test's own client
+    assert any("request refused" in line for line in server)
+    assert not [line for line in server if "MARKER" in line]
