@@ -83,7 +83,10 @@ def test_a_training_run_logs_parameters_figures_plots_and_inputs(
     for learner in ("s_learner", "dr_learner"):
         for key in ("v_rec", "capture_ratio", "dr_value", "auc", "ece", "coverage"):
             assert f"{learner}.{key}" in metrics
+        for key in ("v_rec", "capture_ratio", "dr_value", "auc", "ece"):
             assert f"{learner}.validation.{key}" in metrics
+        # intervals are not computed for the choice on validation
+        assert f"{learner}.validation.coverage" not in metrics
     assert metrics["v_rec"] == pytest.approx(trained_model.result.evaluation["v_rec"])
     assert run.data.tags["polku.learner"] == trained_model.result.chosen
 

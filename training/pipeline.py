@@ -454,9 +454,7 @@ def fit_models(
     ]
     propensity = _construct(
         PropensityModel, PROPENSITY, {**common, "feature_indices": support_columns}, config
-    ).fit(
-        X[p_rows], taken[p_rows], fit_eligible[p_rows], clusters[p_rows]
-    )
+    ).fit(X[p_rows], taken[p_rows], fit_eligible[p_rows], clusters[p_rows])
     seconds["fit_propensity"] = time.perf_counter() - started
 
     o_rows = split.train & rows.outcome

@@ -536,9 +536,7 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def load_fairness_report(
-    run_id: str, *, tracking_uri: str | None = None
-) -> dict[str, Any] | None:
+def load_fairness_report(run_id: str, *, tracking_uri: str | None = None) -> dict[str, Any] | None:
     """The fairness report logged with a training run, or None when it has none."""
     configure(tracking_uri)
     try:
