@@ -115,6 +115,8 @@ def _quiet_mlflow() -> None:
     import training.registry  # noqa: F401
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
+    # "Failed to resolve installed pip version": uv environments have no pip.
+    logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
