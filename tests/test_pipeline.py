@@ -272,7 +272,10 @@ def test_selection_never_looks_at_test_figures() -> None:
     assert selection_metric(True) == "v_rec" and selection_metric(False) == "dr_value"
     ties = {"a": {"v_rec": 0.3}, "b": {"v_rec": 0.3}}
     assert select_learner(ties, metric="v_rec") == "a"
-    missing = {"a": {"v_rec": None}, "b": {"v_rec": float("nan")}}
+    missing: dict[str, dict[str, float | None]] = {
+        "a": {"v_rec": None},
+        "b": {"v_rec": float("nan")},
+    }
     assert select_learner(missing, metric="v_rec") == "a"
 
 

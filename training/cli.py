@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -372,7 +371,7 @@ def evaluate_served(
             f"held-out clients (intake on or after {test_from})"
         )
     evaluation = evaluate_scores(router, dp, rows, truth, model_version=served.version)
-    if truth is not None:
+    if truth is not None and found is not None:
         note += f"; truth from {found.name}"
     if plots is not None:
         from training.plots import calibration_plot, uplift_by_service_plot
@@ -646,4 +645,4 @@ def main() -> None:  # pragma: no cover - entry point
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -535,7 +535,7 @@ def calibrate_intervals(
         return None
     spread = learner.spread(X)
     probe = copy.copy(learner)
-    probe.spread = lambda _X: spread  # type: ignore[method-assign]
+    probe.spread = lambda _X: spread  # type: ignore[method-assign,assignment]
     width = float(calibrate_interval(probe, X, np.nan_to_num(truth), mask, level=level))
     learner.heterogeneity_ = width
     return width

@@ -182,7 +182,7 @@ def experiment_id(store: Store, name: str = EXPERIMENT_NAME) -> str:
 # --------------------------------------------------------------------------
 
 
-class PolkuRouterModel(mlflow.pyfunc.PythonModel):
+class PolkuRouterModel(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined]
     """The served model as an MLflow pyfunc: a `Router` saved as JSON in its artifacts.
 
     `predict` takes decision-point features (columns named as in
