@@ -156,3 +156,20 @@ def uplift_by_service_plot(uplift: pd.DataFrame, path: str | Path) -> Path:
     axes.set_xlabel("mean uplift in probability of a good outcome")
     axes.set_title("Uplift by service")
     return _save(figure, path)
+
+
+def new_figure(width: float, height: float, *, dpi: int = 110) -> Figure:
+    """A matplotlib figure on the Agg canvas (no pyplot, no global state)."""
+    figure = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def png_base64(figure: Figure) -> str:
+    """The figure as base64 PNG text, for embedding in a self-contained HTML page."""
+    import base64
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    return base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -20,9 +20,7 @@ Plots draw published values only.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -32,8 +30,6 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from model.config import RunConfig
 from model.decision_points import DecisionPoints, eligible_column
@@ -47,6 +43,7 @@ from model.fairness import (
 from model.model_card import CARD_KIND, FIGURE_LABELS, build_model_card
 from model.router import Router
 from model.suppression import MARK
+from training.plots import new_figure, png_base64
 
 FAIRNESS_JSON: Final = "fairness.json"
 FAIRNESS_HTML: Final = "fairness.html"
@@ -362,10 +359,8 @@ def _num(key: Sequence[str], value: Any, kind: str, *, suppressed: bool = False)
     return f'<span class="n" data-key="{key_attr}" data-value="{_e(raw)}" data-kind="{kind}">{inner}</span>'
 
 
-def _png(figure: Figure) -> str:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+def _png(figure: Any) -> str:
+    return png_base64(figure)
 
 
 def _img(data: str, alt: Mapping[str, str]) -> str:
@@ -373,10 +368,8 @@ def _img(data: str, alt: Mapping[str, str]) -> str:
     return f'<img class="plot" alt="{_e(alt_text)}" src="data:image/png;base64,{data}">'
 
 
-def _new_figure(width: float, height: float) -> Figure:
-    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
+def _new_figure(width: float, height: float) -> Any:
+    return new_figure(width, height, dpi=DPI)
 
 
 # --------------------------------------------------------------------------
