@@ -101,3 +101,18 @@ def test_an_unreachable_database_is_reported_not_raised() -> None:
     problem = database_problem(db)
     assert problem is not None and "does not answer" in problem
     assert "nobody" not in problem
+
+
+def test_without_migrations_on_start_an_old_schema_is_refused(settings: object) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from api.settings import Settings
+
+    assert isinstance(settings, Settings)
+    app = create_app(settings.model_copy(update={"migrate_on_start": False}))
+    with pytest.raises(RuntimeError, match="polku db upgrade"), TestClient(app):
+        pass
+    migrate.upgrade(make_engine(settings.sqlalchemy_url))
+    with TestClient(app) as client:
+        assert client.get("/health/live").status_code == 200
