@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from api.settings import Settings
 from api.storage import migrate
 from api.storage.control import control_state, record_control_event
 from api.storage.engine import database_problem, make_engine, write_transaction
@@ -103,16 +104,19 @@ def test_an_unreachable_database_is_reported_not_raised() -> None:
     assert "nobody" not in problem
 
 
-def test_without_migrations_on_start_an_old_schema_is_refused(settings: object) -> None:
+def test_without_migrations_on_start_an_old_schema_is_refused(
+    settings: Settings, tmp_path: Path
+) -> None:
     from fastapi.testclient import TestClient
 
     from api.main import create_app
-    from api.settings import Settings
 
-    assert isinstance(settings, Settings)
-    app = create_app(settings.model_copy(update={"migrate_on_start": False}))
+    fresh = f"sqlite:///{(tmp_path / 'fresh.db').as_posix()}"  # a schema of its own, never migrated
+    app = create_app(settings.model_copy(update={"migrate_on_start": False, "database_url": fresh}))
     with pytest.raises(RuntimeError, match="polku db upgrade"), TestClient(app):
         pass
-    migrate.upgrade(make_engine(settings.sqlalchemy_url))
+    engine = make_engine(fresh)
+    migrate.upgrade(engine)
+    engine.dispose()
     with TestClient(app) as client:
         assert client.get("/health/live").status_code == 200
