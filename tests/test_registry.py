@@ -192,7 +192,8 @@ def test_load_served_gives_the_native_router_with_its_evaluation_and_card(
     np.testing.assert_allclose(
         by_version.router.score(frame).p, trained_model.result.router.score(frame).p
     )
-    assert registry.load_fairness_report(trained_model.run_id) is None  # not built yet
+    report = registry.load_fairness_report(trained_model.run_id)
+    assert report is not None and report == trained_model.result.fairness_report
 
 
 def test_pyfunc_loads_in_a_fresh_process_and_recommends(

@@ -739,11 +739,31 @@ def train(
         seconds=seconds,
         golden_problems=golden_problems,
     )
-    t = stage("writing the model card")
-    result.model_card = model_card(result)
-    result.fairness_report = fairness_report(result)
+    t = stage("writing the fairness report and the model card")
+    attach_reports(result, truth)
     seconds["report"] = time.perf_counter() - t
     return result
+
+
+def attach_reports(result: TrainingResult, truth: np.ndarray | None) -> None:
+    """The fairness report (held-out clients) and the model card of this run (issue 5)."""
+    from training.reports import build_reports
+
+    details = model_card(result)
+    reports = build_reports(
+        router=result.router,
+        decision_points=result.dp,
+        rows_mask=result.split.test,
+        truth=truth,
+        config=result.inputs.config,
+        model={"name": None, "version": None, "learner": result.chosen},
+        evaluation=result.evaluation,
+        learners=result.test,
+        validation=result.validation,
+        data=details["data"],
+    )
+    result.fairness_report = reports.fairness
+    result.model_card = {**reports.card, "training": details}
 
 
 def write_plots(result: TrainingResult, folder: Path) -> list[Path]:
@@ -820,6 +840,3 @@ def model_card(result: TrainingResult) -> dict[str, Any]:
     }
 
 
-def fairness_report(result: TrainingResult) -> dict[str, Any] | None:
-    """The fairness report (SPEC §6). A hook: None until the fairness issue builds it."""
-    return None

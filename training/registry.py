@@ -345,6 +345,17 @@ def log_training(
             mlflow.log_dict(result.model_card, f"reports/{MODEL_CARD_FILE}")
             if result.fairness_report is not None:
                 mlflow.log_dict(result.fairness_report, f"reports/{FAIRNESS_REPORT_FILE}")
+                from model.fairness import REPORT_KIND
+
+                if result.fairness_report.get("kind") == REPORT_KIND:
+                    from training.reports import render_fairness_html, render_model_card_html
+
+                    mlflow.log_text(
+                        render_fairness_html(result.fairness_report), "reports/fairness.html"
+                    )
+                    mlflow.log_text(
+                        render_model_card_html(result.model_card), "reports/model_card.html"
+                    )
             with tempfile.TemporaryDirectory(prefix="polku-") as tmp:
                 plots = Path(tmp) / "plots"
                 write_plots(result, plots)
