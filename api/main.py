@@ -115,6 +115,7 @@ def create_app(
         ],
     )
     app.state.settings = settings
+    app.state.fairness_pages = {}  # rendered fairness pages, one per loaded model
     _require_access_rules(ROUTERS)
     for router in ROUTERS:
         app.include_router(router)

@@ -56,11 +56,6 @@ class ModelSource(Protocol):
     def fairness_report(self, served: ServedModelLike) -> Mapping[str, Any] | None: ...
 
 
-def _card_fairness(served: ServedModelLike) -> Mapping[str, Any] | None:
-    fairness = (served.card or {}).get("fairness")
-    return fairness if isinstance(fairness, Mapping) and fairness else None
-
-
 class GoldenCaseError(PolkuError, ValueError):
     """A model did not reproduce its golden cases; it is not served."""
 
@@ -86,14 +81,14 @@ class RegistrySource:
         return f"{self.name} at {where}"
 
     def fairness_report(self, served: ServedModelLike) -> Mapping[str, Any] | None:
-        """The report logged with the version's run, else the model card's fairness part."""
+        """The fairness report logged with the version's run; None when the run has none."""
         from training.registry import load_fairness_report
 
-        if served.run_id:
-            report = load_fairness_report(served.run_id, tracking_uri=self.tracking_uri)
-            if report:
-                return report
-        return _card_fairness(served)
+        return (
+            load_fairness_report(served.run_id, tracking_uri=self.tracking_uri)
+            if served.run_id
+            else None
+        )
 
 
 @dataclass(frozen=True)

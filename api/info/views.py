@@ -138,9 +138,17 @@ def get_fairness_report(request: Request, caller: CallerDep, model: ServedModelD
             f"the run of model {model.name} version {model.version} has no fairness report yet",
         )
     if _wants_html(request.headers.get("accept", "")):
-        return HTMLResponse(
-            render_html(report, title=f"Fairness report: {model.name} version {model.version}")
+        # Rendering draws plots; one page per loaded model is kept.
+        cache: dict[tuple[str, str, str], str] = request.app.state.__dict__.setdefault(
+            "fairness_pages", {}
         )
+        key = (model.name, model.version, model.loaded_at.isoformat())
+        if key not in cache:
+            cache.clear()
+            cache[key] = fairness_html(
+                report, title=f"Fairness report: {model.name} version {model.version}"
+            )
+        return HTMLResponse(cache[key])
     return Response(
         orjson.dumps(_plain(report), option=orjson.OPT_NON_STR_KEYS), media_type="application/json"
     )
@@ -166,6 +174,17 @@ def _wants_html(accept: str) -> bool:
             if media.lower() in names:
                 best[kind] = max(best.get(kind, -1.0), weight)
     return best.get("html", -1.0) > best.get("json", -1.0) and best.get("html", 0.0) > 0
+
+
+def fairness_html(report: Mapping[str, Any], *, title: str) -> str:
+    """The training run's own page for a Polku fairness report; a plain rendering of anything else."""
+    from model.fairness import REPORT_KIND
+
+    if report.get("kind") == REPORT_KIND:
+        from training.reports import render_fairness_html  # matplotlib: only when asked
+
+        return render_fairness_html(report)
+    return render_html(report, title=title)
 
 
 def render_html(report: Mapping[str, Any], *, title: str) -> str:

@@ -40,21 +40,11 @@ DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # A second registered model for the tests that move aliases (the session's
 # champion, tests/conftest.py, stays where it is).
 RELOAD_MODEL = "polku-router-api-test"
-FAIRNESS_REPORT = {
-    "min_cell_size": 5,
-    "groups": {
-        "gender": [
-            {"group": "female", "n": 412, "calibration_gap": 0.01},
-            {"group": "male", "n": 388, "calibration_gap": -0.02},
-        ]
-    },
-    "note": "<b>escaped</b>",
-}
 
 
 @dataclass(frozen=True)
 class ReloadVersions:
-    """Versions of `RELOAD_MODEL`: good (with a fairness report), failing its golden cases, unloadable."""
+    """Versions of `RELOAD_MODEL`: good (no fairness report), failing its golden cases, unloadable."""
 
     name: str
     good: str
@@ -83,11 +73,10 @@ def reload_versions(trained_model: TrainedModel, mlflow_store: MlflowStore) -> R
         # log_training writes into the result's figures and card; never into the session's
         changes.setdefault("test", copy.deepcopy(result.test))
         changes.setdefault("model_card", copy.deepcopy(result.model_card))
+        changes.setdefault("fairness_report", None)
         return replace(result, **changes)
 
-    card = copy.deepcopy(result.model_card)
-    card["fairness"] = FAIRNESS_REPORT
-    good = registry.log_training(fresh(model_card=card), name=RELOAD_MODEL).version
+    good = registry.log_training(fresh(), name=RELOAD_MODEL).version
     wrong = Router.from_dict(copy.deepcopy(result.router.to_dict()))
     wrong.metadata[METADATA_KEY] = {case.name: "pay_subsidy" for case in GOLDEN_CASES}
     golden_fails = registry.log_training(fresh(router=wrong), name=RELOAD_MODEL).version
