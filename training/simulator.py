@@ -88,7 +88,7 @@ class WorldParams:
     max_years_in_services: float = 4.0
     max_epochs: int = 18
     # Draws of the randomness after a decision that the truth averages over.
-    truth_replicates: int = 8
+    truth_replicates: int = 6
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
