@@ -90,7 +90,9 @@ def test_a_training_run_logs_parameters_figures_plots_and_inputs(
     assert metrics["v_rec"] == pytest.approx(trained_model.result.evaluation["v_rec"])
     assert run.data.tags["polku.learner"] == trained_model.result.chosen
 
-    artifacts = mlflow_store.artifacts
+    # This run's own artifacts (other tests log more runs into the same store).
+    artifacts = Path(run.info.artifact_uri.removeprefix("file://"))
+    assert artifacts.is_dir() and artifacts.is_relative_to(mlflow_store.artifacts)
 
     def logged(path: str) -> Path:
         found = list(artifacts.rglob(path))
