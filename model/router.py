@@ -191,9 +191,9 @@ class Router:
         n = len(services)
         X = np.repeat(x, n, axis=0)
         acts = np.asarray(services)
-        refs = np.full(n, self.reference_index)
         c_service = self.learner.contributions(X, acts)
-        c_ref = self.learner.contributions(X, refs)
+        # The reference row is the same for every service: explain it once.
+        c_ref = self.learner.contributions(x, np.array([self.reference_index]))
         m = len(self.encoder.columns_)
         diff = c_service - c_ref
         # Features, plus the action's own share (its column and any bias gap).
