@@ -15,7 +15,7 @@ difference a caseworker sees.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,51 +52,6 @@ def rescale_to_probability(
     slope = expit(total / 2) * (1 - expit(total / 2))
     factor = np.where(np.abs(total) > 1e-9, gap / np.where(np.abs(total) > 1e-9, total, 1.0), slope)
     return contrib * factor[:, None]
-
-
-def group_by_field(
-    contrib: np.ndarray, columns: Sequence[str], sources: Mapping[str, str]
-) -> tuple[list[str], np.ndarray]:
-    """Sum encoded-column contributions into one per client field."""
-    fields: list[str] = []
-    index: dict[str, int] = {}
-    mapping = []
-    for name in columns:
-        field = sources.get(name, name)
-        if field not in index:
-            index[field] = len(fields)
-            fields.append(field)
-        mapping.append(index[field])
-    grouped = np.zeros((contrib.shape[0], len(fields)))
-    for j, target in enumerate(mapping):
-        grouped[:, target] += contrib[:, j]
-    return fields, grouped
-
-
-def top_contributions(
-    fields: Sequence[str],
-    values: Sequence[float],
-    field_values: Mapping[str, Any],
-    language: str,
-    k: int = TOP_CONTRIBUTIONS,
-) -> list[Contribution]:
-    order = sorted(range(len(fields)), key=lambda j: (-abs(values[j]), fields[j]))
-    out = []
-    for j in order[:k]:
-        if abs(values[j]) < 5e-5:
-            continue
-        field = fields[j]
-        value = field_values.get(field)
-        out.append(Contribution(field, _plain(value), float(values[j]), describe(field, value, float(values[j]), language)))
-    return out
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and value != value:
-        return None
-    return value
 
 
 # --------------------------------------------------------------------------

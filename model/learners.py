@@ -446,7 +446,6 @@ class DRLearner(OutcomeLearner):
         rows = np.arange(n)
         residual = data.y - mu[rows, data.actions]
         self.models_: list[lgb.Booster | None] = []
-        self.base_: list[float] = []
         params = _lgb_params(
             objective="regression",
             learning_rate=self.learning_rate,
@@ -463,7 +462,6 @@ class DRLearner(OutcomeLearner):
             took = data.actions == a
             if took.sum() < self.min_action_rows:
                 self.models_.append(None)
-                self.base_.append(float("nan"))
                 continue
             rows_a = data.eligible[:, a]
             weight = took[rows_a] / np.maximum(pi[rows_a, a], self.propensity_clip)
@@ -474,7 +472,6 @@ class DRLearner(OutcomeLearner):
                 num_boost_round=self.n_estimators,
             )
             self.models_.append(booster)
-            self.base_.append(float(phi.mean()))
         self.fitted_ = True
         return self
 
@@ -527,7 +524,6 @@ class DRLearner(OutcomeLearner):
             "kind": self.name,
             "n_actions": self.n_actions,
             "models": [None if b is None else _booster_to_string(b) for b in self.models_],
-            "base": self.base_,
             "outcome": self.outcome_.to_dict(),
             "heterogeneity": self.heterogeneity_,
         }
@@ -536,7 +532,6 @@ class DRLearner(OutcomeLearner):
     def from_dict(cls, data: dict[str, Any]) -> DRLearner:
         learner = cls(n_actions=int(data["n_actions"]))
         learner.models_ = [None if b is None else _booster_from_string(b) for b in data["models"]]
-        learner.base_ = list(data["base"])
         learner.outcome_ = SLearner.from_dict(data["outcome"])
         learner.heterogeneity_ = float(data["heterogeneity"])
         learner.fitted_ = True

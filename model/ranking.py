@@ -47,6 +47,3 @@ def rank_actions(
     # Keep -1 padding at the end (ineligible actions sort last already).
     return ranked
 
-
-def thin_support(support: np.ndarray, min_support: float = DEFAULT_MIN_SUPPORT) -> np.ndarray:
-    return support < min_support

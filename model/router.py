@@ -177,14 +177,6 @@ class Router:
         ]
         return Recommendation(recs, reference, not_eligible, dict(features))
 
-    def n_candidates(self, features: Mapping[str, Any]) -> int:
-        columns = {name: np.asarray([value], dtype=object if isinstance(value, str) or value is None else None) for name, value in features.items()}
-        return int(self.catalogue.eligibility(columns, 1).sum())
-
-    def _field_values(self, features: Mapping[str, Any]) -> dict[str, Any]:
-        values = dict(features)
-        return values
-
     def _explain(self, x: np.ndarray, features: Mapping[str, Any], services: list[int], language: str) -> dict[int, list[Contribution]]:
         if not services:
             return {}
@@ -207,22 +199,27 @@ class Router:
         return {a: self._top(fields, scaled[i], features, language) for i, a in enumerate(services)}
 
     def _explain_reference(self, x: np.ndarray, features: Mapping[str, Any], language: str) -> list[Contribution]:
-        contrib = self.learner.contributions(x, np.array([self.reference_index]))
-        m = len(self.encoder.columns_)
+        contrib, base = self._reference_contributions(x)
         p = self.learner.predict(x)[0, self.reference_index]
-        bias = contrib[:, m + 1] + contrib[:, m] if self.learner.scale == "logit" else contrib[:, m + 1]
-        base_p = expit(bias) if self.learner.scale == "logit" else bias
-        feature_part = contrib[:, :m]
-        scaled = rescale_to_probability(feature_part, np.array([p]), base_p, self.learner.scale)
+        m = len(self.encoder.columns_)
+        scaled = rescale_to_probability(contrib[:, :m], np.array([p]), np.array([base]), self.learner.scale)
         return self._top(list(self.encoder.columns_), scaled[0], features, language)
 
     def reference_baseline(self, x: np.ndarray) -> float:
         """The average client's probability under the reference (what its explanation is against)."""
+        return self._reference_contributions(x)[1]
+
+    def _reference_contributions(self, x: np.ndarray) -> tuple[np.ndarray, float]:
+        """TreeSHAP of the reference row and the baseline its feature contributions are against.
+
+        On the logit scale the baseline holds the expected margin plus the
+        reference action's own share; on the probability scale, the expected value.
+        """
         contrib = self.learner.contributions(x, np.array([self.reference_index]))
         m = len(self.encoder.columns_)
         if self.learner.scale == "logit":
-            return float(expit(contrib[0, m + 1] + contrib[0, m]))
-        return float(contrib[0, m + 1])
+            return contrib, float(expit(contrib[0, m + 1] + contrib[0, m]))
+        return contrib, float(contrib[0, m + 1])
 
     def _top(self, fields: list[str], values: np.ndarray, features: Mapping[str, Any], language: str) -> list[Contribution]:
         order = sorted(range(len(fields)), key=lambda j: (-abs(values[j]), fields[j]))
