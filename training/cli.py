@@ -338,11 +338,32 @@ def evaluate_served(
     served: Any, data: Path, *, truth_path: Path | None = None, plots: Path | None = None
 ) -> tuple[Any, str]:
     """Build DATA's decision points with the version's own catalogue and configuration, score them."""
+    from training.evaluate import evaluate_scores
+
+    dp, rows, truth, note = scoring_points(served, data, truth_path)
+    evaluation = evaluate_scores(served.router, dp, rows, truth, model_version=served.version)
+    if plots is not None:
+        from training.plots import calibration_plot, uplift_by_service_plot
+
+        calibration_plot(evaluation.calibration, plots / "calibration.png")
+        uplift_by_service_plot(evaluation.uplift, plots / "uplift_by_service.png")
+        note += f"; plots in {plots}"
+    return evaluation, note
+
+
+def scoring_points(
+    served: Any, data: Path, truth_path: Path | None = None
+) -> tuple[Any, Any, Any, str]:
+    """DATA's decision points for a registered version: (points, rows to score, truth, note).
+
+    Built with the version's own catalogue and configuration. On the very
+    data the version was trained on, only its held-out clients are scored.
+    """
     import numpy as np
 
     from model.decision_points import build_decision_points
     from training.contract import load_valid_tables
-    from training.evaluate import evaluate_scores, find_truth, read_truth
+    from training.evaluate import find_truth, read_truth
     from training.pipeline import data_fingerprint
 
     router = served.router
@@ -370,16 +391,9 @@ def evaluate_served(
             f"{data} is the data version {served.version} was trained on: scored only its "
             f"held-out clients (intake on or after {test_from})"
         )
-    evaluation = evaluate_scores(router, dp, rows, truth, model_version=served.version)
     if truth is not None and found is not None:
         note += f"; truth from {found.name}"
-    if plots is not None:
-        from training.plots import calibration_plot, uplift_by_service_plot
-
-        calibration_plot(evaluation.calibration, plots / "calibration.png")
-        uplift_by_service_plot(evaluation.uplift, plots / "uplift_by_service.png")
-        note += f"; plots in {plots}"
-    return evaluation, note
+    return dp, rows, truth, note
 
 
 @app.command()
@@ -469,6 +483,120 @@ def recommend(
         f"({served.name} version {served.version})",
         highlight=False,
     )
+
+
+# ==========================================================================
+# Reports for evaluators (issue 5)
+# ==========================================================================
+
+report_app = typer.Typer(
+    help="Rebuild a version's fairness report and model card.", no_args_is_help=True
+)
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("fairness")
+def report_fairness(
+    version: Annotated[str | None, typer.Option(help="registered version")] = None,
+    alias: Annotated[
+        str | None, typer.Option(help="registry alias (default: champion, the served one)")
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="folder with clients, episodes and outcomes (default: the one the version was trained on)"),
+    ] = None,
+    truth: Annotated[
+        Path | None,
+        typer.Option(help="simulator truth table (default: truth.csv/.parquet in the data folder if any)"),
+    ] = None,
+    decisions_db: Annotated[
+        str | None,
+        typer.Option(
+            "--decisions-db",
+            help="the API's database URL (e.g. sqlite:///polku.db), for override figures",
+        ),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="folder for the four files")] = None,
+    log: Annotated[
+        bool,
+        typer.Option(
+            "--log/--no-log",
+            help="also replace the reports logged with the version's MLflow run (the API serves those)",
+        ),
+    ] = False,
+    model_name: ModelNameOption = DEFAULT_MODEL_NAME,
+) -> None:
+    """Rebuild the fairness report (JSON + HTML) and model card of a version, with override figures.
+
+    Scores the version's held-out clients again (every client with a complete
+    outcome window when DATA is not its training data) and, with
+    --decisions-db, adds who overrode the recommendations and why, per
+    group, suppressed like every other count.
+    """
+    from model.model_card import fairness_summary
+    from training import registry
+    from training.reports import build_reports, write_reports
+
+    _quiet_mlflow()
+    with domain_errors():
+        served = _load_model(model_name, version, alias, "champion")
+        if data is None:
+            data = registry.training_data_dir(served.run_id)
+            if data is None or not data.is_dir():
+                where = f" ({data} is not there any more)" if data is not None else ""
+                raise typer.BadParameter(
+                    f"give the data folder: the one version {served.version} was trained on "
+                    f"is not known here{where}",
+                    param_hint="--data",
+                )
+        dp, rows, truth_table, note = scoring_points(served, data, truth)
+        decisions = audit = None
+        if decisions_db is not None:
+            from api import commands
+
+            decisions, audit = commands.decision_log(decisions_db, model_name=served.name)
+        reports = build_reports(
+            router=served.router,
+            decision_points=dp,
+            rows_mask=rows,
+            truth=truth_table,
+            decisions=decisions,
+            audit=audit,
+            model={"name": served.name, "version": served.version},
+            evaluation=served.evaluation,
+        )
+        fairness = reports.fairness
+        # The card written at training time knows the learners compared; it
+        # learns its version number and the new fairness figures here.
+        card = (
+            {
+                **served.card,
+                "model": {**served.card.get("model", {}), "name": served.name, "version": served.version},
+                "fairness": fairness_summary(fairness),
+            }
+            if served.card
+            else reports.card
+        )
+        folder = out or Path("reports") / f"{served.name}-v{served.version}"
+        paths = write_reports(folder, fairness, card)
+        if log:
+            registry.log_reports(served.run_id, fairness, card)
+    n_decisions = 0 if decisions is None else len(decisions)
+    err_console.print(note, highlight=False)
+    if decisions_db is not None:
+        err_console.print(
+            f"{n_decisions} decisions on {served.name} recommendations read from the decisions database "
+            "(overrides per group are in the report; cells under "
+            f"{served.router.config.min_cell_size} clients are hidden)",
+            highlight=False,
+        )
+    for path in paths.values():
+        out_console.print(str(path), highlight=False)
+    if log:
+        err_console.print(
+            f"replaced the reports of run {served.run_id} (the API serves them after its next reload)",
+            highlight=False,
+        )
 
 
 def serve_after_demo(console: Console) -> bool:

@@ -79,6 +79,7 @@ MODEL_CODE_FILE: Final = "polku_model.py"
 EVALUATION_FILE: Final = "evaluation.json"
 MODEL_CARD_FILE: Final = "model_card.json"
 FAIRNESS_REPORT_FILE: Final = "fairness_report.json"
+DATA_DIR_TAG: Final = "polku.data_dir"
 # What the pyfunc needs at load time; pinned to what trained it. Passing them
 # explicitly also spares log_model about two seconds of dependency inference.
 RUNTIME_PACKAGES: Final = (
@@ -324,6 +325,9 @@ def log_training(
                     "polku.learner": result.chosen,
                     "polku.data_sha256": inputs.fingerprint["sha256"],
                     "polku.truth": str(result.has_truth).lower(),
+                    # Where the data lay, so `polku report fairness` can find it again
+                    # (checked against the fingerprint before use).
+                    DATA_DIR_TAG: str(Path(inputs.data_dir).resolve()),
                 }
             )
             metrics = _metrics("", result.evaluation)
@@ -558,3 +562,55 @@ def load_fairness_report(run_id: str, *, tracking_uri: str | None = None) -> dic
             return _read_json(Path(path))
     except (MlflowException, OSError):
         return None
+
+
+def training_data_dir(run_id: str, *, tracking_uri: str | None = None) -> Path | None:
+    """The data folder a run was trained on, as recorded at training time (it may have moved)."""
+    configure(tracking_uri)
+    try:
+        run = mlflow.get_run(run_id)
+    except MlflowException:
+        return None
+    value = run.data.tags.get(DATA_DIR_TAG)
+    return Path(value) if value else None
+
+
+def log_reports(
+    run_id: str,
+    fairness: Mapping[str, Any],
+    card: Mapping[str, Any],
+    *,
+    tracking_uri: str | None = None,
+) -> None:
+    """Replace a run's fairness report and model card (JSON and HTML) by rebuilt ones.
+
+    The API serves the report of the served version's run, so a report
+    rebuilt with caseworkers' decisions reaches evaluators there too. The
+    run's first reports stay under `reports/at_training/`. (`GET /v1/model`
+    serves the card stored with the model itself, written at training time.)
+    """
+    from training.reports import render_fairness_html, render_model_card_html, to_json
+
+    store = configure(tracking_uri)
+    client = _client(store)
+    try:
+        with tempfile.TemporaryDirectory(prefix="polku-report-") as tmp:
+            try:
+                first = Path(
+                    mlflow.artifacts.download_artifacts(
+                        run_id=run_id, artifact_path="reports", dst_path=str(Path(tmp) / "old")
+                    )
+                )
+            except (MlflowException, OSError):
+                first = None
+            if first is not None and first.is_dir() and not (first / "at_training").exists():
+                client.log_artifacts(run_id, str(first), "reports/at_training")
+            folder = Path(tmp) / "new"
+            folder.mkdir()
+            (folder / FAIRNESS_REPORT_FILE).write_text(to_json(fairness), "utf-8")
+            (folder / MODEL_CARD_FILE).write_text(to_json(card), "utf-8")
+            (folder / "fairness.html").write_text(render_fairness_html(fairness), "utf-8")
+            (folder / "model_card.html").write_text(render_model_card_html(card), "utf-8")
+            client.log_artifacts(run_id, str(folder), "reports")
+    except MlflowException as exc:
+        raise RegistryError(f"MLflow store {store.tracking_uri}: {exc.message}") from None
