@@ -1,0 +1,12 @@
+"""The API tests' fixtures (real app, real databases, real MLflow model, keys), shared here."""
+
+from tests.api.conftest import (  # noqa: F401  (pytest finds fixtures by name)
+    app,
+    backend,
+    client,
+    database_url,
+    keys,
+    postgres_url,
+    reload_versions,
+    settings,
+)
