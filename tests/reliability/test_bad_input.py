@@ -364,3 +364,16 @@ def test_injection_strings_in_comments_are_stored_as_text(
     read = client.get(f"/v1/decisions/{made.json()['decision_id']}", headers=keys.caseworker)
     assert read.json()["comment"] == comment
     assert _stored(app) == (audit_before, decisions_before + 1)  # the tables are all still there
+
+
+def test_an_identity_code_is_refused_with_a_message_that_says_why(
+    client: TestClient, keys: Keys, app: FastAPI
+) -> None:
+    body = request_body()
+    body["client"]["client_id"] = IDENTITY_CODE
+    response = client.post("/v1/recommendations", json=body, headers=keys.caseworker)
+    _assert_problem(response, 422, "client.client_id", IDENTITY_CODE)
+    (error,) = response.json()["errors"]
+    assert "personal identity code" in error["message"]
+    assert "pseudonym" in error["message"]  # and what to send instead
+    assert _stored(app) == (0, 0)
