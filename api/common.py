@@ -1,7 +1,8 @@
 """Types shared by the API schemas.
 
 Request models are strict: JSON types are not coerced (``"3"`` is not a
-number, ``1`` is not ``true``), unknown fields are refused, NaN and infinity
+number, ``1`` is not ``true``; ``3.0`` is an integer, as JSON Schema and
+so the OpenAPI document say), unknown fields are refused, NaN and infinity
 are refused, dates are ``YYYY-MM-DD`` text only, and text may not hold
 control characters or unpaired surrogates (which no database stores
 faithfully). Server-owned facts (unit, caseworker, model version, times)
