@@ -1,7 +1,8 @@
 """Types shared by the API schemas.
 
 Request models are strict: JSON types are not coerced (``"3"`` is not a
-number, ``1`` is not ``true``), unknown fields are refused, NaN and infinity
+number, ``1`` is not ``true``; ``3.0`` is an integer, as JSON Schema and
+so the OpenAPI document say), unknown fields are refused, NaN and infinity
 are refused, dates are ``YYYY-MM-DD`` text only, and text may not hold
 control characters or unpaired surrogates (which no database stores
 faithfully). Server-owned facts (unit, caseworker, model version, times)
@@ -10,12 +11,13 @@ have no field in any request model, so they cannot come from a body.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Final
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from model.privacy import looks_like_personal_identity_code
 
@@ -87,6 +89,58 @@ def _no_identity_code(value: str) -> str:
             "(see polku pseudonymize); the value was not stored"
         )
     return value
+
+
+def _whole_number(value: Any) -> Any:
+    # JSON Schema (and so the OpenAPI document) counts 3.0 as an integer; strict
+    # pydantic would refuse it, so a whole float is read as the int it is.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+WHOLE_NUMBER: Final = BeforeValidator(_whole_number)
+JsonInt = Annotated[int, WHOLE_NUMBER]
+"""An integer as JSON Schema defines it: 3 or 3.0, never 3.5, "3" or true."""
+
+_EXTRA_TEXT_MAX: Final = 100
+
+
+def _extra_value(value: Any) -> Any:
+    # One validator instead of a union, so a bad value yields one error at the
+    # field's own path (a union reports one error per member, tagged with
+    # pydantic's internal names).
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("numbers are finite")
+        return value
+    if isinstance(value, str):
+        if len(value) > _EXTRA_TEXT_MAX:
+            raise ValueError(f"text of an extra field is at most {_EXTRA_TEXT_MAX} characters")
+        return _no_identity_code(_clean_text(value))
+    raise ValueError(
+        f"an extra field is true or false, a number, text (at most {_EXTRA_TEXT_MAX} "
+        "characters) or null"
+    )
+
+
+ExtraValue = Annotated[
+    Any,
+    AfterValidator(_extra_value),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "boolean"},
+                {"type": "number"},
+                {"type": "string", "maxLength": _EXTRA_TEXT_MAX},
+                {"type": "null"},
+            ]
+        }
+    ),
+]
+"""The value of an extra client field: a boolean, a number, short text or null."""
 
 
 Text = Annotated[str, AfterValidator(_clean_text)]

@@ -19,6 +19,10 @@ request_id_var: ContextVar[str] = ContextVar("polku_request_id", default="-")
 
 FORMAT: Final = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 _HANDLER_NAME: Final = "polku"
+# Loggers that stay at WARNING whatever POLKU_LOG_LEVEL says: SQLAlchemy's
+# engine logs every statement at INFO and every result row (client ids,
+# comments, key hashes) at DEBUG once the root logger is that verbose.
+PINNED_LEVELS: Final = {"sqlalchemy.engine": "WARNING", "sqlalchemy.pool": "WARNING"}
 
 
 _factory_installed = False
@@ -65,6 +69,8 @@ def configure_logging(level: str = "INFO") -> None:
     handler.setFormatter(logging.Formatter(FORMAT))
     root.addHandler(handler)
     root.setLevel(level.upper())
+    for name, pinned in PINNED_LEVELS.items():
+        logging.getLogger(name).setLevel(pinned)
     # uvicorn's access log would print raw paths and query strings; ours logs route templates.
     logging.getLogger("uvicorn.access").disabled = True
 
@@ -90,5 +96,6 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
             "uvicorn.error": {"level": "INFO"},
             # raw paths and query strings; our middleware logs route templates instead
             "uvicorn.access": {"level": "CRITICAL", "propagate": False, "handlers": []},
+            **{name: {"level": pinned} for name, pinned in PINNED_LEVELS.items()},
         },
     }

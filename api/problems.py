@@ -155,16 +155,27 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}|[0-9]{1,6}|\[key\]")
 
 
 def _paths(errors: Sequence[FieldError]) -> str:
-    """Field paths for a log line: names and indices only; a caller-chosen key becomes <key>."""
-    return ", ".join(
-        ".".join(
-            [
-                e.location,
-                *(part if _NAME.fullmatch(part) else "<key>" for part in e.field.split(".")),
-            ]
-        )
-        for e in errors[:20]
-    )
+    """Field paths for a log line: names and indices only; a caller-chosen name becomes <key>.
+
+    Caller-chosen: anything that is not a plain name or index, the name of an
+    unknown field or query parameter (`extra_forbidden`: it looks like a name
+    but the caller made it up, so it may be anything, a person's name too),
+    and the keys of `extras`.
+    """
+
+    def shown(error: FieldError) -> str:
+        parts = error.field.split(".") if error.field else []
+        out = [error.location]
+        for i, part in enumerate(parts):
+            chosen = (
+                not _NAME.fullmatch(part)
+                or (error.code == "extra_forbidden" and i == len(parts) - 1)
+                or (i > 0 and parts[i - 1] == "extras")
+            )
+            out.append("<key>" if chosen else part)
+        return ".".join(out)
+
+    return ", ".join(shown(e) for e in errors[:20])
 
 
 def _validation_handler(request: Request, exc: Exception) -> Response:

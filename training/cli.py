@@ -97,6 +97,50 @@ def validate(
         raise typer.Exit(2)
 
 
+@app.command()
+def pseudonymize(
+    key_file: Annotated[
+        Path, typer.Option("--key-file", help="the secret key (keep it apart from the data)")
+    ],
+    data: Annotated[
+        Path | None, typer.Option(help="folder with the export's tables (client_id in each)")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="new folder for the pseudonymised tables")
+    ] = None,
+    new_key: Annotated[
+        bool, typer.Option("--new-key", help="first write a new random key to --key-file")
+    ] = False,
+) -> None:
+    """Replace client_id in every table with a keyed pseudonym (HMAC-SHA-256); prints no ids."""
+    from training.pseudonymize import new_key as make_key
+    from training.pseudonymize import pseudonymize_folder
+
+    if not new_key and (data is None or out is None):
+        raise typer.BadParameter("give --data and --out (or --new-key to only make a key)")
+    with domain_errors():
+        if new_key:
+            make_key(key_file)
+            err_console.print(
+                f"wrote a new key to {key_file}; keep it secret, apart from the data, and "
+                "reuse it so later exports get the same pseudonyms",
+                highlight=False,
+                soft_wrap=True,
+            )
+        if data is None or out is None:
+            return
+        summary = pseudonymize_folder(data, out, key_file=key_file)
+    for name, rows in summary.tables.items():
+        err_console.print(f"{name}: {rows} rows", highlight=False)
+    if summary.skipped:
+        err_console.print(
+            f"not copied (no client_id table): {', '.join(summary.skipped)}", highlight=False
+        )
+    err_console.print(
+        f"{summary.clients} distinct clients pseudonymised into {out}", highlight=False
+    )
+
+
 # --------------------------------------------------------------------------
 # training, evaluation and the registry
 # --------------------------------------------------------------------------

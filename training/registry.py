@@ -420,7 +420,13 @@ def _version(
         if version is not None:
             return client.get_model_version(name, str(version))
         return client.get_model_version_by_alias(name, alias or CHAMPION)
-    except MlflowException:
+    except MlflowException as exc:
+        if exc.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            # an unreachable or failing store is not a missing version: say so (no address;
+            # readiness shows this to anyone)
+            raise RegistryError(
+                f"the MLflow registry did not answer ({exc.error_code}); the model cannot be looked up"
+            ) from None
         what = f"version {version}" if version is not None else f"alias {alias or CHAMPION!r}"
         known = [str(v.version) for v in _versions(client, name)]
         hint = (

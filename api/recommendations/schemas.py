@@ -7,7 +7,16 @@ from typing import Annotated, Final, Literal
 
 from pydantic import Field, StringConstraints
 
-from api.common import IsoDate, ModelRef, RequestModel, ResponseModel, SafeText
+from api.common import (
+    WHOLE_NUMBER,
+    ExtraValue,
+    IsoDate,
+    JsonInt,
+    ModelRef,
+    RequestModel,
+    ResponseModel,
+    SafeText,
+)
 from model.vocab import (
     CEFR_VALUES,
     EDUCATION_LEVELS,
@@ -31,7 +40,6 @@ OutcomeStatus = Literal[OUTCOME_STATUSES]  # type: ignore[valid-type]
 Language = Literal[LANGUAGES]  # type: ignore[valid-type]
 ServiceCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 ExtraName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
-ExtraValue = bool | int | float | Annotated[SafeText, StringConstraints(max_length=100)] | None
 
 
 class ClientIn(RequestModel):
@@ -48,7 +56,7 @@ class ClientIn(RequestModel):
         description="first registered residence in Finland; on or before intake_date",
         examples=["2023-01-15"],
     )
-    birth_year: int = Field(
+    birth_year: JsonInt = Field(
         ge=1900,
         le=2100,
         description="year of birth; at most the intake year minus 15",
@@ -80,8 +88,9 @@ class ClientIn(RequestModel):
     health_limitation: bool | None = Field(
         None, description="health limitation (special-category data; optional)", examples=[False]
     )
-    children_under_school_age: int | None = Field(
-        None, ge=0, le=30, description="children under school age (optional)", examples=[1]
+    # the bounds before the validator, or the document gets `ge`/`le` instead of JSON Schema's words
+    children_under_school_age: Annotated[int, Field(ge=0, le=30), WHOLE_NUMBER] | None = Field(
+        None, description="children under school age (optional)", examples=[1]
     )
     extras: dict[ExtraName, ExtraValue] = Field(
         default_factory=dict,
@@ -89,6 +98,8 @@ class ClientIn(RequestModel):
         description="extra client fields declared in the served model's configuration "
         "(GET /v1/model lists them); any other name is refused",
         examples=[{}],
+        # patternProperties alone would let the document allow any other name
+        json_schema_extra={"additionalProperties": False},
     )
 
 
@@ -184,7 +195,7 @@ class RecommendationRequest(RequestModel):
         "default today (Europe/Helsinki)",
         examples=["2023-05-02"],
     )
-    k: int = Field(
+    k: JsonInt = Field(
         3,
         ge=1,
         le=MAX_K,

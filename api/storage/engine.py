@@ -31,6 +31,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 WRITE: Final = "polku_write"
+# Bound values are client ids, comments and key hashes: SQLAlchemy's own logs
+# (on at DEBUG, as soon as the root logger is) and its error messages would
+# otherwise print them. The statements themselves are still logged.
+HIDE_PARAMETERS: Final = True
 
 
 def make_engine(
@@ -46,6 +50,7 @@ def make_engine(
         engine = create_engine(
             parsed,
             connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+            hide_parameters=HIDE_PARAMETERS,
         )
         _configure_sqlite(engine, busy_timeout_ms)
         return engine
@@ -58,6 +63,7 @@ def make_engine(
         return create_engine(
             parsed.difference_update_query(["options"]),
             pool_pre_ping=True,
+            hide_parameters=HIDE_PARAMETERS,
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_timeout=connect_timeout_s,

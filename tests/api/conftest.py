@@ -91,6 +91,22 @@ def reload_versions(trained_model: TrainedModel, mlflow_store: MlflowStore) -> R
     return ReloadVersions(RELOAD_MODEL, good=good, golden_fails=golden_fails, broken=broken)
 
 
+@pytest.fixture(autouse=True)
+def _mlflow_store_restored(mlflow_store: MlflowStore) -> Iterator[None]:
+    """Point MLflow back at the session's store after a test that loaded from another one.
+
+    `mlflow.set_tracking_uri` (called by `training.registry` for every load)
+    also rewrites the process's MLFLOW_TRACKING_URI, so a test that serves
+    from an unreachable or empty store would leave every later test that
+    relies on the variable (`ReloadVersions.point`, ...) talking to it.
+    """
+    yield
+    if os.environ.get("MLFLOW_TRACKING_URI") != mlflow_store.uri:
+        from training import registry
+
+        registry.configure(mlflow_store.uri)
+
+
 # --------------------------------------------------------------------------- databases
 
 

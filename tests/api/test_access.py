@@ -1,9 +1,12 @@
 """Every route against every role and unit: 401, 403 and 404 as SPEC §3 says (issue 7).
 
-The table below is the access policy. A route missing from it (or a route
-that the app has and the table does not) fails `test_the_table_covers_every_route`,
-so a new route cannot ship without a decided rule; `create_app` itself
-refuses a route without `api.deps.access`.
+The table below is the access policy. It is compared with the app's own
+route table (`app.routes`, walked through included routers, so a route
+added on the app itself or hidden from the OpenAPI document counts too): a
+route missing from it, or one the app no longer has, fails
+`test_the_table_covers_every_route`, so a new route cannot ship without a
+decided rule; `create_app` itself refuses a router route without
+`api.deps.access`.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ import uuid
 
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from starlette.routing import Route
 
 from api.deps import ROLES_KEY
 from tests.api.conftest import Keys, recommend
@@ -34,19 +39,48 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/admin/reload"): {"admin"},
     ("GET", "/health/live"): PUBLIC,
     ("GET", "/health/ready"): PUBLIC,
+    # FastAPI's documentation routes: the document and its viewers, no data
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,
 }
+ROLES = ("caseworker", "evaluator", "data_scientist", "admin")
+
+
+def route_table(routes: list[object]) -> dict[tuple[str, str], object]:
+    """(method, path) of every endpoint of the app, through included routers; HEAD aside."""
+    table: dict[tuple[str, str], object] = {}
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:  # FastAPI keeps an included router as one entry
+            prefix = route.include_context.prefix  # type: ignore[attr-defined]
+            for (method, path), inner in route_table(list(included.routes)).items():
+                table[(method, prefix + path)] = inner
+        elif isinstance(route, Route):
+            for method in sorted(route.methods or ()):
+                if method != "HEAD":
+                    table[(method, route.path)] = route
+        else:  # a mount or websocket would need a rule of its own
+            table[("?", getattr(route, "path", repr(route)))] = route
+    return table
 
 
 def test_the_table_covers_every_route(app: FastAPI) -> None:
-    """Every operation of the OpenAPI document, with the roles it declares."""
+    """Every endpoint of the app's route table, with the roles it declares."""
+    routes = route_table(list(app.routes))
+    assert set(routes) == set(POLICY)
+    for key, route in routes.items():
+        declared = (
+            set((route.openapi_extra or {}).get(ROLES_KEY, ()))
+            if isinstance(route, APIRoute)
+            else PUBLIC
+        )
+        assert declared == POLICY[key], key
     operations = {
-        (method.upper(), path): operation
-        for path, item in app.openapi()["paths"].items()
-        for method, operation in item.items()
+        (method.upper(), path) for path, item in app.openapi()["paths"].items() for method in item
     }
-    assert set(operations) == set(POLICY)
-    for key, operation in operations.items():
-        assert set(operation[ROLES_KEY]) == POLICY[key], key
+    assert operations <= set(POLICY)  # and the document shows no endpoint the app lacks
 
 
 def test_a_route_without_a_rule_is_refused() -> None:
@@ -138,3 +172,59 @@ def test_another_units_audit_and_decisions_stay_hidden_from_caseworkers(
     )
     assert client.get("/v1/decisions", headers=keys.caseworker).json()["items"] == []
     assert client.get("/v1/audit", headers=keys.caseworker).status_code == 403
+
+
+def test_another_units_records_by_every_role_and_unit(client: TestClient, keys: Keys) -> None:
+    """Records of unit espoo-b, asked for by every role and both caseworker units.
+
+    A caseworker of another unit gets 404, the same answer as for an id that
+    does not exist (so ids cannot be probed); roles without the route get
+    403 before any lookup; admin sees every unit.
+    """
+    answer = recommend(client, keys.other_unit)
+    request_id = answer["request_id"]
+    decision = {"request_id": request_id, "chosen_service": answer["recommendations"][0]["service"]}
+    made = client.post(
+        "/v1/decisions", json=decision, headers={**keys.other_unit, "Idempotency-Key": "b1"}
+    )
+    assert made.status_code == 201
+    decision_id = made.json()["decision_id"]
+    callers = {"caseworker (espoo-a)": keys.caseworker, "caseworker (espoo-b)": keys.other_unit}
+    callers |= {role: keys.by_role()[role] for role in ROLES if role != "caseworker"}
+    expected = {
+        # caller: (GET one, POST a decision on it, items in GET list by request_id, GET audit)
+        "caseworker (espoo-a)": (404, 404, 0, 403),
+        "caseworker (espoo-b)": (200, 201, 2, 403),
+        "evaluator": (403, 403, None, 200),
+        "data_scientist": (403, 403, None, 403),
+        "admin": (200, 403, 2, 200),
+    }
+    missing = client.get(f"/v1/decisions/{uuid.uuid4()}", headers=keys.caseworker).json()
+    for number, (name, headers) in enumerate(callers.items()):
+        one = client.get(f"/v1/decisions/{decision_id}", headers=headers)
+        post = client.post(
+            "/v1/decisions",
+            json={**decision, "comment": name},
+            headers={**headers, "Idempotency-Key": f"k{number}"},
+        )
+        listed = client.get("/v1/decisions", params={"request_id": request_id}, headers=headers)
+        audit = client.get("/v1/audit", headers=headers)
+        get_status, post_status, items, audit_status = expected[name]
+        assert (one.status_code, post.status_code, audit.status_code) == (
+            get_status,
+            post_status,
+            audit_status,
+        ), name
+        if items is None:
+            assert listed.status_code == 403, name
+        else:
+            assert len(listed.json()["items"]) == items, name
+        if get_status == 404:
+            body = one.json()
+            assert (body["type"], body["detail"]) == (missing["type"], missing["detail"])
+            assert decision_id not in one.text and request_id not in post.text
+    # a caseworker cannot widen the scope with the admin's filter
+    widened = client.get("/v1/decisions", params={"unit": "espoo-b"}, headers=keys.caseworker)
+    assert widened.status_code == 200 and widened.json()["items"] == []
+    by_admin = client.get("/v1/decisions", params={"unit": "espoo-b"}, headers=keys.admin)
+    assert {item["unit"] for item in by_admin.json()["items"]} == {"espoo-b"}

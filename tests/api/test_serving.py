@@ -119,6 +119,10 @@ def test_no_model_at_start_is_live_not_ready_and_never_ranks(
         assert ready.json()["status"] == "not_ready"
         assert ready.json()["database"] == "ok"
         assert "could not be served" in ready.json()["reasons"][0]
+        # and says why: a registry that does not answer is not an empty one
+        cause = "did not answer" if store == "unreachable" else "no version is registered"
+        assert cause in ready.json()["reasons"][0]
+        assert "127.0.0.1" not in ready.text
         assert str(tmp_path) not in ready.text  # no file paths on a public endpoint
         refused = client.post("/v1/recommendations", json=request_body(), headers=worker)
         assert refused.status_code == 503
