@@ -54,6 +54,8 @@ from tests.conftest import TrainedModel
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 120.0
+# Never in a server log: API keys, the tests' client ids and comment text, SQL, stack traces.
+LOG_NEVER = ("plk_", "DUR-", "C003-", "toinen vaihtoehto", "SELECT ", "INSERT ", "Traceback")
 
 
 def free_port() -> int:
@@ -162,6 +164,16 @@ class ServerProcess:
         with suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
 
+    def log_leaks(self) -> list[str]:
+        """Log lines holding what must never be logged: keys, client ids, comments, SQL, paths."""
+        text_ = self.log_path.read_text(encoding="utf-8", errors="replace")
+        folder = str(self.log_path.parent)
+        return [
+            line
+            for line in text_.splitlines()
+            if any(marker in line for marker in LOG_NEVER) or folder in line
+        ]
+
     def log_tail(self, lines: int = 40) -> str:
         try:
             text_ = self.log_path.read_text(encoding="utf-8", errors="replace")
@@ -198,7 +210,6 @@ class Servers:
                 "POLKU_MODEL_VERSION": model.version,
                 "MLFLOW_TRACKING_URI": model.tracking_uri,
                 "POLKU_MODEL_RETRY_SECONDS": "0",
-                "POLKU_LOG_LEVEL": "WARNING",
                 "OMP_NUM_THREADS": "1",
                 "PYTHONUNBUFFERED": "1",
                 **(env or {}),
@@ -210,6 +221,9 @@ class Servers:
         if wait:
             server.start(wait=wait)
         return server
+
+    def leaks(self) -> list[str]:
+        return [line for server in self.started for line in server.log_leaks()]
 
     def close(self) -> None:
         for server in self.started:

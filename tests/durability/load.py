@@ -76,6 +76,14 @@ class Ledger:
                 assert earlier == answer.decision_id, f"key {answer.key} answered two decisions"
         return out
 
+    def replayed_after_refusal(self) -> set[str]:
+        """Keys whose first 201 was a replay: an earlier attempt that got no 201 was stored."""
+        first: dict[str, bool] = {}
+        for answer in self.answers:
+            if answer.status == 201 and answer.key not in first:
+                first[answer.key] = answer.replayed
+        return {key for key, replayed in first.items() if replayed}
+
     def retry_after_values(self) -> set[str | None]:
         return {a.retry_after for a in self.answers if a.status == 503}
 

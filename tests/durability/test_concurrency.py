@@ -99,6 +99,7 @@ def test_concurrent_writers_lose_nothing_and_store_nothing_twice(served: Served)
         assert row.request_id == planned[key].body["request_id"] == row.audit_request_id
         assert row.chosen_service == planned[key].body["chosen_service"]
     assert integrity_problems(prepared.url) == []
+    assert server.log_leaks() == []
 
 
 def test_the_same_request_sent_in_parallel_is_stored_once(served: Served) -> None:

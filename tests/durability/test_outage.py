@@ -127,7 +127,8 @@ def exercise_outage(
         f"\n{how}: outage {ended - began:.1f} s, ready again {recovered - ended:.1f} s later; "
         f"requests {len(ledger.answers)}, answers {dict(statuses)}, 503 with Retry-After "
         f"{sorted(v or '-' for v in ledger.retry_after_values())}, decisions sent {len(sent)}, "
-        f"acknowledged {len(acknowledged)}; readiness during the outage "
+        f"acknowledged {len(acknowledged)} (stored though answered 503 or not at all: "
+        f"{len(ledger.replayed_after_refusal())}); readiness during the outage "
         f"{dict(readiness.during(began, ended))}, after {dict(readiness.during(recovered, 1e12))}"
     )
     assert statuses.get(500, 0) == 0, server.log_tail()
@@ -151,6 +152,7 @@ def exercise_outage(
     )
     prepared.engine.dispose()
     assert integrity_problems(prepared.url) == []
+    assert server.log_leaks() == []
 
 
 HOLD_WRITE_LOCK = """
