@@ -61,7 +61,7 @@ def ready(engine: EngineDep, holder: HolderDep, settings: SettingsDep) -> Respon
         reasons.append(
             f"serving version {model.version}; the newest attempt failed: {holder.last_error}"
         )
-    problem = database_problem(engine)
+    problem = database_problem(engine, busy_timeout_ms=settings.db_busy_timeout_ms)
     paused: bool | None = None
     if problem is not None:
         reasons.append(problem)

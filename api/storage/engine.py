@@ -21,6 +21,7 @@ end of the block and rolls back on an exception.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -107,14 +108,40 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
         yield connection
 
 
-def database_problem(engine: Engine) -> str | None:
-    """None when the database answers a trivial query, else why not (no URL, no SQL)."""
+def database_problem(engine: Engine, *, busy_timeout_ms: int = 5000) -> str | None:
+    """None when the database answers, else why not (no URL, no SQL).
+
+    PostgreSQL: a trivial query on a (pre-pinged) connection. SQLite: the
+    write lock, taken (``BEGIN IMMEDIATE``, waiting up to the busy timeout)
+    and let go at once, on a connection of its own so that the check never
+    queues behind requests for the pool. ``SELECT 1`` never touches an
+    SQLite file, and in WAL mode readers are not blocked by another process
+    holding the write lock; yet every recommendation (its audit event) and
+    every decision writes, so a database that cannot be written is not ready.
+    """
     try:
+        if engine.dialect.name == "sqlite":
+            _sqlite_writable(engine, busy_timeout_ms / 1000)
+            return None
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-    except (SQLAlchemyError, OSError) as exc:
+    except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
         return f"the database does not answer ({type(getattr(exc, 'orig', None) or exc).__name__})"
     return None
+
+
+def _sqlite_writable(engine: Engine, timeout_s: float) -> None:
+    database = engine.url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        with engine.connect() as connection:  # private to this process: the pool's is it
+            connection.execute(text("SELECT 1"))
+        return
+    connection = sqlite3.connect(database, timeout=timeout_s, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("ROLLBACK")
+    finally:
+        connection.close()
 
 
 def backend(engine: Engine) -> str:
