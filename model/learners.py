@@ -209,6 +209,38 @@ class OutcomeLearner:
     # the logit scale: set from the simulator's truth when a data folder has
     # one (see `calibrate_interval`), zero otherwise.
     heterogeneity_: float = 0.0
+    # Affine recalibration (slope, intercept) on the learner's additive scale,
+    # fitted on held-apart rows by `recalibrate`; identity until then. Being
+    # affine, it keeps TreeSHAP contributions exact: each is multiplied by the
+    # slope and the intercept joins the bias column.
+    calibration_: tuple[float, float] = (1.0, 0.0)
+
+    def recalibrate(self, X: np.ndarray, actions: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """Fit the affine recalibration of `p_outcome` for the actions taken.
+
+        On the logit scale this is Platt scaling (Platt 1999): a logistic
+        regression of the outcome on the learner's margin. On the probability
+        scale, a least-squares line. Fit it on rows the learner was not
+        trained on (validation clients); it replaces any earlier map.
+        """
+        self._check()
+        self.calibration_ = (1.0, 0.0)
+        if len(y) < 50 or y.min() == y.max():
+            return self.calibration_
+        raw = self.predict_margin(X)[np.arange(len(X)), actions]
+        self.calibration_ = fit_affine_calibration(raw, y, self.scale)
+        return self.calibration_
+
+    def _calibrated(self, raw: np.ndarray) -> np.ndarray:
+        slope, intercept = self.calibration_
+        return raw * slope + intercept
+
+    def _calibrated_contributions(self, contrib: np.ndarray) -> np.ndarray:
+        """Contributions (features..., action, bias) of the recalibrated margin."""
+        slope, intercept = self.calibration_
+        out = contrib * slope
+        out[:, -1] += intercept
+        return out
 
     def _check(self) -> None:
         if not hasattr(self, "fitted_"):
@@ -240,6 +272,29 @@ class OutcomeLearner:
 
     def contributions(self, X: np.ndarray, actions: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+
+def fit_affine_calibration(raw: np.ndarray, y: np.ndarray, scale: str) -> tuple[float, float]:
+    """(slope, intercept) mapping `raw` (logit or probability scale) to calibrated values."""
+    raw = np.asarray(raw, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if scale == "probability":
+        design = np.column_stack([raw, np.ones_like(raw)])
+        slope, intercept = np.linalg.lstsq(design, y, rcond=None)[0]
+        return float(slope), float(intercept)
+    from scipy.optimize import minimize
+
+    def nll(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        z = theta[0] * raw + theta[1]
+        p = expit(z)
+        # log(1 + e^z) - y z, and its gradient
+        loss = np.logaddexp(0.0, z) - y * z
+        g = p - y
+        return float(loss.mean()), np.array([(g * raw).mean(), g.mean()])
+
+    result = minimize(nll, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B",
+                      bounds=[(0.25, 4.0), (-3.0, 3.0)])
+    return float(result.x[0]), float(result.x[1])
 
 
 def _rows_for_all_actions(X: np.ndarray, n_actions: int) -> np.ndarray:
@@ -333,7 +388,7 @@ class SLearner(OutcomeLearner):
         self._check()
         rows = _rows_for_all_actions(X, self.n_actions)
         raw = self.booster_.predict(rows, raw_score=True, num_threads=self.num_threads)
-        return raw.reshape(self.n_actions, len(X)).T
+        return self._calibrated(raw.reshape(self.n_actions, len(X)).T)
 
     def spread(self, X: np.ndarray) -> np.ndarray:
         self._check()
@@ -343,7 +398,9 @@ class SLearner(OutcomeLearner):
         margins = np.stack(
             [b.predict(rows, raw_score=True, num_threads=self.num_threads).reshape(self.n_actions, len(X)).T for b in self.bags_]
         )
-        return margins.std(axis=0, ddof=1) if len(self.bags_) > 1 else np.zeros((len(X), self.n_actions))
+        if len(self.bags_) < 2:
+            return np.zeros((len(X), self.n_actions))
+        return margins.std(axis=0, ddof=1) * abs(self.calibration_[0])
 
     def contributions(self, X: np.ndarray, actions: np.ndarray) -> np.ndarray:
         """TreeSHAP on the logit scale; last column is the action's own share.
@@ -353,7 +410,8 @@ class SLearner(OutcomeLearner):
         """
         self._check()
         rows = _with_action(X, actions)
-        return np.asarray(self.booster_.predict(rows, pred_contrib=True, num_threads=self.num_threads))
+        contrib = np.asarray(self.booster_.predict(rows, pred_contrib=True, num_threads=self.num_threads))
+        return self._calibrated_contributions(contrib)
 
     def to_dict(self) -> dict[str, Any]:
         self._check()
@@ -363,6 +421,7 @@ class SLearner(OutcomeLearner):
             "booster": _booster_to_string(self.booster_),
             "bags": [_booster_to_string(b) for b in self.bags_],
             "heterogeneity": self.heterogeneity_,
+            "calibration": list(self.calibration_),
         }
 
     @classmethod
@@ -371,6 +430,7 @@ class SLearner(OutcomeLearner):
         learner.booster_ = _booster_from_string(data["booster"])
         learner.bags_ = [_booster_from_string(b) for b in data["bags"]]
         learner.heterogeneity_ = float(data["heterogeneity"])
+        learner.calibration_ = _calibration_from(data)
         learner.fitted_ = True
         return learner
 
@@ -486,7 +546,7 @@ class DRLearner(OutcomeLearner):
                 out[:, a] = fallback[:, a]
             else:
                 out[:, a] = booster.predict(X, num_threads=self.num_threads)
-        return out
+        return self._calibrated(out)
 
     def spread(self, X: np.ndarray) -> np.ndarray:
         return self.outcome_.spread(X)
@@ -516,7 +576,7 @@ class DRLearner(OutcomeLearner):
                 contrib = np.asarray(booster.predict(X[rows], pred_contrib=True, num_threads=self.num_threads))
                 out[rows, :m] = contrib[:, :m]
                 out[rows, m + 1] = contrib[:, m]
-        return out
+        return self._calibrated_contributions(out)
 
     def to_dict(self) -> dict[str, Any]:
         self._check()
@@ -526,6 +586,7 @@ class DRLearner(OutcomeLearner):
             "models": [None if b is None else _booster_to_string(b) for b in self.models_],
             "outcome": self.outcome_.to_dict(),
             "heterogeneity": self.heterogeneity_,
+            "calibration": list(self.calibration_),
         }
 
     @classmethod
@@ -534,8 +595,14 @@ class DRLearner(OutcomeLearner):
         learner.models_ = [None if b is None else _booster_from_string(b) for b in data["models"]]
         learner.outcome_ = SLearner.from_dict(data["outcome"])
         learner.heterogeneity_ = float(data["heterogeneity"])
+        learner.calibration_ = _calibration_from(data)
         learner.fitted_ = True
         return learner
+
+
+def _calibration_from(data: dict[str, Any]) -> tuple[float, float]:
+    slope, intercept = data.get("calibration", (1.0, 0.0))
+    return float(slope), float(intercept)
 
 
 LEARNERS: dict[str, type[OutcomeLearner]] = {"s_learner": SLearner, "dr_learner": DRLearner}
