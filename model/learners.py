@@ -466,11 +466,19 @@ class DRLearner(OutcomeLearner):
         n_folds: int = 2,
         propensity_clip: float = 0.05,
         min_action_rows: int = 200,
+        nuisance_estimators: int = 150,
+        nuisance_learning_rate: float = 0.1,
+        n_bags: int = 2,
+        early_stopping_rounds: int = 20,
         categorical_features: Sequence[int] = (),
         seed: int = 0,
         num_threads: int = 1,
     ) -> None:
         super().__init__(n_actions=n_actions, seed=seed, num_threads=num_threads)
+        self.nuisance_estimators = nuisance_estimators
+        self.nuisance_learning_rate = nuisance_learning_rate
+        self.n_bags = n_bags
+        self.early_stopping_rounds = early_stopping_rounds
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -490,18 +498,20 @@ class DRLearner(OutcomeLearner):
             sub = TrainingData(data.X[train], data.actions[train], data.y[train], data.eligible[train], data.clusters[train])
             outcome = SLearner(
                 n_actions=a_count, n_bags=0, categorical_features=self.categorical_features,
+                n_estimators=self.nuisance_estimators, learning_rate=self.nuisance_learning_rate,
                 seed=self.seed + k, num_threads=self.num_threads,
             ).fit(sub)
             mu[test] = outcome.predict(data.X[test])
             propensity = PropensityModel(
                 n_actions=a_count, categorical_features=self.categorical_features,
-                seed=self.seed + k, num_threads=self.num_threads,
+                n_estimators=self.nuisance_estimators, seed=self.seed + k, num_threads=self.num_threads,
             ).fit(sub.X, sub.actions, sub.eligible, sub.clusters)
             pi[test] = propensity.predict_proba(data.X[test], data.eligible[test])
         # The fallback for rare actions and the spread for intervals.
         self.outcome_ = SLearner(
             n_actions=a_count, categorical_features=self.categorical_features,
-            seed=self.seed, num_threads=self.num_threads,
+            n_estimators=2 * self.nuisance_estimators, learning_rate=self.nuisance_learning_rate,
+            n_bags=self.n_bags, seed=self.seed, num_threads=self.num_threads,
         ).fit(data)
         rows = np.arange(n)
         residual = data.y - mu[rows, data.actions]
@@ -518,6 +528,10 @@ class DRLearner(OutcomeLearner):
             seed=self.seed,
             num_threads=self.num_threads,
         )
+        # Each pseudo-outcome regression stops early on a fold of clients it
+        # does not train on (the last of five client folds).
+        stop_fold = client_folds(data.clusters, 5, self.seed + 7) == 4 if self.early_stopping_rounds else None
+        self.params_ = params
         for a in range(a_count):
             took = data.actions == a
             if took.sum() < self.min_action_rows:
@@ -526,14 +540,23 @@ class DRLearner(OutcomeLearner):
             rows_a = data.eligible[:, a]
             weight = took[rows_a] / np.maximum(pi[rows_a, a], self.propensity_clip)
             phi = mu[rows_a, a] + weight * residual[rows_a]
-            booster = lgb.train(
-                params,
-                lgb.Dataset(data.X[rows_a], phi, categorical_feature=list(self.categorical_features)),
-                num_boost_round=self.n_estimators,
-            )
-            self.models_.append(booster)
+            self.models_.append(self._regress(data.X[rows_a], phi, None if stop_fold is None else stop_fold[rows_a]))
         self.fitted_ = True
         return self
+
+    def _regress(self, X: np.ndarray, phi: np.ndarray, stop: np.ndarray | None) -> lgb.Booster:
+        cat = list(self.categorical_features)
+        if stop is None or not stop.any() or stop.all():
+            return lgb.train(self.params_, lgb.Dataset(X, phi, categorical_feature=cat), num_boost_round=self.n_estimators)
+        dtrain = lgb.Dataset(X[~stop], phi[~stop], categorical_feature=cat)
+        dvalid = lgb.Dataset(X[stop], phi[stop], categorical_feature=cat, reference=dtrain)
+        return lgb.train(
+            self.params_,
+            dtrain,
+            num_boost_round=self.n_estimators,
+            valid_sets=[dvalid],
+            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+        )
 
     def predict_margin(self, X: np.ndarray) -> np.ndarray:
         self._check()
