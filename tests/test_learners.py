@@ -45,3 +45,12 @@ def test_the_chosen_learner_is_refitted_with_its_validation_calibration(
     assert f"refit_{result.chosen}" in result.seconds
     assert result.router.learner is result.models.learners[result.chosen]
     assert result.router.learner.heterogeneity_ == result.interval_widths[result.chosen]
+
+
+def test_the_off_policy_estimate_reports_its_parts_and_clipping(trained_model: TrainedModel) -> None:
+    result = trained_model.result
+    for name, detail in result.details.items():
+        extra = detail.extra
+        assert 0.0 <= extra["dr_share_clipped_matched"] <= extra["dr_share_clipped"] <= 1.0, name
+        assert 0.0 <= extra["dm_value"] <= 1.0 and extra["ipw_value"] >= 0.0
+        assert extra["dr_clip"] == 0.01
