@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -35,7 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from model.evaluation import policy_values  # noqa: E402
+from model.evaluation import ipw_policy_value, policy_values  # noqa: E402
 from model.ranking import rank_actions  # noqa: E402
 from model.vocab import NO_NEW_SERVICE  # noqa: E402
 from training.evaluate import action_indices, align_truth, evaluable_rows  # noqa: E402
@@ -61,7 +62,7 @@ def econml_recommendations(X_train, t_train, y_train, X_test, eligible_test, act
     categories = [nns, *[a for a in present if a != nns]]
     names = np.asarray(actions, dtype=object)
     lgb = {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 50,
-           "verbose": -1, "random_state": seed, "n_jobs": 2}
+           "verbose": -1, "random_state": seed, "n_jobs": 1}
     est = DRLearner(
         model_propensity=LGBMClassifier(**lgb),
         model_regression=LGBMRegressor(**lgb),
@@ -93,7 +94,15 @@ def run_world(name: str, params: WorldParams, *, config: Path | None, folder: Pa
     started = time.perf_counter()
     result = train(data, config_path=config)
     trained = time.perf_counter() - started
-    out: dict = {"world": name, "params": params.to_json(), "seconds": {"simulate": simulated, "train": trained}}
+    out: dict = {
+        "world": name,
+        "params": params.to_json(),
+        "seconds": {"simulate": simulated, "train": trained, **result.seconds},
+        "load_average": os.getloadavg(),
+        "calibration": {n: list(m.calibration_) for n, m in result.models.learners.items()},
+        "interval_widths": result.interval_widths,
+        "validation": result.validation,
+    }
     out["polku"] = {learner: figures for learner, figures in result.test.items()}
     out["chosen"] = result.chosen
 
@@ -111,6 +120,22 @@ def run_world(name: str, params: WorldParams, *, config: Path | None, folder: Pa
             truth=truth[test_rows], eligible=eligible[test_rows], taken=taken[test_rows], recommended=rec
         )
         return values.as_dict()
+
+    # Why the doubly-robust estimate may miss: the direct method, IPW and the
+    # share of recommendations with thin support, for the chosen learner.
+    batch = result.router.score(dp.frame.loc[test_rows], eligible=eligible[test_rows], intervals=False)
+    rows = np.arange(int(test_rows.sum()))
+    p_rec = batch.support[rows, batch.recommended]
+    out["off_policy"] = {
+        "direct_method": float(batch.p[rows, batch.recommended].mean()),
+        "ipw": ipw_policy_value(
+            y=y[test_rows], taken=taken[test_rows], propensity=batch.support, recommended=batch.recommended,
+            clusters=dp.frame.loc[test_rows, "client_id"].astype(str).to_numpy(), n_boot=0,
+        ).value,
+        "share_support_below_0.01": float((p_rec < 0.01).mean()),
+        "share_support_below_0.05": float((p_rec < 0.05).mean()),
+        "agreement_with_taken": float((batch.recommended == taken[test_rows]).mean()),
+    }
 
     started = time.perf_counter()
     rec = econml_recommendations(
@@ -150,12 +175,20 @@ def main(argv: list[str] | None = None) -> int:
             params = replace(WORLDS[name], n_clients=args.clients)
             result = run_world(name, params, config=args.config, folder=Path(tmp))
             results.append(result)
-            line = [f"{name}:"]
-            for learner, figures in result["polku"].items():
-                line.append(f"{learner} {figures['capture_ratio']:.3f}")
+            line = [f"{name} (chosen {result['chosen']}, load {result['load_average'][0]:.1f}):"]
+            for learner, f in result["polku"].items():
+                line.append(
+                    f"{learner} capture {f['capture_ratio']:.3f} V {f['v_hist']:.4f}/{f['v_rec']:.4f}/"
+                    f"{f['v_oracle']:.4f} DR {f['dr_value']:.4f} [{f['dr_low']:.4f}, {f['dr_high']:.4f}] "
+                    f"ECE {f['ece']:.4f} cov {f['coverage']:.3f} AUC {f['auc']:.3f}"
+                    f" fit {result['seconds'].get('fit_' + learner, float('nan')):.0f} s"
+                )
+            line.append(f"off-policy diagnostics {json.dumps(result['off_policy'])}")
             line.append(f"econml {result['econml']['capture_ratio']:.3f}")
             line.append(f"econml_naive {result['econml_naive']['capture_ratio']:.3f}")
-            print("  ".join(line), flush=True)
+            print("\n  ".join(line), flush=True)
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(f"wrote {args.out}")

@@ -78,7 +78,22 @@ class RunConfig(BaseModel):
         default_factory=dict,
         description="hyperparameters per learner name (or `propensity`), passed as keyword arguments",
     )
-    num_threads: int = Field(default=2, ge=1, le=256, description="LightGBM threads when training")
+    recalibrate: bool = Field(
+        default=True,
+        description="recalibrate p_outcome (Platt scaling on the learner's additive scale) "
+        "on the validation clients",
+    )
+    refit: bool = Field(
+        default=True,
+        description="after choosing the learner and calibrating it on the validation clients, "
+        "fit it again on the training and validation clients",
+    )
+    num_threads: int = Field(
+        default=1,
+        ge=1,
+        le=256,
+        description="LightGBM threads when training (1 is faster on a busy 2-core machine)",
+    )
 
     @field_validator("target")
     @classmethod

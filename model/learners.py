@@ -209,6 +209,38 @@ class OutcomeLearner:
     # the logit scale: set from the simulator's truth when a data folder has
     # one (see `calibrate_interval`), zero otherwise.
     heterogeneity_: float = 0.0
+    # Affine recalibration (slope, intercept) on the learner's additive scale,
+    # fitted on held-apart rows by `recalibrate`; identity until then. Being
+    # affine, it keeps TreeSHAP contributions exact: each is multiplied by the
+    # slope and the intercept joins the bias column.
+    calibration_: tuple[float, float] = (1.0, 0.0)
+
+    def recalibrate(self, X: np.ndarray, actions: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """Fit the affine recalibration of `p_outcome` for the actions taken.
+
+        On the logit scale this is Platt scaling (Platt 1999): a logistic
+        regression of the outcome on the learner's margin. On the probability
+        scale, a least-squares line. Fit it on rows the learner was not
+        trained on (validation clients); it replaces any earlier map.
+        """
+        self._check()
+        self.calibration_ = (1.0, 0.0)
+        if len(y) < 50 or y.min() == y.max():
+            return self.calibration_
+        raw = self.predict_margin(X)[np.arange(len(X)), actions]
+        self.calibration_ = fit_affine_calibration(raw, y, self.scale)
+        return self.calibration_
+
+    def _calibrated(self, raw: np.ndarray) -> np.ndarray:
+        slope, intercept = self.calibration_
+        return raw * slope + intercept
+
+    def _calibrated_contributions(self, contrib: np.ndarray) -> np.ndarray:
+        """Contributions (features..., action, bias) of the recalibrated margin."""
+        slope, intercept = self.calibration_
+        out = contrib * slope
+        out[:, -1] += intercept
+        return out
 
     def _check(self) -> None:
         if not hasattr(self, "fitted_"):
@@ -240,6 +272,29 @@ class OutcomeLearner:
 
     def contributions(self, X: np.ndarray, actions: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+
+def fit_affine_calibration(raw: np.ndarray, y: np.ndarray, scale: str) -> tuple[float, float]:
+    """(slope, intercept) mapping `raw` (logit or probability scale) to calibrated values."""
+    raw = np.asarray(raw, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if scale == "probability":
+        design = np.column_stack([raw, np.ones_like(raw)])
+        slope, intercept = np.linalg.lstsq(design, y, rcond=None)[0]
+        return float(slope), float(intercept)
+    from scipy.optimize import minimize
+
+    def nll(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        z = theta[0] * raw + theta[1]
+        p = expit(z)
+        # log(1 + e^z) - y z, and its gradient
+        loss = np.logaddexp(0.0, z) - y * z
+        g = p - y
+        return float(loss.mean()), np.array([(g * raw).mean(), g.mean()])
+
+    result = minimize(nll, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B",
+                      bounds=[(0.25, 4.0), (-3.0, 3.0)])
+    return float(result.x[0]), float(result.x[1])
 
 
 def _rows_for_all_actions(X: np.ndarray, n_actions: int) -> np.ndarray:
@@ -280,12 +335,14 @@ class SLearner(OutcomeLearner):
         num_leaves: int = 15,
         min_child_samples: int = 100,
         n_bags: int = 4,
+        early_stopping_rounds: int = 0,
         categorical_features: Sequence[int] = (),
         seed: int = 0,
         num_threads: int = 1,
         lgb_params: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(n_actions=n_actions, seed=seed, num_threads=num_threads)
+        self.early_stopping_rounds = early_stopping_rounds
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -314,8 +371,31 @@ class SLearner(OutcomeLearner):
         cat = [*self.categorical_features, Xa.shape[1] - 1]
         return lgb.train(self._params(seed), lgb.Dataset(Xa, y, categorical_feature=cat), num_boost_round=rounds)
 
+    def _rounds(self, data: TrainingData) -> int:
+        """`n_estimators`, or with early stopping the best round on a fold of clients."""
+        if not self.early_stopping_rounds:
+            return self.n_estimators
+        stop = client_folds(data.clusters, 5, self.seed + 7) == 4
+        if not stop.any() or stop.all():
+            return self.n_estimators
+        cat = [*self.categorical_features, data.X.shape[1]]
+        dtrain = lgb.Dataset(_with_action(data.X[~stop], data.actions[~stop]), data.y[~stop], categorical_feature=cat)
+        dvalid = lgb.Dataset(
+            _with_action(data.X[stop], data.actions[stop]), data.y[stop], categorical_feature=cat, reference=dtrain
+        )
+        probe = lgb.train(
+            self._params(self.seed),
+            dtrain,
+            num_boost_round=self.n_estimators,
+            valid_sets=[dvalid],
+            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+        )
+        # All rows train the final model: a quarter more data, a quarter more rounds.
+        return max(1, min(self.n_estimators, round(probe.best_iteration * 1.25)))
+
     def fit(self, data: TrainingData) -> Self:
-        self.booster_ = self._train(data.X, data.actions, data.y, self.seed, self.n_estimators)
+        self.n_rounds_ = self._rounds(data)
+        self.booster_ = self._train(data.X, data.actions, data.y, self.seed, self.n_rounds_)
         rng = np.random.default_rng(self.seed + 1)
         unique, inverse = np.unique(data.clusters, return_inverse=True)
         self.bags_: list[lgb.Booster] = []
@@ -324,7 +404,7 @@ class SLearner(OutcomeLearner):
             weight_rows = counts[inverse]
             keep = np.repeat(np.arange(len(data.y)), weight_rows)
             self.bags_.append(
-                self._train(data.X[keep], data.actions[keep], data.y[keep], self.seed + 100 + b, self.n_estimators // 2)
+                self._train(data.X[keep], data.actions[keep], data.y[keep], self.seed + 100 + b, max(1, self.n_rounds_ // 2))
             )
         self.fitted_ = True
         return self
@@ -333,7 +413,7 @@ class SLearner(OutcomeLearner):
         self._check()
         rows = _rows_for_all_actions(X, self.n_actions)
         raw = self.booster_.predict(rows, raw_score=True, num_threads=self.num_threads)
-        return raw.reshape(self.n_actions, len(X)).T
+        return self._calibrated(raw.reshape(self.n_actions, len(X)).T)
 
     def spread(self, X: np.ndarray) -> np.ndarray:
         self._check()
@@ -343,7 +423,9 @@ class SLearner(OutcomeLearner):
         margins = np.stack(
             [b.predict(rows, raw_score=True, num_threads=self.num_threads).reshape(self.n_actions, len(X)).T for b in self.bags_]
         )
-        return margins.std(axis=0, ddof=1) if len(self.bags_) > 1 else np.zeros((len(X), self.n_actions))
+        if len(self.bags_) < 2:
+            return np.zeros((len(X), self.n_actions))
+        return margins.std(axis=0, ddof=1) * abs(self.calibration_[0])
 
     def contributions(self, X: np.ndarray, actions: np.ndarray) -> np.ndarray:
         """TreeSHAP on the logit scale; last column is the action's own share.
@@ -353,7 +435,8 @@ class SLearner(OutcomeLearner):
         """
         self._check()
         rows = _with_action(X, actions)
-        return np.asarray(self.booster_.predict(rows, pred_contrib=True, num_threads=self.num_threads))
+        contrib = np.asarray(self.booster_.predict(rows, pred_contrib=True, num_threads=self.num_threads))
+        return self._calibrated_contributions(contrib)
 
     def to_dict(self) -> dict[str, Any]:
         self._check()
@@ -363,6 +446,7 @@ class SLearner(OutcomeLearner):
             "booster": _booster_to_string(self.booster_),
             "bags": [_booster_to_string(b) for b in self.bags_],
             "heterogeneity": self.heterogeneity_,
+            "calibration": list(self.calibration_),
         }
 
     @classmethod
@@ -371,6 +455,7 @@ class SLearner(OutcomeLearner):
         learner.booster_ = _booster_from_string(data["booster"])
         learner.bags_ = [_booster_from_string(b) for b in data["bags"]]
         learner.heterogeneity_ = float(data["heterogeneity"])
+        learner.calibration_ = _calibration_from(data)
         learner.fitted_ = True
         return learner
 
@@ -406,11 +491,19 @@ class DRLearner(OutcomeLearner):
         n_folds: int = 2,
         propensity_clip: float = 0.05,
         min_action_rows: int = 200,
+        nuisance_estimators: int = 150,
+        nuisance_learning_rate: float = 0.1,
+        n_bags: int = 2,
+        early_stopping_rounds: int = 20,
         categorical_features: Sequence[int] = (),
         seed: int = 0,
         num_threads: int = 1,
     ) -> None:
         super().__init__(n_actions=n_actions, seed=seed, num_threads=num_threads)
+        self.nuisance_estimators = nuisance_estimators
+        self.nuisance_learning_rate = nuisance_learning_rate
+        self.n_bags = n_bags
+        self.early_stopping_rounds = early_stopping_rounds
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -430,18 +523,20 @@ class DRLearner(OutcomeLearner):
             sub = TrainingData(data.X[train], data.actions[train], data.y[train], data.eligible[train], data.clusters[train])
             outcome = SLearner(
                 n_actions=a_count, n_bags=0, categorical_features=self.categorical_features,
+                n_estimators=self.nuisance_estimators, learning_rate=self.nuisance_learning_rate,
                 seed=self.seed + k, num_threads=self.num_threads,
             ).fit(sub)
             mu[test] = outcome.predict(data.X[test])
             propensity = PropensityModel(
                 n_actions=a_count, categorical_features=self.categorical_features,
-                seed=self.seed + k, num_threads=self.num_threads,
+                n_estimators=self.nuisance_estimators, seed=self.seed + k, num_threads=self.num_threads,
             ).fit(sub.X, sub.actions, sub.eligible, sub.clusters)
             pi[test] = propensity.predict_proba(data.X[test], data.eligible[test])
         # The fallback for rare actions and the spread for intervals.
         self.outcome_ = SLearner(
             n_actions=a_count, categorical_features=self.categorical_features,
-            seed=self.seed, num_threads=self.num_threads,
+            n_estimators=2 * self.nuisance_estimators, learning_rate=self.nuisance_learning_rate,
+            n_bags=self.n_bags, seed=self.seed, num_threads=self.num_threads,
         ).fit(data)
         rows = np.arange(n)
         residual = data.y - mu[rows, data.actions]
@@ -458,6 +553,10 @@ class DRLearner(OutcomeLearner):
             seed=self.seed,
             num_threads=self.num_threads,
         )
+        # Each pseudo-outcome regression stops early on a fold of clients it
+        # does not train on (the last of five client folds).
+        stop_fold = client_folds(data.clusters, 5, self.seed + 7) == 4 if self.early_stopping_rounds else None
+        self.params_ = params
         for a in range(a_count):
             took = data.actions == a
             if took.sum() < self.min_action_rows:
@@ -466,14 +565,23 @@ class DRLearner(OutcomeLearner):
             rows_a = data.eligible[:, a]
             weight = took[rows_a] / np.maximum(pi[rows_a, a], self.propensity_clip)
             phi = mu[rows_a, a] + weight * residual[rows_a]
-            booster = lgb.train(
-                params,
-                lgb.Dataset(data.X[rows_a], phi, categorical_feature=list(self.categorical_features)),
-                num_boost_round=self.n_estimators,
-            )
-            self.models_.append(booster)
+            self.models_.append(self._regress(data.X[rows_a], phi, None if stop_fold is None else stop_fold[rows_a]))
         self.fitted_ = True
         return self
+
+    def _regress(self, X: np.ndarray, phi: np.ndarray, stop: np.ndarray | None) -> lgb.Booster:
+        cat = list(self.categorical_features)
+        if stop is None or not stop.any() or stop.all():
+            return lgb.train(self.params_, lgb.Dataset(X, phi, categorical_feature=cat), num_boost_round=self.n_estimators)
+        dtrain = lgb.Dataset(X[~stop], phi[~stop], categorical_feature=cat)
+        dvalid = lgb.Dataset(X[stop], phi[stop], categorical_feature=cat, reference=dtrain)
+        return lgb.train(
+            self.params_,
+            dtrain,
+            num_boost_round=self.n_estimators,
+            valid_sets=[dvalid],
+            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+        )
 
     def predict_margin(self, X: np.ndarray) -> np.ndarray:
         self._check()
@@ -486,7 +594,7 @@ class DRLearner(OutcomeLearner):
                 out[:, a] = fallback[:, a]
             else:
                 out[:, a] = booster.predict(X, num_threads=self.num_threads)
-        return out
+        return self._calibrated(out)
 
     def spread(self, X: np.ndarray) -> np.ndarray:
         return self.outcome_.spread(X)
@@ -516,7 +624,7 @@ class DRLearner(OutcomeLearner):
                 contrib = np.asarray(booster.predict(X[rows], pred_contrib=True, num_threads=self.num_threads))
                 out[rows, :m] = contrib[:, :m]
                 out[rows, m + 1] = contrib[:, m]
-        return out
+        return self._calibrated_contributions(out)
 
     def to_dict(self) -> dict[str, Any]:
         self._check()
@@ -526,6 +634,7 @@ class DRLearner(OutcomeLearner):
             "models": [None if b is None else _booster_to_string(b) for b in self.models_],
             "outcome": self.outcome_.to_dict(),
             "heterogeneity": self.heterogeneity_,
+            "calibration": list(self.calibration_),
         }
 
     @classmethod
@@ -534,8 +643,14 @@ class DRLearner(OutcomeLearner):
         learner.models_ = [None if b is None else _booster_from_string(b) for b in data["models"]]
         learner.outcome_ = SLearner.from_dict(data["outcome"])
         learner.heterogeneity_ = float(data["heterogeneity"])
+        learner.calibration_ = _calibration_from(data)
         learner.fitted_ = True
         return learner
+
+
+def _calibration_from(data: dict[str, Any]) -> tuple[float, float]:
+    slope, intercept = data.get("calibration", (1.0, 0.0))
+    return float(slope), float(intercept)
 
 
 LEARNERS: dict[str, type[OutcomeLearner]] = {"s_learner": SLearner, "dr_learner": DRLearner}

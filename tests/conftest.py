@@ -45,6 +45,7 @@ n_bags = 2
 
 [learner_params.dr_learner]
 n_estimators = 30
+nuisance_estimators = 20
 
 [learner_params.propensity]
 n_estimators = 30

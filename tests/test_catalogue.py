@@ -626,6 +626,8 @@ def test_every_configuration_field_is_documented_with_its_default() -> None:
         shown = rows[name].strip()
         if isinstance(value, str):
             assert shown == f'`"{value}"`'
+        elif isinstance(value, bool):  # TOML spells booleans in lower case
+            assert shown == f"`{str(value).lower()}`"
         elif isinstance(value, int | float):
             assert shown == f"`{value}`"
         elif isinstance(value, tuple):

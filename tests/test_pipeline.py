@@ -232,7 +232,10 @@ def test_every_learner_is_fitted_with_its_configured_parameters(
     assert set(result.models.learners) == {"s_learner", "dr_learner"}
     s_learner = result.models.learners["s_learner"]
     assert s_learner.n_estimators == 30 and s_learner.n_bags == 2  # type: ignore[attr-defined]
-    assert result.models.learners["dr_learner"].n_estimators == 30  # type: ignore[attr-defined]
+    dr_learner = result.models.learners["dr_learner"]
+    assert dr_learner.n_estimators == 30  # type: ignore[attr-defined]
+    # the DR-learner's inner (nuisance) models are sized from the configuration too
+    assert dr_learner.outcome_.n_estimators == 40  # type: ignore[attr-defined]
     # protected attributes are never model features
     assert not set(result.inputs.config.protected_attributes) & set(result.models.encoder.columns_)
 

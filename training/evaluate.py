@@ -43,6 +43,7 @@ from model.evaluation import (
     dr_policy_value,
     expected_calibration_error,
     interval_coverage,
+    ipw_policy_value,
     policy_values,
     roc_auc,
 )
@@ -68,6 +69,10 @@ EVALUATION_KEYS: Final = (
 )
 
 TRUTH_FILES: Final = ("truth.parquet", "truth.csv")
+# Propensities of the recommended action below this are clipped in the
+# off-policy estimates (the support model's, which leaves out the timing
+# features, as the overlap guard does); the share clipped is reported.
+DR_CLIP: Final = 0.01
 TRUTH_KEYS: Final = ("client_id", "decision_date")
 
 
@@ -245,6 +250,7 @@ def evaluate_scores(
         clusters=clusters,
         n_boot=n_boot,
         seed=seed,
+        clip=DR_CLIP,
     )
     figures.update(
         dr_value=_number(dr.value),
@@ -258,7 +264,23 @@ def evaluate_scores(
     )
 
     policy: PolicyValues | None = None
-    extra: dict[str, Any] = {"observed_rate": float(y.mean()), "n_rows": n}
+    # What the doubly-robust figure rests on: the direct method alone, IPW
+    # alone, and how many recommended actions had their propensity clipped.
+    p_rec = batch.support[np.arange(n), recommended]
+    extra: dict[str, Any] = {
+        "observed_rate": float(y.mean()),
+        "n_rows": n,
+        "dm_value": float(batch.p[np.arange(n), recommended].mean()),
+        "ipw_value": float(
+            ipw_policy_value(
+                y=y, taken=taken, propensity=batch.support, recommended=recommended,
+                clusters=None, n_boot=0, clip=DR_CLIP,
+            ).value
+        ),
+        "dr_clip": DR_CLIP,
+        "dr_share_clipped": float((p_rec < DR_CLIP).mean()),
+        "dr_share_clipped_matched": float(((p_rec < DR_CLIP) & (taken == recommended)).mean()),
+    }
     if truth_matrix is not None:
         t = np.asarray(truth_matrix, dtype=float)[rows]
         policy = policy_values(truth=t, eligible=eligible, taken=taken, recommended=recommended)

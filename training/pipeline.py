@@ -398,6 +398,23 @@ class FittedModels:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
+def outcome_data(dp: DecisionPoints, X: np.ndarray, mask: np.ndarray) -> TrainingData:
+    """The labelled rows of `mask` as an outcome learner's training data."""
+    taken = action_indices(dp)
+    # A taken action counts as eligible for fitting, even where today's rules say no.
+    eligible = dp.eligibility().copy()
+    known = taken >= 0
+    eligible[np.flatnonzero(known), taken[known]] = True
+    clusters = pd.factorize(dp.frame["client_id"].astype(str))[0]
+    return TrainingData(
+        X=X[mask],
+        actions=taken[mask],
+        y=dp.frame["label"].to_numpy(dtype=float)[mask],
+        eligible=eligible[mask],
+        clusters=clusters[mask],
+    )
+
+
 def learner_kwargs(config: RunConfig, name: str) -> dict[str, Any]:
     return dict(config.learner_params.get(name, {}))
 
@@ -458,13 +475,7 @@ def fit_models(
     seconds["fit_propensity"] = time.perf_counter() - started
 
     o_rows = split.train & rows.outcome
-    data = TrainingData(
-        X=X[o_rows],
-        actions=taken[o_rows],
-        y=frame["label"].to_numpy(dtype=float)[o_rows],
-        eligible=fit_eligible[o_rows],
-        clusters=clusters[o_rows],
-    )
+    data = outcome_data(dp, X, o_rows)
     learners: dict[str, OutcomeLearner] = {}
     for name in config.learners:
         progress(f"fitting {name}")
@@ -478,6 +489,36 @@ def fit_models(
 # --------------------------------------------------------------------------
 # choose, calibrate, evaluate
 # --------------------------------------------------------------------------
+
+
+def refit_learner(
+    models: FittedModels,
+    dp: DecisionPoints,
+    split: Split,
+    rows: TrainingRows,
+    config: RunConfig,
+    name: str,
+    *,
+    seed: int,
+) -> OutcomeLearner:
+    """Fit learner `name` again on the training and validation clients.
+
+    The recalibration and interval width found on validation are kept: the
+    refitted model has the same hyperparameters and more data, so its scale is
+    at least as well determined. The held-out clients are never touched.
+    """
+    fitted = models.learners[name]
+    common = {
+        "n_actions": len(dp.actions),
+        "categorical_features": models.encoder.categorical_indices,
+        "seed": seed,
+        "num_threads": config.num_threads,
+    }
+    learner = _construct(LEARNERS[name], name, common, config)
+    learner.fit(outcome_data(dp, models.X, (split.train | split.validation) & rows.outcome))
+    learner.calibration_ = fitted.calibration_
+    learner.heterogeneity_ = fitted.heterogeneity_
+    return learner
 
 
 def make_router(
@@ -682,6 +723,14 @@ def train(
     chosen = select_learner(validation, metric=metric)
     seconds["select"] = time.perf_counter() - t
 
+    calibrations: dict[str, tuple[float, float]] = {}
+    if config.recalibrate:
+        t = stage("recalibrating p_outcome on the validation clients")
+        val_data = outcome_data(dp, models.X, split.validation & rows.outcome)
+        for name, learner in models.learners.items():
+            calibrations[name] = learner.recalibrate(val_data.X, val_data.actions, val_data.y)
+        seconds["recalibrate"] = time.perf_counter() - t
+
     widths: dict[str, float | None] = dict.fromkeys(models.learners)
     if truth is not None:
         t = stage("calibrating intervals on the validation clients")
@@ -696,6 +745,13 @@ def train(
                 level=routers[name].interval_level,
             )
         seconds["calibrate"] = time.perf_counter() - t
+
+    if config.refit:
+        # Chosen and calibrated on validation; now learn from those clients too.
+        t = stage(f"refitting {chosen} on the training and validation clients")
+        models.learners[chosen] = refit_learner(models, dp, split, rows, config, chosen, seed=seed)
+        routers[chosen] = make_router(inputs, models, chosen, base_metadata)
+        seconds[f"refit_{chosen}"] = time.perf_counter() - t
 
     t = stage("evaluating every learner on the held-out clients")
     details = {
