@@ -109,6 +109,11 @@ class Router:
         # Expected margin of the reference over the training data, for the
         # explanation of the reference against the average client.
         self._base_margin: float | None = None
+        # Explanation fields and their alphabetical ranks (ties in `_top` break by name).
+        self._fields = list(encoder.columns_)
+        self._fields_with_service = [*self._fields, SERVICE_FIELD]
+        self._name_rank = _alphabetical_ranks(self._fields)
+        self._name_rank_with_service = _alphabetical_ranks(self._fields_with_service)
 
     # -- batch ------------------------------------------------------------------
     def eligibility(self, features: pd.DataFrame) -> np.ndarray:
@@ -152,8 +157,7 @@ class Router:
         contributions: dict[int, list[Contribution]] = {}
         if explain:
             services = [a for a in top if a != self.reference_index]
-            contributions = self._explain(x, features, services, language)
-            contributions[self.reference_index] = self._explain_reference(x, features, language)
+            contributions = self._explain(x, batch.p[0], features, services, language)
 
         def scored(a: int, rank: int | None) -> Scored:
             return Scored(
@@ -177,59 +181,77 @@ class Router:
         ]
         return Recommendation(recs, reference, not_eligible, dict(features))
 
-    def _explain(self, x: np.ndarray, features: Mapping[str, Any], services: list[int], language: str) -> dict[int, list[Contribution]]:
-        if not services:
-            return {}
-        n = len(services)
-        X = np.repeat(x, n, axis=0)
-        acts = np.asarray(services)
-        c_service = self.learner.contributions(X, acts)
-        # The reference row is the same for every service: explain it once.
-        c_ref = self.learner.contributions(x, np.array([self.reference_index]))
-        m = len(self.encoder.columns_)
-        diff = c_service - c_ref
-        # Features, plus the action's own share (its column and any bias gap).
-        own = diff[:, m] + diff[:, m + 1]
-        contrib = np.concatenate([diff[:, :m], own[:, None]], axis=1)
-        p = self.learner.predict(x)[0]
-        target = p[acts]
-        base = np.full(n, p[self.reference_index])
-        scaled = rescale_to_probability(contrib, target, base, self.learner.scale)
-        fields = [*self.encoder.columns_, SERVICE_FIELD]
-        return {a: self._top(fields, scaled[i], features, language) for i, a in enumerate(services)}
+    def _explain(
+        self,
+        x: np.ndarray,
+        p: np.ndarray,
+        features: Mapping[str, Any],
+        services: list[int],
+        language: str,
+    ) -> dict[int, list[Contribution]]:
+        """Explanations of `services` (against the reference) and of the reference itself.
 
-    def _explain_reference(self, x: np.ndarray, features: Mapping[str, Any], language: str) -> list[Contribution]:
-        contrib, base = self._reference_contributions(x)
-        p = self.learner.predict(x)[0, self.reference_index]
+        One TreeSHAP call covers every row that is needed: each service's row
+        and the reference row, which is the same for every service and also
+        explains the reference against the average client. `p` is the row's
+        (A,) probabilities, already predicted.
+        """
+        n = len(services)
+        acts = np.asarray([*services, self.reference_index])
+        c = self.learner.contributions(np.repeat(x, n + 1, axis=0), acts)
+        c_ref = c[n:]
         m = len(self.encoder.columns_)
-        scaled = rescale_to_probability(contrib[:, :m], np.array([p]), np.array([base]), self.learner.scale)
-        return self._top(list(self.encoder.columns_), scaled[0], features, language)
+        out: dict[int, list[Contribution]] = {}
+        if n:
+            diff = c[:n] - c_ref
+            # Features, plus the action's own share (its column and any bias gap).
+            own = diff[:, m] + diff[:, m + 1]
+            contrib = np.concatenate([diff[:, :m], own[:, None]], axis=1)
+            target = p[acts[:n]]
+            base = np.full(n, p[self.reference_index])
+            scaled = rescale_to_probability(contrib, target, base, self.learner.scale)
+            fields = self._fields_with_service
+            for i, a in enumerate(services):
+                out[a] = self._top(fields, scaled[i], features, language)
+        ref_base = self._baseline_of(c_ref)
+        scaled_ref = rescale_to_probability(
+            c_ref[:, :m], np.array([p[self.reference_index]]), np.array([ref_base]), self.learner.scale
+        )
+        out[self.reference_index] = self._top(self._fields, scaled_ref[0], features, language)
+        return out
 
     def reference_baseline(self, x: np.ndarray) -> float:
         """The average client's probability under the reference (what its explanation is against)."""
         return self._reference_contributions(x)[1]
 
     def _reference_contributions(self, x: np.ndarray) -> tuple[np.ndarray, float]:
-        """TreeSHAP of the reference row and the baseline its feature contributions are against.
+        """TreeSHAP of the reference row and the baseline its feature contributions are against."""
+        contrib = self.learner.contributions(x, np.array([self.reference_index]))
+        return contrib, self._baseline_of(contrib)
+
+    def _baseline_of(self, contrib: np.ndarray) -> float:
+        """The baseline of a reference row's TreeSHAP (1, m + 2).
 
         On the logit scale the baseline holds the expected margin plus the
         reference action's own share; on the probability scale, the expected value.
         """
-        contrib = self.learner.contributions(x, np.array([self.reference_index]))
         m = len(self.encoder.columns_)
         if self.learner.scale == "logit":
-            return contrib, float(expit(contrib[0, m + 1] + contrib[0, m]))
-        return contrib, float(contrib[0, m + 1])
+            return float(expit(contrib[0, m + 1] + contrib[0, m]))
+        return float(contrib[0, m + 1])
 
     def _top(self, fields: list[str], values: np.ndarray, features: Mapping[str, Any], language: str) -> list[Contribution]:
-        order = sorted(range(len(fields)), key=lambda j: (-abs(values[j]), fields[j]))
+        # Largest by size first, ties by field name (np.lexsort: last key first).
+        name_rank = self._name_rank_with_service if len(fields) > len(self._fields) else self._name_rank
+        order = np.lexsort((name_rank, -np.abs(values)))[:TOP_K_EXPLAIN]
         service_names = self._names[language]
         out = []
-        for j in order[:TOP_K_EXPLAIN]:
+        for j in order.tolist():
             name = fields[j]
             value = features.get(name) if name != SERVICE_FIELD else None
             value = _plain(value)
-            out.append(Contribution(name, value, float(values[j]), describe(name, value, float(values[j]), language, service_names)))
+            contribution = float(values[j])
+            out.append(Contribution(name, value, contribution, describe(name, value, contribution, language, service_names)))
         return out
 
     # -- persistence ---------------------------------------------------------------
@@ -283,6 +305,12 @@ class Router:
             return self.actions.index(code)
         except ValueError:
             raise UnknownServiceError(f"unknown service {code!r}") from None
+
+
+def _alphabetical_ranks(names: list[str]) -> np.ndarray:
+    ranks = np.empty(len(names), dtype=np.int64)
+    ranks[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+    return ranks
 
 
 def _plain(value: Any) -> Any:
