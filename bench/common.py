@@ -172,3 +172,74 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 def which(name: str) -> str:
     found = VENV_BIN / name
     return str(found) if found.exists() else (shutil.which(name) or name)
+
+
+class PeakRss:
+    """Sample a process's resident memory (from /proc) in a thread: the peak, and marks."""
+
+    def __init__(self, pid: int | None = None, interval: float = 0.05) -> None:
+        import threading
+
+        self.pid = pid or os.getpid()
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _read(self) -> int:
+        """VmRSS in bytes (0 once the process is gone)."""
+        try:
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return 0
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._read())
+            self._stop.wait(self.interval)
+
+    def start(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def take(self) -> int:
+        """The peak since the last `take`, and start a new window."""
+        peak = max(self.peak, self._read())
+        self.peak = 0
+        return peak
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def measure(args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> dict[str, Any]:
+    """Run a command: wall seconds, peak RSS (sampled), CPU seconds, load average before and after."""
+    load_before = load_average()
+    before = os.times()
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        list(args), env={**os.environ, **(env or {})}, cwd=cwd,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    sampler = PeakRss(process.pid).start()
+    stdout, stderr = process.communicate()
+    wall = time.perf_counter() - started
+    peak = sampler.stop()
+    after = os.times()
+    if process.returncode != 0:
+        sys.stderr.write(stdout[-4000:] + stderr[-4000:])
+        raise SystemExit(f"failed ({process.returncode}): {' '.join(args)}")
+    log(f"{Path(args[0]).name} {' '.join(args[1:3])} ... {wall:.1f} s, peak RSS {peak / 2**30:.2f} GiB")
+    return {
+        "wall_seconds": round(wall, 2),
+        "cpu_seconds": round((after.children_user - before.children_user) + (after.children_system - before.children_system), 2),
+        "peak_rss_gib": round(peak / 2**30, 3),
+        "load_average_before": load_before,
+        "load_average_after": load_average(),
+        "stdout": stdout[-2000:],
+    }
