@@ -46,6 +46,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (
@@ -201,6 +203,87 @@ def mlflow_rows(bodies: list[dict[str, Any]], store: Path, version: str) -> list
         row = [None if isinstance(v, float) and math.isnan(v) else v for v in features.values()]
         out.append(json.dumps({"dataframe_split": {"columns": columns, "data": [row]}}).encode())
     return out
+
+
+def stage_costs(bodies: list[dict[str, Any]], store: Path, version: str, work: Path) -> dict[str, float]:
+    """Median microseconds of each step of one request, in this process (no HTTP)."""
+    import statistics
+
+    import orjson
+
+    from api.auth import Caller, Role
+    from api.recommendations import service
+    from api.recommendations.schemas import RecommendationRequest
+    from api.serving import prepare
+    from api.storage import migrate
+    from api.storage.engine import make_engine
+    from training.registry import load_served
+
+    served = load_served(MODEL_NAME, version=version, tracking_uri=store_env(store)["MLFLOW_TRACKING_URI"])
+    model = prepare(served, generation=0)
+    router = model.router
+    texts = [json.dumps(b).encode() for b in bodies[:300]]
+    requests = [RecommendationRequest.model_validate_json(t) for t in texts]
+    features = [service.features_of(r, model, r.as_of) for r in requests]  # type: ignore[arg-type]
+    answers = [router.recommend(f, k=3, language="fi") for f in features]
+    db = work / "stage-costs.db"
+    db.unlink(missing_ok=True)
+    engine = make_engine(f"sqlite:///{db}")
+    migrate.upgrade(engine)
+    caller = Caller(key_id="k000000000000", role=Role.caseworker, unit="bench")
+    counter = iter(range(10**9))
+
+    def timed(fn: Any) -> float:
+        spent = []
+        for i in range(len(texts)):
+            started = time.perf_counter()
+            fn(i)
+            spent.append(time.perf_counter() - started)
+        return round(statistics.median(spent) * 1e6, 1)
+
+    def whole(i: int) -> None:
+        request = RecommendationRequest.model_validate_json(texts[i])
+        errors = service.check_request(request, model, request.as_of)  # type: ignore[arg-type]
+        assert not errors
+        body = service.recommend(
+            request, model=model, as_of=request.as_of, request_id=f"r{next(counter)}",  # type: ignore[arg-type]
+            caller=caller, engine=engine,
+        )
+        orjson.dumps(body)
+
+    costs = {
+        "parse and validate the body (pydantic)": timed(lambda i: RecommendationRequest.model_validate_json(texts[i])),
+        "contract checks": timed(lambda i: service.check_request(requests[i], model, requests[i].as_of)),  # type: ignore[arg-type]
+        "features (client_features + check)": timed(lambda i: service.features_of(requests[i], model, requests[i].as_of)),  # type: ignore[arg-type]
+        "eligibility": timed(lambda i: router.catalogue.eligibility(
+            {k: np.asarray([v], dtype=object if isinstance(v, str) or v is None else None) for k, v in features[i].items()}, 1)),
+        "score: predict, intervals, support, rank": timed(lambda i: router.score_encoded(
+            router.encoder.encode_row(features[i])[None, :], np.ones((1, len(router.actions)), dtype=bool))),
+        "recommend without explanations": timed(lambda i: router.recommend(features[i], k=3, explain=False)),
+        "recommend with explanations": timed(lambda i: router.recommend(features[i], k=3)),
+        "TreeSHAP rows of one request (one call)": timed(lambda i: router.learner.contributions(
+            np.repeat(router.encoder.encode_row(features[i])[None, :], 3, axis=0), np.array([0, 1, router.reference_index]))),
+        "answer body + input hash + JSON": timed(lambda i: orjson.dumps(service.answer_body(
+            answers[i], request_id="x", model=model, as_of=requests[i].as_of)) and service.input_hash(requests[i], requests[i].as_of)),  # type: ignore[arg-type]
+        "audit write (SQLite, synchronous=FULL)": timed(lambda i: service.audit_writer(engine).write(
+            _event(requests[i], next(counter)))),
+        "whole request without HTTP": timed(whole),
+    }
+    engine.dispose()
+    return costs
+
+
+def _event(request: Any, n: int) -> Any:
+    from datetime import UTC, datetime
+
+    from api.storage.audit import AuditEvent
+
+    return AuditEvent(
+        request_id=f"e{n}", created_at=datetime.now(UTC), client_id=request.client.client_id,
+        unit="bench", role="caseworker", key_id="k000000000000", model_name=MODEL_NAME,
+        model_version="1", model_run_id=None, as_of=request.as_of, language="fi", k=3,
+        input_hash="0" * 64, features={"a": 1.0}, output={"recommendations": []},
+    )
 
 
 # --------------------------------------------------------------------------- load generator
@@ -465,6 +548,9 @@ def main() -> None:
     n_episodes = [len(b["episodes"]) for b in bodies]
     log(f"{len(bodies)} requests, episodes per request: median {sorted(n_episodes)[len(n_episodes) // 2]}, max {max(n_episodes)}")
 
+    costs = stage_costs(bodies, store, version, work)
+    log("in-process costs (median µs): " + "; ".join(f"{k} {v}" for k, v in costs.items()))
+
     results: dict[str, Any] = {"polku": [], "mlflow": []}
     port = free_port()
     server = start(
@@ -532,6 +618,7 @@ def main() -> None:
         "seconds_per_level": seconds,
         "episodes_per_request": {"median": sorted(n_episodes)[len(n_episodes) // 2], "max": max(n_episodes)},
         "results": results,
+        "in_process_median_us": costs,
         "work": str(work),
     }
     path = write_json(f"serve{('-' + options.label) if options.label else ''}", document)
@@ -549,6 +636,7 @@ def main() -> None:
     if quality:
         print(f"model version {version} ({quality.get('learner')}): capture ratio "
               f"{quality.get('capture_ratio')}, DR value {quality.get('dr_value')}")
+    print(table(["step of one request (in process)", "median µs"], list(costs.items())))
     print(f"wrote {path}")
 
 
