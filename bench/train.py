@@ -58,6 +58,8 @@ def one(data: Path, config: Path | None, out: Path) -> None:
         stages.append({"stage": current["stage"], "seconds": round(now - current["t"], 2),
                        "peak_rss_gib": round(sampler.take() / 2**30, 3)})
         current["stage"], current["t"] = what, now
+        # The stages so far, so that a run stopped midway still says something.
+        out.with_suffix(".partial.json").write_text(json.dumps(stages))
 
     started = time.perf_counter()
     result, registered = train_and_register(data, config_path=config, progress=progress)
