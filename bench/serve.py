@@ -517,6 +517,7 @@ def main() -> None:
     parser.add_argument("--no-mlflow", action="store_true", help="skip `mlflow models serve`")
     parser.add_argument("--no-evaluate", action="store_true", help="skip `polku evaluate`")
     parser.add_argument("--requests", type=int, default=2000, help="distinct request bodies")
+    parser.add_argument("--reuse-port", action="store_true", help="polku serve --reuse-port (a socket per worker)")
     options = parser.parse_args()
     seconds = options.seconds or (5.0 if options.quick else 20.0)
     warmup = 2.0 if options.quick else 3.0
@@ -554,7 +555,8 @@ def main() -> None:
     results: dict[str, Any] = {"polku": [], "mlflow": []}
     port = free_port()
     server = start(
-        [POLKU, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(options.workers)],
+        [POLKU, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(options.workers),
+         *(["--reuse-port"] if options.reuse_port else [])],
         api_env, ROOT, work / "polku-serve.log",
     )
     try:
@@ -615,6 +617,7 @@ def main() -> None:
         "model_version": version,
         "quality": quality,
         "workers": options.workers,
+        "reuse_port": options.reuse_port,
         "seconds_per_level": seconds,
         "episodes_per_request": {"median": sorted(n_episodes)[len(n_episodes) // 2], "max": max(n_episodes)},
         "results": results,
