@@ -6,10 +6,15 @@ The command line imports this module inside its command functions, so that
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
 import os
+import signal
+import socket
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from sqlalchemy import Engine
@@ -25,6 +30,8 @@ from model.errors import PolkuError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+logger = logging.getLogger(__name__)
 
 
 class CommandError(PolkuError, ValueError):
@@ -118,29 +125,28 @@ class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    # One listening socket per worker (SO_REUSEPORT, Linux): the kernel spreads
+    # connections over the workers. With one shared socket (uvicorn's default)
+    # connections opened together may all be accepted by one worker.
+    reuse_port: bool = False
 
 
 def serve(options: ServeOptions) -> None:
     """Run the API under uvicorn: one LightGBM thread per worker, our own access log."""
     import uvicorn
 
-    from api.logs import logging_config
-
     config = settings()
     # LightGBM (OpenMP) in every worker: one thread each; one worker per core.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     engine(config).dispose()  # migrate once here, before the workers start
+    kwargs = _uvicorn_options(config.log_level)
+    if options.reuse_port and options.workers > 1:
+        if not hasattr(socket, "SO_REUSEPORT"):
+            raise CommandError("--reuse-port needs SO_REUSEPORT (Linux)")
+        _serve_reuse_port(options, kwargs)
+        return
     uvicorn.run(
-        "api.main:create_app",
-        factory=True,
-        host=options.host,
-        port=options.port,
-        workers=options.workers,
-        log_config=logging_config(config.log_level),
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-        timeout_graceful_shutdown=10,
+        "api.main:create_app", host=options.host, port=options.port, workers=options.workers, **kwargs
     )
 
 
@@ -206,6 +212,68 @@ def decision_log(url: str, *, model_name: str) -> tuple[pd.DataFrame, pd.DataFra
         db.dispose()
     rows = rows[rows["request_id"].isin(set(audit["request_id"]))]
     return rows.reset_index(drop=True), audit
+def _uvicorn_options(log_level: str) -> dict[str, Any]:
+    from api.logs import logging_config
+
+    return {
+        "factory": True,
+        "log_config": logging_config(log_level),
+        "access_log": False,
+        "proxy_headers": False,
+        "server_header": False,
+        "timeout_graceful_shutdown": 10,
+    }
+
+
+def _serve_reuse_port(options: ServeOptions, kwargs: dict[str, Any]) -> None:
+    """Workers with a listening socket each; the parent restarts a worker that dies."""
+    import logging.config
+
+    logging.config.dictConfig(kwargs["log_config"])
+    context = multiprocessing.get_context("spawn")
+    stopping = threading.Event()
+
+    def start() -> multiprocessing.process.BaseProcess:
+        process = context.Process(
+            target=_reuse_port_worker, args=(options.host, options.port, kwargs), daemon=False
+        )
+        process.start()
+        return process
+
+    def stop(_signum: int, _frame: Any) -> None:
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    workers = [start() for _ in range(options.workers)]
+    try:
+        while not stopping.wait(0.5):
+            for i, process in enumerate(workers):
+                if not process.is_alive():
+                    logger.warning("worker %s exited (%s); starting another", process.pid, process.exitcode)
+                    workers[i] = start()
+    finally:
+        for process in workers:
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signal.SIGTERM)
+        for process in workers:
+            process.join(15)
+            if process.is_alive():
+                process.kill()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _reuse_port_worker(host: str, port: int, kwargs: dict[str, Any]) -> None:
+    import uvicorn
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    config = uvicorn.Config("api.main:create_app", host=host, port=port, **kwargs)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 def demo_key() -> NewKey:

@@ -12,7 +12,7 @@ so that the served model needs no pickles and carries its own catalogue.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,6 +109,11 @@ class Router:
         # Expected margin of the reference over the training data, for the
         # explanation of the reference against the average client.
         self._base_margin: float | None = None
+        # Explanation fields and their alphabetical ranks (ties in `_top` break by name).
+        self._fields = list(encoder.columns_)
+        self._fields_with_service = [*self._fields, SERVICE_FIELD]
+        self._name_rank = _alphabetical_ranks(self._fields)
+        self._name_rank_with_service = _alphabetical_ranks(self._fields_with_service)
 
     # -- batch ------------------------------------------------------------------
     def eligibility(self, features: pd.DataFrame) -> np.ndarray:
@@ -152,8 +157,7 @@ class Router:
         contributions: dict[int, list[Contribution]] = {}
         if explain:
             services = [a for a in top if a != self.reference_index]
-            contributions = self._explain(x, features, services, language)
-            contributions[self.reference_index] = self._explain_reference(x, features, language)
+            contributions = self._explain(x, batch.p[0], features, services, language)
 
         def scored(a: int, rank: int | None) -> Scored:
             return Scored(
@@ -177,59 +181,145 @@ class Router:
         ]
         return Recommendation(recs, reference, not_eligible, dict(features))
 
-    def _explain(self, x: np.ndarray, features: Mapping[str, Any], services: list[int], language: str) -> dict[int, list[Contribution]]:
-        if not services:
-            return {}
+    def _explain(
+        self,
+        x: np.ndarray,
+        p: np.ndarray,
+        features: Mapping[str, Any],
+        services: list[int],
+        language: str,
+    ) -> dict[int, list[Contribution]]:
+        """Explanations of `services` (against the reference) and of the reference itself.
+
+        One TreeSHAP call covers every row that is needed: each service's row
+        and the reference row, which is the same for every service and also
+        explains the reference against the average client. `p` is the row's
+        (A,) probabilities, already predicted.
+        """
         n = len(services)
-        X = np.repeat(x, n, axis=0)
-        acts = np.asarray(services)
-        c_service = self.learner.contributions(X, acts)
-        # The reference row is the same for every service: explain it once.
-        c_ref = self.learner.contributions(x, np.array([self.reference_index]))
+        acts = np.asarray([*services, self.reference_index])
+        c = self.learner.contributions(np.repeat(x, n + 1, axis=0), acts)
+        c_ref = c[n:]
         m = len(self.encoder.columns_)
-        diff = c_service - c_ref
-        # Features, plus the action's own share (its column and any bias gap).
+        out: dict[int, list[Contribution]] = {}
+        if n:
+            diff = c[:n] - c_ref
+            # Features, plus the action's own share (its column and any bias gap).
+            own = diff[:, m] + diff[:, m + 1]
+            contrib = np.concatenate([diff[:, :m], own[:, None]], axis=1)
+            target = p[acts[:n]]
+            base = np.full(n, p[self.reference_index])
+            scaled = rescale_to_probability(contrib, target, base, self.learner.scale)
+            fields = self._fields_with_service
+            for i, a in enumerate(services):
+                out[a] = self._top(fields, scaled[i], features, language)
+        ref_base = self._baseline_of(c_ref)
+        scaled_ref = rescale_to_probability(
+            c_ref[:, :m], np.array([p[self.reference_index]]), np.array([ref_base]), self.learner.scale
+        )
+        out[self.reference_index] = self._top(self._fields, scaled_ref[0], features, language)
+        return out
+
+    def explain_many(
+        self,
+        X: np.ndarray,
+        p: np.ndarray,
+        ranked: np.ndarray,
+        *,
+        k: int,
+        values: Mapping[str, Sequence[Any]],
+        language: str = "fi",
+    ) -> list[dict[int, list[Contribution]]]:
+        """`recommend`'s explanations for many decision points at once, vectorised.
+
+        For row i: its first `k` ranked services (against the reference) and
+        the reference, exactly as `recommend(..., k=k)` explains them, with one
+        TreeSHAP call for every row that is needed. `X` (n, m) encoded, `p`
+        (n, A) and `ranked` (n, A) from `score_encoded`; `values` holds each
+        feature's values (a sequence per feature, n long) for the texts.
+        """
+        if language not in LANGUAGES:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
+        n = len(X)
+        ref = self.reference_index
+        m = len(self.encoder.columns_)
+        top = ranked[:, : max(0, k)]
+        ci, cj = np.nonzero((top >= 0) & (top != ref))  # row-major: by row, then rank
+        acts_s = top[ci, cj]
+        ns = len(ci)
+        c = self.learner.contributions(
+            np.concatenate([X[ci], X]), np.concatenate([acts_s, np.full(n, ref)])
+        )
+        c_s, c_ref = c[:ns], c[ns:]
+        diff = c_s - c_ref[ci]
         own = diff[:, m] + diff[:, m + 1]
         contrib = np.concatenate([diff[:, :m], own[:, None]], axis=1)
-        p = self.learner.predict(x)[0]
-        target = p[acts]
-        base = np.full(n, p[self.reference_index])
-        scaled = rescale_to_probability(contrib, target, base, self.learner.scale)
-        fields = [*self.encoder.columns_, SERVICE_FIELD]
-        return {a: self._top(fields, scaled[i], features, language) for i, a in enumerate(services)}
+        scaled = rescale_to_probability(contrib, p[ci, acts_s], p[ci, ref], self.learner.scale)
+        if self.learner.scale == "logit":
+            ref_base = expit(c_ref[:, m + 1] + c_ref[:, m])
+        else:
+            ref_base = c_ref[:, m + 1]
+        scaled_ref = rescale_to_probability(c_ref[:, :m], p[:, ref], ref_base, self.learner.scale)
+        out: list[dict[int, list[Contribution]]] = [{} for _ in range(n)]
+        columns = {name: values[name] for name in self._fields if name in values}
+        for i, a, row in zip(ci.tolist(), acts_s.tolist(), scaled, strict=True):
+            out[i][a] = self._top_of(self._fields_with_service, self._name_rank_with_service, row, columns, i, language)
+        for i in range(n):
+            out[i][ref] = self._top_of(self._fields, self._name_rank, scaled_ref[i], columns, i, language)
+        return out
 
-    def _explain_reference(self, x: np.ndarray, features: Mapping[str, Any], language: str) -> list[Contribution]:
-        contrib, base = self._reference_contributions(x)
-        p = self.learner.predict(x)[0, self.reference_index]
-        m = len(self.encoder.columns_)
-        scaled = rescale_to_probability(contrib[:, :m], np.array([p]), np.array([base]), self.learner.scale)
-        return self._top(list(self.encoder.columns_), scaled[0], features, language)
+    def _top_of(
+        self,
+        fields: list[str],
+        name_rank: np.ndarray,
+        values: np.ndarray,
+        columns: Mapping[str, Sequence[Any]],
+        i: int,
+        language: str,
+    ) -> list[Contribution]:
+        order = np.lexsort((name_rank, -np.abs(values)))[:TOP_K_EXPLAIN]
+        service_names = self._names[language]
+        out = []
+        for j in order.tolist():
+            name = fields[j]
+            column = columns.get(name) if name != SERVICE_FIELD else None
+            value = _plain(column[i]) if column is not None else None
+            contribution = float(values[j])
+            out.append(Contribution(name, value, contribution, describe(name, value, contribution, language, service_names)))
+        return out
 
     def reference_baseline(self, x: np.ndarray) -> float:
         """The average client's probability under the reference (what its explanation is against)."""
         return self._reference_contributions(x)[1]
 
     def _reference_contributions(self, x: np.ndarray) -> tuple[np.ndarray, float]:
-        """TreeSHAP of the reference row and the baseline its feature contributions are against.
+        """TreeSHAP of the reference row and the baseline its feature contributions are against."""
+        contrib = self.learner.contributions(x, np.array([self.reference_index]))
+        return contrib, self._baseline_of(contrib)
+
+    def _baseline_of(self, contrib: np.ndarray) -> float:
+        """The baseline of a reference row's TreeSHAP (1, m + 2).
 
         On the logit scale the baseline holds the expected margin plus the
         reference action's own share; on the probability scale, the expected value.
         """
-        contrib = self.learner.contributions(x, np.array([self.reference_index]))
         m = len(self.encoder.columns_)
         if self.learner.scale == "logit":
-            return contrib, float(expit(contrib[0, m + 1] + contrib[0, m]))
-        return contrib, float(contrib[0, m + 1])
+            return float(expit(contrib[0, m + 1] + contrib[0, m]))
+        return float(contrib[0, m + 1])
 
     def _top(self, fields: list[str], values: np.ndarray, features: Mapping[str, Any], language: str) -> list[Contribution]:
-        order = sorted(range(len(fields)), key=lambda j: (-abs(values[j]), fields[j]))
+        # Largest by size first, ties by field name (np.lexsort: last key first).
+        name_rank = self._name_rank_with_service if len(fields) > len(self._fields) else self._name_rank
+        order = np.lexsort((name_rank, -np.abs(values)))[:TOP_K_EXPLAIN]
         service_names = self._names[language]
         out = []
-        for j in order[:TOP_K_EXPLAIN]:
+        for j in order.tolist():
             name = fields[j]
             value = features.get(name) if name != SERVICE_FIELD else None
             value = _plain(value)
-            out.append(Contribution(name, value, float(values[j]), describe(name, value, float(values[j]), language, service_names)))
+            contribution = float(values[j])
+            out.append(Contribution(name, value, contribution, describe(name, value, contribution, language, service_names)))
         return out
 
     # -- persistence ---------------------------------------------------------------
@@ -283,6 +373,12 @@ class Router:
             return self.actions.index(code)
         except ValueError:
             raise UnknownServiceError(f"unknown service {code!r}") from None
+
+
+def _alphabetical_ranks(names: list[str]) -> np.ndarray:
+    ranks = np.empty(len(names), dtype=np.int64)
+    ranks[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+    return ranks
 
 
 def _plain(value: Any) -> Any:

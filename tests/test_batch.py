@@ -136,3 +136,24 @@ def test_score_frame_has_one_row_per_input_and_every_action(trained_model: Train
     assert frame["recommended"].tolist() == [router.actions[i] for i in batch.recommended]
     np.testing.assert_array_equal(frame["eligible_no_new_service"], True)
     assert (frame["low_no_new_service"] <= frame["p_no_new_service"]).all()
+
+
+def test_batch_explanations_are_the_single_client_ones(trained_model: TrainedModel) -> None:
+    """`Router.explain_many` (vectorised) gives exactly `Router.recommend`'s explanations."""
+    from training.batch import caseload_features
+    from training.contract import load_valid_tables
+
+    router = trained_model.result.router
+    tables = load_valid_tables(trained_model.data_dir, catalogue=router.catalogue, config=router.config)
+    features = caseload_features(router, tables, date.fromisoformat(AS_OF)).head(60)
+    batch = router.score(features)
+    X = router.encoder.transform(features)
+    values = {name: features[name].tolist() for name in router.encoder.columns_}
+    for k, language in ((1, "fi"), (3, "en"), (20, "sv")):
+        many = router.explain_many(X, batch.p, batch.ranked, k=k, values=values, language=language)
+        records = features.drop(columns=["client_id", "decision_date"]).to_dict("records")
+        for i, record in enumerate(records):
+            one = router.recommend(record, k=k, language=language)
+            expected = {router.action_index(s.service): s.explanation for s in one.recommendations if s.explanation}
+            expected[router.reference_index] = one.reference.explanation
+            assert many[i] == expected

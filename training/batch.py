@@ -8,7 +8,8 @@
   with an open case on a date (intake on or before it, no employed,
   education or moved_away spell started before it), their features as known
   on that date (`model.decision_points.features_at`), scored in one batch
-  with `Router.score`, ranked, and optionally explained one client at a time.
+  with `Router.score`, ranked, and optionally explained (vectorised,
+  `Router.explain_many`).
 - `write_recommendations`: CSV or Parquet by the file's extension.
 """
 
@@ -32,6 +33,8 @@ from training.tables import Tables
 CLOSING_STATUSES: Final = ("employed", "education", "moved_away")
 OUTPUT_FORMATS: Final = (".csv", ".parquet")
 DEFAULT_K: Final = 3
+# Decision points explained per TreeSHAP call in batch recommendations.
+EXPLAIN_CHUNK: Final = 10_000
 
 
 def score_frame(router: Router, features: pd.DataFrame) -> pd.DataFrame:
@@ -123,9 +126,9 @@ def recommend_caseload(
     each rank r = 1..k: `service_r`, `name_r`, `p_r`, `low_r`, `high_r`,
     `uplift_r`, `thin_support_r` (and `explanation_r` with explanations),
     then `p_no_new_service`. Ranks beyond the eligible candidates are empty.
-    Explanations are the top SHAP contributions in `language`, one client at a
-    time (`Router.recommend`), the slow part; `progress(done, total)` is
-    called as they are computed.
+    Explanations are the top SHAP contributions in `language`, the same as
+    `Router.recommend` gives one client at a time, computed in chunks; the
+    slow part; `progress(done, total)` is called as they are computed.
     """
     features = caseload_features(router, tables, as_of)
     if features.empty:
@@ -163,7 +166,7 @@ def recommend_caseload(
     out["p_no_new_service"] = batch.p[:, reference]
     frame = pd.DataFrame(out)
     if explanations:
-        texts = _explanations(router, features, k=k, language=language, progress=progress)
+        texts = _explanations(router, features, batch, k=k, language=language, progress=progress)
         for r in range(k):
             frame[f"explanation_{r + 1}"] = [
                 t.get(service, "")
@@ -175,24 +178,40 @@ def recommend_caseload(
 def _explanations(
     router: Router,
     features: pd.DataFrame,
+    batch: ScoredBatch,
     *,
     k: int,
     language: str,
     progress: Callable[[int, int], None] | None,
 ) -> list[dict[str, str]]:
-    """Per client, service -> its explanation as one line of text."""
-    records = features.drop(columns=["client_id", "decision_date"]).to_dict("records")
+    """Per client, service -> its explanation as one line of text.
+
+    The same explanations as `Router.recommend` gives one client at a time,
+    computed with `Router.explain_many` in chunks (one TreeSHAP call each).
+    """
+    X = router.encoder.transform(features)
+    total = len(features)
+    columns = {name: features[name].tolist() for name in router.encoder.columns_ if name in features}
     out: list[dict[str, str]] = []
-    total = len(records)
-    for i, record in enumerate(records):
-        rec = router.recommend(record, k=k, language=language, explain=True)
-        texts = {
-            s.service: "; ".join(c.text for c in s.explanation)
-            for s in [*rec.recommendations, rec.reference]
-        }
-        out.append(texts)
-        if progress is not None and (i + 1 == total or (i + 1) % 100 == 0):
-            progress(i + 1, total)
+    for start in range(0, total, EXPLAIN_CHUNK):
+        stop = min(total, start + EXPLAIN_CHUNK)
+        chunk = router.explain_many(
+            X[start:stop],
+            batch.p[start:stop],
+            batch.ranked[start:stop],
+            k=k,
+            values={name: values[start:stop] for name, values in columns.items()},
+            language=language,
+        )
+        for explained in chunk:
+            out.append(
+                {
+                    router.actions[a]: "; ".join(c.text for c in contributions)
+                    for a, contributions in explained.items()
+                }
+            )
+        if progress is not None:
+            progress(stop, total)
     return out
 
 

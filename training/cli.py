@@ -783,12 +783,22 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="port")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="worker processes; one per core")] = 1,
+    reuse_port: Annotated[
+        bool,
+        typer.Option(
+            "--reuse-port",
+            help="a listening socket per worker (Linux SO_REUSEPORT): the kernel spreads "
+            "connections over the workers",
+        ),
+    ] = False,
 ) -> None:
     """Serve the API (uvicorn); settings from POLKU_* and MLFLOW_TRACKING_URI (see README)."""
     from api import commands
 
     with domain_errors():
-        commands.serve(commands.ServeOptions(host=host, port=port, workers=workers))
+        commands.serve(
+            commands.ServeOptions(host=host, port=port, workers=workers, reuse_port=reuse_port)
+        )
 
 
 def _serve_demo(console: Console) -> bool:

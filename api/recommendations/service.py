@@ -18,6 +18,8 @@ decision-point contract before the model sees them.
 from __future__ import annotations
 
 import hashlib
+import threading
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -31,8 +33,7 @@ from api.auth import Caller
 from api.problems import FieldError
 from api.recommendations.schemas import RecommendationRequest
 from api.serving import LoadedModel
-from api.storage.audit import AuditEvent, insert_audit_event
-from api.storage.engine import write_transaction
+from api.storage.audit import AuditEvent, AuditWriter
 from model.client_features import check_features, client_features
 from model.router import Recommendation, Scored
 from model.vocab import EPISODE_STATUSES, REVIEW
@@ -251,9 +252,21 @@ def recommend(
             "actions": list(model.actions),
         },
     )
-    with write_transaction(engine) as connection:
-        insert_audit_event(connection, event=event)
+    audit_writer(engine).write(event)
     return body
+
+
+_writers: weakref.WeakKeyDictionary[Engine, AuditWriter] = weakref.WeakKeyDictionary()
+_writers_lock = threading.Lock()
+
+
+def audit_writer(engine: Engine) -> AuditWriter:
+    """The engine's audit writer (one per engine, so concurrent requests commit together)."""
+    with _writers_lock:
+        writer = _writers.get(engine)
+        if writer is None:
+            writer = _writers[engine] = AuditWriter(engine)
+        return writer
 
 
 def _json_features(features: Mapping[str, Any]) -> dict[str, Any]:
