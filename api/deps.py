@@ -4,6 +4,11 @@ Everything a route needs comes from the app's state (created in the
 lifespan, never at import time) through these aliases: `SettingsDep`,
 `EngineDep`, `HolderDep`, `CallerDep`, `ServedModelDep`.
 
+The dependencies that only read the app's state are `async def`: FastAPI
+runs a plain `def` dependency in the thread pool, and those hops were a
+measurable part of a request (bench/serve.py); `_caller` reads the database
+and stays a plain `def`.
+
 Every route declares who may call it with `access(...)`, which adds the role
 check and records the rule in the OpenAPI document (``x-polku-roles``).
 `api.main.create_app` refuses to build an app with a route that has no rule,
@@ -34,17 +39,17 @@ bearer = HTTPBearer(
 )
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _engine(request: Request) -> Engine:
+async def _engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
 
-def _holder(request: Request) -> ModelHolder:
+async def _holder(request: Request) -> ModelHolder:
     holder: ModelHolder = request.app.state.holder
     return holder
 
@@ -89,7 +94,7 @@ def require_model(holder: ModelHolder, settings: Settings) -> LoadedModel:
     return model
 
 
-def _served_model(holder: HolderDep, settings: SettingsDep) -> LoadedModel:
+async def _served_model(holder: HolderDep, settings: SettingsDep) -> LoadedModel:
     return require_model(holder, settings)
 
 
@@ -100,7 +105,7 @@ class _RoleGuard:
     def __init__(self, roles: frozenset[Role]) -> None:
         self.roles = roles
 
-    def __call__(self, caller: CallerDep) -> Caller:
+    async def __call__(self, caller: CallerDep) -> Caller:
         if caller.role not in self.roles:
             raise Problem(
                 403,
@@ -111,7 +116,7 @@ class _RoleGuard:
         return caller
 
 
-def _known_query(request: Request) -> None:
+async def _known_query(request: Request) -> None:
     """Unknown query parameters are refused (422), as unknown body fields are."""
     if not request.query_params:
         return
@@ -135,7 +140,7 @@ def access(*roles: Role, public: bool = False) -> dict[str, Any]:
         return {"dependencies": [Depends(_known_query)], "openapi_extra": {ROLES_KEY: [PUBLIC]}}
     if not roles:
         raise ValueError("a route needs at least one role, or public=True")
-    guard: Callable[..., Caller] = _RoleGuard(frozenset(roles))
+    guard: Callable[..., Any] = _RoleGuard(frozenset(roles))
     return {
         "dependencies": [Depends(guard), Depends(_known_query)],
         "openapi_extra": {ROLES_KEY: sorted(r.value for r in roles)},
