@@ -337,9 +337,14 @@ class SLearner(OutcomeLearner):
         self,
         *,
         n_actions: int,
-        n_estimators: int = 400,
-        learning_rate: float = 0.05,
-        num_leaves: int = 15,
+        # Small trees (100 rounds of 7 leaves) matched or beat 400 rounds of
+        # 15 leaves on every world measured (50 000 clients: capture 0.800 vs
+        # 0.790 seed 1, 0.815 vs 0.792 seed 2, 0.735 vs 0.738 with twice the
+        # confounding; ECE and coverage no worse) at a quarter of the cost
+        # of training, scoring and TreeSHAP (bench/RESULTS.md).
+        n_estimators: int = 100,
+        learning_rate: float = 0.15,
+        num_leaves: int = 7,
         min_child_samples: int = 100,
         n_bags: int = 4,
         early_stopping_rounds: int = 0,
