@@ -38,6 +38,11 @@ class CommandError(PolkuError, ValueError):
     """A command cannot do what it was asked; the message says why."""
 
 
+def _driver_error(exc: OperationalError) -> str:
+    """The database driver's error class: says what failed without the URL or its password."""
+    return type(getattr(exc, "orig", None) or exc).__name__
+
+
 def settings() -> Settings:
     """The settings from the environment, or a readable error (never the values)."""
     try:
@@ -63,7 +68,7 @@ def engine(config: Settings | None = None) -> Engine:
         migrate.upgrade(db)
     except OperationalError as exc:
         db.dispose()
-        reason = type(getattr(exc, "orig", None) or exc).__name__
+        reason = _driver_error(exc)
         raise CommandError(
             f"the database does not answer ({reason}); check POLKU_DATABASE_URL"
         ) from None
@@ -206,7 +211,7 @@ def decision_log(url: str, *, model_name: str) -> tuple[pd.DataFrame, pd.DataFra
                 ],
             )
     except OperationalError as exc:
-        reason = type(getattr(exc, "orig", None) or exc).__name__
+        reason = _driver_error(exc)
         raise CommandError(f"--decisions-db: the database does not answer ({reason})") from None
     finally:
         db.dispose()

@@ -624,7 +624,7 @@ def report_fairness(
         folder = out or Path("reports") / f"{served.name}-v{served.version}"
         paths = write_reports(folder, fairness, card)
         if log:
-            registry.log_reports(served.run_id, fairness, card)
+            registry.log_reports(served.run_id, paths)
     n_decisions = 0 if decisions is None else len(decisions)
     err_console.print(note, highlight=False)
     if decisions_db is not None:

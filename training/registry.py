@@ -43,6 +43,7 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 import json
 import logging
+import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -583,19 +584,21 @@ def training_data_dir(run_id: str, *, tracking_uri: str | None = None) -> Path |
 
 def log_reports(
     run_id: str,
-    fairness: Mapping[str, Any],
-    card: Mapping[str, Any],
+    paths: Mapping[str, Path],
     *,
     tracking_uri: str | None = None,
 ) -> None:
-    """Replace a run's fairness report and model card (JSON and HTML) by rebuilt ones.
+    """Replace a run's fairness report and model card by rebuilt ones.
 
-    The API serves the report of the served version's run, so a report
-    rebuilt with caseworkers' decisions reaches evaluators there too. The
-    run's first reports stay under `reports/at_training/`. (`GET /v1/model`
-    serves the card stored with the model itself, written at training time.)
+    `paths` are the files `training.reports.write_reports` wrote (JSON and
+    HTML of both); they are logged as they are, the fairness JSON under the
+    name the run keeps it by. The API serves the report of the served
+    version's run, so a report rebuilt with caseworkers' decisions reaches
+    evaluators there too. The run's first reports stay under
+    `reports/at_training/`. (`GET /v1/model` serves the card stored with the
+    model itself, written at training time.)
     """
-    from training.reports import render_fairness_html, render_model_card_html, to_json
+    from training.reports import FAIRNESS_JSON
 
     store = configure(tracking_uri)
     client = _client(store)
@@ -613,10 +616,8 @@ def log_reports(
                 client.log_artifacts(run_id, str(first), "reports/at_training")
             folder = Path(tmp) / "new"
             folder.mkdir()
-            (folder / FAIRNESS_REPORT_FILE).write_text(to_json(fairness), "utf-8")
-            (folder / MODEL_CARD_FILE).write_text(to_json(card), "utf-8")
-            (folder / "fairness.html").write_text(render_fairness_html(fairness), "utf-8")
-            (folder / "model_card.html").write_text(render_model_card_html(card), "utf-8")
+            for name, path in paths.items():
+                shutil.copyfile(path, folder / (FAIRNESS_REPORT_FILE if name == FAIRNESS_JSON else name))
             client.log_artifacts(run_id, str(folder), "reports")
     except MlflowException as exc:
         raise RegistryError(f"MLflow store {store.tracking_uri}: {exc.message}") from None
