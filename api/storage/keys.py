@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from api.storage.tables import api_keys
 
@@ -42,8 +42,12 @@ def insert_key(
     )
 
 
+# Built once (it runs on every authenticated request): see api.storage.control.
+_FIND_KEY = select(api_keys).where(api_keys.c.key_id == bindparam("key_id"))
+
+
 def find_key(connection: Connection, *, key_id: str) -> KeyRow | None:
-    row = connection.execute(select(api_keys).where(api_keys.c.key_id == key_id)).mappings().first()
+    row = connection.execute(_FIND_KEY, {"key_id": key_id}).mappings().first()
     return None if row is None else KeyRow(**row)
 
 
