@@ -28,6 +28,7 @@ from scipy.optimize import minimize_scalar
 from scipy.special import expit, logit, softmax
 
 from model.errors import NotFittedError
+from model.tree_predict import contributions, raw_scores
 
 EPS = 1e-4
 
@@ -139,7 +140,7 @@ class PropensityModel:
     def predict_proba(self, X: np.ndarray, eligible: np.ndarray) -> np.ndarray:
         if not hasattr(self, "booster_"):
             raise NotFittedError("PropensityModel is not fitted; call fit() first")
-        raw = self.booster_.predict(self._columns(X), raw_score=True, num_threads=self.num_threads)
+        raw = raw_scores(self.booster_, self._columns(X), num_threads=self.num_threads)
         return _masked_softmax(raw / self.temperature_, eligible)
 
     def to_dict(self) -> dict[str, Any]:
@@ -424,7 +425,7 @@ class SLearner(OutcomeLearner):
     def predict_margin(self, X: np.ndarray) -> np.ndarray:
         self._check()
         rows = _rows_for_all_actions(X, self.n_actions)
-        raw = self.booster_.predict(rows, raw_score=True, num_threads=self.num_threads)
+        raw = raw_scores(self.booster_, rows, num_threads=self.num_threads)
         return self._calibrated(raw.reshape(self.n_actions, len(X)).T)
 
     def spread(self, X: np.ndarray) -> np.ndarray:
@@ -433,7 +434,7 @@ class SLearner(OutcomeLearner):
             return np.zeros((len(X), self.n_actions))
         rows = _rows_for_all_actions(X, self.n_actions)
         margins = np.stack(
-            [b.predict(rows, raw_score=True, num_threads=self.num_threads).reshape(self.n_actions, len(X)).T for b in self.bags_]
+            [raw_scores(b, rows, num_threads=self.num_threads).reshape(self.n_actions, len(X)).T for b in self.bags_]
         )
         if len(self.bags_) < 2:
             return np.zeros((len(X), self.n_actions))
@@ -447,7 +448,7 @@ class SLearner(OutcomeLearner):
         """
         self._check()
         rows = _with_action(X, actions)
-        contrib = np.asarray(self.booster_.predict(rows, pred_contrib=True, num_threads=self.num_threads))
+        contrib = contributions(self.booster_, rows, num_threads=self.num_threads)
         return self._calibrated_contributions(contrib)
 
     def to_dict(self) -> dict[str, Any]:
