@@ -48,6 +48,9 @@ WORLDS = {
     "seed2": WorldParams(seed=2),
     "strong": WorldParams(seed=1, confounding=2.0, motivation_selection=2.0),
     "weak": WorldParams(seed=3, confounding=0.5, motivation_selection=0.5),
+    # Added with the sensitivity analysis (issue 3), never tuned on: a stronger
+    # latent-motivation effect on outcomes and weaker service effects.
+    "untuned": WorldParams(seed=7, motivation_effect=1.0, effect_scale=0.7),
 }
 
 
@@ -86,7 +89,28 @@ def econml_recommendations(X_train, t_train, y_train, X_test, eligible_test, act
     return rank_actions(score, eligible_test, support, min_support=0.0)[:, 0]
 
 
-def run_world(name: str, params: WorldParams, *, config: Path | None, folder: Path) -> dict:
+def register_large_s_learner() -> None:
+    """A second S-learner size under its own name, for this benchmark only."""
+    from model.learners import LEARNERS, SLearner
+
+    class LargeSLearner(SLearner):
+        def __init__(self, **kwargs):
+            kwargs.setdefault("n_estimators", 200)
+            kwargs.setdefault("num_leaves", 15)
+            kwargs.setdefault("learning_rate", 0.1)
+            super().__init__(**kwargs)
+
+    LEARNERS["s_learner_large"] = LargeSLearner
+
+
+def run_world(
+    name: str,
+    params: WorldParams,
+    *,
+    config: Path | None,
+    folder: Path,
+    peers: tuple[str, ...] = ("econml", "econml_naive"),
+) -> dict:
     data = folder / name
     started = time.perf_counter()
     write_world(params, data, fmt="parquet")
@@ -105,6 +129,26 @@ def run_world(name: str, params: WorldParams, *, config: Path | None, folder: Pa
     }
     out["polku"] = {learner: figures for learner, figures in result.test.items()}
     out["chosen"] = result.chosen
+    # How much hidden confounding each learner's DR value survives (grid
+    # declared in model.evaluation before these worlds were looked at), and
+    # the smallest grid Lambda whose sensitivity interval holds the true V_rec.
+    out["sensitivity"] = {}
+    for learner, detail in result.details.items():
+        v_rec = detail.figures.get("v_rec")
+        entry: dict = {"observed_rate": detail.extra.get("observed_rate")}
+        for form in ("dr", "ipw"):
+            analysis = detail.extra.get(f"{form}_sensitivity_analysis") or {}
+            bounds = analysis.get("bounds", [])
+            entry[form] = {
+                "estimate": analysis.get("estimate"),
+                "bounds": [{k: b[k] for k in ("lambda", "low", "high")} for b in bounds],
+                "break_even_lambda": analysis.get("break_even_lambda"),
+                "covers_truth_from_lambda": next(
+                    (b["lambda"] for b in bounds if v_rec is not None and b["low"] <= v_rec <= b["high"]),
+                    None,
+                ),
+            }
+        out["sensitivity"][learner] = entry
 
     dp, split, models = result.dp, result.split, result.models
     truth = align_truth(dp, result.inputs.truth)
@@ -137,12 +181,16 @@ def run_world(name: str, params: WorldParams, *, config: Path | None, folder: Pa
         "agreement_with_taken": float((batch.recommended == taken[test_rows]).mean()),
     }
 
+    if not peers:
+        return out
     started = time.perf_counter()
     rec = econml_recommendations(
         models.X[train_rows], taken[train_rows], y[train_rows], models.X[test_rows],
         eligible[test_rows], actions, seed=params.seed,
     )
     out["econml"] = score(rec) | {"seconds": time.perf_counter() - started}
+    if "econml_naive" not in peers:
+        return out
 
     # The face-value reading: unknown-action reviews count as no_new_service.
     frame = dp.frame
@@ -168,12 +216,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worlds", default="seed1,seed2,strong")
     parser.add_argument("--config", type=Path, default=None, help="run configuration for polku's learners")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "quality.json")
+    parser.add_argument(
+        "--peers", default="econml,econml_naive",
+        help="EconML runs beside polku's learners: econml, econml_naive (needs econml), or none",
+    )
+    parser.add_argument(
+        "--large-s-learner", action="store_true",
+        help="register `s_learner_large` (200 rounds of 15 leaves, rate 0.1) for a configuration "
+        "that lets the pipeline choose between two S-learner sizes on the validation clients",
+    )
     args = parser.parse_args(argv)
+    if args.large_s_learner:
+        register_large_s_learner()
+    peers = tuple(p for p in args.peers.split(",") if p and p != "none")
     results = []
     with tempfile.TemporaryDirectory(prefix="polku-quality-") as tmp:
         for name in args.worlds.split(","):
             params = replace(WORLDS[name], n_clients=args.clients)
-            result = run_world(name, params, config=args.config, folder=Path(tmp))
+            result = run_world(name, params, config=args.config, folder=Path(tmp), peers=peers)
             results.append(result)
             line = [f"{name} (chosen {result['chosen']}, load {result['load_average'][0]:.1f}):"]
             for learner, f in result["polku"].items():
@@ -183,9 +243,20 @@ def main(argv: list[str] | None = None) -> int:
                     f"ECE {f['ece']:.4f} cov {f['coverage']:.3f} AUC {f['auc']:.3f}"
                     f" fit {result['seconds'].get('fit_' + learner, float('nan')):.0f} s"
                 )
+            for learner, entry in result["sensitivity"].items():
+                for form in ("dr", "ipw"):
+                    sens = entry[form]
+                    bounds = " ".join(
+                        f"{b['lambda']:g}:[{b['low']:.4f}, {b['high']:.4f}]" for b in sens["bounds"]
+                    )
+                    line.append(
+                        f"{learner} {form} sensitivity (observed {entry['observed_rate']:.4f}) {bounds} "
+                        f"break-even {sens['break_even_lambda']} covers truth from {sens['covers_truth_from_lambda']}"
+                    )
             line.append(f"off-policy diagnostics {json.dumps(result['off_policy'])}")
-            line.append(f"econml {result['econml']['capture_ratio']:.3f}")
-            line.append(f"econml_naive {result['econml_naive']['capture_ratio']:.3f}")
+            for peer in ("econml", "econml_naive"):
+                if peer in result:
+                    line.append(f"{peer} {result[peer]['capture_ratio']:.3f}")
             print("\n  ".join(line), flush=True)
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")

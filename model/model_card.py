@@ -245,7 +245,7 @@ def _plain(value: Any) -> Any:
 
 def _figures(values: Mapping[str, Any] | None) -> dict[str, Any]:
     values = dict(values or {})
-    out = {key: _plain(values.get(key)) for key in EVALUATION_FIGURES if key in values}
+    out: dict[str, Any] = {key: _plain(values.get(key)) for key in EVALUATION_FIGURES if key in values}
     return out
 
 
@@ -368,3 +368,118 @@ def build_model_card(
         },
     }
     return card
+
+
+# -- sensitivity to hidden confounding ------------------------------------------------
+
+SENSITIVITY_METHOD: Final = (
+    "marginal sensitivity model (Tan 2006): bounds of the self-normalised doubly robust "
+    "estimate when the true propensity odds may differ from the estimated ones by a factor "
+    "in [1/lambda, lambda]; 95% percentile bootstrap of the extrema (Zhao, Small & "
+    "Bhattacharya 2019)"
+)
+
+
+def _num(value: Any, language: str, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    text = f"{float(value):.{digits}f}"
+    return text.replace(".", ",") if language == "fi" else text
+
+
+def _lam(value: Any, language: str) -> str:
+    text = f"{float(value):g}"
+    return text.replace(".", ",") if language == "fi" else text
+
+
+def sensitivity_card(
+    extra: Mapping[str, Any], evaluation: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The card's words and figures on hidden confounding, from an evaluation.
+
+    `extra` holds the sensitivity analysis of the served learner on the
+    held-out clients (`dr_sensitivity`: a list of {lambda, low, high},
+    `break_even_lambda`, `observed_rate`, and the Hájek `ipw_*` versions);
+    `evaluation` its figures (`dr_value`, `dr_low`, `dr_high`). None when
+    there is no analysis.
+    """
+    bounds = [dict(b) for b in (extra.get("dr_sensitivity") or [])]
+    if not bounds:
+        return None
+    observed = _plain(extra.get("observed_rate"))
+    even = _plain(extra.get("break_even_lambda"))
+    dr_low, dr_high = _plain(evaluation.get("dr_low")), _plain(evaluation.get("dr_high"))
+    shown = [b for b in bounds if b.get("lambda") != 1.0]
+    texts: dict[str, str] = {}
+    for language in ("fi", "en"):
+        ranges = "; ".join(
+            f"Λ = {_lam(b['lambda'], language)}: {_num(b.get('low'), language)}–{_num(b.get('high'), language)}"
+            for b in shown
+        )
+        observed_text = _num(observed, language)
+        if language == "fi":
+            head = (
+                f"Kaksoisrobusti 95 %:n väli ({_num(dr_low, 'fi')}–{_num(dr_high, 'fi')}) olettaa, "
+                "ettei datasta puutu tekijää, joka vaikutti sekä asiantuntijoiden valintoihin että "
+                "tulokseen. Jos tällaiset piilevät tekijät voivat muuttaa suositellun palvelun "
+                "saamisen vetosuhdetta enintään kertoimella Λ, suositusten seuraamisen arvo on "
+                f"herkkyysvälillä {ranges}."
+            )
+            if even is None:
+                tail = (
+                    f" Parannus nykykäytäntöön (havaittu onnistumisosuus {observed_text}) säilyy "
+                    "kaikilla tutkituilla Λ:n arvoilla."
+                )
+            elif even <= 1.0:
+                tail = (
+                    " Väli ei erota suositusten arvoa nykykäytännöstä (havaittu onnistumisosuus "
+                    f"{observed_text}) edes ilman piileviä tekijöitä."
+                )
+            else:
+                tail = (
+                    f" Parannus nykykäytäntöön (havaittu onnistumisosuus {observed_text}) säilyy, "
+                    f"kunnes Λ = {_num(even, 'fi', 2)}; sitä voimakkaampi piilevä valikoituminen "
+                    "voisi selittää sen kokonaan."
+                )
+        else:
+            head = (
+                f"The doubly robust 95% interval ({_num(dr_low, 'en')}–{_num(dr_high, 'en')}) "
+                "assumes that nothing that swayed both caseworkers' choices and the outcome is "
+                "missing from the data. If such hidden factors could change the odds of receiving "
+                "the recommended service by up to a factor Λ, the value of following the "
+                f"recommendations lies in the sensitivity interval {ranges}."
+            )
+            if even is None:
+                tail = (
+                    f" The gain over current practice (observed rate {observed_text}) survives "
+                    "every Λ examined."
+                )
+            elif even <= 1.0:
+                tail = (
+                    " Even without hidden factors the interval does not tell the recommendations' "
+                    f"value apart from current practice (observed rate {observed_text})."
+                )
+            else:
+                tail = (
+                    f" The gain over current practice (observed rate {observed_text}) survives "
+                    f"up to Λ = {_num(even, 'en', 2)}; stronger hidden selection could explain all "
+                    "of it."
+                )
+        texts[language] = head + tail
+    return {
+        "method": SENSITIVITY_METHOD,
+        "dr_value": _plain(evaluation.get("dr_value")),
+        "dr_low": dr_low,
+        "dr_high": dr_high,
+        "observed_rate": observed,
+        "bounds": _plain(bounds),
+        "break_even_lambda": even,
+        "ipw_bounds": _plain(list(extra.get("ipw_sensitivity") or [])),
+        "ipw_break_even_lambda": _plain(extra.get("ipw_break_even_lambda")),
+        **texts,
+    }
+
+
+def sensitivity_limitation(section: Mapping[str, Any]) -> dict[str, str]:
+    """A limitation entry carrying the sensitivity section's words (rendered with the others)."""
+    return {"id": "hidden_confounding_sensitivity", "fi": str(section["fi"]), "en": str(section["en"])}

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import TrainedModel
 from training.cli import app, print_training_summary
-from training.evaluate import EVALUATION_KEYS
+from training.evaluate import EVALUATION_KEYS, SENSITIVITY_KEYS
 from training.tables import read_tables, write_tables
 
 runner = CliRunner()
@@ -30,7 +30,18 @@ def test_evaluate_json_prints_one_object_with_exactly_the_keys(trained_model: Tr
     result = runner.invoke(app, ["evaluate", "--data", str(trained_model.data_dir), "--json"])
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout)  # exactly one JSON document on standard output
-    assert tuple(figures) == EVALUATION_KEYS
+    # the keys first, unchanged; the sensitivity analysis added after them
+    assert tuple(figures) == EVALUATION_KEYS + SENSITIVITY_KEYS
+    lambdas = [b["lambda"] for b in figures["dr_sensitivity"]]
+    assert lambdas[0] == 1.0 and lambdas == sorted(lambdas)
+    for form in ("dr_sensitivity", "ipw_sensitivity"):
+        for bound in figures[form]:
+            assert set(bound) == {"lambda", "low", "high"}
+            assert bound["low"] <= bound["high"]
+    assert figures["break_even_lambda"] is None or figures["break_even_lambda"] >= 1.0
+    assert figures["observed_rate"] == pytest.approx(
+        trained_model.result.details[trained_model.result.chosen].extra["observed_rate"]
+    )
     assert figures["model_version"] == trained_model.version  # the newest candidate
     assert figures["learner"] == trained_model.result.chosen
     # on its own training data only the held-out clients are scored: the training figures
@@ -74,6 +85,7 @@ def test_evaluate_by_version_or_alias_and_with_an_explicit_truth(
     )
     assert with_truth.exit_code == 0, with_truth.output
     assert "capture_ratio" in with_truth.stdout
+    assert "Hidden confounding" in with_truth.stdout and "holds true V_rec" in with_truth.stdout
     assert (tmp_path / "plots" / "calibration.png").is_file()
 
 
@@ -129,6 +141,7 @@ def test_the_training_summary_shows_every_learner_and_the_version(
     assert "capture ratio" in text and "95 % interval" in text
     assert f"Registered polku-router version {trained_model.version} (alias candidate)" in text
     assert "inferred no_new_service reviews were left out" in text
+    assert "observed rate" in text  # the break-even sentence of the sensitivity analysis
 
 
 @pytest.mark.parametrize(

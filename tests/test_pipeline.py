@@ -7,6 +7,7 @@ hand-made inputs.
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import date
 from pathlib import Path
@@ -27,6 +28,7 @@ from model.decision_points import (
     build_decision_points,
 )
 from model.errors import ConfigError, DataContractError
+from model.evaluation import SENSITIVITY_LAMBDAS
 from model.golden import METADATA_KEY
 from model.vocab import NO_NEW_SERVICE, REVIEW
 from tests.conftest import TrainedModel
@@ -252,6 +254,34 @@ def test_every_learner_is_evaluated_on_the_held_out_clients(trained_model: Train
         assert figures["v_rec"] <= figures["v_oracle"] + 1e-12
     assert result.evaluation is result.test[result.chosen]
     assert result.evaluation["model_version"] == trained_model.version
+
+
+def test_the_held_out_value_carries_its_sensitivity_to_hidden_confounding(
+    trained_model: TrainedModel,
+) -> None:
+    result = trained_model.result
+    for name, detail in result.details.items():
+        extra = detail.extra
+        bounds = extra["dr_sensitivity"]
+        assert [b["lambda"] for b in bounds] == list(SENSITIVITY_LAMBDAS)
+        analysis = extra["dr_sensitivity_analysis"]
+        # lam = 1 is the self-normalised DR estimate: close to the figure, inside the interval
+        assert analysis["estimate"] == pytest.approx(detail.figures["dr_value"], abs=0.05), name
+        for smaller, larger in itertools.pairwise(bounds):
+            assert larger["low"] <= smaller["low"] and larger["high"] >= smaller["high"]
+        even = extra["break_even_lambda"]
+        assert even is None or even >= 1.0
+    metrics = result.sensitivity_metrics()
+    assert metrics["dr_sensitivity.1.5.low"] == result.details[result.chosen].extra[
+        "dr_sensitivity"
+    ][SENSITIVITY_LAMBDAS.index(1.5)]["low"]
+    assert all(f"{n}.dr_sensitivity.1.low" in metrics for n in result.details)
+    # the model card says what the DR interval assumes and what survives lam
+    card = result.model_card
+    assert card["sensitivity"]["bounds"] == result.details[result.chosen].extra["dr_sensitivity"]
+    limitation = next(i for i in card["limitations"] if i["id"] == "hidden_confounding_sensitivity")
+    assert "Λ = 1.5" in limitation["en"] and "Λ = 1,5" in limitation["fi"]
+    assert "assumes that nothing" in limitation["en"]
 
 
 def test_the_learner_is_chosen_on_validation_clients(trained_model: TrainedModel) -> None:

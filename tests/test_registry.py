@@ -88,6 +88,9 @@ def test_a_training_run_logs_parameters_figures_plots_and_inputs(
         # intervals are not computed for the choice on validation
         assert f"{learner}.validation.coverage" not in metrics
     assert metrics["v_rec"] == pytest.approx(trained_model.result.evaluation["v_rec"])
+    # the sensitivity of the DR value to hidden confounding, per lambda of the grid
+    for key in ("dr_sensitivity.1.low", "dr_sensitivity.1.5.high", "ipw_sensitivity.3.low"):
+        assert key in metrics and f"{trained_model.result.chosen}.{key}" in metrics
     assert run.data.tags["polku.learner"] == trained_model.result.chosen
 
     # This run's own artifacts (other tests log more runs into the same store).

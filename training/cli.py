@@ -285,6 +285,11 @@ def print_training_summary(
         highlight=False,
     )
     console.print(f"Training rows: {result.rows.note()}.", highlight=False)
+    extra = result.details[result.chosen].extra if result.chosen in result.details else {}
+    if extra.get("dr_sensitivity"):
+        from training.evaluate import sensitivity_figures
+
+        console.print(sensitivity_text(sensitivity_figures(extra)), highlight=False)
     if result.golden_problems:
         console.print(
             "[bold yellow]warning:[/] the golden cases fail, so the API will refuse this "
@@ -357,15 +362,17 @@ def evaluate(
 
     On the very data the version was trained on, only its held-out clients are scored.
     """
-    from training.evaluate import EVALUATION_KEYS, as_json_figures
+    from training.evaluate import EVALUATION_KEYS, as_json_figures, sensitivity_figures
 
     _quiet_mlflow()
     with domain_errors():
         served = _load_model(model_name, version, alias, "candidate")
         evaluation, note = evaluate_served(served, data, truth_path=truth, plots=plots)
     figures = as_json_figures(evaluation.figures)
+    sensitivity = sensitivity_figures(evaluation.extra)
     if as_json:
-        typer.echo(json.dumps(figures))
+        # EVALUATION_KEYS first, unchanged; the sensitivity analysis after them.
+        typer.echo(json.dumps({**figures, **sensitivity}))
         return
     table = Table(
         title=f"{served.name} version {served.version}", title_justify="left", box=box.SIMPLE_HEAD
@@ -375,7 +382,57 @@ def evaluate(
     for key in EVALUATION_KEYS:
         table.add_row(key, _figure(figures[key], 4))
     out_console.print(table)
+    if sensitivity["dr_sensitivity"]:
+        out_console.print(sensitivity_table(figures, sensitivity))
+        out_console.print(sensitivity_text(sensitivity), highlight=False)
     err_console.print(note, highlight=False)
+
+
+def sensitivity_table(figures: dict[str, Any], sensitivity: dict[str, Any]) -> Table:
+    """V_rec's sensitivity intervals per Lambda: doubly robust and Hájek IPW, with the truth's."""
+    table = Table(
+        title="Hidden confounding: V_rec if the true propensity odds may be off by up to a factor Λ",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("Λ", justify="right")
+    table.add_column("doubly robust, 95 %", justify="right")
+    table.add_column("IPW (Hájek), 95 %", justify="right")
+    truth = figures.get("v_rec")
+    if truth is not None:
+        table.add_column("holds true V_rec", justify="center")
+    ipw = {b["lambda"]: b for b in sensitivity.get("ipw_sensitivity") or []}
+    for bound in sensitivity["dr_sensitivity"]:
+        other = ipw.get(bound["lambda"], {})
+        cells = [
+            f"{bound['lambda']:g}",
+            f"{_figure(bound['low'], 4)}–{_figure(bound['high'], 4)}",
+            f"{_figure(other.get('low'), 4)}–{_figure(other.get('high'), 4)}",
+        ]
+        if truth is not None:
+            inside = bound["low"] is not None and bound["low"] <= truth <= bound["high"]
+            cells.append("yes" if inside else "no")
+        table.add_row(*cells)
+    return table
+
+
+def sensitivity_text(sensitivity: dict[str, Any]) -> str:
+    """One sentence on the break-even Λ."""
+    observed = _figure(sensitivity.get("observed_rate"), 4)
+    even = sensitivity.get("break_even_lambda")
+    if even is None:
+        return f"The gain over the observed rate ({observed}) survives every Λ examined."
+    if even <= 1.0:
+        return (
+            f"Even at Λ = 1 the doubly-robust interval reaches the observed rate ({observed}): "
+            "no gain over current practice is shown."
+        )
+    return (
+        f"Break-even Λ = {even:.2f} (IPW: {_figure(sensitivity.get('ipw_break_even_lambda'), 2)}): "
+        f"hidden confounding that moves the odds of the recommended service by that factor would "
+        f"bring the interval's lower end down to the observed rate ({observed}). The DR interval "
+        "above assumes Λ = 1."
+    )
 
 
 def evaluate_served(

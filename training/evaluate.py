@@ -12,7 +12,10 @@ action taken.
   (`model.evaluation.policy_values`), and the coverage of the per-action
   intervals over the eligible cells with a known truth.
 - Always: the doubly-robust estimate of V_rec with a cluster-bootstrap 95 %
-  interval (the router's own propensity model and predictions), agreement of
+  interval (the router's own propensity model and predictions); its
+  sensitivity to hidden confounding (bounds per Lambda of the marginal
+  sensitivity model and the break-even Lambda, in `Evaluation.extra`, see
+  `SENSITIVITY_KEYS`); agreement of
   rank 1 and the top 3 with the caseworkers' actions, and ROC AUC, Brier score
   and expected calibration error of `p_outcome` for the actions taken.
 
@@ -44,6 +47,7 @@ from model.evaluation import (
     expected_calibration_error,
     interval_coverage,
     ipw_policy_value,
+    policy_value_sensitivity,
     policy_values,
     roc_auc,
 )
@@ -66,6 +70,18 @@ EVALUATION_KEYS: Final = (
     "coverage",
     "learner",
     "model_version",
+)
+
+# Keys `polku evaluate --json` adds after `EVALUATION_KEYS`: how much hidden
+# confounding the doubly-robust value survives (`model.evaluation.
+# policy_value_sensitivity`, augmented form; `ipw_*` the Hájek form) and the
+# observed outcome rate it is compared with.
+SENSITIVITY_KEYS: Final = (
+    "dr_sensitivity",
+    "break_even_lambda",
+    "ipw_sensitivity",
+    "ipw_break_even_lambda",
+    "observed_rate",
 )
 
 TRUTH_FILES: Final = ("truth.parquet", "truth.csv")
@@ -210,11 +226,13 @@ def evaluate_scores(
     seed: int = 0,
     n_boot: int = 200,
     intervals: bool = True,
+    sensitivity: bool = True,
 ) -> Evaluation:
     """Score `router` on the evaluable rows of `rows_mask`; see the module docstring.
 
     `intervals=False` skips the per-action intervals (their epistemic spread
-    is the costly part of scoring), leaving `coverage` None.
+    is the costly part of scoring), leaving `coverage` None;
+    `sensitivity=False` skips the sensitivity analysis (a few seconds).
     """
     if tuple(dp.actions) != tuple(router.actions):
         raise DataContractError(
@@ -281,6 +299,20 @@ def evaluate_scores(
         "dr_share_clipped": float((p_rec < DR_CLIP).mean()),
         "dr_share_clipped_matched": float(((p_rec < DR_CLIP) & (taken == recommended)).mean()),
     }
+    if sensitivity:
+        for form, mu in (("dr", batch.p), ("ipw", None)):
+            analysis = policy_value_sensitivity(
+                y=y, taken=taken, propensity=batch.support, recommended=recommended,
+                clusters=clusters, mu=mu, n_boot=n_boot, seed=seed, clip=DR_CLIP,
+            )
+            extra[f"{form}_sensitivity_analysis"] = analysis.as_dict()
+            extra[f"{form}_sensitivity"] = [
+                {"lambda": b.lam, "low": _number(b.low), "high": _number(b.high)}
+                for b in analysis.bounds
+            ]
+            extra["break_even_lambda" if form == "dr" else "ipw_break_even_lambda"] = (
+                analysis.break_even_lambda
+            )
     if truth_matrix is not None:
         t = np.asarray(truth_matrix, dtype=float)[rows]
         policy = policy_values(truth=t, eligible=eligible, taken=taken, recommended=recommended)
@@ -360,6 +392,33 @@ def _uplift_table(
             }
         )
     return pd.DataFrame(rows, columns=["service", "mean_uplift", "low", "high", "n"])
+
+
+def sensitivity_figures(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The `SENSITIVITY_KEYS` of an evaluation's extra figures (None where missing)."""
+    out: dict[str, Any] = {}
+    for key in SENSITIVITY_KEYS:
+        value = extra.get(key)
+        out[key] = _number(value) if isinstance(value, float | int) else value
+    return out
+
+
+def sensitivity_metrics(extra: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
+    """Flat numeric figures of the sensitivity analysis, for a tracking store:
+    `<prefix>dr_sensitivity.<lambda>.low`, `... .high`, `<prefix>break_even_lambda`
+    and the same for `ipw`."""
+    out: dict[str, float] = {}
+    for form in ("dr", "ipw"):
+        for bound in extra.get(f"{form}_sensitivity") or []:
+            for end in ("low", "high"):
+                value = bound.get(end)
+                if value is not None and math.isfinite(value):
+                    out[f"{prefix}{form}_sensitivity.{bound['lambda']:g}.{end}"] = float(value)
+    for key in ("break_even_lambda", "ipw_break_even_lambda"):
+        value = extra.get(key)
+        if value is not None and math.isfinite(value):
+            out[f"{prefix}{key}"] = float(value)
+    return out
 
 
 def as_json_figures(figures: Mapping[str, Any]) -> dict[str, Any]:

@@ -68,6 +68,7 @@ from model.learners import (
     TrainingData,
     calibrate_interval,
 )
+from model.model_card import sensitivity_card, sensitivity_limitation
 from model.router import Router
 from model.vocab import REVIEW, TABLES, UNKNOWN
 from training.contract import load_valid_tables
@@ -79,6 +80,7 @@ from training.evaluate import (
     evaluate_scores,
     find_truth,
     read_truth,
+    sensitivity_metrics,
 )
 from training.tables import Tables, locate_tables
 
@@ -618,6 +620,15 @@ class TrainingResult:
     def has_truth(self) -> bool:
         return self.inputs.truth is not None
 
+    def sensitivity_metrics(self) -> dict[str, float]:
+        """The held-out sensitivity analysis as flat metrics: the served learner's
+        unprefixed (`dr_sensitivity.1.5.low`, `break_even_lambda`, ...), every
+        learner's under `<learner>.`."""
+        metrics = sensitivity_metrics(self.details[self.chosen].extra)
+        for name, detail in self.details.items():
+            metrics.update(sensitivity_metrics(detail.extra, f"{name}."))
+        return metrics
+
     def params(self) -> dict[str, Any]:
         """Flat run parameters for the tracking store."""
         config = self.inputs.config.model_dump(mode="json")
@@ -716,7 +727,7 @@ def train(
     # Intervals are not calibrated yet and play no part in the choice: skip them.
     validation = {
         name: evaluate_scores(
-            router, dp, split.validation, truth, seed=seed, intervals=False
+            router, dp, split.validation, truth, seed=seed, intervals=False, sensitivity=False
         ).figures
         for name, router in routers.items()
     }
@@ -819,7 +830,13 @@ def attach_reports(result: TrainingResult, truth: np.ndarray | None) -> None:
         data=details["data"],
     )
     result.fairness_report = reports.fairness
-    result.model_card = {**reports.card, "training": details}
+    card = {**reports.card, "training": details}
+    chosen = result.details[result.chosen]
+    sensitivity = sensitivity_card(chosen.extra, result.evaluation)
+    if sensitivity is not None:
+        card["sensitivity"] = sensitivity
+        card["limitations"] = [*card.get("limitations", []), sensitivity_limitation(sensitivity)]
+    result.model_card = card
 
 
 def write_plots(result: TrainingResult, folder: Path) -> list[Path]:

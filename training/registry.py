@@ -337,6 +337,7 @@ def log_training(
             for learner, figures in result.validation.items():
                 metrics.update(_metrics(f"{learner}.validation.", figures))
             metrics.update(_metrics("seconds.", result.seconds))
+            metrics.update(result.sensitivity_metrics())
             mlflow.log_metrics(metrics)
             mlflow.log_dict(inputs.fingerprint, "data/fingerprint.json")
             mlflow.log_dict(
