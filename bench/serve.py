@@ -255,8 +255,9 @@ def stage_costs(bodies: list[dict[str, Any]], store: Path, version: str, work: P
         "parse and validate the body (pydantic)": timed(lambda i: RecommendationRequest.model_validate_json(texts[i])),
         "contract checks": timed(lambda i: service.check_request(requests[i], model, requests[i].as_of)),  # type: ignore[arg-type]
         "features (client_features + check)": timed(lambda i: service.features_of(requests[i], model, requests[i].as_of)),  # type: ignore[arg-type]
-        "eligibility": timed(lambda i: router.catalogue.eligibility(
+        "eligibility (rules evaluated)": timed(lambda i: router.catalogue.eligibility(
             {k: np.asarray([v], dtype=object if isinstance(v, str) or v is None else None) for k, v in features[i].items()}, 1)),
+        "eligibility (as served: remembered rule answers)": timed(lambda i: router.eligibility_row(features[i])),
         "score: predict, intervals, support, rank": timed(lambda i: router.score_encoded(
             router.encoder.encode_row(features[i])[None, :], np.ones((1, len(router.actions)), dtype=bool))),
         "recommend without explanations": timed(lambda i: router.recommend(features[i], k=3, explain=False)),

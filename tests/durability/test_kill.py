@@ -1,4 +1,4 @@
-"""SIGKILL under load, ten rounds: no acknowledged decision or recommendation is lost.
+"""SIGKILL under load, round after round: no acknowledged decision or recommendation is lost.
 
 Each round the server (the whole process group) is killed at a random
 moment while writers post decisions and a caseworker asks for
@@ -43,7 +43,10 @@ from tests.durability.load import (
 
 pytestmark = pytest.mark.slow
 
-ROUNDS = 10
+# Six rounds per backend in `make test` keep `.ci/run` under its 20 minutes on
+# the slowest machines seen (each round restarts the server); set
+# POLKU_KILL_ROUNDS for a longer run (session 2 ran 10 each).
+ROUNDS = int(os.environ.get("POLKU_KILL_ROUNDS", "6"))
 WRITERS = 20
 KILL_AFTER_S = (0.5, 2.5)  # the moment of the kill, uniform after the load starts
 REPLAY_SAMPLE = 20
