@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Final
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from api.storage.engine import read_transaction, write_transaction
 from api.storage.keys import KeyRow, find_key, insert_key, list_keys, revoke_key
@@ -96,11 +96,18 @@ def keys(engine: Engine) -> list[KeyRow]:
 
 def authenticate(engine: Engine, key: str, *, allow_demo: bool) -> Caller | None:
     """The caller holding `key`, or None for a malformed, unknown, revoked or refused key."""
+    if KEY_PATTERN.fullmatch(key) is None:
+        return None
+    with read_transaction(engine) as connection:
+        return authenticate_on(connection, key, allow_demo=allow_demo)
+
+
+def authenticate_on(connection: Connection, key: str, *, allow_demo: bool) -> Caller | None:
+    """`authenticate` inside a transaction the caller already holds."""
     match = KEY_PATTERN.fullmatch(key)
     if match is None:
         return None
-    with read_transaction(engine) as connection:
-        row = find_key(connection, key_id=match.group(1))
+    row = find_key(connection, key_id=match.group(1))
     stored = row.key_hash if row is not None else _DUMMY_HASH
     if not hmac.compare_digest(stored, hash_key(key)) or row is None:
         return None

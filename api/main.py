@@ -17,13 +17,14 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from api import problems
 from api.admin.views import router as admin_router
 from api.audit.views import router as audit_router
 from api.decisions.views import router as decisions_router
-from api.deps import ROLES_KEY
+from api.deps import ROLES_KEY, validation_handler
 from api.health.views import router as health_router
 from api.info.views import router as info_router
 from api.logs import bind_request_ids
@@ -133,6 +134,8 @@ def create_app(
         for method, operation in item.items()
     }
     problems.install(app)
+    # a refused body is answered only after the caller is checked (api.deps)
+    app.add_exception_handler(RequestValidationError, validation_handler)
     app.add_middleware(PolkuMiddleware, max_body_bytes=settings.max_body_bytes)
     return app
 

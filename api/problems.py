@@ -178,7 +178,7 @@ def _paths(errors: Sequence[FieldError]) -> str:
     return ", ".join(shown(e) for e in errors[:20])
 
 
-def _validation_handler(request: Request, exc: Exception) -> Response:
+def request_validation_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = field_errors(exc.errors())
     if any(e.code == "json_invalid" for e in errors):
@@ -195,7 +195,7 @@ def _validation_handler(request: Request, exc: Exception) -> Response:
     return problem_response(request, problem)
 
 
-def _problem_handler(request: Request, exc: Exception) -> Response:
+def problem_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Problem)
     if exc.errors:
         logger.info(
@@ -288,8 +288,8 @@ def _dbapi_handler(request: Request, exc: Exception) -> Response:
 
 def install(app: FastAPI) -> None:
     """Register the translators. Anything else is answered by `api.middleware` (500)."""
-    app.add_exception_handler(Problem, _problem_handler)
-    app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(Problem, problem_handler)
+    app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_handler)
     app.add_exception_handler(PolkuError, _domain_handler)
     app.add_exception_handler(DBAPIError, _dbapi_handler)

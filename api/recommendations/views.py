@@ -7,7 +7,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.auth import Role
-from api.deps import CallerDep, EngineDep, HolderDep, SettingsDep, access, require_model
+from api.deps import (
+    BearerDep,
+    EngineDep,
+    HolderDep,
+    SettingsDep,
+    access,
+    check_caller,
+    require_model,
+)
 from api.problems import unavailable, validation_problem
 from api.recommendations.schemas import RecommendationRequest, RecommendationResponse
 from api.recommendations.service import check_request, recommend, today
@@ -17,18 +25,20 @@ from api.storage.engine import read_transaction
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 
+ROLES = frozenset({Role.caseworker})
+
 
 @router.post(
     "/recommendations",
     response_model=RecommendationResponse,
     summary="Ranked next services for one client, with explanations",
     responses=problems(*AUTHENTICATED, 503),
-    **access(Role.caseworker),
+    **access(*ROLES, in_route=True),
 )
 def post_recommendations(
     body: RecommendationRequest,
     request: Request,
-    caller: CallerDep,
+    credentials: BearerDep,
     engine: EngineDep,
     holder: HolderDep,
     settings: SettingsDep,
@@ -40,7 +50,9 @@ def post_recommendations(
     paused (POST /v1/admin/pause) or no model is loaded, the answer is 503
     with Retry-After, never a default ranking.
     """
+    # The caller and the pause switch in one transaction, in this thread (api.deps).
     with read_transaction(engine) as connection:
+        caller = check_caller(connection, credentials, settings, request, ROLES)
         state = control_state(connection)
     if state.paused:
         why = f" ({state.reason})" if state.reason else ""

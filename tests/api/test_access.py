@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from starlette.routing import Route
 
 from api.deps import ROLES_KEY
-from tests.api.conftest import Keys, recommend
+from tests.api.conftest import Keys, recommend, request_body
 
 EVERYONE = {"caseworker", "evaluator", "data_scientist", "admin"}
 PUBLIC = {"public"}
@@ -228,3 +228,41 @@ def test_another_units_records_by_every_role_and_unit(client: TestClient, keys: 
     assert widened.status_code == 200 and widened.json()["items"] == []
     by_admin = client.get("/v1/decisions", params={"unit": "espoo-b"}, headers=keys.admin)
     assert {item["unit"] for item in by_admin.json()["items"]} == {"espoo-b"}
+
+
+@pytest.mark.parametrize("body_ok", [True, False], ids=["valid body", "refused body"])
+def test_the_route_that_checks_its_caller_itself_answers_in_the_same_order(
+    client: TestClient, keys: Keys, app: FastAPI, body_ok: bool
+) -> None:
+    """POST /v1/recommendations checks the key in its own thread (api.deps, `in_route`).
+
+    Whether or not the body would pass, a caller learns nothing about it
+    before the key and role pass: 401, then 403, then an unknown query
+    parameter, then the body; a revoked key is refused at once.
+    """
+    from api.auth import create_key, revoke
+
+    body = request_body() if body_ok else {**request_body(), "k": "many"}
+
+    def post(headers: dict[str, str], params: dict[str, str] | None = None) -> int:
+        response = client.post("/v1/recommendations", json=body, headers=headers, params=params)
+        return response.status_code
+
+    assert post({}) == 401
+    assert post({"Authorization": "Basic dXNlcjpwYXNz"}) == 401
+    assert post({"Authorization": "Bearer plk_k000000000000_" + "A" * 43}) == 401
+    assert post(keys.evaluator) == 403
+    assert post(keys.admin, params={"unknown": "1"}) == 403
+    assert post({}, params={"unknown": "1"}) == 401
+    refused = client.post(
+        "/v1/recommendations", json=body, headers=keys.caseworker, params={"unknown": "1"}
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["location"] == "query"
+    assert post(keys.caseworker) == (200 if body_ok else 422)
+
+    fresh = create_key(app.state.engine, role="caseworker", unit="espoo-a")
+    headers = {"Authorization": f"Bearer {fresh.key}"}
+    assert post(headers) == (200 if body_ok else 422)
+    assert revoke(app.state.engine, key_id=fresh.key_id)
+    assert post(headers) == 401
