@@ -29,6 +29,7 @@ from api.health.views import router as health_router
 from api.info.views import router as info_router
 from api.logs import bind_request_ids
 from api.middleware import PolkuMiddleware
+from api.recommendations.service import close_audit_writer
 from api.recommendations.views import router as recommendations_router
 from api.serving import ModelHolder, ModelSource, RegistrySource
 from api.settings import Settings, get_settings
@@ -99,6 +100,7 @@ def create_app(
             yield
         finally:
             holder.stop()
+            close_audit_writer(engine)
             engine.dispose()
 
     app = FastAPI(

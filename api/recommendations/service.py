@@ -269,5 +269,13 @@ def audit_writer(engine: Engine) -> AuditWriter:
         return writer
 
 
+def close_audit_writer(engine: Engine) -> None:
+    """At shutdown: let go of the writer's connection (and of the engine it holds)."""
+    with _writers_lock:
+        writer = _writers.pop(engine, None)
+    if writer is not None:
+        writer.close()
+
+
 def _json_features(features: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _json_value(value) for name, value in features.items()}

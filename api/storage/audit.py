@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select
 
-from api.storage.engine import write_transaction
+from api.storage.engine import HeldWriter
 from api.storage.tables import audit_events
 
 
@@ -73,9 +73,17 @@ class AuditWriter:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._writer = HeldWriter(engine)
         self._cond = threading.Condition()
         self._pending: list[_Pending] = []
         self._busy = False
+
+    def close(self) -> None:
+        """Close the connection kept for writing; a later write opens another."""
+        with self._cond:
+            while self._busy:
+                self._cond.wait()
+            self._writer.close()
 
     def write(self, event: AuditEvent) -> None:
         item = _Pending(event)
@@ -101,7 +109,7 @@ class AuditWriter:
 
     def _commit(self, batch: list[_Pending]) -> None:
         try:
-            with write_transaction(self.engine) as connection:
+            with self._writer.transaction() as connection:
                 for item in batch:
                     insert_audit_event(connection, event=item.event)
         except BaseException as exc:

@@ -99,3 +99,23 @@ def test_a_bad_event_fails_only_its_own_write(engine: Engine) -> None:
     assert isinstance(outcome["taken"], IntegrityError)
     assert all(outcome[r] is None for r in ids[1:])
     assert _count(engine) == 6
+
+
+def test_the_writer_keeps_one_connection_and_replaces_it_after_an_error(engine: Engine) -> None:
+    """SQLite: the leader's own connection serves every transaction, until one fails."""
+    writer = AuditWriter(engine)
+    held = writer._writer
+    if not held.held:
+        pytest.skip("PostgreSQL writes through the pool (pre-ping finds dropped connections)")
+    writer.write(_event("first"))
+    kept = held._connection
+    assert kept is not None and not kept.closed
+    writer.write(_event("second"))
+    assert held._connection is kept
+    with pytest.raises(IntegrityError):
+        writer.write(_event("first"))
+    assert kept.closed and held._connection is None  # nothing half-done carries over
+    writer.write(_event("third"))
+    assert held._connection is not None and held._connection is not kept
+    assert _count(engine) == 3
+    held.close()
