@@ -36,7 +36,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy import Connection, Engine
 
-from api.auth import Caller, Role, authenticate, authenticate_on
+from api.auth import Caller, Role, authenticate_on
 from api.problems import (
     FieldError,
     Problem,
@@ -102,13 +102,23 @@ def _forbidden(roles: frozenset[Role]) -> Problem:
     )
 
 
-def _caller(engine: EngineDep, settings: SettingsDep, credentials: BearerDep) -> Caller:
+def _authenticated(
+    connection: Connection, credentials: HTTPAuthorizationCredentials | None, settings: Settings
+) -> Caller:
+    """The caller of a bearer key, or 401."""
     caller = None
     if credentials is not None and credentials.scheme.lower() == "bearer":
-        caller = authenticate(engine, credentials.credentials, allow_demo=settings.allow_demo_keys)
+        caller = authenticate_on(
+            connection, credentials.credentials, allow_demo=settings.allow_demo_keys
+        )
     if caller is None:
         raise _unauthenticated()
     return caller
+
+
+def _caller(engine: EngineDep, settings: SettingsDep, credentials: BearerDep) -> Caller:
+    with read_transaction(engine) as connection:
+        return _authenticated(connection, credentials, settings)
 
 
 CallerDep = Annotated[Caller, Depends(_caller)]
@@ -127,13 +137,7 @@ def check_caller(
     an unknown query parameter; in that order, inside `connection`'s
     transaction.
     """
-    caller = None
-    if credentials is not None and credentials.scheme.lower() == "bearer":
-        caller = authenticate_on(
-            connection, credentials.credentials, allow_demo=settings.allow_demo_keys
-        )
-    if caller is None:
-        raise _unauthenticated()
+    caller = _authenticated(connection, credentials, settings)
     if caller.role not in roles:
         raise _forbidden(roles)
     _check_query(request)

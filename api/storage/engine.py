@@ -220,8 +220,9 @@ class HeldWriter:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # only SQLite files have a writer queue (`_register_writer_queue`)
         self.queue = _engine_queues.get(engine)
-        self.held = engine.dialect.name == "sqlite" and self.queue is not None
+        self.held = self.queue is not None
         self._connection: Connection | None = None
 
     @contextmanager
