@@ -9,9 +9,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import signal
 import socket
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -131,8 +129,8 @@ class ServeOptions:
     port: int = 8000
     workers: int = 1
     # One listening socket per worker (SO_REUSEPORT, Linux): the kernel spreads
-    # connections over the workers. With one shared socket (uvicorn's default)
-    # connections opened together may all be accepted by one worker.
+    # connections by a hash of the client's address. The default with several
+    # workers is one shared socket at which they take turns (api.balanced).
     reuse_port: bool = False
 
 
@@ -145,14 +143,17 @@ def serve(options: ServeOptions) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     engine(config).dispose()  # migrate once here, before the workers start
     kwargs = _uvicorn_options(config.log_level)
-    if options.reuse_port and options.workers > 1:
+    if options.workers > 1 and options.reuse_port:
         if not hasattr(socket, "SO_REUSEPORT"):
             raise CommandError("--reuse-port needs SO_REUSEPORT (Linux)")
         _serve_reuse_port(options, kwargs)
         return
-    uvicorn.run(
-        "api.main:create_app", host=options.host, port=options.port, workers=options.workers, **kwargs
-    )
+    if options.workers > 1:
+        from api.balanced import serve_balanced
+
+        serve_balanced(options.host, options.port, options.workers, kwargs)
+        return
+    uvicorn.run("api.main:create_app", host=options.host, port=options.port, **kwargs)
 
 
 def decision_log(url: str, *, model_name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -190,7 +191,9 @@ def decision_log(url: str, *, model_name: str) -> tuple[pd.DataFrame, pd.DataFra
                         audit_events.c.as_of,
                         audit_events.c.features,
                     ).where(audit_events.c.model_name == model_name)
-                ).mappings().all(),
+                )
+                .mappings()
+                .all(),
                 columns=["request_id", "client_id", "model_version", "as_of", "features"],
             )
             rows = pd.DataFrame(
@@ -204,10 +207,17 @@ def decision_log(url: str, *, model_name: str) -> tuple[pd.DataFrame, pd.DataFra
                         decisions.c.reason_code,
                         decisions.c.corrects,
                     )
-                ).mappings().all(),
+                )
+                .mappings()
+                .all(),
                 columns=[
-                    "decision_id", "request_id", "created_at", "chosen_service",
-                    "recommended_service", "reason_code", "corrects",
+                    "decision_id",
+                    "request_id",
+                    "created_at",
+                    "chosen_service",
+                    "recommended_service",
+                    "reason_code",
+                    "corrects",
                 ],
             )
     except OperationalError as exc:
@@ -217,6 +227,8 @@ def decision_log(url: str, *, model_name: str) -> tuple[pd.DataFrame, pd.DataFra
         db.dispose()
     rows = rows[rows["request_id"].isin(set(audit["request_id"]))]
     return rows.reset_index(drop=True), audit
+
+
 def _uvicorn_options(log_level: str) -> dict[str, Any]:
     from api.logs import logging_config
 
@@ -234,49 +246,27 @@ def _serve_reuse_port(options: ServeOptions, kwargs: dict[str, Any]) -> None:
     """Workers with a listening socket each; the parent restarts a worker that dies."""
     import logging.config
 
+    from api.balanced import supervise
+
     logging.config.dictConfig(kwargs["log_config"])
     context = multiprocessing.get_context("spawn")
-    stopping = threading.Event()
 
-    def start() -> multiprocessing.process.BaseProcess:
+    def start(_slot: int) -> multiprocessing.process.BaseProcess:
         process = context.Process(
             target=_reuse_port_worker, args=(options.host, options.port, kwargs), daemon=False
         )
         process.start()
         return process
 
-    def stop(_signum: int, _frame: Any) -> None:
-        stopping.set()
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    workers = [start() for _ in range(options.workers)]
-    try:
-        while not stopping.wait(0.5):
-            for i, process in enumerate(workers):
-                if not process.is_alive():
-                    logger.warning("worker %s exited (%s); starting another", process.pid, process.exitcode)
-                    workers[i] = start()
-    finally:
-        for process in workers:
-            if process.is_alive() and process.pid is not None:
-                os.kill(process.pid, signal.SIGTERM)
-        for process in workers:
-            process.join(15)
-            if process.is_alive():
-                process.kill()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    supervise(start, options.workers)
 
 
 def _reuse_port_worker(host: str, port: int, kwargs: dict[str, Any]) -> None:
     import uvicorn
 
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    sock.set_inheritable(True)
+    from api.balanced import listening_socket
+
+    sock = listening_socket(host, port, reuse_port=True)
     config = uvicorn.Config("api.main:create_app", host=host, port=port, **kwargs)
     uvicorn.Server(config).run(sockets=[sock])
 

@@ -845,7 +845,7 @@ def serve(
         typer.Option(
             "--reuse-port",
             help="a listening socket per worker (Linux SO_REUSEPORT): the kernel spreads "
-            "connections over the workers",
+            "connections by client address, instead of the workers taking turns at one socket",
         ),
     ] = False,
 ) -> None:
