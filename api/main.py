@@ -104,6 +104,11 @@ def create_app(
             engine.dispose()
 
     app = FastAPI(
+        # FastAPI's own OpenTelemetry, on when an operator configures a provider:
+        # metrics only (by route template). Its spans carry the raw path and
+        # query and its logs the messages of validation failures and
+        # exceptions; either may hold a caller's values.
+        telemetry={"tracing": False, "logs": False},
         title="Polku",
         version=API_VERSION,
         description=DESCRIPTION,

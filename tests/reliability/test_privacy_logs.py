@@ -268,3 +268,53 @@ def test_no_published_count_is_under_the_threshold(
         (key, n) for key, n in published if 0 < n < k and not NOT_COUNTS & set(json.loads(key))
     ]
     assert small == []
+
+
+@pytest.fixture(scope="module")
+def telemetry_exporters() -> tuple[Any, Any, Any]:
+    """OpenTelemetry providers with in-memory exporters, as an operator's set-up would install.
+
+    FastAPI's native telemetry turns itself on when a provider is configured:
+    its spans carry the raw path and query, its logs the messages of
+    validation failures and exceptions, either of which may hold a caller's
+    values. Providers are process-wide and set once.
+    """
+    from opentelemetry import _logs, metrics, trace
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    logs, spans, reader = (
+        InMemoryLogRecordExporter(),
+        InMemorySpanExporter(),
+        InMemoryMetricReader(),
+    )
+    logger_provider = LoggerProvider()
+    logger_provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    _logs.set_logger_provider(logger_provider)
+    trace.set_tracer_provider(tracer_provider)
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+    return logs, spans, reader
+
+
+def test_no_marker_reaches_opentelemetry(
+    telemetry_exporters: tuple[Any, Any, Any], client: TestClient, keys: Keys, app: FastAPI
+) -> None:
+    logs, spans, reader = telemetry_exporters
+    logs.clear()
+    spans.clear()
+    _flows(client, keys, app)
+    exported = [
+        *(record.to_json() for record in logs.get_finished_logs()),
+        *(span.to_json() for span in spans.get_finished_spans()),
+        reader.get_metrics_data().to_json() if reader.get_metrics_data() else "",
+    ]
+    assert "http.server.request.duration" in exported[-1]  # metrics by route template stay on
+    leaked = [text for text in exported if MARKER in text or IDENTITY_CODE in text]
+    assert leaked == []
