@@ -83,6 +83,11 @@ class RunConfig(BaseModel):
         description="recalibrate p_outcome (Platt scaling on the learner's additive scale) "
         "on the validation clients",
     )
+    choose_rounds: bool = Field(
+        default=True,
+        description="choose the S-learner's number of boosting rounds (all, three quarters, "
+        "half or a quarter of n_estimators) by the policy value on the validation clients",
+    )
     refit: bool = Field(
         default=True,
         description="after choosing the learner and calibrating it on the validation clients, "

@@ -17,6 +17,7 @@ before `fit` raises `NotFittedError`.
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,6 +55,12 @@ def client_folds(clusters: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     fold_of_client = rng.permutation(len(unique)) % n_folds
     return fold_of_client[inverse]
+
+
+def _truncate(booster: lgb.Booster, rounds: int) -> lgb.Booster:
+    if booster.current_iteration() <= rounds:
+        return booster
+    return lgb.Booster(model_str=booster.model_to_string(num_iteration=rounds))
 
 
 def _booster_to_string(booster: lgb.Booster) -> str:
@@ -421,6 +428,24 @@ class SLearner(OutcomeLearner):
             )
         self.fitted_ = True
         return self
+
+    def truncated(self, rounds: int) -> SLearner:
+        """This model with its first `rounds` rounds (its bags with half as many).
+
+        Boosting is sequential and seeded, so the first rounds of a longer fit
+        are exactly the fit with fewer rounds: candidates for the number of
+        rounds cost no new fits (see `training.pipeline.choose_rounds`).
+        """
+        self._check()
+        fitted = getattr(self, "n_rounds_", None) or self.booster_.current_iteration()
+        rounds = max(1, min(int(rounds), fitted))
+        out = copy.copy(self)
+        out.n_rounds_ = rounds
+        out.n_estimators = rounds
+        out.early_stopping_rounds = 0
+        out.booster_ = _truncate(self.booster_, rounds)
+        out.bags_ = [_truncate(b, max(1, rounds // 2)) for b in self.bags_]
+        return out
 
     def predict_margin(self, X: np.ndarray) -> np.ndarray:
         self._check()

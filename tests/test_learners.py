@@ -47,10 +47,77 @@ def test_the_chosen_learner_is_refitted_with_its_validation_calibration(
     assert result.router.learner.heterogeneity_ == result.interval_widths[result.chosen]
 
 
-def test_the_off_policy_estimate_reports_its_parts_and_clipping(trained_model: TrainedModel) -> None:
+def test_the_off_policy_estimate_reports_its_parts_and_clipping(
+    trained_model: TrainedModel,
+) -> None:
     result = trained_model.result
     for name, detail in result.details.items():
         extra = detail.extra
         assert 0.0 <= extra["dr_share_clipped_matched"] <= extra["dr_share_clipped"] <= 1.0, name
         assert 0.0 <= extra["dm_value"] <= 1.0 and extra["ipw_value"] >= 0.0
         assert extra["dr_clip"] == 0.01
+
+
+def test_a_truncated_s_learner_is_the_fit_with_fewer_rounds(trained_model: TrainedModel) -> None:
+    from model.learners import SLearner
+    from training.pipeline import outcome_data
+
+    result = trained_model.result
+    data = outcome_data(result.dp, result.models.X, result.split.train & result.rows.outcome)
+    rows = slice(0, 3000)
+    small = type(data)(
+        **{
+            **data.__dict__,
+            **{k: v[rows] for k, v in data.__dict__.items() if isinstance(v, np.ndarray)},
+        }
+    )
+    common = {"n_actions": len(result.dp.actions), "seed": 3, "n_bags": 2, "num_leaves": 5}
+    long = SLearner(**common, n_estimators=20).fit(small)
+    short = SLearner(**common, n_estimators=10).fit(small)
+    cut = long.truncated(10)
+    X = result.models.X[:50]
+    np.testing.assert_allclose(cut.predict_margin(X), short.predict_margin(X), atol=1e-12)
+    np.testing.assert_allclose(cut.spread(X), short.spread(X), atol=1e-12)
+    assert (
+        cut.booster_.num_trees() == 10 and long.booster_.num_trees() == 20
+    )  # the original is kept
+    assert learner_from_dict(cut.to_dict()).booster_.num_trees() == 10
+
+
+def test_choose_rounds_keeps_the_longest_unless_a_shorter_one_is_strictly_better(
+    trained_model: TrainedModel,
+) -> None:
+    from model.learners import SLearner
+    from training.pipeline import choose_rounds
+
+    learner = next(
+        v for v in trained_model.result.models.learners.values() if isinstance(v, SLearner)
+    )
+    total = learner.booster_.current_iteration()
+
+    def flat(candidate: object) -> float:
+        return 0.5
+
+    chosen, tried = choose_rounds(learner, flat)
+    assert chosen is learner and list(tried) == sorted(tried, reverse=True) and tried[total] == 0.5
+
+    def peaked(candidate: SLearner) -> float | None:
+        n = candidate.booster_.current_iteration()
+        return None if n == total else -abs(n - total / 2)
+
+    chosen, tried = choose_rounds(learner, peaked)  # type: ignore[arg-type]
+    assert chosen.booster_.current_iteration() == round(total / 2)
+    dr = trained_model.result.models.learners.get("dr_learner")
+    if dr is not None:
+        assert choose_rounds(dr, flat) == (dr, {})
+
+
+def test_the_served_s_learner_has_the_rounds_chosen_on_validation(
+    trained_model: TrainedModel,
+) -> None:
+    result = trained_model.result
+    tried = result.router.metadata["selection"]["rounds"].get("s_learner")
+    assert tried, result.router.metadata["selection"]
+    best = max(((v, int(k)) for k, v in tried.items() if v is not None))
+    if result.chosen == "s_learner":
+        assert result.router.learner.booster_.current_iteration() == best[1]

@@ -65,6 +65,7 @@ from model.learners import (
     LEARNERS,
     OutcomeLearner,
     PropensityModel,
+    SLearner,
     TrainingData,
     calibrate_interval,
 )
@@ -517,6 +518,10 @@ def refit_learner(
         "num_threads": config.num_threads,
     }
     learner = _construct(LEARNERS[name], name, common, config)
+    if isinstance(fitted, SLearner) and isinstance(learner, SLearner):
+        # The rounds chosen on validation (choose_rounds), not early stopping's again.
+        learner.n_estimators = fitted.n_rounds_
+        learner.early_stopping_rounds = 0
     learner.fit(outcome_data(dp, models.X, (split.train | split.validation) & rows.outcome))
     learner.calibration_ = fitted.calibration_
     learner.heterogeneity_ = fitted.heterogeneity_
@@ -557,6 +562,40 @@ def select_learner(validation: Mapping[str, Mapping[str, Any]], *, metric: str) 
         best_name = next(iter(validation))
         logger.warning("no learner has a validation %s; serving %s", metric, best_name)
     return best_name
+
+
+ROUND_FRACTIONS: Final = (1.0, 0.75, 0.5, 0.25)
+
+
+def choose_rounds(
+    learner: OutcomeLearner,
+    value_of: Callable[[OutcomeLearner], float | None],
+) -> tuple[OutcomeLearner, dict[int, float | None]]:
+    """The S-learner cut to the number of rounds with the best validation policy value.
+
+    Early stopping (or a fixed `n_estimators`) picks rounds by how well the
+    outcome is predicted; what a recommendation needs is the ranking of
+    actions for one client, which more rounds can make worse (the main
+    effects fit on and the small differences between actions are fitted
+    to noise). `value_of` scores a candidate on the validation clients;
+    candidates are the first 100, 75, 50 and 25 % of the fitted rounds, and
+    a shorter one must be strictly better to be chosen. Learners without
+    rounds to cut are returned as they are.
+    """
+    if not isinstance(learner, SLearner):
+        return learner, {}
+    values: dict[int, float | None] = {}
+    best, best_value = learner, -np.inf
+    for fraction in ROUND_FRACTIONS:
+        rounds = max(1, round(learner.n_rounds_ * fraction))
+        if rounds in values:
+            continue
+        candidate = learner if rounds == learner.n_rounds_ else learner.truncated(rounds)
+        value = value_of(candidate)
+        values[rounds] = value
+        if value is not None and np.isfinite(value) and value > best_value:
+            best, best_value = candidate, float(value)
+    return best, values
 
 
 def calibrate_intervals(
@@ -646,6 +685,11 @@ class TrainingResult:
                 "truth": self.inputs.truth_path.name if self.inputs.truth_path else None,
                 "chosen_learner": self.chosen,
                 "selection_metric": self.metric,
+                **{
+                    f"{name}.rounds_chosen": getattr(learner, "n_rounds_", None)
+                    for name, learner in self.models.learners.items()
+                    if isinstance(learner, SLearner)
+                },
                 "planned_share": round(self.rows.planned_share, 4),
                 "inferred_dropped": self.rows.n_inferred_dropped,
                 **{f"split.{k}": v for k, v in self.split.summary(self.dp).items()},
@@ -723,14 +767,26 @@ def train(
         "inferred_dropped": rows.n_inferred_dropped,
         "polku_version": _polku_version(),
     }
-    routers = {name: make_router(inputs, models, name, base_metadata) for name in models.learners}
+
     # Intervals are not calibrated yet and play no part in the choice: skip them.
-    validation = {
-        name: evaluate_scores(
+    def validation_figures(name: str) -> dict[str, Any]:
+        router = make_router(inputs, models, name, base_metadata)
+        return evaluate_scores(
             router, dp, split.validation, truth, seed=seed, intervals=False, sensitivity=False
         ).figures
-        for name, router in routers.items()
-    }
+
+    rounds_tried: dict[str, dict[int, float | None]] = {}
+    if config.choose_rounds:
+        for name in list(models.learners):
+            fitted = models.learners[name]
+
+            def value_of(candidate: OutcomeLearner, name: str = name) -> float | None:
+                models.learners[name] = candidate
+                return validation_figures(name).get(metric)
+
+            models.learners[name], rounds_tried[name] = choose_rounds(fitted, value_of)
+    routers = {name: make_router(inputs, models, name, base_metadata) for name in models.learners}
+    validation = {name: validation_figures(name) for name in routers}
     chosen = select_learner(validation, metric=metric)
     seconds["select"] = time.perf_counter() - t
 
@@ -784,6 +840,11 @@ def train(
             "selection": {
                 "metric": metric,
                 "validation": {n: v[metric] for n, v in validation.items()},
+                "rounds": {
+                    n: {str(k): v for k, v in tried.items()}
+                    for n, tried in rounds_tried.items()
+                    if tried
+                },
             },
             "interval_width": widths[chosen],
             "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -911,5 +972,3 @@ def model_card(result: TrainingResult) -> dict[str, Any]:
         ],
         "fairness": None,
     }
-
-
