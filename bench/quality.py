@@ -129,6 +129,7 @@ def run_world(
     }
     out["polku"] = {learner: figures for learner, figures in result.test.items()}
     out["chosen"] = result.chosen
+    out["rounds_tried"] = result.router.metadata.get("selection", {}).get("rounds", {})
     # How much hidden confounding each learner's DR value survives (grid
     # declared in model.evaluation before these worlds were looked at), and
     # the smallest grid Lambda whose sensitivity interval holds the true V_rec.
