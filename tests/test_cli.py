@@ -142,6 +142,9 @@ def test_the_training_summary_shows_every_learner_and_the_version(
     assert f"Registered polku-router version {trained_model.version} (alias candidate)" in text
     assert "inferred no_new_service reviews were left out" in text
     assert "observed rate" in text  # the break-even sentence of the sensitivity analysis
+    if chosen == "s_learner":
+        rounds = trained_model.result.router.learner.booster_.current_iteration()
+        assert f"{rounds} of " in text and "rounds, chosen on validation" in text
 
 
 @pytest.mark.parametrize(

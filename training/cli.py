@@ -278,8 +278,15 @@ def print_training_summary(
 ) -> None:
     console.print(summary_table(result))
     split = result.split.summary(result.dp)
+    tried = result.router.metadata.get("selection", {}).get("rounds", {}).get(result.chosen)
+    rounds = getattr(result.router.learner, "n_rounds_", None)
+    cut = (
+        f"; {rounds} of {max(int(k) for k in tried)} rounds, chosen on validation"
+        if tried and rounds
+        else ""
+    )
     console.print(
-        f"Served learner: [bold]{result.chosen}[/] (best validation {result.metric}). "
+        f"Served learner: [bold]{result.chosen}[/] (best validation {result.metric}{cut}). "
         f"Clients: {split['train_clients']:,} train, {split['validation_clients']:,} validation, "
         f"{split['test_clients']:,} held out (intake on or after {split['test_from']}).",
         highlight=False,
