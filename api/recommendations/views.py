@@ -26,7 +26,7 @@ from api.responses import AUTHENTICATED, problems
 from api.serving import ModelHolder
 from api.settings import Settings
 from api.storage.control import control_state
-from api.storage.engine import read_transaction
+from api.storage.engine import read_transaction, writer_busy
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 
@@ -56,14 +56,19 @@ async def post_recommendations(
     with Retry-After, never a default ranking.
     """
     # The work is synchronous (scoring, SQLite). When this worker answers no
-    # other recommendation and the database is a local SQLite file, it is done
-    # on the event loop: nothing else waits for the loop, and the hop to a
-    # worker thread and back costs about 0.2 ms of a 3 ms request. Otherwise
-    # (concurrent requests, or PostgreSQL, whose network waits must never
-    # hold the loop) it runs in the thread pool, where audit writes that
-    # overlap are committed together and the loop keeps serving.
+    # other recommendation, the database is a local SQLite file and no other
+    # writer holds it, it is done on the event loop: nothing else waits for
+    # the loop, and the hop to a worker thread and back costs about 0.2 ms of
+    # a 3 ms request. Otherwise (concurrent requests; another writer, such as
+    # a purge, that the audit write would wait for; PostgreSQL, whose network
+    # waits must never hold the loop) it runs in the thread pool, where audit
+    # writes that overlap are committed together and the loop keeps serving.
     state = request.app.state
-    inline = state.recommendations_in_flight == 0 and engine.dialect.name == "sqlite"
+    inline = (
+        state.recommendations_in_flight == 0
+        and engine.dialect.name == "sqlite"
+        and not writer_busy(engine)
+    )
     state.recommendations_in_flight += 1
     try:
         if inline:

@@ -166,6 +166,25 @@ class _WriterQueue:
         finally:
             self._threads.release()
 
+    def busy(self) -> bool:
+        """Whether a writer holds the turn now (in this process or another); never waits.
+
+        Tested while holding the thread lock, so that the probe's own lock and
+        unlock cannot touch a turn another thread of this process takes.
+        """
+        if not self._threads.acquire(blocking=False):
+            return True
+        try:
+            fd = self._file()
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+        finally:
+            self._threads.release()
+
     @staticmethod
     def _flock(fd: int, deadline: float) -> bool:
         pause = 0.00005
@@ -195,6 +214,12 @@ def _register_writer_queue(engine: Engine, database: str, timeout_s: float) -> N
         if queue is None:
             queue = _queues[path] = _WriterQueue(path, timeout_s)
         _engine_queues[engine] = queue
+
+
+def writer_busy(engine: Engine) -> bool:
+    """Whether another writer of the engine's SQLite file holds its turn now (False otherwise)."""
+    queue = _engine_queues.get(engine)
+    return queue is not None and queue.busy()
 
 
 @contextmanager

@@ -8,8 +8,12 @@ there). Either way the answer and its audit event are the same.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +22,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.recommendations import views
+from api.storage.engine import write_transaction, writer_busy
 from api.storage.tables import audit_events
 from tests.api.conftest import Keys, recommend, request_body
 
@@ -105,3 +110,56 @@ def test_concurrent_requests_all_answer_and_are_all_audited(
         ).scalar_one()
     assert stored == 32
     assert app.state.recommendations_in_flight == 0
+
+
+def test_while_another_writer_holds_the_sqlite_file_the_answer_waits_in_a_thread(
+    client: TestClient, app: FastAPI, keys: Keys, backend: str, threads_used: list[str]
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("the writer queue is SQLite's")
+    database = app.state.engine.url.database
+    # Another process's writer (a purge, say) holds the turn: its own open file.
+    fd = os.open(f"{Path(database).resolve()}-writer", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert writer_busy(app.state.engine)
+        done: list[int] = []
+        worker = threading.Thread(
+            target=lambda: done.append(
+                client.post(
+                    "/v1/recommendations", json=request_body(), headers=keys.caseworker
+                ).status_code
+            )
+        )
+        worker.start()
+        time.sleep(0.3)  # the answer is computed and waits for its turn to write...
+        started = time.monotonic()
+        assert client.get("/health/live").status_code == 200  # ...while the loop serves
+        assert time.monotonic() - started < 1.0  # not after the 5 s the write would wait
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        worker.join(10)
+    finally:
+        os.close(fd)
+    assert done == [200]
+    assert threads_used and threads_used[0] != _loop_thread(client)
+    assert not writer_busy(app.state.engine)
+    recommend(client, keys.caseworker)  # free again: back on the loop
+    assert threads_used[-1] == _loop_thread(client)
+
+
+def test_writer_busy_sees_a_writer_of_this_process_and_never_waits(
+    client: TestClient, app: FastAPI, backend: str
+) -> None:
+    engine = app.state.engine
+    if backend != "sqlite":
+        assert not writer_busy(engine)  # no writer queue: PostgreSQL never answers on the loop
+        return
+    seen: list[bool] = []
+    with write_transaction(engine):
+        probe = threading.Thread(target=lambda: seen.append(writer_busy(engine)))
+        started = time.monotonic()
+        probe.start()
+        probe.join(5)
+        assert time.monotonic() - started < 1.0
+    assert seen == [True]
+    assert not writer_busy(engine)
