@@ -147,6 +147,8 @@ def field_errors(raw: Sequence[Mapping[str, Any]]) -> list[FieldError]:
         path = loc[1:] if loc and loc[0] in _LOCATIONS else loc
         message = str(error.get("msg", "invalid value"))
         message = message.removeprefix("Value error, ")
+        if location == "body" and not path and error.get("type") == "missing":
+            message = "a JSON body is required"  # "Field required", of no field
         out.append(FieldError(location, ".".join(path), message, str(error.get("type", "invalid"))))
     return out
 

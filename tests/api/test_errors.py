@@ -221,3 +221,21 @@ def test_caller_chosen_names_are_not_logged(
     ]  # the test's own client
     assert any("request refused" in line for line in server)
     assert not [line for line in server if "MARKER" in line]
+
+
+def test_a_missing_body_says_so(client: TestClient, keys: Keys) -> None:
+    for content in (b"", None):
+        response = client.post(
+            "/v1/recommendations",
+            content=content,
+            headers={**keys.caseworker, "Content-Type": "application/json"},
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"] == [
+            {
+                "location": "body",
+                "field": "",
+                "message": "a JSON body is required",
+                "code": "missing",
+            }
+        ]
