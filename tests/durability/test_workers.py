@@ -80,6 +80,16 @@ def _open_together(server: ServerProcess, n: int) -> list[http.client.HTTPConnec
     return connections
 
 
+def _eight_opened_together(server: ServerProcess) -> Counter[int | None]:
+    """How many of 8 connections opened at once each worker holds (closed again after)."""
+    connections = _open_together(server, 8)
+    try:
+        return _holders(server, connections)
+    finally:
+        for connection in connections:
+            connection.close()
+
+
 def _holders(
     server: ServerProcess, connections: list[http.client.HTTPConnection]
 ) -> Counter[int | None]:
@@ -120,12 +130,7 @@ def test_connections_opened_together_are_shared_by_the_workers(
     pids = _every_worker_answering(server)
     assert len(pids) == WORKERS
     for _ in range(3):
-        connections = _open_together(server, 8)
-        try:
-            held = _holders(server, connections)
-        finally:
-            for connection in connections:
-                connection.close()
+        held = _eight_opened_together(server)
         assert None not in held
         # Taking turns gives 4 and 4; a neighbour busy past the bounded wait may cost one.
         assert sorted(held.values()) in ([4, 4], [3, 5]), held
@@ -143,10 +148,5 @@ def test_a_worker_that_dies_is_replaced_in_its_slot(
         time.sleep(0.1)
     after = _every_worker_answering(server)
     assert before[0] not in after and before[1] in after
-    connections = _open_together(server, 8)
-    try:
-        held = _holders(server, connections)
-    finally:
-        for connection in connections:
-            connection.close()
+    held = _eight_opened_together(server)
     assert sorted(held.values()) in ([4, 4], [3, 5]), held
