@@ -437,8 +437,7 @@ class SLearner(OutcomeLearner):
         rounds cost no new fits (see `training.pipeline.choose_rounds`).
         """
         self._check()
-        fitted = getattr(self, "n_rounds_", None) or self.booster_.current_iteration()
-        rounds = max(1, min(int(rounds), fitted))
+        rounds = max(1, min(int(rounds), self.booster_.current_iteration()))
         out = copy.copy(self)
         out.n_rounds_ = rounds
         out.n_estimators = rounds

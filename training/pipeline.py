@@ -518,7 +518,7 @@ def refit_learner(
         "num_threads": config.num_threads,
     }
     learner = _construct(LEARNERS[name], name, common, config)
-    if isinstance(fitted, SLearner) and isinstance(learner, SLearner):
+    if config.choose_rounds and isinstance(fitted, SLearner) and isinstance(learner, SLearner):
         # The rounds chosen on validation (choose_rounds), not early stopping's again.
         learner.n_estimators = fitted.n_rounds_
         learner.early_stopping_rounds = 0
@@ -776,17 +776,27 @@ def train(
         ).figures
 
     rounds_tried: dict[str, dict[int, float | None]] = {}
+    # Each candidate's figures by its rounds: the chosen one is not scored twice.
+    scored: dict[str, dict[int, dict[str, Any]]] = {}
     if config.choose_rounds:
         for name in list(models.learners):
             fitted = models.learners[name]
 
             def value_of(candidate: OutcomeLearner, name: str = name) -> float | None:
+                assert isinstance(candidate, SLearner)  # choose_rounds cuts S-learners only
                 models.learners[name] = candidate
-                return validation_figures(name).get(metric)
+                figures = validation_figures(name)
+                scored.setdefault(name, {})[candidate.n_rounds_] = figures
+                return figures.get(metric)
 
             models.learners[name], rounds_tried[name] = choose_rounds(fitted, value_of)
+
+    def figures_of(name: str) -> dict[str, Any]:
+        known = scored.get(name, {}).get(getattr(models.learners[name], "n_rounds_", -1))
+        return known if known is not None else validation_figures(name)
+
     routers = {name: make_router(inputs, models, name, base_metadata) for name in models.learners}
-    validation = {name: validation_figures(name) for name in routers}
+    validation = {name: figures_of(name) for name in routers}
     chosen = select_learner(validation, metric=metric)
     seconds["select"] = time.perf_counter() - t
 
