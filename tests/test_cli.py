@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import TrainedModel
 from training.cli import app, print_training_summary
-from training.evaluate import EVALUATION_KEYS, SENSITIVITY_KEYS
+from training.evaluate import EVALUATION_KEYS, SENSITIVITY_KEYS, UPLIFT_COLUMNS
 from training.tables import read_tables, write_tables
 
 runner = CliRunner()
@@ -30,8 +30,19 @@ def test_evaluate_json_prints_one_object_with_exactly_the_keys(trained_model: Tr
     result = runner.invoke(app, ["evaluate", "--data", str(trained_model.data_dir), "--json"])
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout)  # exactly one JSON document on standard output
-    # the keys first, unchanged; the sensitivity analysis added after them
-    assert tuple(figures) == EVALUATION_KEYS + SENSITIVITY_KEYS
+    # the keys first, unchanged; the sensitivity analysis and the
+    # per-service effects added after them
+    assert tuple(figures) == (*EVALUATION_KEYS, *SENSITIVITY_KEYS, "service_effects")
+    effects = figures["service_effects"]
+    assert effects and all(set(e) == set(UPLIFT_COLUMNS) for e in effects)
+    assert "no_new_service" not in {e["service"] for e in effects}
+    for e in effects:
+        assert e["n_taken"] + e["n_reference"] <= e["n"]
+        if e["dr_effect"] is None:  # withheld below the small-cell threshold
+            assert min(e["n_taken"], e["n_reference"]) < 5
+        else:
+            assert e["dr_low"] <= e["dr_effect"] <= e["dr_high"]
+        assert e["true_effect"] is not None  # the tiny world ships its truth
     lambdas = [b["lambda"] for b in figures["dr_sensitivity"]]
     assert lambdas[0] == 1.0 and lambdas == sorted(lambdas)
     for form in ("dr_sensitivity", "ipw_sensitivity"):

@@ -23,12 +23,14 @@ from model.evaluation import (
     DRValue,
     PolicyValues,
     agreement_at_k,
+    average_effect,
     bootstrap_mean_interval,
     brier_score,
     calibration_table,
     direct_method_terms,
     dr_policy_value,
     dr_terms,
+    effect_terms,
     expected_calibration_error,
     interval_coverage,
     ipw_policy_value,
@@ -336,6 +338,79 @@ def test_dr_interval_on_the_simulation_covers_the_true_value() -> None:
     assert estimate.low < true_value < estimate.high
     assert estimate.n_clusters == math.ceil(rows.shape[0] / 3)
     assert estimate.high - estimate.low < 0.05
+
+
+# -- average effects of one action against another ------------------------------------
+
+
+def test_effect_terms_by_hand() -> None:
+    # Two actions; row 0 took action 1, row 1 took the reference 0, row 2 neither.
+    mu = np.array([[0.2, 0.5, 0.1], [0.4, 0.4, 0.1], [0.3, 0.6, 0.2]])
+    propensity = np.array([[0.5, 0.25, 0.25], [0.8, 0.1, 0.1], [0.2, 0.2, 0.6]])
+    y = np.array([1, 0, 1])
+    taken = np.array([1, 0, 2])
+    terms = effect_terms(y=y, taken=taken, mu=mu, propensity=propensity, action=1, reference=0)
+    expected = [
+        0.5 - 0.2 + (1 - 0.5) / 0.25,
+        0.4 - 0.4 - (0 - 0.4) / 0.8,
+        0.6 - 0.3,
+    ]
+    np.testing.assert_allclose(terms, expected)
+    with pytest.raises(ValueError, match="reference"):
+        effect_terms(y=y, taken=taken, mu=mu, propensity=propensity, action=1, reference=3)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_average_effect_is_unbiased_with_known_propensities_and_a_wrong_model(seed: int) -> None:
+    world = simulated_bandit(seed)
+    true_effect = (world["truth"][:, 1] - world["truth"][:, 0]).mean()
+    wrong_mu = np.clip(world["truth"] + np.array([0.15, -0.1, 0.0, 0.05]), 0, 1)
+    log: dict[str, Any] = {k: world[k] for k in ("y", "taken", "propensity")}
+    naive = wrong_mu[:, 1] - wrong_mu[:, 0]
+    assert not within(naive, true_effect, k=10)  # the model alone is far off
+    assert within(effect_terms(**log, mu=wrong_mu, action=1, reference=0), true_effect)
+
+
+def test_average_effect_interval_covers_the_true_effect() -> None:
+    world = simulated_bandit(5)
+    true_effect = (world["truth"][:, 2] - world["truth"][:, 0]).mean()
+    effect = average_effect(
+        y=world["y"],
+        taken=world["taken"],
+        mu=np.full_like(world["truth"], 0.4),
+        propensity=world["propensity"],
+        action=2,
+        reference=0,
+        clusters=world["clusters"],
+        n_boot=200,
+        seed=3,
+    )
+    assert effect.low < true_effect < effect.high
+    assert effect.high - effect.low < 0.1
+    assert effect.n_taken == int((world["taken"] == 2).sum())
+    assert effect.n_reference == int((world["taken"] == 0).sum())
+    assert effect.n_clusters == math.ceil(world["y"].shape[0] / 3)
+
+
+def test_average_effect_on_too_few_takers_is_withheld() -> None:
+    taken = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 1])
+    args: dict[str, Any] = dict(
+        y=np.ones(10),
+        taken=taken,
+        mu=np.full((10, 2), 0.5),
+        propensity=np.full((10, 2), 0.5),
+        action=1,
+        reference=0,
+        clusters=np.arange(10),
+        n_boot=20,
+    )
+    withheld = average_effect(**args, min_count=5)
+    assert math.isnan(withheld.value) and math.isnan(withheld.low)
+    assert (withheld.n_taken, withheld.n_reference, withheld.n) == (6, 4, 10)
+    shown = average_effect(**args, min_count=4)
+    assert shown.value == pytest.approx((6 * 1.0 - 4 * 1.0) / 10)  # (y - mu) / p = +-1
+    with pytest.raises(ValueError, match="min_count"):
+        average_effect(**args, min_count=0)
 
 
 # -- cluster bootstrap --------------------------------------------------------------

@@ -63,6 +63,14 @@ def test_uplift_by_service_plot_writes_a_png(tmp_path: Path) -> None:
         }
     )
     assert_png(uplift_by_service_plot(uplift, tmp_path / "uplift.png"))
+    # with the doubly-robust effect (withheld for one service) and the truth
+    full = uplift.assign(
+        dr_effect=[0.05, float("nan"), 0.03],
+        dr_low=[0.01, float("nan"), -0.02],
+        dr_high=[0.09, float("nan"), 0.08],
+        true_effect=[0.04, -0.02, 0.01],
+    )
+    assert_png(uplift_by_service_plot(full, tmp_path / "uplift_full.png"))
     with pytest.raises(ValueError, match="low"):
         uplift_by_service_plot(uplift.drop(columns="low"), tmp_path / "bad.png")
 

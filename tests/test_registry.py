@@ -104,6 +104,11 @@ def test_a_training_run_logs_parameters_figures_plots_and_inputs(
 
     for png in ("calibration.png", "policy_value_by_learner.png", "uplift_by_service.png"):
         assert logged(f"plots/{png}").read_bytes()[:4] == b"\x89PNG"
+    effects = json.loads(logged("evaluation/service_effects.json").read_text())
+    assert set(effects) == set(trained_model.result.details)  # every learner's
+    assert {e["service"] for e in effects[trained_model.result.chosen]} == set(
+        trained_model.result.details[trained_model.result.chosen].uplift["service"]
+    )
     fingerprint = json.loads(logged("data/fingerprint.json").read_text())
     assert fingerprint["rows"]["clients"] == 1500
     assert set(fingerprint["files"]) == {"clients", "episodes", "outcomes"}

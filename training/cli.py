@@ -369,7 +369,12 @@ def evaluate(
 
     On the very data the version was trained on, only its held-out clients are scored.
     """
-    from training.evaluate import EVALUATION_KEYS, as_json_figures, sensitivity_figures
+    from training.evaluate import (
+        EVALUATION_KEYS,
+        as_json_figures,
+        sensitivity_figures,
+        uplift_records,
+    )
 
     _quiet_mlflow()
     with domain_errors():
@@ -377,9 +382,11 @@ def evaluate(
         evaluation, note = evaluate_served(served, data, truth_path=truth, plots=plots)
     figures = as_json_figures(evaluation.figures)
     sensitivity = sensitivity_figures(evaluation.extra)
+    effects = uplift_records(evaluation.uplift)
     if as_json:
-        # EVALUATION_KEYS first, unchanged; the sensitivity analysis after them.
-        typer.echo(json.dumps({**figures, **sensitivity}))
+        # EVALUATION_KEYS first, unchanged; the sensitivity analysis and the
+        # per-service effects after them.
+        typer.echo(json.dumps({**figures, **sensitivity, "service_effects": effects}))
         return
     table = Table(
         title=f"{served.name} version {served.version}", title_justify="left", box=box.SIMPLE_HEAD
@@ -389,10 +396,59 @@ def evaluate(
     for key in EVALUATION_KEYS:
         table.add_row(key, _figure(figures[key], 4))
     out_console.print(table)
+    if effects:
+        out_console.print(effects_table(effects))
     if sensitivity["dr_sensitivity"]:
         out_console.print(sensitivity_table(figures, sensitivity))
         out_console.print(sensitivity_text(sensitivity), highlight=False)
     err_console.print(note, highlight=False)
+
+
+def effects_table(effects: list[dict[str, Any]]) -> Table:
+    """Per service: the model's mean uplift, the doubly-robust effect and, with truth, the true one."""
+    with_truth = any(e.get("true_effect") is not None for e in effects)
+    table = Table(
+        title="Average effect against no new service, where both were eligible",
+        title_justify="left",
+        caption="took: decision points that took the service, of those where both were "
+        "eligible. model: mean predicted uplift. DR: doubly robust, from the outcomes "
+        "adjusted by the propensities, assuming no hidden confounding; – where fewer than "
+        "the small-cell threshold took the service or no new service",
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+    )
+    table.add_column("service", no_wrap=True)
+    table.add_column("took", justify="right", no_wrap=True)
+    # Rich shrinks every column of a table wider than the terminal; figures
+    # keep their width so that they are never cut.
+    table.add_column("model", justify="right", no_wrap=True, min_width=6)
+    table.add_column("DR", justify="right", no_wrap=True, min_width=6)
+    table.add_column("DR 95 %", justify="center", no_wrap=True, min_width=13)
+    if with_truth:
+        table.add_column("true", justify="right", no_wrap=True, min_width=6)
+
+    def signed(value: Any) -> str:
+        return "–" if value is None else f"{value:+.3f}"
+
+    for e in effects:
+        interval = (
+            "–"
+            if e.get("dr_low") is None or e.get("dr_high") is None
+            else f"{e['dr_low']:+.3f}…{e['dr_high']:+.3f}"
+        )
+        cells = [
+            str(e["service"]),
+            f"{e['n_taken']}/{e['n']}",
+            signed(e.get("mean_uplift")),
+            signed(e.get("dr_effect")),
+            interval,
+        ]
+        if with_truth:
+            cells.append(signed(e.get("true_effect")))
+        table.add_row(*cells)
+    return table
 
 
 def sensitivity_table(figures: dict[str, Any], sensitivity: dict[str, Any]) -> Table:

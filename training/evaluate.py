@@ -18,6 +18,9 @@ action taken.
   `SENSITIVITY_KEYS`); agreement of
   rank 1 and the top 3 with the caseworkers' actions, and ROC AUC, Brier score
   and expected calibration error of `p_outcome` for the actions taken.
+- Per service against no_new_service (`Evaluation.uplift`, `UPLIFT_COLUMNS`):
+  the model's mean predicted uplift, the doubly-robust average effect from
+  the outcomes and, with truth, the true average effect.
 
 The formulas live in `model.evaluation`; this module only selects rows,
 scores them and puts the figures together. `evaluate_scores` also returns the
@@ -40,6 +43,7 @@ from model.errors import DataContractError
 from model.evaluation import (
     PolicyValues,
     agreement_at_k,
+    average_effect,
     bootstrap_mean_interval,
     brier_score,
     calibration_table,
@@ -244,7 +248,7 @@ def evaluate_scores(
     figures = _empty_figures(router, model_version)
     empty_tables = (
         calibration_table(np.empty(0), np.empty(0)),
-        pd.DataFrame(columns=["service", "mean_uplift", "low", "high", "n"]),
+        pd.DataFrame(columns=list(UPLIFT_COLUMNS)),
     )
     if not rows.any():
         return Evaluation(figures, 0, 0, *empty_tables)
@@ -331,7 +335,12 @@ def evaluate_scores(
         extra["truth_rows"] = int(policy.n)
         extra["truth_rows_missing"] = int(policy.n_excluded)
 
-    uplift = _uplift_table(router, batch.uplift, eligible, clusters, seed=seed, n_boot=n_boot)
+    uplift = _uplift_table(
+        router, batch.uplift, eligible, clusters, y=y, taken=taken, mu=batch.p,
+        propensity=batch.support,
+        truth=None if truth_matrix is None else np.asarray(truth_matrix, dtype=float)[rows],
+        seed=seed, n_boot=n_boot,
+    )
     return Evaluation(
         figures=figures,
         n_rows=n,
@@ -364,24 +373,72 @@ def evaluate_router(
     ).figures
 
 
+UPLIFT_COLUMNS: Final = (
+    "service",
+    "mean_uplift",
+    "low",
+    "high",
+    "n",
+    "n_taken",
+    "n_reference",
+    "dr_effect",
+    "dr_low",
+    "dr_high",
+    "true_effect",
+)
+
+
 def _uplift_table(
     router: Router,
-    uplift: np.ndarray,
+    batch_uplift: np.ndarray,
     eligible: np.ndarray,
     clusters: np.ndarray,
     *,
+    y: np.ndarray,
+    taken: np.ndarray,
+    mu: np.ndarray,
+    propensity: np.ndarray,
+    truth: np.ndarray | None,
     seed: int,
     n_boot: int,
 ) -> pd.DataFrame:
-    """Mean predicted uplift against no_new_service per service, where it was eligible."""
+    """Per service, against no_new_service, on the rows where both were eligible:
+    the model's mean predicted uplift (`mean_uplift`, `low`, `high`), the
+    doubly-robust average effect from the outcomes (`dr_effect`, `dr_low`,
+    `dr_high`; None where fewer than the run's small-cell threshold took the
+    service or no_new_service there) and, with truth, the true average effect.
+
+    The two answer different questions: the model's figure is what it
+    believes; the doubly-robust one is what the outcomes say once the
+    propensities are accounted for, which is what an evaluator compares with
+    a trial's known effect.
+    """
+    actions = list(router.actions)
+    if NO_NEW_SERVICE not in actions:
+        return pd.DataFrame(columns=list(UPLIFT_COLUMNS))
+    reference = actions.index(NO_NEW_SERVICE)
+    min_count = int(router.config.min_cell_size)
     rows: list[dict[str, Any]] = []
-    for j, action in enumerate(router.actions):
-        if action == NO_NEW_SERVICE:
+    for j, action in enumerate(actions):
+        if j == reference:
             continue
-        where = eligible[:, j]
+        where = eligible[:, j] & eligible[:, reference]
         if not where.any():
             continue
-        mean = bootstrap_mean_interval(uplift[where, j], clusters[where], n_boot=n_boot, seed=seed)
+        mean = bootstrap_mean_interval(
+            batch_uplift[where, j], clusters[where], n_boot=n_boot, seed=seed
+        )
+        effect = average_effect(
+            y=y[where], taken=taken[where], mu=mu[where], propensity=propensity[where],
+            action=j, reference=reference, clusters=clusters[where], min_count=min_count,
+            n_boot=n_boot, seed=seed, clip=DR_CLIP,
+        )
+        true_effect = float("nan")
+        if truth is not None:
+            contrast = truth[where, j] - truth[where, reference]
+            contrast = contrast[np.isfinite(contrast)]
+            if contrast.size:
+                true_effect = float(contrast.mean())
         rows.append(
             {
                 "service": action,
@@ -389,9 +446,31 @@ def _uplift_table(
                 "low": mean.low,
                 "high": mean.high,
                 "n": int(where.sum()),
+                "n_taken": effect.n_taken,
+                "n_reference": effect.n_reference,
+                "dr_effect": effect.value,
+                "dr_low": effect.low,
+                "dr_high": effect.high,
+                "true_effect": true_effect,
             }
         )
-    return pd.DataFrame(rows, columns=["service", "mean_uplift", "low", "high", "n"])
+    return pd.DataFrame(rows, columns=list(UPLIFT_COLUMNS))
+
+
+def uplift_records(uplift: pd.DataFrame) -> list[dict[str, Any]]:
+    """The uplift table as JSON-ready records: NaN as None, counts as int."""
+    records: list[dict[str, Any]] = []
+    for row in uplift.to_dict(orient="records"):
+        record: dict[str, Any] = {}
+        for key, value in row.items():
+            if isinstance(value, float | np.floating):
+                record[key] = _number(float(value))
+            elif isinstance(value, np.integer):
+                record[key] = int(value)
+            else:
+                record[key] = value
+        records.append(record)
+    return records
 
 
 def sensitivity_figures(extra: Mapping[str, Any]) -> dict[str, Any]:

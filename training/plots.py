@@ -133,28 +133,48 @@ def policy_value_plot(values_by_learner: Mapping[str, Any], path: str | Path) ->
 
 
 def uplift_by_service_plot(uplift: pd.DataFrame, path: str | Path) -> Path:
-    """Mean uplift per service with its interval, one horizontal line per service.
+    """Mean uplift per service with its interval, one row per service.
 
-    `uplift` has columns `service`, `mean_uplift`, `low` and `high`;
-    services are sorted by mean uplift, and zero is marked.
+    `uplift` has columns `service`, `mean_uplift`, `low` and `high` (the
+    model's figure); where it also has `dr_effect`, `dr_low` and `dr_high`
+    the doubly-robust effect is drawn just below, and `true_effect` as a
+    cross. Services are sorted by mean uplift, and zero is marked.
     """
     _missing(uplift, {"service", "mean_uplift", "low", "high"}, "the uplift table")
     ordered = uplift.sort_values("mean_uplift", kind="stable")
-    figure = _new_figure(6.5, max(2.5, 0.4 * len(ordered) + 1.2))
+    figure = _new_figure(6.5, max(2.5, 0.45 * len(ordered) + 1.4))
     axes = figure.subplots()
     y = np.arange(len(ordered), dtype=float)
-    mean = ordered["mean_uplift"].to_numpy(dtype=float)
-    errors = np.vstack(
-        [
-            mean - ordered["low"].to_numpy(dtype=float),
-            ordered["high"].to_numpy(dtype=float) - mean,
-        ]
-    )
-    axes.errorbar(mean, y, xerr=errors, fmt="o", color="tab:blue", ecolor="tab:grey", capsize=3)
+
+    def draw(mean_col: str, low_col: str, high_col: str, offset: float, **style: Any) -> None:
+        mean = ordered[mean_col].to_numpy(dtype=float)
+        shown = np.isfinite(mean)
+        if not shown.any():
+            return
+        low = ordered[low_col].to_numpy(dtype=float)
+        high = ordered[high_col].to_numpy(dtype=float)
+        errors = np.vstack([mean - low, high - mean])[:, shown]
+        axes.errorbar(
+            mean[shown], y[shown] + offset, xerr=np.nan_to_num(errors), fmt="o", capsize=3,
+            markersize=4, **style,
+        )
+
+    has_dr = {"dr_effect", "dr_low", "dr_high"} <= set(ordered.columns)
+    draw("mean_uplift", "low", "high", 0.12 if has_dr else 0.0, color="tab:blue",
+         ecolor="tab:blue", label="model: mean predicted uplift")
+    if has_dr:
+        draw("dr_effect", "dr_low", "dr_high", -0.12, color="tab:orange", ecolor="tab:orange",
+             label="doubly robust, from outcomes")
+    if "true_effect" in ordered.columns:
+        true = ordered["true_effect"].to_numpy(dtype=float)
+        if np.isfinite(true).any():
+            axes.plot(true, y, "x", color="black", markersize=7, label="true (simulator)")
     axes.axvline(0.0, color="black", linewidth=0.8)
     axes.set_yticks(y, ordered["service"].astype(str).tolist())
-    axes.set_xlabel("mean uplift in probability of a good outcome")
-    axes.set_title("Uplift by service")
+    axes.set_xlabel("change in P(good outcome) against no new service")
+    axes.set_title("Uplift by service (95 % intervals)")
+    if has_dr or "true_effect" in ordered.columns:
+        figure.legend(loc="outside lower center", ncols=3, fontsize="small")
     return _save(figure, path)
 
 

@@ -64,6 +64,7 @@ from model.decision_points import DecisionPoints
 from model.errors import PolkuError
 from model.router import ROUTER_FILE, Router
 from training.batch import score_frame
+from training.evaluate import uplift_records
 from training.pipeline import TrainingResult, write_plots
 
 logger = logging.getLogger(__name__)
@@ -343,6 +344,13 @@ def log_training(
             mlflow.log_dict(
                 {"validation": result.validation, "test": result.test, "chosen": result.chosen},
                 "evaluation/by_learner.json",
+            )
+            mlflow.log_dict(
+                {
+                    learner: uplift_records(detail.uplift)
+                    for learner, detail in result.details.items()
+                },
+                "evaluation/service_effects.json",
             )
             mlflow.log_text(inputs.catalogue.text, "inputs/catalogue.toml")
             mlflow.log_dict(inputs.config.model_dump(mode="json"), "inputs/run_config.json")
