@@ -83,6 +83,21 @@ DECISION_TIMING_FEATURES: Final = (
     "months_since_intake",
 )
 
+# Features no learner uses. `n_reviews` differs between the actions by
+# construction, not by anything about the client: a service start counts the
+# review at which that service was agreed (a few days before), a review that
+# continues the plan, and a recommendation asked for at a review, do not count
+# the current one (records strictly before the date). An S-learner then reads
+# the action's effect off `n_reviews` instead of the action: on a randomized
+# trial (one review, then the service or nothing; tests/test_trial_data.py)
+# it is 1 for every treated client and 0 for every control, the learner
+# predicted the same chance under both actions (uplift +0.01 against a true
+# +0.26) and served a recommendation that lost the effect. Dropping it cost
+# nothing on the 10 000-client built-in world of seed 1 (capture 0.924 ->
+# 0.923; the DR-learner's 0.641 -> 0.664). The other timing features stay:
+# dropping all of DECISION_TIMING_FEATURES took that capture to 0.758.
+ACTION_PROXY_FEATURES: Final = ("n_reviews",)
+
 # Not model features by default: used for the fairness audit only (issue 5).
 PROTECTED_BY_DEFAULT: Final = ("gender", "mother_tongue", "citizenship_region")
 

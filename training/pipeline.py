@@ -58,7 +58,7 @@ from model.decision_points import (
 )
 from model.encoding import FeatureEncoder
 from model.errors import ConfigError, DataContractError
-from model.features import DECISION_TIMING_FEATURES
+from model.features import ACTION_PROXY_FEATURES, DECISION_TIMING_FEATURES
 from model.golden import METADATA_KEY as GOLDEN_KEY
 from model.golden import check_golden, expected_top_services
 from model.learners import (
@@ -443,9 +443,11 @@ def fit_models(
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     frame = dp.frame
-    encoder = FeatureEncoder(dp.features, exclude=config.protected_attributes).fit(
-        frame.loc[split.train]
-    )
+    # Protected attributes are for the fairness audit only; action proxies
+    # would take the action's effect (model.features.ACTION_PROXY_FEATURES).
+    encoder = FeatureEncoder(
+        dp.features, exclude=(*config.protected_attributes, *ACTION_PROXY_FEATURES)
+    ).fit(frame.loc[split.train])
     X = encoder.transform(frame)
     seconds["encode"] = time.perf_counter() - started
     n_actions = len(dp.actions)
