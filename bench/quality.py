@@ -51,6 +51,14 @@ WORLDS = {
     # Added with the sensitivity analysis (issue 3), never tuned on: a stronger
     # latent-motivation effect on outcomes and weaker service effects.
     "untuned": WorldParams(seed=7, motivation_effect=1.0, effect_scale=0.7),
+    # Added in session 6, declared before any was run: no confounding at all
+    # (assignment by habit-free policy and no selection on motivation, where
+    # the doubly-robust interval has nothing hidden to miss), stronger effects
+    # and lock-in, and a case system that records no agreed plans (every
+    # review cut short by an outcome is an unknown action).
+    "unconfounded": WorldParams(seed=11, confounding=0.0, motivation_selection=0.0),
+    "lockin": WorldParams(seed=12, effect_scale=1.3, lock_in_scale=2.0),
+    "noplans": WorldParams(seed=13, planned_service_recorded=0.0),
 }
 
 
