@@ -53,6 +53,7 @@ from model.catalogue import Catalogue, load_catalogue
 from model.config import RunConfig, load_config
 from model.decision_points import (
     SOURCE_INFERRED,
+    SOURCE_UNKNOWN,
     DecisionPoints,
     build_decision_points,
 )
@@ -245,6 +246,10 @@ class TrainingRows:
     planned_share: float
     drop_inferred: bool
     n_inferred_dropped: int
+    # Reviews whose action is unknown because an outcome came within the
+    # review window, and the inferred no_new_service reviews they sit beside.
+    n_cut_short: int = 0
+    n_inferred: int = 0
 
     def note(self) -> str:
         """One sentence for logs and the model card."""
@@ -255,10 +260,22 @@ class TrainingRows:
                 "reviews; inferred ones miss the reviews an outcome cut short, so they understate "
                 "success); the propensity model keeps them"
             )
-        return (
+        note = (
             f"inferred no_new_service reviews were kept: plans are recorded at only "
             f"{self.planned_share:.0%} of reviews (below {MIN_PLANNED_SHARE:.0%})"
         )
+        if self.n_cut_short and self.n_inferred:
+            # On a randomised trial without recorded plans this lowered the
+            # control arm's success and raised every service's estimated
+            # effect (bench/trial.py); recording the arm removes it.
+            note += (
+                f". Warning: {self.n_cut_short} reviews have an unknown action because work or "
+                f"education began within the review window (beside {self.n_inferred} inferred "
+                "no_new_service reviews); those successes are missing from no_new_service, so "
+                "every service's effect against it is overstated. Record the agreed service (or "
+                "a trial's arm) as planned_service on review rows to avoid this"
+            )
+        return note
 
 
 def training_rows(
@@ -272,12 +289,19 @@ def training_rows(
     inferred = frame["action_source"].astype(object).to_numpy() == SOURCE_INFERRED
     outcome = complete & ~inferred if drop else complete
     dropped = int((complete & inferred).sum()) if drop else 0
+    source = frame["action_source"].astype(object).to_numpy()
+    censored = frame["censored"].to_numpy(dtype=bool)
+    # Unknown reviews whose window is complete were cut short by an outcome
+    # (the others ran past the extract date).
+    cut_short = (source == SOURCE_UNKNOWN) & ~censored & frame["label"].eq(1.0).to_numpy()
     return TrainingRows(
         outcome=outcome,
         propensity=in_catalogue,
         planned_share=planned_share,
         drop_inferred=drop,
         n_inferred_dropped=dropped,
+        n_cut_short=int(cut_short.sum()),
+        n_inferred=int((complete & inferred).sum()),
     )
 
 
