@@ -168,7 +168,7 @@ def uplift_by_service_plot(uplift: pd.DataFrame, path: str | Path) -> Path:
     if "true_effect" in ordered.columns:
         true = ordered["true_effect"].to_numpy(dtype=float)
         if np.isfinite(true).any():
-            axes.plot(true, y, "x", color="black", markersize=7, label="true (simulator)")
+            axes.plot(true, y, "x", color="black", markersize=7, label="true (truth table)")
     axes.axvline(0.0, color="black", linewidth=0.8)
     axes.set_yticks(y, ordered["service"].astype(str).tolist())
     axes.set_xlabel("change in P(good outcome) against no new service")
