@@ -213,6 +213,15 @@ def _number(value: float | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _json_value(value: Any) -> Any:
+    """A figure as JSON takes it: NaN as None, numpy numbers as plain float or int."""
+    if isinstance(value, float | np.floating):
+        return _number(float(value))
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
 def _empty_figures(router: Router, model_version: str | None) -> dict[str, Any]:
     figures: dict[str, Any] = dict.fromkeys(EVALUATION_KEYS)
     figures["learner"] = router.metadata.get("learner", getattr(router.learner, "name", None))
@@ -459,18 +468,10 @@ def _uplift_table(
 
 def uplift_records(uplift: pd.DataFrame) -> list[dict[str, Any]]:
     """The uplift table as JSON-ready records: NaN as None, counts as int."""
-    records: list[dict[str, Any]] = []
-    for row in uplift.to_dict(orient="records"):
-        record: dict[str, Any] = {}
-        for key, value in row.items():
-            if isinstance(value, float | np.floating):
-                record[key] = _number(float(value))
-            elif isinstance(value, np.integer):
-                record[key] = int(value)
-            else:
-                record[key] = value
-        records.append(record)
-    return records
+    return [
+        {key: _json_value(value) for key, value in row.items()}
+        for row in uplift.to_dict(orient="records")
+    ]
 
 
 def sensitivity_figures(extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -502,12 +503,4 @@ def sensitivity_metrics(extra: Mapping[str, Any], prefix: str = "") -> dict[str,
 
 def as_json_figures(figures: Mapping[str, Any]) -> dict[str, Any]:
     """The figures with exactly `EVALUATION_KEYS`, NaN as None, numbers as plain floats."""
-    out: dict[str, Any] = {}
-    for key in EVALUATION_KEYS:
-        value = figures.get(key)
-        if isinstance(value, float | np.floating):
-            value = _number(float(value))
-        elif isinstance(value, np.integer):
-            value = int(value)
-        out[key] = value
-    return out
+    return {key: _json_value(figures.get(key)) for key in EVALUATION_KEYS}
