@@ -284,13 +284,13 @@ def training_rows(
     """Rows for the outcome learners and for the propensity model (see the module docstring)."""
     frame = dp.frame
     in_catalogue = frame["action_known"].to_numpy(dtype=bool) & (action_indices(dp) >= 0)
-    complete = in_catalogue & ~frame["censored"].to_numpy(dtype=bool)
-    drop = planned_share >= min_planned_share
-    inferred = frame["action_source"].astype(object).to_numpy() == SOURCE_INFERRED
-    outcome = complete & ~inferred if drop else complete
-    dropped = int((complete & inferred).sum()) if drop else 0
-    source = frame["action_source"].astype(object).to_numpy()
     censored = frame["censored"].to_numpy(dtype=bool)
+    complete = in_catalogue & ~censored
+    drop = planned_share >= min_planned_share
+    source = frame["action_source"].astype(object).to_numpy()
+    inferred = source == SOURCE_INFERRED
+    outcome = complete & ~inferred if drop else complete
+    n_inferred = int((complete & inferred).sum())
     # Unknown reviews whose window is complete were cut short by an outcome
     # (the others ran past the extract date).
     cut_short = (source == SOURCE_UNKNOWN) & ~censored & frame["label"].eq(1.0).to_numpy()
@@ -299,9 +299,9 @@ def training_rows(
         propensity=in_catalogue,
         planned_share=planned_share,
         drop_inferred=drop,
-        n_inferred_dropped=dropped,
+        n_inferred_dropped=n_inferred if drop else 0,
         n_cut_short=int(cut_short.sum()),
-        n_inferred=int((complete & inferred).sum()),
+        n_inferred=n_inferred,
     )
 
 
