@@ -123,7 +123,7 @@ def create_app(
         ],
     )
     app.state.settings = settings
-    app.state.fairness_pages = {}  # rendered fairness pages, one per loaded model
+    app.state.fairness_pages = {}  # the fairness page of the loaded model
     app.state.recommendations_in_flight = 0  # on this worker (api.recommendations.views)
     _require_access_rules(ROUTERS)
     for router in ROUTERS:

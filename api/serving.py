@@ -1,9 +1,9 @@
 """The served model: where it comes from, how it is checked, how it is swapped.
 
 A `ModelSource` loads a `ServedModel` (the router plus its registry facts).
-The API's source is the MLflow registry (`RegistrySource`, through
-`training.registry`, the one module that talks to MLflow); tests and offline
-use may give any other source with the same `load()`.
+The API's source is the MLflow registry (`RegistrySource`, through the read
+side of `training.registry`, the one package that talks to MLflow); tests and
+offline use may give any other source with the same methods.
 
 `ModelHolder` keeps the model being served and swaps in a new one only when
 it loaded *and* passed its golden cases (`model.golden`): a version that
@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 
 class ServedModelLike(Protocol):
-    """What the API needs of a served model (`training.registry.ServedModel`)."""
+    """What the API needs of a served model (`training.registry.served.ServedModel`)."""
 
     @property
     def router(self) -> Router: ...
@@ -54,6 +54,7 @@ class ModelSource(Protocol):
     def load(self) -> ServedModelLike: ...
     def describe(self) -> str: ...
     def fairness_report(self, served: ServedModelLike) -> Mapping[str, Any] | None: ...
+    def fairness_page(self, served: ServedModelLike) -> str | None: ...
 
 
 class GoldenCaseError(PolkuError, ValueError):
@@ -70,7 +71,7 @@ class RegistrySource:
     tracking_uri: str | None
 
     def load(self) -> ServedModelLike:
-        from training.registry import load_served  # MLflow is slow to import; only here
+        from training.registry.served import load_served  # MLflow is slow to import; only here
 
         return load_served(
             self.name, alias=self.alias, version=self.version, tracking_uri=self.tracking_uri
@@ -82,10 +83,20 @@ class RegistrySource:
 
     def fairness_report(self, served: ServedModelLike) -> Mapping[str, Any] | None:
         """The fairness report logged with the version's run; None when the run has none."""
-        from training.registry import load_fairness_report
+        from training.registry.served import load_fairness_report
 
         return (
             load_fairness_report(served.run_id, tracking_uri=self.tracking_uri)
+            if served.run_id
+            else None
+        )
+
+    def fairness_page(self, served: ServedModelLike) -> str | None:
+        """The fairness report's HTML page that training logged with the run; None without one."""
+        from training.registry.served import load_fairness_html
+
+        return (
+            load_fairness_html(served.run_id, tracking_uri=self.tracking_uri)
             if served.run_id
             else None
         )

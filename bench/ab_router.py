@@ -53,7 +53,7 @@ def main() -> None:
     from api.recommendations.schemas import RecommendationRequest
     from api.serving import prepare
     from bench.serve import _event, build_requests
-    from training.registry import load_served
+    from training.registry.served import load_served
 
     served = load_served("polku-router", version=options.version,
                          tracking_uri=store_env(options.store)["MLFLOW_TRACKING_URI"])

@@ -169,7 +169,7 @@ def build_requests(world: Path, n: int, *, seed: int = 0) -> list[dict[str, Any]
 def mlflow_rows(bodies: list[dict[str, Any]], store: Path, version: str) -> list[bytes]:
     """The same clients as `dataframe_split` bodies of their decision-point features."""
     from model.client_features import client_features
-    from training.registry import load_served
+    from training.registry.served import load_served
 
     router = load_served(
         MODEL_NAME, version=version, tracking_uri=store_env(store)["MLFLOW_TRACKING_URI"]
@@ -217,7 +217,7 @@ def stage_costs(bodies: list[dict[str, Any]], store: Path, version: str, work: P
     from api.serving import prepare
     from api.storage import migrate
     from api.storage.engine import make_engine
-    from training.registry import load_served
+    from training.registry.served import load_served
 
     served = load_served(MODEL_NAME, version=version, tracking_uri=store_env(store)["MLFLOW_TRACKING_URI"])
     model = prepare(served, generation=0)

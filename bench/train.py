@@ -2,7 +2,7 @@
 
 For each size the built-in world is simulated (or reused with `--work`) and
 trained on in a fresh process, exactly as `polku train` does
-(`training.cli.train_and_register`: validate, decision points, split, the
+(`training.registry.runs.train_and_register`: validate, decision points, split, the
 propensity model, every learner, choice, interval calibration, evaluation,
 reports, MLflow logging and registration) into an MLflow store of its own.
 Each progress message of the run starts a stage; a thread samples the
@@ -46,9 +46,10 @@ from bench.common import (
 
 def one(data: Path, config: Path | None, out: Path) -> None:
     """In this process: train on `data`, write stage figures to `out` (JSON)."""
-    from training.cli import _quiet_mlflow, train_and_register
+    from training.registry.runs import train_and_register
+    from training.registry.store import quiet_mlflow_logs
 
-    _quiet_mlflow()
+    quiet_mlflow_logs()
     sampler = PeakRss().start()
     stages: list[dict[str, Any]] = []
     current = {"stage": "start", "t": time.perf_counter()}

@@ -12,7 +12,7 @@ These are used across the suite (the API tests too); keep them stable.
 - `tiny_config_file` (session): a run configuration (TOML) with small
   learners (`TINY_CONFIG`), one LightGBM thread.
 - `trained_model` (session): the real `polku train` path
-  (`training.cli.train_and_register`) run once on `tiny_world_dir` with the
+  (`training.registry.runs.train_and_register`) run once on `tiny_world_dir` with the
   tiny configuration, registered as `polku-router` and promoted to
   `champion`. It returns a `TrainedModel`: the registry facts and the
   in-memory `TrainingResult`. Training takes a few seconds; every test that
@@ -113,11 +113,12 @@ def tiny_config_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def trained_model(
     tiny_world_dir: Path, tiny_config_file: Path, mlflow_store: MlflowStore
 ) -> TrainedModel:
-    from training import registry
-    from training.cli import train_and_register
+    from training.registry.runs import train_and_register
+    from training.registry.store import CHAMPION
+    from training.registry.versions import promote
 
     result, registered = train_and_register(tiny_world_dir, config_path=tiny_config_file)
-    registry.promote(registered.version, alias=registry.CHAMPION, name=registered.name)
+    promote(registered.version, alias=CHAMPION, name=registered.name)
     return TrainedModel(
         name=registered.name,
         version=registered.version,

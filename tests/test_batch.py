@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 from typer.testing import CliRunner
 
+from cli.app import app
 from tests.conftest import TrainedModel
 from tests.factories import make_clients, make_episodes, make_outcomes
 from training.batch import open_cases, score_frame
-from training.cli import app
 from training.tables import Tables, read_tables
 
 runner = CliRunner()

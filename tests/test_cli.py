@@ -10,8 +10,9 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
+from cli.app import app
+from cli.tables import print_training_summary
 from tests.conftest import TrainedModel
-from training.cli import app, print_training_summary
 from training.evaluate import EVALUATION_KEYS, SENSITIVITY_KEYS, UPLIFT_COLUMNS
 from training.tables import read_tables, write_tables
 
@@ -115,12 +116,12 @@ def test_evaluate_of_a_missing_version_fails_in_one_line(trained_model: TrainedM
 
 
 def test_promote_points_an_alias_at_a_version(trained_model: TrainedModel) -> None:
-    from training import registry
+    from training.registry.served import load_served
 
     result = runner.invoke(app, ["promote", trained_model.version, "--alias", "cli-test"])
     assert result.exit_code == 0, result.output
     assert f"version {trained_model.version} is now cli-test" in result.stdout
-    served = registry.load_served(trained_model.name, alias="cli-test")
+    served = load_served(trained_model.name, alias="cli-test")
     assert served.version == trained_model.version
     missing = runner.invoke(app, ["promote", "999"])
     assert missing.exit_code == 2 and missing.stderr.startswith("error: ")
@@ -133,7 +134,7 @@ def test_promote_points_an_alias_at_a_version(trained_model: TrainedModel) -> No
 def test_the_training_summary_shows_every_learner_and_the_version(
     trained_model: TrainedModel,
 ) -> None:
-    from training.registry import RegisteredVersion
+    from training.registry.versions import RegisteredVersion
 
     console = Console(record=True, width=100)
     registered = RegisteredVersion(

@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from cli.app import app
 from model.catalogue import Catalogue, load_catalogue
 from model.config import RunConfig
 from model.errors import DataContractError
 from tests.factories import as_text, make_clients, make_tables
-from training.cli import app
 from training.contract import (
     Problem,
     check_tables,

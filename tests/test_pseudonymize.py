@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from cli.app import app
 from model.privacy import check_character, looks_like_personal_identity_code
 from training import pseudonymize as ps
-from training.cli import app
 
 TABLES = ("clients.csv", "episodes.csv", "outcomes.csv", "truth.csv")
 

@@ -16,9 +16,12 @@ import pytest
 from mlflow import MlflowClient
 
 from tests.conftest import MlflowStore, TrainedModel
-from training import registry
 from training.batch import score_frame
 from training.evaluate import EVALUATION_KEYS
+from training.registry.pyfunc import example_features
+from training.registry.served import load_fairness_report, load_served
+from training.registry.store import RegistryError, Store, default_tracking_uri, resolve_store
+from training.registry.versions import list_versions, promote
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -31,30 +34,30 @@ def _client(store: MlflowStore) -> MlflowClient:
 
 
 def test_the_default_store_is_sqlite_under_the_checkouts_mlruns(tmp_path: Path) -> None:
-    assert registry.default_tracking_uri(REPO / "training") == (
+    assert default_tracking_uri(REPO / "training") == (
         f"sqlite:///{(REPO / 'mlruns' / 'mlflow.db').as_posix()}"
     )
     # outside a checkout: the folder itself
     assert (
-        registry.default_tracking_uri(tmp_path)
+        default_tracking_uri(tmp_path)
         == f"sqlite:///{tmp_path.as_posix()}/mlruns/mlflow.db"
     )
 
 
 def test_mlflow_tracking_uri_is_honoured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/elsewhere/m.db")
-    store = registry.resolve_store()
+    store = resolve_store()
     assert store.tracking_uri == f"sqlite:///{tmp_path.as_posix()}/elsewhere/m.db"
     assert store.artifact_location == (tmp_path / "elsewhere" / "artifacts").as_uri()
     # a relative sqlite path is relative to the working directory
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///mlruns/mlflow.db")
-    assert registry.resolve_store().tracking_uri == (
+    assert resolve_store().tracking_uri == (
         f"sqlite:///{(tmp_path / 'mlruns' / 'mlflow.db').as_posix()}"
     )
     # a server decides its own artifact store
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
-    assert registry.resolve_store() == registry.Store("http://127.0.0.1:5000", None)
+    assert resolve_store() == Store("http://127.0.0.1:5000", None)
 
 
 def test_the_session_store_is_the_temporary_one(
@@ -135,7 +138,7 @@ def test_the_model_is_a_pyfunc_with_a_signature_and_no_real_client_as_example(
     outputs = info.signature.outputs.input_names()
     assert outputs[:3] == ["recommended", "rank_2", "rank_3"]
     assert {f"p_{a}" for a in trained_model.result.dp.actions} <= set(outputs)
-    example = registry.example_features(trained_model.result.dp, trained_model.result.split.train)
+    example = example_features(trained_model.result.dp, trained_model.result.split.train)
     features = trained_model.result.dp.frame[list(trained_model.result.dp.feature_names)]
     merged = features.astype(str).merge(example.astype(str), how="inner")
     assert merged.empty
@@ -158,32 +161,32 @@ def test_a_new_version_is_the_candidate_and_promotion_moves_champion(
     other = "polku-router-promotion-test"
     first = mlflow.register_model(trained_model.model_uri, other).version
     second = mlflow.register_model(trained_model.model_uri, other).version
-    moved = registry.promote(first, name=other)
+    moved = promote(first, name=other)
     assert moved.version == str(first) and "champion" in moved.aliases
     assert at(other, "champion") == str(first)
-    registry.promote(second, name=other)
+    promote(second, name=other)
     assert at(other, "champion") == str(second)
-    versions = {v.version: v.aliases for v in registry.list_versions(other)}
+    versions = {v.version: v.aliases for v in list_versions(other)}
     assert versions == {str(first): (), str(second): ("champion",)}
-    registry.promote(first, alias="rollback", name=other)
+    promote(first, alias="rollback", name=other)
     assert at(other, "rollback") == str(first)
 
 
 def test_promoting_a_version_that_does_not_exist_says_which_exist(
     trained_model: TrainedModel,
 ) -> None:
-    with pytest.raises(registry.RegistryError, match=r"no version 999; registered versions: 1"):
-        registry.promote(999, name=trained_model.name)
-    with pytest.raises(registry.RegistryError, match="no version is registered yet"):
-        registry.load_served("no-such-model")
-    with pytest.raises(registry.RegistryError, match="alias 'nightly'"):
-        registry.load_served(trained_model.name, alias="nightly")
+    with pytest.raises(RegistryError, match=r"no version 999; registered versions: 1"):
+        promote(999, name=trained_model.name)
+    with pytest.raises(RegistryError, match="no version is registered yet"):
+        load_served("no-such-model")
+    with pytest.raises(RegistryError, match="alias 'nightly'"):
+        load_served(trained_model.name, alias="nightly")
 
 
 def test_load_served_gives_the_native_router_with_its_evaluation_and_card(
     trained_model: TrainedModel,
 ) -> None:
-    served = registry.load_served(trained_model.name)  # champion by default
+    served = load_served(trained_model.name)  # champion by default
     assert (served.name, served.version, served.run_id) == (
         trained_model.name,
         trained_model.version,
@@ -197,12 +200,12 @@ def test_load_served_gives_the_native_router_with_its_evaluation_and_card(
         and served.card["model"]["learner"] == served.router.metadata["learner"]
     )
     assert served.router.metadata["model_version"] == trained_model.version
-    by_version = registry.load_served(trained_model.name, version=trained_model.version, alias=None)
+    by_version = load_served(trained_model.name, version=trained_model.version, alias=None)
     frame = trained_model.result.dp.frame.head(40)
     np.testing.assert_allclose(
         by_version.router.score(frame).p, trained_model.result.router.score(frame).p
     )
-    report = registry.load_fairness_report(trained_model.run_id)
+    report = load_fairness_report(trained_model.run_id)
     assert report is not None and report == trained_model.result.fairness_report
 
 

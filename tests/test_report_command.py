@@ -23,9 +23,9 @@ from api.storage import migrate
 from api.storage.audit import AuditEvent, insert_audit_event
 from api.storage.decisions import DecisionRow, insert_decision
 from api.storage.engine import make_engine, write_transaction
+from cli.app import app
 from model.vocab import NO_NEW_SERVICE
 from tests.conftest import TrainedModel
-from training.cli import app
 
 runner = CliRunner()
 N_DECISIONS = 240
@@ -156,10 +156,11 @@ def test_report_fairness_without_decisions_matches_the_training_report(
 def test_report_fairness_log_replaces_the_runs_reports_and_keeps_the_first(
     trained_model: TrainedModel, tmp_path: Path
 ) -> None:
-    from training import registry
+    from training.registry.runs import log_training
+    from training.registry.served import load_fairness_report
 
     name = "polku-report-test"
-    registered = registry.log_training(trained_model.result, name=name)
+    registered = log_training(trained_model.result, name=name)
     url, overrides = _decisions_db(tmp_path / "polku.db", trained_model, model_name=name)
     result = runner.invoke(
         app,
@@ -169,7 +170,7 @@ def test_report_fairness_log_replaces_the_runs_reports_and_keeps_the_first(
         ],
     )
     assert result.exit_code == 0, result.output
-    served = registry.load_fairness_report(registered.run_id)
+    served = load_fairness_report(registered.run_id)
     assert served is not None and served["decisions_included"] is True
     assert served["overall"]["overrides"] == overrides
 

@@ -30,10 +30,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from cli.app import app
 from tests.trial_world import make_trial
-from training.cli import app, train_and_register
 from training.evaluate import EVALUATION_KEYS, SENSITIVITY_KEYS, align_truth, evaluable_rows
 from training.pipeline import TrainingResult, train
+from training.registry.runs import train_and_register
 
 MODEL_NAME = "polku-trial"
 SERVICE = "job_coaching"

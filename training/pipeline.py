@@ -656,7 +656,7 @@ def calibrate_intervals(
 
 @dataclass
 class TrainingResult:
-    """Everything a run produced; `training.registry.log_training` logs it."""
+    """Everything a run produced; `training.registry.runs.log_training` logs it."""
 
     inputs: Inputs
     dp: DecisionPoints

@@ -138,14 +138,15 @@ def get_fairness_report(request: Request, caller: CallerDep, model: ServedModelD
             f"the run of model {model.name} version {model.version} has no fairness report yet",
         )
     if _wants_html(request.headers.get("accept", "")):
-        # Rendering draws plots; one page per loaded model is kept.
+        # The page training logged with the run, read once per loaded model.
         cache: dict[tuple[str, str, str], str] = request.app.state.__dict__.setdefault(
             "fairness_pages", {}
         )
         key = (model.name, model.version, model.loaded_at.isoformat())
         if key not in cache:
             cache.clear()
-            cache[key] = fairness_html(
+            page = request.app.state.holder.source.fairness_page(model.served)
+            cache[key] = page or render_html(
                 report, title=f"Fairness report: {model.name} version {model.version}"
             )
         return HTMLResponse(cache[key])
@@ -174,17 +175,6 @@ def _wants_html(accept: str) -> bool:
             if media.lower() in names:
                 best[kind] = max(best.get(kind, -1.0), weight)
     return best.get("html", -1.0) > best.get("json", -1.0) and best.get("html", 0.0) > 0
-
-
-def fairness_html(report: Mapping[str, Any], *, title: str) -> str:
-    """The training run's own page for a Polku fairness report; a plain rendering of anything else."""
-    from model.fairness import REPORT_KIND
-
-    if report.get("kind") == REPORT_KIND:
-        from training.reports import render_fairness_html  # matplotlib: only when asked
-
-        return render_fairness_html(report)
-    return render_html(report, title=title)
 
 
 def render_html(report: Mapping[str, Any], *, title: str) -> str:

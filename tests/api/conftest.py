@@ -52,9 +52,9 @@ class ReloadVersions:
     broken: str
 
     def point(self, alias: str, version: str) -> None:
-        from training import registry
+        from training.registry.versions import promote
 
-        registry.promote(version, alias=alias, name=self.name)
+        promote(version, alias=alias, name=self.name)
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +65,7 @@ def reload_versions(trained_model: TrainedModel, mlflow_store: MlflowStore) -> R
 
     from model.golden import GOLDEN_CASES, METADATA_KEY
     from model.router import Router
-    from training import registry
+    from training.registry.runs import log_training
 
     result = trained_model.result
 
@@ -76,11 +76,11 @@ def reload_versions(trained_model: TrainedModel, mlflow_store: MlflowStore) -> R
         changes.setdefault("fairness_report", None)
         return replace(result, **changes)
 
-    good = registry.log_training(fresh(), name=RELOAD_MODEL).version
+    good = log_training(fresh(), name=RELOAD_MODEL).version
     wrong = Router.from_dict(copy.deepcopy(result.router.to_dict()))
     wrong.metadata[METADATA_KEY] = {case.name: "pay_subsidy" for case in GOLDEN_CASES}
-    golden_fails = registry.log_training(fresh(router=wrong), name=RELOAD_MODEL).version
-    broken = registry.log_training(fresh(), name=RELOAD_MODEL).version
+    golden_fails = log_training(fresh(router=wrong), name=RELOAD_MODEL).version
+    broken = log_training(fresh(), name=RELOAD_MODEL).version
     client = MlflowClient(tracking_uri=mlflow_store.uri)
     model_id = str(client.get_model_version(RELOAD_MODEL, broken).source).removeprefix("models:/")
     location = Path(client.get_logged_model(model_id).artifact_location.removeprefix("file://"))
@@ -102,9 +102,9 @@ def _mlflow_store_restored(mlflow_store: MlflowStore) -> Iterator[None]:
     """
     yield
     if os.environ.get("MLFLOW_TRACKING_URI") != mlflow_store.uri:
-        from training import registry
+        from training.registry.store import configure
 
-        registry.configure(mlflow_store.uri)
+        configure(mlflow_store.uri)
 
 
 # --------------------------------------------------------------------------- databases

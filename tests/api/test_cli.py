@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from api.auth import KEY_PATTERN, hash_key
 from api.settings import get_settings
-from training.cli import app
+from cli.app import app
 
 
 @pytest.fixture

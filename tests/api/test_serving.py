@@ -247,9 +247,9 @@ def test_a_run_without_a_fairness_report_is_a_404_problem(reload_settings: Setti
 
 
 def test_other_reports_are_rendered_plainly_and_escaped() -> None:
-    from api.info.views import fairness_html
+    from api.info.views import render_html
 
-    page = fairness_html({"groups": [{"group": "<b>x</b>", "n": 412}], "note": None}, title="T & U")
+    page = render_html({"groups": [{"group": "<b>x</b>", "n": 412}], "note": None}, title="T & U")
     assert "<td>412</td>" in page
     assert "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
     assert "<title>T &amp; U</title>" in page

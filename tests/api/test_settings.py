@@ -99,7 +99,7 @@ def test_production_refuses_insecure_settings(change: dict[str, Any], reason: st
 def test_importing_the_app_does_no_work(tmp_path: Path) -> None:
     """No engine, model, settings or MLflow at import time."""
     code = (
-        "import sys, api.main, api.commands, training.cli; "
+        "import sys, api.main, cli.operations, cli.app; "
         "assert 'mlflow' not in sys.modules, 'mlflow imported'; "
         "assert not __import__('pathlib').Path('data').exists(), 'data folder created'"
     )

@@ -1,6 +1,6 @@
 """Fixtures of the durability tests: real `polku serve` processes on real databases.
 
-- `server_factory`: starts `polku serve` (uvicorn, `python -m training.cli
+- `server_factory`: starts `polku serve` (uvicorn, `python -m cli.app
   serve`) in a process group of its own, on a free port, with a given
   database URL and the session's registered model (`trained_model`, pinned by
   version), waits until `/health/ready` answers 200, and can stop it
@@ -95,7 +95,7 @@ class ServerProcess:
                 [
                     sys.executable,
                     "-m",
-                    "training.cli",
+                    "cli.app",
                     "serve",
                     "--host",
                     "127.0.0.1",

@@ -25,7 +25,7 @@ from api.auth import create_key
 from api.main import create_app, registry_source
 from api.settings import Settings
 from tests.api.conftest import ReloadVersions, request_body
-from training import registry
+from training.registry.store import configure
 
 ALIAS = "champion"
 UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing listens
@@ -129,7 +129,7 @@ def test_the_last_good_model_keeps_serving_through_every_kind_of_fault(
         app.state.holder.source = registry_source(
             settings.model_copy(update={"model_name": reload_versions.name})
         )
-        registry.configure(settings.mlflow_tracking_uri)  # the load above re-pointed MLflow
+        configure(settings.mlflow_tracking_uri)  # the load above re-pointed MLflow
         reload_versions.point(ALIAS, good)
         assert client.post("/v1/admin/reload", headers=admin).json()["outcome"] == "loaded"
         assert client.get("/health/ready").json()["reasons"] == []

@@ -1,7 +1,7 @@
-"""What `polku keys`, `polku db` and `polku serve` do (the command line is in training/cli.py).
+"""What `polku keys`, `polku db` and `polku serve` do with the API's database and server.
 
-The command line imports this module inside its command functions, so that
-`polku --help` does not import the web stack.
+The commands in `cli.server` import this module inside their functions, so
+that `polku --help` does not import the web stack.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import Engine
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from api.auth import NewKey, Role, create_key, keys, revoke
 from api.settings import Settings, get_settings
@@ -25,9 +25,6 @@ from api.storage.audit import purge_audit_events
 from api.storage.engine import make_engine, write_transaction
 from api.storage.keys import KeyRow
 from model.errors import PolkuError
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -154,79 +151,6 @@ def serve(options: ServeOptions) -> None:
         serve_balanced(options.host, options.port, options.workers, kwargs)
         return
     uvicorn.run("api.main:create_app", host=options.host, port=options.port, **kwargs)
-
-
-def decision_log(url: str, *, model_name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Caseworkers' decisions and the audit events they answer, read from the API's database.
-
-    For `polku report fairness --decisions-db URL`. Read only: the schema is
-    not migrated and nothing is written. Comments are not read (reports
-    never show free text). Returns (decisions, audit) as frames for
-    `model.fairness.decisions_from_store`.
-    """
-    import pandas as pd
-    from sqlalchemy import inspect, select
-
-    from api.storage.tables import audit_events, decisions
-
-    try:
-        db = make_engine(url, pool_size=1)
-    except (ValueError, ArgumentError) as exc:
-        raise CommandError(f"--decisions-db: not a database URL Polku can read ({exc})") from None
-    try:
-        with db.connect() as connection:
-            present = set(inspect(connection).get_table_names())
-            missing = [t.name for t in (audit_events, decisions) if t.name not in present]
-            if missing:
-                raise CommandError(
-                    "--decisions-db: the database has no Polku "
-                    f"{' or '.join(missing)} table (is it the API's database?)"
-                )
-            audit = pd.DataFrame(
-                connection.execute(
-                    select(
-                        audit_events.c.request_id,
-                        audit_events.c.client_id,
-                        audit_events.c.model_version,
-                        audit_events.c.as_of,
-                        audit_events.c.features,
-                    ).where(audit_events.c.model_name == model_name)
-                )
-                .mappings()
-                .all(),
-                columns=["request_id", "client_id", "model_version", "as_of", "features"],
-            )
-            rows = pd.DataFrame(
-                connection.execute(
-                    select(
-                        decisions.c.decision_id,
-                        decisions.c.request_id,
-                        decisions.c.created_at,
-                        decisions.c.chosen_service,
-                        decisions.c.recommended_service,
-                        decisions.c.reason_code,
-                        decisions.c.corrects,
-                    )
-                )
-                .mappings()
-                .all(),
-                columns=[
-                    "decision_id",
-                    "request_id",
-                    "created_at",
-                    "chosen_service",
-                    "recommended_service",
-                    "reason_code",
-                    "corrects",
-                ],
-            )
-    except OperationalError as exc:
-        reason = _driver_error(exc)
-        raise CommandError(f"--decisions-db: the database does not answer ({reason})") from None
-    finally:
-        db.dispose()
-    rows = rows[rows["request_id"].isin(set(audit["request_id"]))]
-    return rows.reset_index(drop=True), audit
 
 
 def _uvicorn_options(log_level: str) -> dict[str, Any]:

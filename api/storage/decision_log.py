@@ -1,0 +1,94 @@
+"""Reading caseworkers' decisions and the audit events they answer, for reports.
+
+Read only: the schema is not migrated and nothing is written. Comments are
+not read (reports never show free text).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from api.storage.engine import make_engine
+from api.storage.tables import audit_events, decisions
+from model.errors import PolkuError
+
+
+class DecisionLogError(PolkuError, ValueError):
+    """The decisions database cannot be read; the message says why (never its URL)."""
+
+
+def _driver_error(exc: OperationalError) -> str:
+    """The database driver's error class: says what failed without the URL or its password."""
+    return type(getattr(exc, "orig", None) or exc).__name__
+
+
+def read_decision_log(url: str, *, model_name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Caseworkers' decisions and the audit events they answer, read from the API's database.
+
+    For `polku report fairness --decisions-db URL`. Read only: the schema is
+    not migrated and nothing is written. Comments are not read (reports
+    never show free text). Returns (decisions, audit) as frames for
+    `model.fairness.decisions_from_store`.
+    """
+    try:
+        db = make_engine(url, pool_size=1)
+    except (ValueError, ArgumentError) as exc:
+        raise DecisionLogError(
+            f"--decisions-db: not a database URL Polku can read ({exc})"
+        ) from None
+    try:
+        with db.connect() as connection:
+            present = set(inspect(connection).get_table_names())
+            missing = [t.name for t in (audit_events, decisions) if t.name not in present]
+            if missing:
+                raise DecisionLogError(
+                    "--decisions-db: the database has no Polku "
+                    f"{' or '.join(missing)} table (is it the API's database?)"
+                )
+            audit = pd.DataFrame(
+                connection.execute(
+                    select(
+                        audit_events.c.request_id,
+                        audit_events.c.client_id,
+                        audit_events.c.model_version,
+                        audit_events.c.as_of,
+                        audit_events.c.features,
+                    ).where(audit_events.c.model_name == model_name)
+                )
+                .mappings()
+                .all(),
+                columns=["request_id", "client_id", "model_version", "as_of", "features"],
+            )
+            rows = pd.DataFrame(
+                connection.execute(
+                    select(
+                        decisions.c.decision_id,
+                        decisions.c.request_id,
+                        decisions.c.created_at,
+                        decisions.c.chosen_service,
+                        decisions.c.recommended_service,
+                        decisions.c.reason_code,
+                        decisions.c.corrects,
+                    )
+                )
+                .mappings()
+                .all(),
+                columns=[
+                    "decision_id",
+                    "request_id",
+                    "created_at",
+                    "chosen_service",
+                    "recommended_service",
+                    "reason_code",
+                    "corrects",
+                ],
+            )
+    except OperationalError as exc:
+        reason = _driver_error(exc)
+        raise DecisionLogError(f"--decisions-db: the database does not answer ({reason})") from None
+    finally:
+        db.dispose()
+    rows = rows[rows["request_id"].isin(set(audit["request_id"]))]
+    return rows.reset_index(drop=True), audit

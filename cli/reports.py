@@ -1,0 +1,140 @@
+"""`polku report ...`: rebuilding a version's reports for evaluators."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.console import (
+    DEFAULT_MODEL_NAME,
+    ModelNameOption,
+    domain_errors,
+    err_console,
+    out_console,
+    quiet_mlflow,
+)
+from cli.training import existing_truth, load_model
+
+report_app = typer.Typer(
+    help="Rebuild a version's fairness report and model card.", no_args_is_help=True
+)
+
+
+@report_app.command("fairness")
+def report_fairness(
+    version: Annotated[str | None, typer.Option(help="registered version")] = None,
+    alias: Annotated[
+        str | None, typer.Option(help="registry alias (default: champion, the served one)")
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="folder with clients, episodes and outcomes (default: the one the version was trained on)"
+        ),
+    ] = None,
+    truth: Annotated[
+        Path | None,
+        typer.Option(
+            help="simulator truth table (default: truth.csv/.parquet in the data folder if any)"
+        ),
+    ] = None,
+    decisions_db: Annotated[
+        str | None,
+        typer.Option(
+            "--decisions-db",
+            help="the API's database URL (e.g. sqlite:///polku.db), for override figures",
+        ),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="folder for the four files")] = None,
+    log: Annotated[
+        bool,
+        typer.Option(
+            "--log/--no-log",
+            help="also replace the reports logged with the version's MLflow run (the API serves those)",
+        ),
+    ] = False,
+    model_name: ModelNameOption = DEFAULT_MODEL_NAME,
+) -> None:
+    """Rebuild the fairness report (JSON + HTML) and model card of a version, with override figures.
+
+    Scores the version's held-out clients again (every client with a complete
+    outcome window when DATA is not its training data) and, with
+    --decisions-db, adds who overrode the recommendations and why, per
+    group, suppressed like every other count.
+    """
+    from model.model_card import fairness_summary
+    from training.registry.runs import log_reports
+    from training.registry.served import training_data_dir
+    from training.reports import build_reports, write_reports
+    from training.version_evaluation import scoring_points
+
+    quiet_mlflow()
+    with domain_errors():
+        served = load_model(model_name, version, alias, "champion")
+        if data is None:
+            data = training_data_dir(served.run_id)
+            if data is None or not data.is_dir():
+                where = f" ({data} is not there any more)" if data is not None else ""
+                raise typer.BadParameter(
+                    f"give the data folder: the one version {served.version} was trained on "
+                    f"is not known here{where}",
+                    param_hint="--data",
+                )
+        points = scoring_points(served.router, served.version, data, existing_truth(truth))
+        decisions = audit = None
+        if decisions_db is not None:
+            from api.storage.decision_log import read_decision_log
+
+            decisions, audit = read_decision_log(decisions_db, model_name=served.name)
+        reports = build_reports(
+            router=served.router,
+            decision_points=points.dp,
+            rows_mask=points.rows,
+            truth=points.truth,
+            decisions=decisions,
+            audit=audit,
+            model={"name": served.name, "version": served.version},
+            evaluation=served.evaluation,
+        )
+        fairness = reports.fairness
+        # The card written at training time knows the learners compared; it
+        # learns its version number and the new fairness figures here.
+        card = (
+            {
+                **served.card,
+                "model": {
+                    **served.card.get("model", {}),
+                    "name": served.name,
+                    "version": served.version,
+                },
+                "fairness": fairness_summary(fairness),
+            }
+            if served.card
+            else reports.card
+        )
+        folder = out or Path("reports") / f"{served.name}-v{served.version}"
+        paths = write_reports(folder, fairness, card)
+        if log:
+            log_reports(served.run_id, paths)
+    n_decisions = 0 if decisions is None else len(decisions)
+    err_console.print(points.note, highlight=False)
+    if decisions_db is not None:
+        err_console.print(
+            f"{n_decisions} decisions on {served.name} recommendations read from the decisions "
+            "database (overrides per group are in the report; cells under "
+            f"{served.router.config.min_cell_size} clients are hidden)",
+            highlight=False,
+        )
+    for path in paths.values():
+        out_console.print(str(path), highlight=False)
+    if log:
+        err_console.print(
+            f"replaced the reports of run {served.run_id} (the API serves them after its next reload)",
+            highlight=False,
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(report_app, name="report")

@@ -1,0 +1,86 @@
+"""Scoring a registered version on a data folder, as `polku evaluate` and the reports do.
+
+The decision points are built with the version's own catalogue and
+configuration. On the very data the version was trained on (the same data
+fingerprint), only its held-out clients are scored, so that a version is
+never graded on the clients it learnt from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from model.decision_points import DecisionPoints, build_decision_points
+from model.router import Router
+from training.contract import load_valid_tables
+from training.evaluate import Evaluation, evaluate_scores, find_truth, read_truth
+from training.pipeline import data_fingerprint
+
+
+@dataclass(frozen=True)
+class ScoringPoints:
+    """A data folder's decision points for a version: which rows to score, the truth, a note."""
+
+    dp: DecisionPoints
+    rows: np.ndarray
+    truth: pd.DataFrame | None
+    note: str
+
+
+def scoring_points(
+    router: Router, version: str, data: Path, truth_path: Path | None = None
+) -> ScoringPoints:
+    """DATA's decision points for a registered version, restricted to its held-out clients
+    when DATA is the data the version was trained on. `truth_path` must exist when given."""
+    tables = load_valid_tables(data, catalogue=router.catalogue, config=router.config)
+    dp = build_decision_points(
+        tables.clients,
+        tables.episodes,
+        tables.outcomes,
+        catalogue=router.catalogue,
+        config=router.config,
+    )
+    found = truth_path if truth_path is not None else find_truth(data)
+    truth = read_truth(found) if found is not None else None
+    rows = np.ones(len(dp.frame), dtype=bool)
+    note = f"scored every decision point of {data} with a complete outcome window"
+    trained_on = router.metadata.get("data", {}).get("sha256")
+    test_from = router.metadata.get("split", {}).get("test_from")
+    if trained_on and test_from and data_fingerprint(data)["sha256"] == trained_on:
+        intake = tables.clients.set_index(tables.clients["client_id"].astype(str))["intake_date"]
+        point_intake = dp.frame["client_id"].astype(str).map(intake)
+        rows = (point_intake >= np.datetime64(test_from)).to_numpy(dtype=bool)
+        note = (
+            f"{data} is the data version {version} was trained on: scored only its "
+            f"held-out clients (intake on or after {test_from})"
+        )
+    if truth is not None and found is not None:
+        note += f"; truth from {found.name}"
+    return ScoringPoints(dp=dp, rows=rows, truth=truth, note=note)
+
+
+def evaluate_version(
+    router: Router,
+    version: str,
+    data: Path,
+    *,
+    truth_path: Path | None = None,
+    plots: Path | None = None,
+) -> tuple[Evaluation, str]:
+    """Score a version on DATA (see `scoring_points`); optionally draw the plots into `plots`."""
+    points = scoring_points(router, version, data, truth_path)
+    evaluation = evaluate_scores(
+        router, points.dp, points.rows, points.truth, model_version=version
+    )
+    note = points.note
+    if plots is not None:
+        from training.plots import calibration_plot, uplift_by_service_plot
+
+        calibration_plot(evaluation.calibration, plots / "calibration.png")
+        uplift_by_service_plot(evaluation.uplift, plots / "uplift_by_service.png")
+        note += f"; plots in {plots}"
+    return evaluation, note
