@@ -60,7 +60,7 @@ def test_the_off_policy_estimate_reports_its_parts_and_clipping(
 
 def test_a_truncated_s_learner_is_the_fit_with_fewer_rounds(trained_model: TrainedModel) -> None:
     from model.learners import SLearner
-    from training.pipeline import outcome_data
+    from training.pipeline.fit import outcome_data
 
     result = trained_model.result
     data = outcome_data(result.dp, result.models.X, result.split.train & result.rows.outcome)
@@ -88,7 +88,7 @@ def test_choose_rounds_keeps_the_longest_unless_a_shorter_one_is_strictly_better
     trained_model: TrainedModel,
 ) -> None:
     from model.learners import SLearner
-    from training.pipeline import choose_rounds
+    from training.pipeline.choose import choose_rounds
 
     learner = next(
         v for v in trained_model.result.models.learners.values() if isinstance(v, SLearner)

@@ -39,16 +39,10 @@ from training.evaluate import (
     evaluate_router,
     read_truth,
 )
-from training.pipeline import (
-    MIN_PLANNED_SHARE,
-    check_learner_config,
-    load_inputs,
-    planned_share,
-    select_learner,
-    selection_metric,
-    split_by_intake,
-    training_rows,
-)
+from training.pipeline.choose import select_learner, selection_metric
+from training.pipeline.inputs import check_learner_config, load_inputs
+from training.pipeline.rows import MIN_PLANNED_SHARE, planned_share, training_rows
+from training.pipeline.split import split_by_intake
 
 # -- action_source --------------------------------------------------------------------
 

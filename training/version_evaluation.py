@@ -18,7 +18,7 @@ from model.decision_points import DecisionPoints, build_decision_points
 from model.router import Router
 from training.contract import load_valid_tables
 from training.evaluate import Evaluation, evaluate_scores, find_truth, read_truth
-from training.pipeline import data_fingerprint
+from training.pipeline.inputs import data_fingerprint
 
 
 @dataclass(frozen=True)

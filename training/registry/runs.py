@@ -25,7 +25,8 @@ import numpy as np
 from mlflow.exceptions import MlflowException
 
 from training.evaluate import uplift_records
-from training.pipeline import TrainingResult, write_plots
+from training.pipeline.result import TrainingResult
+from training.pipeline.train import write_plots
 from training.registry.pyfunc import (
     MODEL_CODE,
     MODEL_CODE_FILE,
