@@ -699,7 +699,7 @@ def report_fairness(
     """
     from model.model_card import fairness_summary
     from training import registry
-    from training.reports import build_reports, write_reports
+    from training.reports.build import build_reports, write_reports
 
     _quiet_mlflow()
     with domain_errors():

@@ -911,7 +911,7 @@ def train(
 
 def attach_reports(result: TrainingResult, truth: np.ndarray | None) -> None:
     """The fairness report (held-out clients) and the model card of this run (issue 5)."""
-    from training.reports import build_reports
+    from training.reports.build import build_reports
 
     details = model_card(result)
     reports = build_reports(

@@ -181,7 +181,7 @@ def fairness_html(report: Mapping[str, Any], *, title: str) -> str:
     from model.fairness import REPORT_KIND
 
     if report.get("kind") == REPORT_KIND:
-        from training.reports import render_fairness_html  # matplotlib: only when asked
+        from training.reports.html import render_fairness_html  # matplotlib: only when asked
 
         return render_fairness_html(report)
     return render_html(report, title=title)

@@ -1,21 +1,16 @@
-"""The fairness report and the model card as files: JSON and self-contained HTML.
+"""The fairness report and the model card as self-contained HTML pages.
 
-- `fairness_report_for` scores decision points with a `Router` and builds the
-  fairness report (`model.fairness.fairness_report`).
-- `render_fairness_html` and `render_model_card_html` turn the JSON-ready
-  dicts into one HTML page each: inline CSS, plots embedded as base64 PNG
-  (matplotlib's Agg canvas, never pyplot), no scripts and nothing fetched, so
-  the page opens from a file, an MLflow artifact or the API alike. Both
-  Finnish and English are on the page, with a switch (pure CSS) choosing the
-  one shown; headline findings come first, in plain language.
-- `write_reports` writes fairness.json, fairness.html, model_card.json and
-  model_card.html; `build_reports` does everything for the command line.
+`render_fairness_html` and `render_model_card_html` turn the JSON-ready
+dicts into one HTML page each: inline CSS, plots embedded as base64 PNG, no
+scripts and nothing fetched, so the page opens from a file, an MLflow
+artifact or the API alike. Both Finnish and English are on the page, with a
+switch (pure CSS) choosing the one shown; headline findings come first, in
+plain language.
 
-Every number on the HTML page is rendered from the dict, never recomputed,
-and carries its place in the JSON (`data-key`, a JSON list of keys) and its
+Every number on the page is rendered from the dict, never recomputed, and
+carries its place in the JSON (`data-key`, a JSON list of keys) and its
 value (`data-value`), so a test can check that the page shows exactly the
 JSON's numbers. Suppressed values are shown as `model.suppression.MARK`.
-Plots draw published values only.
 """
 
 from __future__ import annotations
@@ -24,284 +19,15 @@ import html
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final
 
-import numpy as np
-import pandas as pd
-
-from model.config import RunConfig
-from model.decision_points import DecisionPoints, eligible_column
-from model.fairness import (
-    ATTRIBUTE_LABELS,
-    REPORT_KIND,
-    FairnessSettings,
-    decisions_from_store,
-    fairness_report,
-)
-from model.model_card import CARD_KIND, FIGURE_LABELS, build_model_card
-from model.router import Router
+from model.fairness import ATTRIBUTE_LABELS, REPORT_KIND
+from model.model_card import CARD_KIND, FIGURE_LABELS
 from model.suppression import MARK
-from training.plots import new_figure, png_base64
+from training.reports.plots import group_outcomes_png, headline_gaps_png, learner_values_png
 
-FAIRNESS_JSON: Final = "fairness.json"
-FAIRNESS_HTML: Final = "fairness.html"
-MODEL_CARD_JSON: Final = "model_card.json"
-MODEL_CARD_HTML: Final = "model_card.html"
 LANGUAGES: Final = ("fi", "en")
-DPI: Final = 110
 MISSING: Final = "–"
-
-# --------------------------------------------------------------------------
-# scoring and building
-# --------------------------------------------------------------------------
-
-
-def _action_indices(frame: pd.DataFrame, actions: Sequence[str]) -> np.ndarray:
-    position = {a: i for i, a in enumerate(actions)}
-    return np.fromiter(
-        (position.get(a, -1) if isinstance(a, str) else -1 for a in frame["action"].astype(object)),
-        dtype=np.intp,
-        count=len(frame),
-    )
-
-
-def _align_truth(frame: pd.DataFrame, truth: pd.DataFrame, actions: Sequence[str]) -> np.ndarray:
-    """A truth table (client_id, decision_date, one column per action) as an (n, A) matrix."""
-    table = truth.copy()
-    table["client_id"] = table["client_id"].astype(str)
-    table["decision_date"] = pd.to_datetime(table["decision_date"]).dt.normalize()
-    keyed = table.drop_duplicates(["client_id", "decision_date"]).set_index(["client_id", "decision_date"])
-    index = pd.MultiIndex.from_arrays(
-        [
-            frame["client_id"].astype(str).to_numpy(dtype=object),
-            pd.to_datetime(frame["decision_date"]).dt.normalize().to_numpy(),
-        ]
-    )
-    out = np.full((len(frame), len(actions)), np.nan)
-    for j, action in enumerate(actions):
-        if action in keyed.columns:
-            out[:, j] = pd.to_numeric(keyed[action], errors="coerce").reindex(index).to_numpy(dtype=float)
-    return out
-
-
-def fairness_report_for(
-    router: Router,
-    decision_points: DecisionPoints | pd.DataFrame,
-    rows_mask: np.ndarray | None = None,
-    truth: np.ndarray | pd.DataFrame | None = None,
-    decisions: pd.DataFrame | None = None,
-    config: RunConfig | None = None,
-    *,
-    audit: pd.DataFrame | None = None,
-    settings: FairnessSettings | None = None,
-    model: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Score the selected decision points with `router` and build the fairness report.
-
-    `decision_points`: a `DecisionPoints` or its frame (with the
-    `eligible_<action>` columns). `rows_mask`: which rows to report on (the
-    held-out clients, normally); only rows with a known action of the
-    catalogue and a complete outcome window are used. `truth`: the
-    simulator's truth, as an (n_points, A) matrix aligned to the frame or as
-    the truth table. `decisions`: caseworkers' decisions, either already
-    joined (client_id, chosen_service, recommended_service, reason_code and
-    the attribute columns) or, with `audit`, raw rows of the decisions table
-    joined here through `model.fairness.decisions_from_store`. `config`
-    defaults to the router's; k is its `min_cell_size`.
-    """
-    config = config or router.config
-    frame = decision_points.frame if isinstance(decision_points, DecisionPoints) else decision_points
-    actions = tuple(router.actions)
-    if isinstance(decision_points, DecisionPoints) and tuple(decision_points.actions) != actions:
-        raise ValueError("the decision points were built with another catalogue than the model's")
-    taken_all = _action_indices(frame, actions)
-    usable = (
-        frame["action_known"].to_numpy(dtype=bool)
-        & ~frame["censored"].to_numpy(dtype=bool)
-        & (taken_all >= 0)
-    )
-    if rows_mask is not None:
-        mask = np.asarray(rows_mask, dtype=bool)
-        if mask.shape != usable.shape:
-            raise ValueError(f"rows_mask has {mask.shape[0]} rows, the frame {usable.shape[0]}")
-        usable &= mask
-    rows = frame.loc[usable]
-    eligible = rows[[eligible_column(a) for a in actions]].to_numpy(dtype=bool)
-    batch = router.score(rows, eligible=eligible, intervals=False)
-    if truth is None:
-        truth_rows = None
-    elif isinstance(truth, pd.DataFrame):
-        truth_rows = _align_truth(rows, truth, actions)
-    else:
-        truth_rows = np.asarray(truth, dtype=float)[usable]
-    if decisions is not None and audit is not None:
-        version = None if model is None else model.get("version")
-        decisions = decisions_from_store(decisions, audit, model_version=None if version is None else str(version))
-    settings = settings or FairnessSettings.from_config(config)
-    names = {a: {lang: router.catalogue.get(a).name[lang] for lang in LANGUAGES} for a in actions}
-    info = {
-        "learner": router.metadata.get("learner"),
-        "training_window": router.metadata.get("training_window"),
-        "target": config.target,
-        "horizon_days": config.horizon_days,
-        **dict(model or {}),
-    }
-    return fairness_report(
-        rows=rows,
-        actions=actions,
-        taken=taken_all[usable],
-        recommended=batch.recommended,
-        p=batch.p,
-        propensity=batch.support,
-        truth=truth_rows,
-        decisions=decisions,
-        settings=settings,
-        model_features=list(router.encoder.columns_),
-        protected_attributes=config.protected_attributes,
-        model=info,
-        service_names=names,
-    )
-
-
-def model_card_for(
-    router: Router,
-    *,
-    fairness: Mapping[str, Any] | None = None,
-    model: Mapping[str, Any] | None = None,
-    evaluation: Mapping[str, Any] | None = None,
-    learners: Mapping[str, Mapping[str, Any]] | None = None,
-    validation: Mapping[str, Mapping[str, Any]] | None = None,
-    data: Mapping[str, Any] | None = None,
-    has_truth: bool = False,
-) -> dict[str, Any]:
-    """The model card of a router, filling what the caller does not give from its metadata."""
-    meta = router.metadata
-    chosen = str(meta.get("learner") or getattr(router.learner, "name", "learner"))
-    selection = meta.get("selection") or {}
-    metric = str(selection.get("metric") or ("v_rec" if has_truth else "dr_value"))
-    if validation is None and isinstance(selection.get("validation"), Mapping):
-        validation = {name: {metric: value} for name, value in selection["validation"].items()}
-    info = {
-        "learner": chosen,
-        "target": router.config.target,
-        "horizon_days": router.config.horizon_days,
-        "catalogue": router.catalogue.source,
-        "trained_at": meta.get("trained_at"),
-        "polku_version": meta.get("polku_version"),
-        **dict(model or {}),
-    }
-    data_info = dict(data or {})
-    data_info.setdefault("training_window", meta.get("training_window"))
-    if isinstance(meta.get("data"), Mapping):
-        for key, value in meta["data"].items():
-            data_info.setdefault(key, value)
-    return build_model_card(
-        model=info,
-        data=data_info,
-        features_used=list(router.encoder.columns_),
-        protected_attributes=list(router.config.protected_attributes),
-        learners=dict(learners or ({chosen: evaluation} if evaluation else {})),
-        chosen=chosen,
-        selection_metric=metric,
-        evaluation=dict(evaluation or {}),
-        validation=validation,
-        fairness=fairness,
-        min_cell_size=router.config.min_cell_size,
-        has_truth=has_truth,
-    )
-
-
-@dataclass(frozen=True)
-class Reports:
-    fairness: dict[str, Any]
-    card: dict[str, Any]
-    paths: dict[str, Path] = field(default_factory=dict)
-
-
-def build_reports(
-    *,
-    router: Router,
-    decision_points: DecisionPoints | pd.DataFrame,
-    rows_mask: np.ndarray | None = None,
-    out_dir: str | Path | None = None,
-    truth: np.ndarray | pd.DataFrame | None = None,
-    decisions: pd.DataFrame | None = None,
-    audit: pd.DataFrame | None = None,
-    config: RunConfig | None = None,
-    settings: FairnessSettings | None = None,
-    model: Mapping[str, Any] | None = None,
-    evaluation: Mapping[str, Any] | None = None,
-    learners: Mapping[str, Mapping[str, Any]] | None = None,
-    validation: Mapping[str, Mapping[str, Any]] | None = None,
-    data: Mapping[str, Any] | None = None,
-) -> Reports:
-    """The fairness report and the model card of one model version, written to `out_dir` if given.
-
-    For `polku train` (the pipeline has every input) and for
-    `polku report fairness --version V [--decisions-db URL]` (the router and
-    its figures from the registry, decisions and audit rows from the
-    database). `model` names the version: {"name": ..., "version": ...}.
-    """
-    fairness = fairness_report_for(
-        router,
-        decision_points,
-        rows_mask,
-        truth,
-        decisions,
-        config,
-        audit=audit,
-        settings=settings,
-        model=model,
-    )
-    card = model_card_for(
-        router,
-        fairness=fairness,
-        model=model,
-        evaluation=evaluation,
-        learners=learners,
-        validation=validation,
-        data=data,
-        has_truth=truth is not None,
-    )
-    paths = write_reports(out_dir, fairness, card) if out_dir is not None else {}
-    return Reports(fairness, card, paths)
-
-
-def write_reports(out_dir: str | Path, fairness: Mapping[str, Any], card: Mapping[str, Any]) -> dict[str, Path]:
-    """Write fairness.json, fairness.html, model_card.json and model_card.html; return their paths."""
-    folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    files = {
-        FAIRNESS_JSON: to_json(fairness),
-        FAIRNESS_HTML: render_fairness_html(fairness, "fi"),
-        MODEL_CARD_JSON: to_json(card),
-        MODEL_CARD_HTML: render_model_card_html(card, "fi"),
-    }
-    paths: dict[str, Path] = {}
-    for name, text in files.items():
-        path = folder / name
-        path.write_text(text, encoding="utf-8")
-        paths[name] = path
-    return paths
-
-
-def to_json(value: Mapping[str, Any]) -> str:
-    """Strict JSON (NaN and infinities as null), UTF-8 text kept readable."""
-    return json.dumps(_json_safe(value), ensure_ascii=False, indent=1, allow_nan=False)
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        return _json_safe(value.item())
-    return value
 
 
 # --------------------------------------------------------------------------
@@ -359,17 +85,11 @@ def _num(key: Sequence[str], value: Any, kind: str, *, suppressed: bool = False)
     return f'<span class="n" data-key="{key_attr}" data-value="{_e(raw)}" data-kind="{kind}">{inner}</span>'
 
 
-def _png(figure: Any) -> str:
-    return png_base64(figure)
-
-
-def _img(data: str, alt: Mapping[str, str]) -> str:
+def _img(data: str | None, alt: Mapping[str, str]) -> str:
+    if data is None:
+        return ""
     alt_text = f"{alt.get('fi', '')} / {alt.get('en', '')}"
     return f'<img class="plot" alt="{_e(alt_text)}" src="data:image/png;base64,{data}">'
-
-
-def _new_figure(width: float, height: float) -> Any:
-    return new_figure(width, height, dpi=DPI)
 
 
 # --------------------------------------------------------------------------
@@ -482,11 +202,6 @@ SOURCES: Final[dict[str, tuple[str, str]]] = {
 }
 
 
-def _labels(report: Mapping[str, Any], attribute: str) -> dict[str, dict[str, str]]:
-    section = next((a for a in report.get("attributes", []) if a["name"] == attribute), None)
-    return dict(section.get("group_labels", {})) if section else {}
-
-
 def _group_name(labels: Mapping[str, Mapping[str, str]], group: str) -> str:
     if group == "total":
         return _t("Yhteensä", "Total")
@@ -545,52 +260,6 @@ def _findings(report: Mapping[str, Any]) -> str:
         f'<section class="findings" id="findings"><h2>{_t("Tärkeimmät havainnot", "Key findings")}</h2>'
         f"{lead}<ul>{''.join(items)}</ul><p class=\"note\">{flag_line}</p></section>"
     )
-
-
-def _headline_plot(report: Mapping[str, Any]) -> str:
-    rows = [h for h in report.get("headline", []) if h.get("gap_history") is not None]
-    if not rows:
-        return ""
-    figure = _new_figure(9.0, 0.42 * len(rows) + 1.6)
-    axes = figure.subplots()
-    y = np.arange(len(rows))[::-1]
-    names = [f"{ATTRIBUTE_LABELS[h['attribute']]['fi']} / {ATTRIBUTE_LABELS[h['attribute']]['en']}" for h in rows]
-    hist = np.array([h["gap_history"] for h in rows]) * 100
-    rec = np.array([h["gap_recommended"] for h in rows]) * 100
-    colours = {"narrows": "#1a7f37", "widens": "#cf222e"}
-    for yi, a, b, h in zip(y, hist, rec, rows, strict=True):
-        axes.annotate("", xy=(b, yi), xytext=(a, yi),
-                      arrowprops={"arrowstyle": "->", "color": colours.get(h["verdict"], "#6e7781"), "lw": 1.6})
-    axes.scatter(hist, y, color="#8c959f", zorder=3, label="historia / history")
-    axes.scatter(rec, y, color="#0b5cad", zorder=3, label="Polku")
-    axes.set_yticks(y, names)
-    axes.set_xlabel("ero ryhmien välillä, %-yks. / gap between groups, pp")
-    axes.set_xlim(left=0)
-    figure.legend(loc="outside upper center", ncols=2, fontsize="small")
-    axes.grid(axis="x", alpha=0.3)
-    return _img(_png(figure), {"fi": "Ryhmien väliset erot: historia ja Polku", "en": "Gaps between groups: history and Polku"})
-
-
-def _attribute_plot(section: Mapping[str, Any]) -> str:
-    groups = [g for g in section["groups"] if g.get("v_hist") is not None and g.get("v_rec") is not None]
-    if not groups:
-        return ""
-    labels = section.get("group_labels", {})
-    figure = _new_figure(9.0, 0.3 * len(groups) + 1.5)
-    axes = figure.subplots()
-    y = np.arange(len(groups))[::-1]
-    hist = np.array([g["v_hist"] for g in groups]) * 100
-    rec = np.array([g["v_rec"] for g in groups]) * 100
-    for yi, a, b in zip(y, hist, rec, strict=True):
-        axes.plot([a, b], [yi, yi], color="#afb8c1", lw=1.5, zorder=1)
-    axes.scatter(hist, y, color="#8c959f", zorder=3, label="historia / history")
-    axes.scatter(rec, y, color="#0b5cad", zorder=3, label="Polku")
-    axes.set_yticks(y, [labels.get(g["group"], {}).get("en", g["group"]) for g in groups])
-    axes.set_xlabel("odotettu hyvä tulos, % / expected good outcome, %")
-    figure.legend(loc="outside upper center", ncols=2, fontsize="small")
-    axes.grid(axis="x", alpha=0.3)
-    label = section["label"]
-    return _img(_png(figure), {"fi": f"{label['fi']}: odotettu tulos ryhmittäin", "en": f"{label['en']}: expected outcome by group"})
 
 
 def _group_table(section: Mapping[str, Any]) -> str:
@@ -697,7 +366,7 @@ def _attribute_section(report: Mapping[str, Any], section: Mapping[str, Any]) ->
     )
     parts = [
         f'<section class="attribute" id="attr-{_e(section["name"])}"><h2>{_both(label)} <span class="pill">{role}</span></h2>',
-        _attribute_plot(section),
+        _img(group_outcomes_png(section), {"fi": f"{label['fi']}: odotettu tulos ryhmittäin", "en": f"{label['en']}: expected outcome by group"}),
         _group_table(section),
         _gap_table(section, report["settings"]),
     ]
@@ -806,7 +475,7 @@ def render_fairness_html(report: Mapping[str, Any], language: str = "fi") -> str
     )
     body = [
         _findings(report),
-        _headline_plot(report),
+        _img(headline_gaps_png(report), {"fi": "Ryhmien väliset erot: historia ja Polku", "en": "Gaps between groups: history and Polku"}),
         _headline_table(report),
         _how_to_read(report),
         _overall_table(report),
@@ -828,30 +497,6 @@ def render_fairness_html(report: Mapping[str, Any], language: str = "fi") -> str
 # --------------------------------------------------------------------------
 # the model card
 # --------------------------------------------------------------------------
-
-
-def _policy_plot(card: Mapping[str, Any]) -> str:
-    compared = card.get("learners", {}).get("compared", {})
-    names = [n for n, f in compared.items() if f.get("v_rec") is not None or f.get("dr_value") is not None]
-    if not names:
-        return ""
-    figure = _new_figure(6.5, 3.6)
-    axes = figure.subplots()
-    x = np.arange(len(names), dtype=float)
-    hist = [compared[n].get("v_hist") for n in names]
-    rec = [compared[n].get("v_rec") if compared[n].get("v_rec") is not None else compared[n].get("dr_value") for n in names]
-    width = 0.38
-    axes.bar(x - width / 2, [np.nan if v is None else v * 100 for v in hist], width, color="#8c959f", label="historia / history")
-    axes.bar(x + width / 2, [np.nan if v is None else v * 100 for v in rec], width, color="#0b5cad", label="Polku")
-    for i, n in enumerate(names):
-        oracle = compared[n].get("v_oracle")
-        if oracle is not None:
-            axes.hlines(oracle * 100, x[i] - width, x[i] + width, colors="#1a7f37", linestyles="--",
-                        label="paras / best" if i == 0 else "_nolegend_")
-    axes.set_xticks(x, names)
-    axes.set_ylabel("hyvä tulos, % / good outcome, %")
-    axes.legend(fontsize="small", loc="lower right")
-    return _img(_png(figure), {"fi": "Politiikan arvo oppijoittain", "en": "Policy value by learner"})
 
 
 def _card_figures(card: Mapping[str, Any]) -> str:
@@ -921,7 +566,7 @@ def render_model_card_html(card: Mapping[str, Any], language: str = "fi") -> str
         f'<p>{_both(learners.get("why", {}))} '
         + _t(f"Valittu: {learners.get('chosen')}.", f"Chosen: {learners.get('chosen')}.")
         + "</p>"
-        + _policy_plot(card)
+        + _img(learner_values_png(card), {"fi": "Politiikan arvo oppijoittain", "en": "Policy value by learner"})
         + _card_figures(card)
     )
     body.append(
