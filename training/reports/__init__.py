@@ -1,7 +1,7 @@
 """The fairness report and the model card: built from a router, written as JSON and HTML.
 
 - `training.reports.build`: the two documents of one model version and their files.
-- `training.reports.html`: the two pages.
+- `training.reports.html`: the two pages, rendered from the Jinja2 templates in `templates/`.
 - `training.reports.plots`: the figures on the pages.
 
 docs/fairness.md describes the documents and where they are served.
