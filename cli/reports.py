@@ -67,7 +67,7 @@ def report_fairness(
     from model.model_card import fairness_summary
     from training.registry.runs import log_reports
     from training.registry.served import training_data_dir
-    from training.reports import build_reports, write_reports
+    from training.reports.build import build_reports, write_reports
     from training.version_evaluation import scoring_points
 
     quiet_mlflow()

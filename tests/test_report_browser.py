@@ -19,7 +19,7 @@ import pytest
 from matplotlib.image import imread
 
 from tests.test_reports import MODEL, build_world, held_out_report
-from training.reports import FAIRNESS_HTML, MODEL_CARD_HTML, model_card_for, write_reports
+from training.reports.build import FAIRNESS_HTML, MODEL_CARD_HTML, model_card_for, write_reports
 
 pytestmark = pytest.mark.browser
 

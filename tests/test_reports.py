@@ -25,19 +25,17 @@ from model.fairness import FairnessSettings
 from model.learners import PropensityModel, SLearner, TrainingData
 from model.router import Router
 from model.suppression import MARK
-from training.reports import (
+from training.reports.build import (
     FAIRNESS_HTML,
     FAIRNESS_JSON,
     MODEL_CARD_HTML,
     MODEL_CARD_JSON,
     build_reports,
     fairness_report_for,
-    format_value,
     model_card_for,
-    render_fairness_html,
-    render_model_card_html,
     write_reports,
 )
+from training.reports.html import format_value, render_fairness_html, render_model_card_html
 from training.simulator import WorldParams, simulate
 
 # -- a tiny real world and router ---------------------------------------------------
@@ -231,7 +229,7 @@ def test_report_covers_the_evaluable_held_out_rows(world: World, report: dict[st
     assert report["overall"]["clients"] == frame.loc[usable, "client_id"].nunique()
     assert report["method"] == "truth"
     # the overall values are the evaluation's policy values on the same rows
-    from training.reports import _align_truth
+    from training.reports.build import _align_truth
 
     truth = _align_truth(frame.loc[usable], world.truth, world.router.actions)
     scores = world.router.score(frame.loc[usable], eligible=world.dp.eligibility()[usable], intervals=False)
@@ -245,7 +243,7 @@ def test_report_covers_the_evaluable_held_out_rows(world: World, report: dict[st
 
 
 def test_truth_as_matrix_or_table_gives_the_same_report(world: World, report: dict[str, Any]) -> None:
-    from training.reports import _align_truth
+    from training.reports.build import _align_truth
 
     matrix = _align_truth(world.dp.frame, world.truth, world.router.actions)
     again = fairness_report_for(world.router, world.dp, world.holdout, matrix, settings=SETTINGS, model=MODEL)

@@ -7,11 +7,16 @@ the import itself. Each function writes one PNG (creating its folder) and
 returns the path.
 
 The inputs are the outputs of `model.evaluation`: a calibration table, the
-policy values per learner, and a per-service uplift table.
+policy values per learner, and a per-service uplift table. `new_figure` and
+`png_base64` are also how the fairness report and model card pages draw
+their figures (`training.reports.plots`), embedded in the page rather than
+written to a file.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, is_dataclass
@@ -24,12 +29,6 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 DPI = 120
-
-
-def _new_figure(width: float, height: float) -> Figure:
-    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
 
 
 def _save(figure: Figure, path: str | Path) -> Path:
@@ -53,7 +52,7 @@ def calibration_plot(table: pd.DataFrame, path: str | Path) -> Path:
     below.
     """
     _missing(table, {"n", "mean_p", "mean_y"}, "the calibration table")
-    figure = _new_figure(5.5, 6.0)
+    figure = new_figure(5.5, 6.0, dpi=DPI)
     top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[3, 1])
     top.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfect")
     if len(table):
@@ -97,7 +96,7 @@ def policy_value_plot(values_by_learner: Mapping[str, Any], path: str | Path) ->
         if absent:
             raise ValueError(f"policy values of {name!r} lack {sorted(absent)}")
 
-    figure = _new_figure(max(6.0, 1.6 * len(names) + 2), 4.8)
+    figure = new_figure(max(6.0, 1.6 * len(names) + 2), 4.8, dpi=DPI)
     axes = figure.subplots()
     x = np.arange(len(names), dtype=float)
     width = 0.38
@@ -142,7 +141,7 @@ def uplift_by_service_plot(uplift: pd.DataFrame, path: str | Path) -> Path:
     """
     _missing(uplift, {"service", "mean_uplift", "low", "high"}, "the uplift table")
     ordered = uplift.sort_values("mean_uplift", kind="stable")
-    figure = _new_figure(6.5, max(2.5, 0.45 * len(ordered) + 1.4))
+    figure = new_figure(6.5, max(2.5, 0.45 * len(ordered) + 1.4), dpi=DPI)
     axes = figure.subplots()
     y = np.arange(len(ordered), dtype=float)
 
@@ -178,7 +177,7 @@ def uplift_by_service_plot(uplift: pd.DataFrame, path: str | Path) -> Path:
     return _save(figure, path)
 
 
-def new_figure(width: float, height: float, *, dpi: int = 110) -> Figure:
+def new_figure(width: float, height: float, *, dpi: int) -> Figure:
     """A matplotlib figure on the Agg canvas (no pyplot, no global state)."""
     figure = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
     FigureCanvasAgg(figure)
@@ -187,9 +186,6 @@ def new_figure(width: float, height: float, *, dpi: int = 110) -> Figure:
 
 def png_base64(figure: Figure) -> str:
     """The figure as base64 PNG text, for embedding in a self-contained HTML page."""
-    import base64
-    import io
-
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", metadata={"Software": None})
     return base64.b64encode(buffer.getvalue()).decode("ascii")

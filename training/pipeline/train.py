@@ -285,7 +285,7 @@ def seal_router(router: Router, choice: LearnerChoice, width: float | None) -> l
 
 def attach_reports(result: TrainingResult, truth: np.ndarray | None) -> None:
     """The fairness report (held-out clients) and the model card of this run."""
-    from training.reports import build_reports
+    from training.reports.build import build_reports
 
     details = model_card(result)
     reports = build_reports(

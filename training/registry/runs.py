@@ -146,7 +146,7 @@ def log_training(
                 from model.fairness import REPORT_KIND
 
                 if result.fairness_report.get("kind") == REPORT_KIND:
-                    from training.reports import render_fairness_html, render_model_card_html
+                    from training.reports.html import render_fairness_html, render_model_card_html
 
                     mlflow.log_text(
                         render_fairness_html(result.fairness_report), "reports/fairness.html"
@@ -210,7 +210,7 @@ def log_reports(
 ) -> None:
     """Replace a run's fairness report and model card by rebuilt ones.
 
-    `paths` are the files `training.reports.write_reports` wrote (JSON and
+    `paths` are the files `training.reports.build.write_reports` wrote (JSON and
     HTML of both); they are logged as they are, the fairness JSON under the
     name the run keeps it by. The API serves the report of the served
     version's run, so a report rebuilt with caseworkers' decisions reaches
@@ -218,7 +218,7 @@ def log_reports(
     `reports/at_training/`. (`GET /v1/model` serves the card stored with the
     model itself, written at training time.)
     """
-    from training.reports import FAIRNESS_JSON
+    from training.reports.build import FAIRNESS_JSON
 
     store = configure(tracking_uri)
     client = client_for(store)

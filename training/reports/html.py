@@ -1,0 +1,186 @@
+"""The fairness report and the model card as self-contained HTML pages.
+
+`render_fairness_html` and `render_model_card_html` turn the JSON-ready
+dicts into one HTML page each, from the Jinja2 templates in `templates/`
+(autoescaped: every value from the dict is escaped). The page has inline
+CSS and its plots embedded as base64 PNG, no scripts and nothing fetched,
+so it opens from a file, an MLflow artifact or the API alike. Both Finnish
+and English are on the page, with a switch (pure CSS) choosing the one
+shown; headline findings come first, in plain language.
+
+Every number on the page is rendered from the dict, never recomputed, and
+carries its place in the JSON (`data-key`, a JSON list of keys) and its
+value (`data-value`), so a test can check that the page shows exactly the
+JSON's numbers. Suppressed values are shown as `model.suppression.MARK`.
+How numbers are written (`format_value`) is here too, as the templates'
+`number` filter.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
+from typing import Any, Final
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from model.fairness import ATTRIBUTE_LABELS, REPORT_KIND
+from model.model_card import CARD_KIND, FIGURE_LABELS
+from model.suppression import MARK
+from training.reports.plots import group_outcomes_png, headline_gaps_png, learner_values_png
+
+LANGUAGES: Final = ("fi", "en")
+MISSING: Final = "–"
+
+
+def format_value(value: Any, kind: str, language: str) -> str:
+    """A number as the page shows it; `kind` is count, share, pp (signed percentage
+    points), points (unsigned percentage points), prob or ratio."""
+    if value is None:
+        return MISSING
+    number = float(value)
+    if not math.isfinite(number):
+        return MISSING
+    if kind == "count":
+        text = f"{round(number):,}"
+        return text.replace(",", "\u00a0") if language == "fi" else text
+    if kind == "share":
+        text = f"{number * 100:.1f}"
+        return (
+            (text.replace(".", ",").replace("-", "−") + "\u00a0%")
+            if language == "fi"
+            else text + "%"
+        )
+    if kind in ("pp", "points"):
+        text = f"{number * 100:{'+' if kind == 'pp' else ''}.1f}"
+        return text.replace(".", ",").replace("-", "−") if language == "fi" else text
+    digits = 2 if kind == "ratio" else 3
+    text = f"{number:.{digits}f}"
+    return text.replace(".", ",").replace("-", "−") if language == "fi" else text
+
+
+# -- the templates' filters -----------------------------------------------------------
+
+
+def data_key(key: Sequence[str]) -> str:
+    """A number's place in the JSON, as the page's `data-key` holds it."""
+    return json.dumps(list(key), ensure_ascii=False)
+
+
+def data_value(value: Any, kind: str) -> str:
+    """A number's exact value, as the page's `data-value` holds it."""
+    if value is None:
+        return "null"
+    return str(int(value)) if kind == "count" else repr(float(value))
+
+
+def plain_text(value: Any) -> str:
+    """A value of a name-value list: nested values as JSON."""
+    return (
+        json.dumps(value, ensure_ascii=False) if isinstance(value, Mapping | list) else str(value)
+    )
+
+
+def attribute_names(attributes: Iterable[str], language: str) -> str:
+    return ", ".join(ATTRIBUTE_LABELS[name][language] for name in attributes)
+
+
+def count_where(items: Iterable[Mapping[str, Any]], key: str, value: Any) -> int:
+    return sum(1 for item in items if item.get(key) == value)
+
+
+def columns_present(
+    columns: Sequence[tuple[str, ...]], groups: Iterable[Mapping[str, Any]]
+) -> list[tuple[str, ...]]:
+    """The group table's columns that some group has (the gain interval when gain_low is there)."""
+    present = {key for group in groups for key in group}
+    if "gain_low" in present:
+        present.add("gain_interval")
+    return [column for column in columns if column[0] in present]
+
+
+def columns_used(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """A distribution's columns with a count somewhere (a hidden count counts)."""
+    return [
+        column
+        for column in columns
+        if any(
+            (row["counts"].get(column) or 0) > 0 or row["counts"].get(column) is None
+            for row in rows
+        )
+    ]
+
+
+def given_for(figures: Iterable[str], compared: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The figures that at least one of the compared learners has."""
+    return [
+        key for key in figures if any(values.get(key) is not None for values in compared.values())
+    ]
+
+
+@cache
+def environment() -> Environment:
+    """The templates' environment: autoescaped, failing on a missing value."""
+    env = Environment(
+        loader=PackageLoader("training.reports", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        number=format_value,
+        data_key=data_key,
+        data_value=data_value,
+        plain_text=plain_text,
+        attribute_names=attribute_names,
+        count_where=count_where,
+        columns_present=columns_present,
+        columns_used=columns_used,
+        given_for=given_for,
+    )
+    env.globals.update(
+        LANGUAGES=LANGUAGES,
+        MARK=MARK,
+        ATTRIBUTE_LABELS=ATTRIBUTE_LABELS,
+        FIGURE_LABELS=FIGURE_LABELS,
+    )
+    return env
+
+
+def _check_language(language: str) -> None:
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
+
+
+def render_fairness_html(report: Mapping[str, Any], language: str = "fi") -> str:
+    """The fairness report as one self-contained HTML page (Finnish and English).
+
+    `report` is the dict of `model.fairness.fairness_report` (or its JSON read
+    back); the model card's fairness summary is not a report and is refused.
+    `language` is the one shown first.
+    """
+    if report.get("kind") != REPORT_KIND:
+        raise ValueError(
+            "not a fairness report: expected the dict of model.fairness.fairness_report"
+        )
+    _check_language(language)
+    plots = {
+        "headline": headline_gaps_png(report),
+        "groups": [group_outcomes_png(section) for section in report.get("attributes", [])],
+    }
+    template = environment().get_template("fairness.html.j2")
+    return template.render(report=report, language=language, plots=plots)
+
+
+def render_model_card_html(card: Mapping[str, Any], language: str = "fi") -> str:
+    """The model card as one self-contained HTML page (Finnish and English)."""
+    if card.get("kind") != CARD_KIND:
+        raise ValueError("not a model card: expected the dict of model.model_card.build_model_card")
+    _check_language(language)
+    plots = {"learners": learner_values_png(card)}
+    template = environment().get_template("model_card.html.j2")
+    return template.render(card=card, language=language, plots=plots)
