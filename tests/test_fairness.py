@@ -28,7 +28,7 @@ from model.fairness import (
     gap,
     group_labels,
 )
-from model.suppression import TOTAL
+from model.fairness.suppression import TOTAL
 from tests.test_suppression import linearly_determined
 
 ACTIONS = ("a", "b", "no_new_service")

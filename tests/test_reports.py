@@ -24,7 +24,7 @@ from model.evaluation import policy_values
 from model.fairness import FairnessSettings
 from model.learners import PropensityModel, SLearner, TrainingData
 from model.router import Router
-from model.suppression import MARK
+from model.fairness.suppression import MARK
 from training.reports import (
     FAIRNESS_HTML,
     FAIRNESS_JSON,

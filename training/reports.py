@@ -14,7 +14,7 @@
 Every number on the HTML page is rendered from the dict, never recomputed,
 and carries its place in the JSON (`data-key`, a JSON list of keys) and its
 value (`data-value`), so a test can check that the page shows exactly the
-JSON's numbers. Suppressed values are shown as `model.suppression.MARK`.
+JSON's numbers. Suppressed values are shown as `model.fairness.suppression.MARK`.
 Plots draw published values only.
 """
 
@@ -42,7 +42,7 @@ from model.fairness import (
 )
 from model.model_card import CARD_KIND, FIGURE_LABELS, build_model_card
 from model.router import Router
-from model.suppression import MARK
+from model.fairness.suppression import MARK
 from training.plots import new_figure, png_base64
 
 FAIRNESS_JSON: Final = "fairness.json"

@@ -48,7 +48,7 @@ above, else ``no_clear_change``.
 
 Suppression
 -----------
-Every count and every rate goes through `model.suppression` with
+Every count and every rate goes through `model.fairness.suppression` with
 ``k = RunConfig.min_cell_size``: the groups of an attribute form one table
 (gender × residence basis is one two-way table whose margins are the gender and
 residence-basis tables), and outcomes, services, overrides and reasons are
@@ -93,7 +93,7 @@ from model.evaluation import (
     roc_auc,
 )
 from model.features import PROTECTED_BY_DEFAULT
-from model.suppression import MARK, TOTAL, check_k, suppress
+from model.fairness.suppression import MARK, TOTAL, check_k, suppress
 from model.vocab import (
     EDUCATION_LEVELS,
     GENDERS,
