@@ -74,7 +74,6 @@ tables). Gaps, the headline and the plots use published values only.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -92,18 +91,27 @@ from model.evaluation import (
     expected_calibration_error,
     roc_auc,
 )
-from model.features import PROTECTED_BY_DEFAULT
-from model.fairness.suppression import MARK, TOTAL, check_k, suppress
-from model.vocab import (
-    EDUCATION_LEVELS,
-    GENDERS,
-    REASON_CODES,
-    RESIDENCE_BASES,
-    UNKNOWN,
+from model.fairness.groups import (
+    ATTRIBUTES,
+    CROSS,
+    INTERSECTION,
+    OTHER,
+    group_labels,
+    group_order,
+    is_unknown,
+    text_values,
 )
+from model.fairness.settings import FairnessSettings
+from model.fairness.suppression import MARK, TOTAL, suppress
+from model.fairness.text import ATTRIBUTE_LABELS, group_label, headline_text
+from model.features import PROTECTED_BY_DEFAULT
+from model.vocab import REASON_CODES, UNKNOWN
 
 __all__ = [
     "ATTRIBUTES",
+    "ATTRIBUTE_LABELS",
+    "INTERSECTION",
+    "REPORT_KIND",
     "FairnessSettings",
     "decisions_from_store",
     "fairness_report",
@@ -112,63 +120,11 @@ __all__ = [
 
 REPORT_KIND: Final = "polku.fairness_report"
 SCHEMA_VERSION: Final = 1
-OTHER: Final = "other"
-CROSS: Final = " × "
-INTERSECTION: Final = "gender_x_residence_basis"
 POSITIVE: Final = "good_outcome"
 NEGATIVE: Final = "other_outcome"
 FOLLOWED: Final = "followed"
 OVERRIDDEN: Final = "overridden"
 
-# The attributes, in report order, with the decision-point column they come from.
-ATTRIBUTES: Final[tuple[tuple[str, str], ...]] = (
-    ("gender", "gender"),
-    ("age_band", "age"),
-    ("mother_tongue", "mother_tongue"),
-    ("citizenship_region", "citizenship_region"),
-    ("residence_basis", "residence_basis"),
-    ("education_level", "education_level"),
-    ("health_limitation", "health_limitation"),
-    (INTERSECTION, "gender+residence_basis"),
-)
-
-ATTRIBUTE_LABELS: Final[dict[str, dict[str, str]]] = {
-    "gender": {"fi": "Sukupuoli", "en": "Gender"},
-    "age_band": {"fi": "Ikäryhmä", "en": "Age band"},
-    "mother_tongue": {"fi": "Äidinkieli", "en": "Mother tongue"},
-    "citizenship_region": {"fi": "Kansalaisuuden alue", "en": "Region of citizenship"},
-    "residence_basis": {"fi": "Oleskeluperuste", "en": "Basis of residence"},
-    "education_level": {"fi": "Koulutustaso", "en": "Education"},
-    "health_limitation": {"fi": "Terveydellinen rajoite", "en": "Health limitation"},
-    INTERSECTION: {"fi": "Sukupuoli × oleskeluperuste", "en": "Gender × basis of residence"},
-}
-
-GROUP_LABELS: Final[dict[str, dict[str, str]]] = {
-    "female": {"fi": "nainen", "en": "female"},
-    "male": {"fi": "mies", "en": "male"},
-    "other": {"fi": "muu", "en": "other"},
-    UNKNOWN: {"fi": "ei tiedossa", "en": "unknown"},
-    "work": {"fi": "työ", "en": "work"},
-    "family": {"fi": "perhe", "en": "family"},
-    "humanitarian": {"fi": "humanitaarinen", "en": "humanitarian"},
-    "study": {"fi": "opiskelu", "en": "study"},
-    "eu": {"fi": "EU-rekisteröinti", "en": "EU registration"},
-    "temporary_protection": {"fi": "tilapäinen suojelu", "en": "temporary protection"},
-    "none": {"fi": "ei koulutusta", "en": "no schooling"},
-    "primary": {"fi": "perusaste", "en": "primary"},
-    "secondary": {"fi": "toinen aste", "en": "secondary"},
-    "vocational": {"fi": "ammatillinen", "en": "vocational"},
-    "bachelor": {"fi": "alempi korkeakoulu", "en": "bachelor's"},
-    "master_or_higher": {"fi": "ylempi korkeakoulu tai enemmän", "en": "master's or higher"},
-    "yes": {"fi": "kyllä", "en": "yes"},
-    "no": {"fi": "ei", "en": "no"},
-    "eu_efta": {"fi": "EU/EFTA", "en": "EU/EFTA"},
-    "europe_other": {"fi": "muu Eurooppa", "en": "other Europe"},
-    "middle_east": {"fi": "Lähi-itä", "en": "Middle East"},
-    "africa": {"fi": "Afrikka", "en": "Africa"},
-    "asia": {"fi": "Aasia", "en": "Asia"},
-    "americas": {"fi": "Amerikka", "en": "the Americas"},
-}
 
 # Metrics per group: (name, what it is computed from, whether a ratio is meaningful).
 OUTCOME_METRICS: Final = ("base_rate", "ece", "auc", "v_hist", "v_rec", "expected_gain")
@@ -187,178 +143,6 @@ METRIC_SOURCE: Final = {
     "expected_gain": "model",
     "override_rate": "decisions",
 }
-
-# Vocabulary order for the attributes that have one.
-_ORDER: Final[dict[str, tuple[str, ...]]] = {
-    "gender": GENDERS,
-    "residence_basis": RESIDENCE_BASES,
-    "education_level": EDUCATION_LEVELS,
-    "health_limitation": ("no", "yes", UNKNOWN),
-}
-
-
-@dataclass(frozen=True)
-class FairnessSettings:
-    """How the report is computed. `min_cell_size` is the suppression threshold k."""
-
-    min_cell_size: int = 5
-    max_difference: float = 0.05
-    min_ratio: float = 0.8
-    alpha: float = 0.05
-    n_boot: int = 200
-    seed: int = 0
-    max_languages: int = 10
-    # Lower edges of the age bands after the first: 15–24, 25–34, ..., 55+.
-    age_edges: tuple[int, ...] = (25, 35, 45, 55)
-
-    def __post_init__(self) -> None:
-        check_k(self.min_cell_size)
-        if not 0 <= self.max_difference <= 1:
-            raise ValueError(f"max_difference must lie in [0, 1], got {self.max_difference}")
-        if not 0 <= self.min_ratio <= 1:
-            raise ValueError(f"min_ratio must lie in [0, 1], got {self.min_ratio}")
-        if not 0 < self.alpha < 1:
-            raise ValueError(f"alpha must lie strictly between 0 and 1, got {self.alpha}")
-        if self.n_boot < 0 or self.max_languages < 1:
-            raise ValueError("n_boot must be >= 0 and max_languages >= 1")
-        if list(self.age_edges) != sorted(set(self.age_edges)) or not self.age_edges:
-            raise ValueError("age_edges must be increasing whole years")
-
-    @classmethod
-    def from_config(cls, config: Any, **overrides: Any) -> FairnessSettings:
-        """Settings with k and the seed of a `RunConfig`, and any `overrides`."""
-        values: dict[str, Any] = {
-            "min_cell_size": int(config.min_cell_size),
-            "seed": int(getattr(config, "seed", 0)),
-        }
-        values.update(overrides)
-        return cls(**values)
-
-    def age_band_labels(self) -> list[str]:
-        edges = list(self.age_edges)
-        labels = [f"15–{edges[0] - 1}"]
-        labels += [f"{lo}–{hi - 1}" for lo, hi in itertools.pairwise(edges)]
-        labels.append(f"{edges[-1]}+")
-        return labels
-
-
-# --------------------------------------------------------------------------
-# groups
-# --------------------------------------------------------------------------
-
-
-def _text_values(series: pd.Series) -> pd.Series:
-    values = series.astype(object)
-    text = values.map(lambda v: UNKNOWN if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
-    return text.replace({"": UNKNOWN})
-
-
-def _age_band(ages: pd.Series, settings: FairnessSettings) -> pd.Series:
-    numbers = pd.to_numeric(ages, errors="coerce").to_numpy(dtype=float)
-    labels = np.asarray(settings.age_band_labels(), dtype=object)
-    index = np.searchsorted(np.asarray(settings.age_edges, dtype=float), numbers, side="right")
-    out = np.where(np.isnan(numbers), UNKNOWN, labels[np.minimum(index, len(labels) - 1)])
-    return pd.Series(out, index=ages.index, dtype=object)
-
-
-def _yes_no(values: pd.Series) -> pd.Series:
-    numbers = pd.to_numeric(values.astype(object).map(_boolish), errors="coerce")
-    out = np.where(numbers.isna(), UNKNOWN, np.where(numbers >= 0.5, "yes", "no"))
-    return pd.Series(out, index=values.index, dtype=object)
-
-
-def _boolish(value: Any) -> Any:
-    if isinstance(value, str):
-        return {"true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0}.get(value.strip().lower())
-    return value
-
-
-def _present(frame: pd.DataFrame, column: str) -> bool:
-    if column not in frame.columns:
-        return False
-    values = frame[column]
-    if column == "health_limitation":
-        return bool(pd.to_numeric(values.astype(object).map(_boolish), errors="coerce").notna().any())
-    return True
-
-
-def _first_per_client(values: pd.Series, clients: pd.Series, order: np.ndarray) -> pd.Series:
-    """Each row gets its client's value at the client's first row in `order`."""
-    ordered = values.iloc[order]
-    first = ordered.groupby(clients.iloc[order].to_numpy(), sort=False).first()
-    return pd.Series(clients.map(first).to_numpy(dtype=object), index=values.index)
-
-
-def group_labels(
-    frame: pd.DataFrame,
-    settings: FairnessSettings,
-    *,
-    languages: Sequence[str] | None = None,
-) -> tuple[pd.DataFrame, list[str]]:
-    """One column per present attribute with each row's group, and the kept languages.
-
-    `frame` has `client_id` and the attribute columns of decision points
-    (`gender`, `age`, `mother_tongue`, ...); `decision_date`, when present,
-    orders a client's rows. Mother tongues keep their own group when they are
-    among the `max_languages` largest by clients and have at least k clients
-    (`languages` imposes the list instead, so that decisions are grouped like
-    the decision points); the rest are pooled as ``other``.
-    """
-    if "client_id" not in frame.columns:
-        raise ValueError("the rows need a client_id column")
-    clients = frame["client_id"].astype(str)
-    if "decision_date" in frame.columns:
-        order = np.lexsort((np.arange(len(frame)), pd.to_datetime(frame["decision_date"]).to_numpy()))
-    else:
-        order = np.arange(len(frame))
-    out = pd.DataFrame(index=frame.index)
-    kept: list[str] = list(languages) if languages is not None else []
-    for name, column in ATTRIBUTES:
-        if name == INTERSECTION:
-            if {"gender", "residence_basis"} <= set(out.columns):
-                out[name] = out["gender"] + CROSS + out["residence_basis"]
-            continue
-        if not _present(frame, column):
-            continue
-        raw = frame[column]
-        if name == "age_band":
-            values = _age_band(raw, settings)
-        elif name == "health_limitation":
-            values = _yes_no(raw)
-        else:
-            values = _text_values(raw)
-        values = _first_per_client(values, clients, order)
-        if name == "mother_tongue":
-            if languages is None:
-                per_client = values.groupby(clients.to_numpy()).first()
-                sizes = per_client[per_client != UNKNOWN].value_counts()
-                sizes = sizes[sizes >= settings.min_cell_size]
-                ranked = sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))
-                kept = [lang for lang, _ in ranked[: settings.max_languages]]
-            keep = set(kept) | {UNKNOWN}
-            values = values.where(values.isin(keep), OTHER)
-        out[name] = values.astype(object)
-    return out, kept
-
-
-def _group_order(name: str, values: pd.Series, clients: pd.Series, settings: FairnessSettings) -> list[str]:
-    present = set(values.unique())
-    if name == "age_band":
-        order = [*settings.age_band_labels(), UNKNOWN]
-        return [g for g in order if g in present]
-    if name == INTERSECTION:
-        genders = [g for g in GENDERS]
-        bases = list(RESIDENCE_BASES)
-        known = [f"{g}{CROSS}{b}" for g in genders for b in bases]
-        rest = sorted(present - set(known))
-        return [g for g in known if g in present] + rest
-    if name in _ORDER:
-        fixed = [g for g in _ORDER[name] if g in present]
-        return fixed + sorted(present - set(fixed))
-    sizes = clients.groupby(values.to_numpy()).nunique()
-    tail = [g for g in (OTHER, UNKNOWN) if g in present]
-    head = sorted((g for g in present if g not in tail), key=lambda g: (-int(sizes[g]), g))
-    return head + tail
 
 
 # --------------------------------------------------------------------------
@@ -655,7 +439,7 @@ def _decision_tables(
     clients = decisions["client_id"].astype(str)
     overridden = decisions["overridden"].to_numpy(dtype=bool)
     kind = pd.Series(np.where(overridden, OVERRIDDEN, FOLLOWED), index=decisions.index)
-    reason = _text_values(decisions["reason_code"]).where(overridden, None)
+    reason = text_values(decisions["reason_code"]).where(overridden, None)
     reason_codes = list(REASON_CODES) + sorted(
         set(reason.dropna().unique()) - set(REASON_CODES)
     )
@@ -805,7 +589,7 @@ def fairness_report(
     clients = rows["client_id"].astype(str)
     labels, languages = group_labels(rows, settings)
     orders = {
-        name: _group_order(name, labels[name], clients, settings) for name in labels.columns
+        name: group_order(name, labels[name], clients, settings) for name in labels.columns
     }
     tables = _suppressed_tables(labels, orders, rows, actions, taken_, recommended_, k)
 
@@ -1111,7 +895,7 @@ def _attribute_section(
         group_rows.append(row)
 
     gaps: dict[str, Any] = {}
-    comparable = [g for g in order if not _is_unknown(g)]
+    comparable = [g for g in order if not is_unknown(g)]
     outcome_groups = {g for g in comparable if g in published["v_hist"] and g in published["v_rec"]}
     for metric in (*MODEL_METRICS, *outcome_metrics):
         values = pd.Series({g: published[metric].get(g) for g in comparable}, dtype=float)
@@ -1130,7 +914,7 @@ def _attribute_section(
         "label": ATTRIBUTE_LABELS[name],
         "kind": "intersection" if intersection else "single",
         "groups": group_rows,
-        "group_labels": {g: _group_label(name, g) for g in order},
+        "group_labels": {g: group_label(name, g) for g in order},
         "gaps": gaps,
     }
     if tables.recommended is not None and tables.historical is not None:
@@ -1148,23 +932,6 @@ def _attribute_section(
             name, groups, outcome_groups, published, terms, clients, settings, seed
         )
     return section, section_flags, line
-
-
-def _is_unknown(group: str) -> bool:
-    """Missing data rather than a group of people: left out of gaps and the headline."""
-    return UNKNOWN in group.split(CROSS)
-
-
-def _group_label(name: str, group: str) -> dict[str, str]:
-    if name == INTERSECTION and CROSS in group:
-        a, b = group.split(CROSS, 1)
-        la, lb = _group_label("gender", a), _group_label("residence_basis", b)
-        return {lang: f"{la[lang]}{CROSS}{lb[lang]}" for lang in ("fi", "en")}
-    if name == "mother_tongue" and group not in (OTHER, UNKNOWN):
-        return {"fi": group, "en": group}
-    if name == "health_limitation" and group in ("yes", "no"):
-        return GROUP_LABELS[group]
-    return GROUP_LABELS.get(group, {"fi": group, "en": group})
 
 
 def _distribution(table: _Published, order: Sequence[str], columns: Sequence[str]) -> list[dict[str, Any]]:
@@ -1256,7 +1023,7 @@ def _headline(
             "change": None,
             "change_low": None,
             "change_high": None,
-            "text": _headline_text(name, "not_enough_groups", None, None, None, None, None, None),
+            "text": headline_text(name, "not_enough_groups", None, None, None, None, None, None),
         }
     hist = {g: published["v_hist"][g] for g in compared}
     rec = {g: published["v_rec"][g] for g in compared}
@@ -1287,8 +1054,8 @@ def _headline(
         "highest_history": {"group": highest_hist, "value": _number(hist[highest_hist])},
         "lowest_recommended": {"group": lowest_rec, "value": _number(rec[lowest_rec])},
         "highest_recommended": {"group": highest_rec, "value": _number(rec[highest_rec])},
-        "text": _headline_text(name, verdict, gap_hist, gap_rec, low, high,
-                               _group_label(name, lowest_hist), _group_label(name, highest_hist)),
+        "text": headline_text(name, verdict, gap_hist, gap_rec, low, high,
+                               group_label(name, lowest_hist), group_label(name, highest_hist)),
     }
 
 
@@ -1337,54 +1104,4 @@ def _gap_change_interval(
     low, high = np.quantile(changes, [settings.alpha / 2, 1 - settings.alpha / 2])
     return float(low), float(high)
 
-
-def _pp(value: float, language: str) -> str:
-    text = f"{abs(value) * 100:.1f}"
-    return text.replace(".", ",") if language == "fi" else text
-
-
-def _headline_text(
-    name: str,
-    verdict: str,
-    gap_hist: float | None,
-    gap_rec: float | None,
-    low: float | None,
-    high: float | None,
-    lowest: Mapping[str, str] | None,
-    highest: Mapping[str, str] | None,
-) -> dict[str, str]:
-    label = ATTRIBUTE_LABELS[name]
-    if verdict == "not_enough_groups" or gap_hist is None or gap_rec is None:
-        return {
-            "fi": f"{label['fi']}: liian vähän julkaistavia ryhmiä vertailuun.",
-            "en": f"{label['en']}: too few publishable groups to compare.",
-        }
-    verb = {
-        "narrows": ("Polku kaventaisi eroa", "Polku would narrow the gap"),
-        "widens": ("Polku leventäisi eroa", "Polku would widen the gap"),
-        "no_clear_change": ("ei selvää muutosta", "no clear change"),
-    }[verdict]
-    interval_fi = interval_en = ""
-    if low is not None and high is not None and math.isfinite(low) and math.isfinite(high):
-        interval_fi = f" (muutoksen 95 %:n väli {_signed(low, 'fi')}…{_signed(high, 'fi')})"
-        interval_en = f" (95% interval of the change {_signed(low, 'en')} to {_signed(high, 'en')})"
-    who_fi = who_en = ""
-    if lowest is not None and highest is not None:
-        who_fi = f" Historiassa heikoin: {lowest['fi']}, vahvin: {highest['fi']}."
-        who_en = f" Lowest in history: {lowest['en']}; highest: {highest['en']}."
-    return {
-        "fi": (
-            f"{label['fi']}: {verb[0]}, {_pp(gap_hist, 'fi')} → {_pp(gap_rec, 'fi')} "
-            f"%-yksikköä{interval_fi}.{who_fi}"
-        ),
-        "en": (
-            f"{label['en']}: {verb[1]}, {_pp(gap_hist, 'en')} → {_pp(gap_rec, 'en')} "
-            f"percentage points{interval_en}.{who_en}"
-        ),
-    }
-
-
-def _signed(value: float, language: str) -> str:
-    text = f"{value * 100:+.1f}"
-    return text.replace(".", ",").replace("-", "−") if language == "fi" else text
 
