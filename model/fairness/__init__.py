@@ -74,8 +74,7 @@ tables). Gaps, the headline and the plots use published values only.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -83,14 +82,13 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from fairlearn.metrics import MetricFrame
 
 from model.evaluation import (
     bootstrap_mean_interval,
-    dr_terms,
     expected_calibration_error,
     roc_auc,
 )
+from model.fairness.gaps import attribute_gaps, gap, gap_flags, headline
 from model.fairness.groups import (
     ATTRIBUTES,
     CROSS,
@@ -101,9 +99,18 @@ from model.fairness.groups import (
     is_unknown,
     text_values,
 )
+from model.fairness.metrics import (
+    METRICS,
+    MODEL_METRICS,
+    OUTCOME_METRICS,
+    evaluated_rows,
+    finite_mean,
+    json_number,
+    metric_frame,
+)
 from model.fairness.settings import FairnessSettings
 from model.fairness.suppression import MARK, TOTAL, suppress
-from model.fairness.text import ATTRIBUTE_LABELS, group_label, headline_text
+from model.fairness.text import ATTRIBUTE_LABELS, group_label
 from model.features import PROTECTED_BY_DEFAULT
 from model.vocab import REASON_CODES, UNKNOWN
 
@@ -115,6 +122,7 @@ __all__ = [
     "FairnessSettings",
     "decisions_from_store",
     "fairness_report",
+    "gap",
     "group_labels",
 ]
 
@@ -124,81 +132,6 @@ POSITIVE: Final = "good_outcome"
 NEGATIVE: Final = "other_outcome"
 FOLLOWED: Final = "followed"
 OVERRIDDEN: Final = "overridden"
-
-
-# Metrics per group: (name, what it is computed from, whether a ratio is meaningful).
-OUTCOME_METRICS: Final = ("base_rate", "ece", "auc", "v_hist", "v_rec", "expected_gain")
-MODEL_METRICS: Final = ("mean_p_outcome",)
-RATE_METRICS: Final = frozenset(
-    {"base_rate", "mean_p_outcome", "v_hist", "v_rec", "override_rate"}
-)
-# Where each metric comes from, for the reader of a gap.
-METRIC_SOURCE: Final = {
-    "base_rate": "history",
-    "v_hist": "history",
-    "mean_p_outcome": "model",
-    "ece": "model",
-    "auc": "model",
-    "v_rec": "model",
-    "expected_gain": "model",
-    "override_rate": "decisions",
-}
-
-
-# --------------------------------------------------------------------------
-# metrics (Fairlearn signatures: y_true, y_pred, then sample parameters)
-# --------------------------------------------------------------------------
-
-
-def _base_rate(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return float(np.mean(y_true)) if len(y_true) else float("nan")
-
-
-def _mean_prediction(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return float(np.mean(y_pred)) if len(y_pred) else float("nan")
-
-
-def _ece(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return expected_calibration_error(np.asarray(y_true, float), np.asarray(y_pred, float))
-
-
-def _auc(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return roc_auc(np.asarray(y_true, float), np.asarray(y_pred, float))
-
-
-def _mean_of(y_true: np.ndarray, y_pred: np.ndarray, values: np.ndarray) -> float:
-    finite = np.asarray(values, float)
-    finite = finite[np.isfinite(finite)]
-    return float(finite.mean()) if finite.size else float("nan")
-
-
-METRICS: Final[dict[str, Callable[..., float]]] = {
-    "base_rate": _base_rate,
-    "mean_p_outcome": _mean_prediction,
-    "ece": _ece,
-    "auc": _auc,
-    "v_hist": _mean_of,
-    "v_rec": _mean_of,
-    "expected_gain": _mean_of,
-}
-
-
-def _metric_frame(
-    metrics: Mapping[str, Callable[..., float]],
-    *,
-    y: np.ndarray,
-    p: np.ndarray,
-    groups: pd.Series,
-    terms: Mapping[str, np.ndarray],
-) -> MetricFrame:
-    params = {name: {"values": terms[name]} for name in metrics if name in terms}
-    return MetricFrame(
-        metrics=dict(metrics),
-        y_true=y,
-        y_pred=p,
-        sensitive_features=pd.Series(groups.to_numpy(dtype=object), name="group"),
-        sample_params=params or None,
-    )
 
 
 # --------------------------------------------------------------------------
@@ -479,38 +412,6 @@ def _decision_tables(
 # --------------------------------------------------------------------------
 
 
-def _number(value: Any, digits: int = 6) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return round(value, digits) if math.isfinite(value) else None
-
-
-def _row_terms(
-    *,
-    y: np.ndarray,
-    taken: np.ndarray,
-    recommended: np.ndarray,
-    p: np.ndarray,
-    propensity: np.ndarray,
-    truth: np.ndarray | None,
-) -> tuple[dict[str, np.ndarray], str]:
-    n = len(y)
-    rows = np.arange(n)
-    if truth is not None:
-        v_hist = truth[rows, taken]
-        v_rec = truth[rows, recommended]
-        method = "truth"
-    else:
-        v_hist = y.astype(float)
-        v_rec = dr_terms(y=y, taken=taken, mu=p, propensity=propensity, recommended=recommended)
-        method = "doubly_robust"
-    valid = np.isfinite(v_hist) & np.isfinite(v_rec)
-    v_hist = np.where(valid, v_hist, np.nan)
-    v_rec = np.where(valid, v_rec, np.nan)
-    return {"v_hist": v_hist, "v_rec": v_rec, "expected_gain": v_rec - v_hist}, method
-
-
 def _check_inputs(
     rows: pd.DataFrame,
     actions: Sequence[str],
@@ -580,13 +481,11 @@ def fairness_report(
     if len(rows) == 0:
         raise ValueError("no rows to report on: the evaluated selection is empty")
 
-    y = rows["label"].to_numpy(dtype=float)
-    n = len(y)
-    p_taken = p_[np.arange(n), taken_]
-    terms, method = _row_terms(
-        y=y, taken=taken_, recommended=recommended_, p=p_, propensity=propensity_, truth=truth_
+    evaluated = evaluated_rows(
+        rows, taken=taken_, recommended=recommended_, p=p_, propensity=propensity_, truth=truth_
     )
-    clients = rows["client_id"].astype(str)
+    y, p_taken, terms = evaluated.y, evaluated.p_taken, evaluated.terms
+    clients, method = evaluated.clients, evaluated.method
     labels, languages = group_labels(rows, settings)
     orders = {
         name: group_order(name, labels[name], clients, settings) for name in labels.columns
@@ -761,45 +660,6 @@ def decisions_from_store(
 # --------------------------------------------------------------------------
 
 
-def gap(values: Mapping[str, float | None] | pd.Series) -> tuple[float, float]:
-    """Fairlearn's between-groups gaps of published group values: (difference, ratio).
-
-    ``difference = max - min`` and ``ratio = min / max`` over the groups with
-    a value, exactly as ``MetricFrame.difference(method="between_groups")``
-    and ``MetricFrame.ratio(method="between_groups")`` compute them from
-    ``by_group`` (tests/test_fairness.py checks the two agree on the same
-    groups). Computed from the published values so that a hidden group can
-    never be worked out from a gap. NaN with fewer than two groups; the ratio
-    is NaN when the largest value is not positive or the smallest negative.
-    """
-    series = pd.Series(values, dtype=float).dropna()
-    if len(series) < 2:
-        return float("nan"), float("nan")
-    low, high = float(series.min()), float(series.max())
-    ratio = low / high if high > 0 and low >= 0 else float("nan")
-    return high - low, ratio
-
-
-def _gap_entry(values: pd.Series, metric: str, settings: FairnessSettings) -> dict[str, Any]:
-    compared = int(values.notna().sum())
-    difference, ratio = gap(values)
-    if metric not in RATE_METRICS:
-        ratio = float("nan")
-    reasons = []
-    if math.isfinite(difference) and difference > settings.max_difference:
-        reasons.append("difference")
-    if math.isfinite(ratio) and ratio < settings.min_ratio:
-        reasons.append("ratio")
-    return {
-        "difference": _number(difference),
-        "ratio": _number(ratio),
-        "groups_compared": compared,
-        "flagged": bool(reasons),
-        "flagged_by": reasons,
-        "source": METRIC_SOURCE.get(metric),
-    }
-
-
 def _attribute_section(
     name: str,
     order: list[str],
@@ -817,7 +677,7 @@ def _attribute_section(
     decision_rows: pd.DataFrame | None,
     actions: Sequence[str],
 ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]:
-    frame = _metric_frame(METRICS, y=y, p=p_taken, groups=groups, terms=terms)
+    frame = metric_frame(METRICS, y=y, p=p_taken, groups=groups, terms=terms)
     by_group = frame.by_group
     intersection = name == INTERSECTION
     # Figures from which a group's outcome counts follow (with its published
@@ -847,7 +707,7 @@ def _attribute_section(
         big_enough = tables.group_ok(g)
         for metric in MODEL_METRICS:
             value = by_group.loc[g, metric] if big_enough else float("nan")
-            row[metric] = _number(value)
+            row[metric] = json_number(value)
             if not big_enough:
                 hidden.append(metric)
             elif row[metric] is not None:
@@ -859,7 +719,7 @@ def _attribute_section(
                 continue
             ok = counts_shown if metric in count_derived else figures_ok
             value = by_group.loc[g, metric] if ok else float("nan")
-            row[metric] = _number(value)
+            row[metric] = json_number(value)
             if not ok:
                 hidden.append(metric)
             elif row[metric] is not None:
@@ -876,7 +736,7 @@ def _attribute_section(
                         seed=seed,
                         alpha=settings.alpha,
                     )
-                    row["gain_low"], row["gain_high"] = _number(interval.low), _number(interval.high)
+                    row["gain_low"], row["gain_high"] = json_number(interval.low), json_number(interval.high)
             else:
                 hidden += ["gain_low", "gain_high"]
         if tables.overrides is not None:
@@ -885,7 +745,7 @@ def _attribute_section(
             row["overrides"] = over.cell(g, OVERRIDDEN)
             rate_ok = over.shown(g, [FOLLOWED, OVERRIDDEN, TOTAL]) and (row["decisions"] or 0) > 0
             rate = (row["overrides"] / row["decisions"]) if rate_ok else None
-            row["override_rate"] = _number(rate)
+            row["override_rate"] = json_number(rate)
             hidden += [c for c, ok in (("decisions", row["decisions"] is not None),
                                        ("overrides", row["overrides"] is not None),
                                        ("override_rate", rate_ok or over.cell(g, TOTAL) == 0)) if not ok]
@@ -894,21 +754,13 @@ def _attribute_section(
         row["suppressed"] = sorted(set(hidden))
         group_rows.append(row)
 
-    gaps: dict[str, Any] = {}
     comparable = [g for g in order if not is_unknown(g)]
     outcome_groups = {g for g in comparable if g in published["v_hist"] and g in published["v_rec"]}
-    for metric in (*MODEL_METRICS, *outcome_metrics):
-        values = pd.Series({g: published[metric].get(g) for g in comparable}, dtype=float)
-        gaps[metric] = _gap_entry(values, metric, settings)
+    gap_metrics = [*MODEL_METRICS, *outcome_metrics]
     if tables.overrides is not None:
-        rates = pd.Series({g: published["override_rate"].get(g) for g in comparable}, dtype=float)
-        gaps["override_rate"] = _gap_entry(rates, "override_rate", settings)
-
-    section_flags = [
-        {"attribute": name, "metric": metric, **{k: gap[k] for k in ("difference", "ratio", "source")},
-         "flagged_by": gap.get("flagged_by", [])}
-        for metric, gap in gaps.items() if gap["flagged"]
-    ]
+        gap_metrics.append("override_rate")
+    gaps = attribute_gaps(comparable, published, gap_metrics, settings)
+    section_flags = gap_flags(name, gaps)
     section: dict[str, Any] = {
         "name": name,
         "label": ATTRIBUTE_LABELS[name],
@@ -928,7 +780,7 @@ def _attribute_section(
 
     line = None
     if "v_hist" in outcome_metrics and "v_rec" in outcome_metrics:
-        line = _headline(
+        line = headline(
             name, groups, outcome_groups, published, terms, clients, settings, seed
         )
     return section, section_flags, line
@@ -941,7 +793,7 @@ def _distribution(table: _Published, order: Sequence[str], columns: Sequence[str
         total = table.cell(g, TOTAL)
         counts = {c: table.cell(g, c) for c in columns}
         shares = {
-            c: (_number(v / total) if v is not None and total else None)
+            c: (json_number(v / total) if v is not None and total else None)
             for c, v in counts.items()
         }
         out.append({"group": g, "total": total, "counts": counts, "shares": shares})
@@ -975,15 +827,15 @@ def _overall(
         "decision_points": None if small else len(y),
         "good_outcomes": positives if outcome_ok else None,
         "other_outcomes": negatives if outcome_ok else None,
-        "mean_p_outcome": None if small else _number(np.mean(p_taken)),
-        "base_rate": _number(np.mean(y)) if outcome_ok else None,
-        "ece": _number(expected_calibration_error(y, p_taken)) if outcome_ok else None,
-        "auc": _number(roc_auc(y, p_taken)) if outcome_ok else None,
-        "v_hist": _number(_mean_of(y, y, terms["v_hist"])) if outcome_ok else None,
-        "v_rec": _number(_mean_of(y, y, terms["v_rec"])) if outcome_ok else None,
-        "expected_gain": _number(interval.value) if outcome_ok and interval else None,
-        "gain_low": _number(interval.low) if outcome_ok and interval else None,
-        "gain_high": _number(interval.high) if outcome_ok and interval else None,
+        "mean_p_outcome": None if small else json_number(np.mean(p_taken)),
+        "base_rate": json_number(np.mean(y)) if outcome_ok else None,
+        "ece": json_number(expected_calibration_error(y, p_taken)) if outcome_ok else None,
+        "auc": json_number(roc_auc(y, p_taken)) if outcome_ok else None,
+        "v_hist": json_number(finite_mean(y, y, terms["v_hist"])) if outcome_ok else None,
+        "v_rec": json_number(finite_mean(y, y, terms["v_rec"])) if outcome_ok else None,
+        "expected_gain": json_number(interval.value) if outcome_ok and interval else None,
+        "gain_low": json_number(interval.low) if outcome_ok and interval else None,
+        "gain_high": json_number(interval.high) if outcome_ok and interval else None,
         "method": method,
     }
     if decision_rows is not None:
@@ -993,115 +845,7 @@ def _overall(
             over = first.cell(TOTAL, OVERRIDDEN)
             out["decisions"] = total
             out["overrides"] = over
-            out["override_rate"] = _number(over / total) if total and over is not None else None
+            out["override_rate"] = json_number(over / total) if total and over is not None else None
     return out
-
-
-# --------------------------------------------------------------------------
-# the headline
-# --------------------------------------------------------------------------
-
-
-def _headline(
-    name: str,
-    groups: pd.Series,
-    allowed: set[str],
-    published: Mapping[str, Mapping[str, float]],
-    terms: Mapping[str, np.ndarray],
-    clients: pd.Series,
-    settings: FairnessSettings,
-    seed: int,
-) -> dict[str, Any] | None:
-    compared = [g for g in published["v_hist"] if g in allowed and g in published["v_rec"]]
-    if len(compared) < 2:
-        return {
-            "attribute": name,
-            "verdict": "not_enough_groups",
-            "groups_compared": len(compared),
-            "gap_history": None,
-            "gap_recommended": None,
-            "change": None,
-            "change_low": None,
-            "change_high": None,
-            "text": headline_text(name, "not_enough_groups", None, None, None, None, None, None),
-        }
-    hist = {g: published["v_hist"][g] for g in compared}
-    rec = {g: published["v_rec"][g] for g in compared}
-    gap_hist = max(hist.values()) - min(hist.values())
-    gap_rec = max(rec.values()) - min(rec.values())
-    change = gap_rec - gap_hist
-    low, high = _gap_change_interval(groups, compared, terms, clients, settings, seed)
-    if math.isfinite(high) and high < 0:
-        verdict = "narrows"
-    elif math.isfinite(low) and low > 0:
-        verdict = "widens"
-    else:
-        verdict = "no_clear_change"
-    lowest_hist = min(hist, key=lambda g: (hist[g], g))
-    highest_hist = max(hist, key=lambda g: (hist[g], g))
-    lowest_rec = min(rec, key=lambda g: (rec[g], g))
-    highest_rec = max(rec, key=lambda g: (rec[g], g))
-    return {
-        "attribute": name,
-        "verdict": verdict,
-        "groups_compared": len(compared),
-        "gap_history": _number(gap_hist),
-        "gap_recommended": _number(gap_rec),
-        "change": _number(change),
-        "change_low": _number(low),
-        "change_high": _number(high),
-        "lowest_history": {"group": lowest_hist, "value": _number(hist[lowest_hist])},
-        "highest_history": {"group": highest_hist, "value": _number(hist[highest_hist])},
-        "lowest_recommended": {"group": lowest_rec, "value": _number(rec[lowest_rec])},
-        "highest_recommended": {"group": highest_rec, "value": _number(rec[highest_rec])},
-        "text": headline_text(name, verdict, gap_hist, gap_rec, low, high,
-                               group_label(name, lowest_hist), group_label(name, highest_hist)),
-    }
-
-
-def _gap_change_interval(
-    groups: pd.Series,
-    compared: Sequence[str],
-    terms: Mapping[str, np.ndarray],
-    clients: pd.Series,
-    settings: FairnessSettings,
-    seed: int,
-) -> tuple[float, float]:
-    """Cluster-bootstrap interval of (gap under recommendations - gap under history).
-
-    Whole clients are resampled; in each replicate the group means of
-    ``v_hist`` and ``v_rec`` are recomputed and each gap is the largest minus
-    the smallest group mean (the same groups as the point estimate).
-    """
-    if settings.n_boot == 0:
-        return float("nan"), float("nan")
-    keep = groups.isin(compared).to_numpy() & np.isfinite(terms["v_hist"]) & np.isfinite(terms["v_rec"])
-    codes, uniques = pd.factorize(clients[keep].to_numpy(dtype=object))
-    group_of_row = pd.Categorical(groups[keep].to_numpy(dtype=object), categories=list(compared)).codes
-    n_clients, n_groups = len(uniques), len(compared)
-    # Per client: its group and sums (every client is in one group).
-    client_group = np.zeros(n_clients, dtype=np.intp)
-    client_group[codes] = group_of_row
-    sums_hist = np.bincount(codes, weights=terms["v_hist"][keep], minlength=n_clients)
-    sums_rec = np.bincount(codes, weights=terms["v_rec"][keep], minlength=n_clients)
-    counts = np.bincount(codes, minlength=n_clients).astype(float)
-    onehot = np.zeros((n_clients, n_groups))
-    onehot[np.arange(n_clients), client_group] = 1.0
-    rng = np.random.default_rng(seed)
-    changes = np.empty(settings.n_boot)
-    block = max(1, 2_000_000 // max(n_clients, 1))
-    for start in range(0, settings.n_boot, block):
-        stop = min(start + block, settings.n_boot)
-        draws = rng.integers(0, n_clients, size=(stop - start, n_clients))
-        weights = np.stack([np.bincount(d, minlength=n_clients) for d in draws]).astype(float)
-        rows_per_group = weights @ (onehot * counts[:, None])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean_hist = (weights @ (onehot * sums_hist[:, None])) / rows_per_group
-            mean_rec = (weights @ (onehot * sums_rec[:, None])) / rows_per_group
-        gap_hist = np.nanmax(mean_hist, axis=1) - np.nanmin(mean_hist, axis=1)
-        gap_rec = np.nanmax(mean_rec, axis=1) - np.nanmin(mean_rec, axis=1)
-        changes[start:stop] = gap_rec - gap_hist
-    low, high = np.quantile(changes, [settings.alpha / 2, 1 - settings.alpha / 2])
-    return float(low), float(high)
 
 
