@@ -75,7 +75,7 @@ tables). Gaps, the headline and the plots use published values only.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -88,16 +88,14 @@ from model.evaluation import (
     expected_calibration_error,
     roc_auc,
 )
+from model.fairness.decisions import add_decision_tables, decisions_from_store
 from model.fairness.gaps import attribute_gaps, gap, gap_flags, headline
 from model.fairness.groups import (
     ATTRIBUTES,
-    CROSS,
     INTERSECTION,
-    OTHER,
     group_labels,
     group_order,
     is_unknown,
-    text_values,
 )
 from model.fairness.metrics import (
     METRICS,
@@ -109,10 +107,18 @@ from model.fairness.metrics import (
     metric_frame,
 )
 from model.fairness.settings import FairnessSettings
-from model.fairness.suppression import MARK, TOTAL, suppress
+from model.fairness.suppression import MARK, TOTAL
+from model.fairness.tables import (
+    FOLLOWED,
+    NEGATIVE,
+    OVERRIDDEN,
+    POSITIVE,
+    AttributeTables,
+    PublishedTable,
+    suppressed_tables,
+)
 from model.fairness.text import ATTRIBUTE_LABELS, group_label
 from model.features import PROTECTED_BY_DEFAULT
-from model.vocab import REASON_CODES, UNKNOWN
 
 __all__ = [
     "ATTRIBUTES",
@@ -128,283 +134,6 @@ __all__ = [
 
 REPORT_KIND: Final = "polku.fairness_report"
 SCHEMA_VERSION: Final = 1
-POSITIVE: Final = "good_outcome"
-NEGATIVE: Final = "other_outcome"
-FOLLOWED: Final = "followed"
-OVERRIDDEN: Final = "overridden"
-
-
-# --------------------------------------------------------------------------
-# suppression across an attribute's tables
-# --------------------------------------------------------------------------
-
-
-def _counts(groups: pd.Series, order: Sequence[str], columns: pd.Series | None = None,
-            categories: Sequence[str] | None = None, ids: pd.Series | None = None) -> pd.DataFrame:
-    """Rows = groups (in `order`), columns = categories: counts of rows, or of distinct ids."""
-    if columns is None:
-        frame = pd.DataFrame({"g": groups.to_numpy(dtype=object), "c": "n"})
-        cats: Sequence[str] = ["n"]
-    else:
-        frame = pd.DataFrame({"g": groups.to_numpy(dtype=object), "c": columns.to_numpy(dtype=object)})
-        cats = list(categories or sorted(frame["c"].unique()))
-    if ids is None:
-        table = frame.groupby(["g", "c"]).size()
-    else:
-        frame["id"] = ids.to_numpy(dtype=object)
-        table = frame.groupby(["g", "c"])["id"].nunique()
-    wide = table.unstack("c", fill_value=0) if len(table) else pd.DataFrame()
-    return wide.reindex(index=list(order), columns=list(cats), fill_value=0).fillna(0).astype(int)
-
-
-@dataclass
-class _Published:
-    """A suppressed table: published values (NaN hidden) and the mask."""
-
-    values: pd.DataFrame
-    mask: pd.DataFrame
-
-    def cell(self, row: str, column: str) -> int | None:
-        if bool(self.mask.loc[row, column]):
-            return None
-        return int(self.values.loc[row, column])
-
-    def shown(self, row: str, columns: Sequence[str]) -> bool:
-        return not any(bool(self.mask.loc[row, c]) for c in columns)
-
-
-def _hidden_totals(groups: Sequence[str], hidden: set[str], columns: Sequence[str]) -> pd.DataFrame:
-    frame = pd.DataFrame(False, index=[*groups, TOTAL], columns=[*columns, TOTAL])
-    for g in hidden:
-        if g in frame.index:
-            frame.loc[g, TOTAL] = True
-    return frame
-
-
-def _linked(
-    table: pd.DataFrame,
-    persons: pd.DataFrame,
-    hidden_groups: set[str],
-    k: int,
-) -> tuple[_Published, set[str]]:
-    """Suppress groups × categories whose row totals are published elsewhere.
-
-    Returns the table and the groups whose total this table had to hide
-    beyond `hidden_groups` (the caller hides them everywhere and repeats).
-    """
-    hidden = _hidden_totals(list(table.index), hidden_groups, list(table.columns))
-    values, mask = suppress(table, k, persons=persons, row_totals=True, column_totals=True, hidden=hidden)
-    extra = {str(g) for g in table.index if bool(mask.loc[g, TOTAL]) and g not in hidden_groups}
-    return _Published(values, mask), extra
-
-
-@dataclass
-class _Tables:
-    """The suppressed tables of one attribute."""
-
-    groups: list[str]
-    clients: _Published
-    decision_points: _Published
-    k: int
-    outcome: _Published | None = None
-    recommended: _Published | None = None
-    historical: _Published | None = None
-    overrides: _Published | None = None
-    reasons: _Published | None = None
-    # Groups whose own outcome counts are both 0 or >= k (primary rule only).
-    outcome_ok: set[str] = field(default_factory=set)
-    # Clients per group (for the primary rule on figures that are not counts).
-    sizes: dict[str, int] = field(default_factory=dict)
-
-    def group_shown(self, g: str) -> bool:
-        return not bool(self.clients.mask.loc[g, self.clients.mask.columns[0]])
-
-    def outcome_counts_shown(self, g: str) -> bool:
-        """The group's outcome counts are published (primary and secondary suppression)."""
-        if self.outcome is None:
-            return False
-        return self.group_shown(g) and self.outcome.shown(g, [POSITIVE, NEGATIVE])
-
-    def group_ok(self, g: str) -> bool:
-        """The group has at least k clients: figures that are not counts may be shown.
-
-        Its counts may still be hidden by secondary suppression; means,
-        calibration and AUC do not let anyone work a count out.
-        """
-        return self.sizes.get(g, 0) >= self.k
-
-    def outcome_figures_ok(self, g: str) -> bool:
-        """Figures that use outcomes but from which no count can be derived may be shown."""
-        return self.group_ok(g) and g in self.outcome_ok
-
-
-def _one_way(counts: pd.Series, k: int, hidden: set[str]) -> _Published:
-    table = counts.to_frame("n")
-    forced = pd.DataFrame(False, index=[*table.index, TOTAL], columns=["n"])
-    for g in hidden:
-        forced.loc[g, "n"] = True
-    values, mask = suppress(table, k, column_totals=True, hidden=forced)
-    return _Published(values, mask)
-
-
-def _group_tables(
-    labels: pd.DataFrame,
-    orders: Mapping[str, list[str]],
-    clients: pd.Series,
-    k: int,
-    forced: Mapping[str, set[str]],
-) -> dict[str, tuple[_Published, _Published]]:
-    """Clients and decision points per group for every attribute, suppressed.
-
-    Gender × residence basis is one two-way table whose margins are the gender
-    and residence-basis tables; every other attribute is a one-way table with
-    its total. Decision points share the clients' mask: a group of fewer than k
-    clients is hidden, and the same pattern of hidden cells protects any
-    additive table of the same shape.
-    """
-    out: dict[str, tuple[_Published, _Published]] = {}
-    dps_all = {name: labels[name].value_counts() for name in orders}
-    clients_all = {name: clients.groupby(labels[name].to_numpy()).nunique() for name in orders}
-
-    def publish(name: str, mask_series: pd.Series) -> None:
-        order = orders[name]
-        for table_of, slot in ((clients_all, 0), (dps_all, 1)):
-            counts = table_of[name].reindex(order, fill_value=0).astype(int)
-            total = int(counts.sum())
-            values = pd.DataFrame({"n": [*counts.tolist(), total]}, index=[*order, TOTAL], dtype=float)
-            mask = pd.DataFrame({"n": mask_series.reindex([*order, TOTAL]).to_numpy(dtype=bool)}, index=values.index)
-            values = values.mask(mask)
-            pair = out.setdefault(name, (None, None))  # type: ignore[arg-type]
-            out[name] = (_Published(values, mask), pair[1]) if slot == 0 else (pair[0], _Published(values, mask))
-
-    joint = INTERSECTION in orders and "gender" in orders and "residence_basis" in orders
-    for name in orders:
-        if joint and name in ("gender", "residence_basis", INTERSECTION):
-            continue
-        published = _one_way(clients_all[name].reindex(orders[name], fill_value=0), k, forced.get(name, set()))
-        publish(name, published.mask["n"])
-    if joint:
-        genders, bases = orders["gender"], orders["residence_basis"]
-        cells = pd.DataFrame(
-            {"g": labels["gender"].to_numpy(dtype=object), "b": labels["residence_basis"].to_numpy(dtype=object),
-             "c": clients.to_numpy(dtype=object)}
-        )
-        two_way = cells.groupby(["g", "b"])["c"].nunique().unstack("b", fill_value=0)
-        two_way = two_way.reindex(index=genders, columns=bases, fill_value=0).fillna(0).astype(int)
-        hidden = pd.DataFrame(False, index=[*genders, TOTAL], columns=[*bases, TOTAL])
-        for g in forced.get("gender", set()):
-            hidden.loc[g, TOTAL] = True
-        for b in forced.get("residence_basis", set()):
-            hidden.loc[TOTAL, b] = True
-        for gb in forced.get(INTERSECTION, set()):
-            g, b = gb.split(CROSS, 1)
-            hidden.loc[g, b] = True
-        _, mask = suppress(two_way, k, row_totals=True, column_totals=True, hidden=hidden)
-        publish("gender", mask[TOTAL])
-        publish("residence_basis", mask.loc[TOTAL])
-        inter = pd.Series(
-            {f"{g}{CROSS}{b}": bool(mask.loc[g, b]) for g in genders for b in bases}
-        )
-        inter[TOTAL] = bool(mask.loc[TOTAL, TOTAL])
-        publish(INTERSECTION, inter)
-    return out
-
-
-def _suppressed_tables(
-    labels: pd.DataFrame,
-    orders: Mapping[str, list[str]],
-    rows: pd.DataFrame,
-    actions: Sequence[str],
-    taken: np.ndarray,
-    recommended: np.ndarray,
-    k: int,
-) -> dict[str, _Tables]:
-    """Every attribute's tables, with hidden totals propagated to a fixed point."""
-    clients = rows["client_id"].astype(str)
-    y = rows["label"].to_numpy(dtype=float)
-    outcome = pd.Series(np.where(y >= 0.5, POSITIVE, NEGATIVE), index=rows.index)
-    taken_codes = pd.Series(np.asarray(actions, dtype=object)[taken], index=rows.index)
-    rec_codes = pd.Series(np.asarray(actions, dtype=object)[recommended], index=rows.index)
-    forced: dict[str, set[str]] = {name: set() for name in orders}
-    while True:
-        groups = _group_tables(labels, orders, clients, k, forced)
-        tables: dict[str, _Tables] = {}
-        grew = False
-        for name, order in orders.items():
-            people, points = groups[name]
-            result = _Tables(list(order), people, points, k)
-            sizes = clients.groupby(labels[name].to_numpy()).nunique()
-            result.sizes = {str(g): int(v) for g, v in sizes.items()}
-            hidden = {g for g in order if bool(people.mask.loc[g, "n"])}
-            g_series = labels[name]
-            own = _counts(g_series, order, outcome, [POSITIVE, NEGATIVE])
-            result.outcome_ok = {
-                g for g in order if all(v == 0 or v >= k for v in own.loc[g].tolist())
-            }
-            if name == INTERSECTION:
-                tables[name] = result
-                continue
-            for attr, column, cats in (
-                ("outcome", outcome, [POSITIVE, NEGATIVE]),
-                ("recommended", rec_codes, list(actions)),
-                ("historical", taken_codes, list(actions)),
-            ):
-                counts = _counts(g_series, order, column, cats)
-                persons = _counts(g_series, order, column, cats, ids=clients)
-                published, extra = _linked(counts, persons, hidden, k)
-                setattr(result, attr, published)
-                if extra:
-                    forced[name] |= extra
-                    grew = True
-            tables[name] = result
-        if not grew:
-            return tables
-
-
-def _decision_tables(
-    labels: pd.DataFrame,
-    orders: Mapping[str, list[str]],
-    decisions: pd.DataFrame,
-    k: int,
-    tables: dict[str, _Tables],
-) -> None:
-    """Override and reason tables per single attribute, linked through the overridden counts."""
-    clients = decisions["client_id"].astype(str)
-    overridden = decisions["overridden"].to_numpy(dtype=bool)
-    kind = pd.Series(np.where(overridden, OVERRIDDEN, FOLLOWED), index=decisions.index)
-    reason = text_values(decisions["reason_code"]).where(overridden, None)
-    reason_codes = list(REASON_CODES) + sorted(
-        set(reason.dropna().unique()) - set(REASON_CODES)
-    )
-    for name, order in orders.items():
-        if name == INTERSECTION or name not in labels.columns:
-            continue
-        g_series = labels[name]
-        counts = _counts(g_series, order, kind, [FOLLOWED, OVERRIDDEN])
-        persons = _counts(g_series, order, kind, [FOLLOWED, OVERRIDDEN], ids=clients)
-        # A group's decision total is shown only when it comes from at least k clients.
-        few = {
-            g for g in order
-            if 0 < clients[g_series == g].nunique() < k
-        }
-        mask_rows = decisions.index[overridden]
-        r_groups = g_series.loc[mask_rows]
-        r_counts = _counts(r_groups, order, reason.loc[mask_rows], reason_codes)
-        r_persons = _counts(r_groups, order, reason.loc[mask_rows], reason_codes, ids=clients.loc[mask_rows])
-        forced_over: set[str] = set()
-        while True:
-            hidden = _hidden_totals(order, few, [FOLLOWED, OVERRIDDEN])
-            for g in forced_over:
-                hidden.loc[g, OVERRIDDEN] = True
-            values, mask = suppress(counts, k, persons=persons, row_totals=True, column_totals=True, hidden=hidden)
-            over = _Published(values, mask)
-            hidden_over = {g for g in order if bool(mask.loc[g, OVERRIDDEN])}
-            reasons, extra = _linked(r_counts, r_persons, hidden_over, k)
-            if not extra:
-                break
-            forced_over |= extra
-        tables[name].overrides = over
-        tables[name].reasons = reasons
 
 
 # --------------------------------------------------------------------------
@@ -490,22 +219,11 @@ def fairness_report(
     orders = {
         name: group_order(name, labels[name], clients, settings) for name in labels.columns
     }
-    tables = _suppressed_tables(labels, orders, rows, actions, taken_, recommended_, k)
+    tables = suppressed_tables(labels, orders, rows, actions, taken_, recommended_, k)
 
     decision_rows: pd.DataFrame | None = None
-    decision_labels: pd.DataFrame | None = None
     if decisions is not None and len(decisions):
-        decision_rows = _decision_input(decisions)
-        decision_labels, _ = group_labels(decision_rows, settings, languages=languages)
-        for name in decision_labels.columns:
-            if name in orders:
-                extra = [g for g in decision_labels[name].unique() if g not in orders[name]]
-                if extra:
-                    decision_labels[name] = decision_labels[name].where(
-                        decision_labels[name].isin(orders[name]), OTHER if name == "mother_tongue" else UNKNOWN
-                    )
-        single = {nm: o for nm, o in orders.items() if nm in decision_labels.columns and nm != INTERSECTION}
-        _decision_tables(decision_labels, single, decision_rows, k, tables)
+        decision_rows = add_decision_tables(decisions, settings, languages, orders, tables)
 
     attributes = []
     flags: list[dict[str, Any]] = []
@@ -524,8 +242,6 @@ def fairness_report(
             settings=settings,
             seed=rng_seed + index,
             method=method,
-            decision_labels=None if decision_labels is None else decision_labels.get(name),
-            decision_rows=decision_rows,
             actions=actions,
         )
         section["used_as_feature"] = _used_as_feature(name, model_features)
@@ -535,7 +251,7 @@ def fairness_report(
             headline.append(line)
 
     overall = _overall(y, p_taken, terms, clients, settings, decision_rows, tables, method)
-    hidden_cells = sum(_hidden_count(t) for t in tables.values())
+    hidden_cells = sum(t.hidden_cells() for t in tables.values())
     names = dict(service_names or {})
     report: dict[str, Any] = {
         "kind": REPORT_KIND,
@@ -585,76 +301,6 @@ def _attributes_used(present: Sequence[str], model_features: Sequence[str], prot
     }
 
 
-def _hidden_count(tables: _Tables) -> int:
-    total = 0
-    for item in (tables.clients, tables.outcome, tables.recommended, tables.historical, tables.overrides, tables.reasons):
-        if item is not None:
-            total += int(item.mask.to_numpy().sum())
-    return total
-
-
-def _decision_input(decisions: pd.DataFrame) -> pd.DataFrame:
-    frame = decisions.reset_index(drop=True).copy()
-    for name in ("client_id", "chosen_service"):
-        if name not in frame.columns:
-            raise ValueError(f"the decisions table needs a {name} column")
-    if "overridden" not in frame.columns:
-        if "recommended_service" not in frame.columns:
-            raise ValueError("the decisions table needs recommended_service or overridden")
-        frame["overridden"] = frame["chosen_service"].astype(str) != frame["recommended_service"].astype(str)
-    if "reason_code" not in frame.columns:
-        frame["reason_code"] = None
-    frame["overridden"] = frame["overridden"].astype(bool)
-    return frame
-
-
-def decisions_from_store(
-    decisions: pd.DataFrame,
-    audit: pd.DataFrame,
-    *,
-    model_version: str | None = None,
-) -> pd.DataFrame:
-    """Caseworkers' decisions joined to the audit log, ready for :func:`fairness_report`.
-
-    `decisions`: rows of the decisions table (`decision_id`, `request_id`,
-    `chosen_service`, `recommended_service`, `reason_code`, optional
-    `corrects` and `created_at`). `audit`: rows of the audit log
-    (`request_id`, `client_id`, `model_version`, `features`: the decision-point
-    features as a dict or a JSON string). Join key: `request_id` (a decision
-    refers to the recommendation it answers; the audit row carries the
-    pseudonymous client id and the features the model saw). A decision that a
-    later one `corrects` is replaced by it; of several for one request
-    without corrections, the last one counts. `model_version` keeps the
-    decisions on that version's recommendations only.
-    """
-    import json
-
-    frame = decisions.copy()
-    if "corrects" in frame.columns:
-        corrected = set(frame["corrects"].dropna().astype(str))
-        frame = frame[~frame["decision_id"].astype(str).isin(corrected)]
-    if "created_at" in frame.columns:
-        frame = frame.sort_values("created_at", kind="stable")
-    frame = frame.drop_duplicates("request_id", keep="last")
-    log = audit.copy()
-    if model_version is not None and "model_version" in log.columns:
-        log = log[log["model_version"].astype(str) == str(model_version)]
-    features = log["features"].map(lambda v: json.loads(v) if isinstance(v, str) else dict(v or {}))
-    wanted = sorted({column for _, column in ATTRIBUTES if "+" not in column})
-    expanded = pd.DataFrame(
-        {name: features.map(lambda d, nm=name: d.get(nm)).to_numpy(dtype=object) for name in wanted},
-        index=log.index,
-    )
-    expanded["request_id"] = log["request_id"].astype(str).to_numpy()
-    expanded["client_id"] = log["client_id"].astype(str).to_numpy()
-    if "as_of" in log.columns:
-        expanded["decision_date"] = pd.to_datetime(log["as_of"]).to_numpy()
-    frame["request_id"] = frame["request_id"].astype(str)
-    joined = frame.merge(expanded, on="request_id", how="inner", validate="one_to_one")
-    joined["overridden"] = joined["chosen_service"].astype(str) != joined["recommended_service"].astype(str)
-    return joined.reset_index(drop=True)
-
-
 # --------------------------------------------------------------------------
 # sections
 # --------------------------------------------------------------------------
@@ -664,7 +310,7 @@ def _attribute_section(
     name: str,
     order: list[str],
     groups: pd.Series,
-    tables: _Tables,
+    tables: AttributeTables,
     *,
     y: np.ndarray,
     p_taken: np.ndarray,
@@ -673,8 +319,6 @@ def _attribute_section(
     settings: FairnessSettings,
     seed: int,
     method: str,
-    decision_labels: pd.Series | None,
-    decision_rows: pd.DataFrame | None,
     actions: Sequence[str],
 ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]:
     frame = metric_frame(METRICS, y=y, p=p_taken, groups=groups, terms=terms)
@@ -786,7 +430,7 @@ def _attribute_section(
     return section, section_flags, line
 
 
-def _distribution(table: _Published, order: Sequence[str], columns: Sequence[str]) -> list[dict[str, Any]]:
+def _distribution(table: PublishedTable, order: Sequence[str], columns: Sequence[str]) -> list[dict[str, Any]]:
     """Counts and shares per group (and the total row); shares only from published counts."""
     out = []
     for g in [*order, TOTAL]:
@@ -807,7 +451,7 @@ def _overall(
     clients: pd.Series,
     settings: FairnessSettings,
     decision_rows: pd.DataFrame | None,
-    tables: Mapping[str, _Tables],
+    tables: Mapping[str, AttributeTables],
     method: str,
 ) -> dict[str, Any]:
     k = settings.min_cell_size
