@@ -162,7 +162,7 @@ def decision_log(url: str, *, model_name: str) -> tuple[pd.DataFrame, pd.DataFra
     For `polku report fairness --decisions-db URL`. Read only: the schema is
     not migrated and nothing is written. Comments are not read (reports
     never show free text). Returns (decisions, audit) as frames for
-    `model.fairness.decisions_from_store`.
+    `model.fairness.decisions.decisions_from_store`.
     """
     import pandas as pd
     from sqlalchemy import inspect, select

@@ -1,7 +1,7 @@
 """The fairness report and the model card as files: JSON and self-contained HTML.
 
 - `fairness_report_for` scores decision points with a `Router` and builds the
-  fairness report (`model.fairness.fairness_report`).
+  fairness report (`model.fairness.report.fairness_report`).
 - `render_fairness_html` and `render_model_card_html` turn the JSON-ready
   dicts into one HTML page each: inline CSS, plots embedded as base64 PNG
   (matplotlib's Agg canvas, never pyplot), no scripts and nothing fetched, so
@@ -33,16 +33,13 @@ import pandas as pd
 
 from model.config import RunConfig
 from model.decision_points import DecisionPoints, eligible_column
-from model.fairness import (
-    ATTRIBUTE_LABELS,
-    REPORT_KIND,
-    FairnessSettings,
-    decisions_from_store,
-    fairness_report,
-)
+from model.fairness.decisions import decisions_from_store
+from model.fairness.report import REPORT_KIND, fairness_report
+from model.fairness.settings import FairnessSettings
+from model.fairness.suppression import MARK
+from model.fairness.text import ATTRIBUTE_LABELS
 from model.model_card import CARD_KIND, FIGURE_LABELS, build_model_card
 from model.router import Router
-from model.fairness.suppression import MARK
 from training.plots import new_figure, png_base64
 
 FAIRNESS_JSON: Final = "fairness.json"
@@ -108,7 +105,7 @@ def fairness_report_for(
     the truth table. `decisions`: caseworkers' decisions, either already
     joined (client_id, chosen_service, recommended_service, reason_code and
     the attribute columns) or, with `audit`, raw rows of the decisions table
-    joined here through `model.fairness.decisions_from_store`. `config`
+    joined here through `model.fairness.decisions.decisions_from_store`. `config`
     defaults to the router's; k is its `min_cell_size`.
     """
     config = config or router.config
@@ -793,7 +790,7 @@ def _how_to_read(report: Mapping[str, Any]) -> str:
 def render_fairness_html(report: Mapping[str, Any], language: str = "fi") -> str:
     """The fairness report as one self-contained HTML page (Finnish and English).
 
-    `report` is the dict of `model.fairness.fairness_report` (or its JSON read
+    `report` is the dict of `model.fairness.report.fairness_report` (or its JSON read
     back); the model card's fairness summary is not a report and is refused.
     """
     if report.get("kind") != REPORT_KIND:

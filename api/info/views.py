@@ -178,7 +178,7 @@ def _wants_html(accept: str) -> bool:
 
 def fairness_html(report: Mapping[str, Any], *, title: str) -> str:
     """The training run's own page for a Polku fairness report; a plain rendering of anything else."""
-    from model.fairness import REPORT_KIND
+    from model.fairness.report import REPORT_KIND
 
     if report.get("kind") == REPORT_KIND:
         from training.reports import render_fairness_html  # matplotlib: only when asked
