@@ -20,15 +20,12 @@ from fairlearn.metrics import MetricFrame
 
 from model.errors import SuppressionError
 from model.evaluation import dr_terms, expected_calibration_error, roc_auc
-from model.fairness import (
-    INTERSECTION,
-    FairnessSettings,
-    decisions_from_store,
-    fairness_report,
-    gap,
-    group_labels,
-)
-from model.suppression import TOTAL
+from model.fairness.decisions import decisions_from_store
+from model.fairness.gaps import gap
+from model.fairness.groups import INTERSECTION, group_labels
+from model.fairness.report import fairness_report
+from model.fairness.settings import FairnessSettings
+from model.fairness.suppression import TOTAL
 from tests.test_suppression import linearly_determined
 
 ACTIONS = ("a", "b", "no_new_service")

@@ -21,10 +21,10 @@ from model.config import RunConfig
 from model.decision_points import DecisionPoints, build_decision_points
 from model.encoding import FeatureEncoder
 from model.evaluation import policy_values
-from model.fairness import FairnessSettings
+from model.fairness.settings import FairnessSettings
+from model.fairness.suppression import MARK
 from model.learners import PropensityModel, SLearner, TrainingData
 from model.router import Router
-from model.suppression import MARK
 from training.reports.build import (
     FAIRNESS_HTML,
     FAIRNESS_JSON,

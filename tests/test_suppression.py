@@ -1,4 +1,4 @@
-"""Small-cell suppression (model.suppression): the threshold, primary and
+"""Small-cell suppression (model.fairness.suppression): the threshold, primary and
 secondary suppression, checked on hand-made tables and, with hypothesis, on
 random ones: no published count lies in 1..k-1 and no hidden cell can be
 worked out from the published cells and totals, neither by the elimination an
@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model.errors import PolkuError, SuppressionError
-from model.suppression import MARK, TOTAL, check_k, display, rate_published, suppress
+from model.fairness.suppression import MARK, TOTAL, check_k, display, rate_published, suppress
 
 # -- independent checks ---------------------------------------------------------
 

@@ -30,7 +30,7 @@ def read_decision_log(url: str, *, model_name: str) -> tuple[pd.DataFrame, pd.Da
     For `polku report fairness --decisions-db URL`. Read only: the schema is
     not migrated and nothing is written. Comments are not read (reports
     never show free text). Returns (decisions, audit) as frames for
-    `model.fairness.decisions_from_store`.
+    `model.fairness.decisions.decisions_from_store`.
     """
     try:
         db = make_engine(url, pool_size=1)

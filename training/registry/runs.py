@@ -143,7 +143,7 @@ def log_training(
             mlflow.log_dict(result.model_card, f"reports/{MODEL_CARD_FILE}")
             if result.fairness_report is not None:
                 mlflow.log_dict(result.fairness_report, f"reports/{FAIRNESS_REPORT_FILE}")
-                from model.fairness import REPORT_KIND
+                from model.fairness.report import REPORT_KIND
 
                 if result.fairness_report.get("kind") == REPORT_KIND:
                     from training.reports.html import render_fairness_html, render_model_card_html

@@ -1,7 +1,7 @@
 """The fairness report and the model card of one model version, and their files.
 
 - `fairness_report_for` scores decision points with a `Router` and builds the
-  fairness report (`model.fairness.fairness_report`).
+  fairness report (`model.fairness.report.fairness_report`).
 - `model_card_for` builds the model card (`model.model_card.build_model_card`),
   filling what the caller does not give from the router's metadata.
 - `write_reports` writes fairness.json, fairness.html, model_card.json and
@@ -24,7 +24,9 @@ import pandas as pd
 
 from model.config import RunConfig
 from model.decision_points import DecisionPoints, eligible_column
-from model.fairness import FairnessSettings, decisions_from_store, fairness_report
+from model.fairness.decisions import decisions_from_store
+from model.fairness.report import fairness_report
+from model.fairness.settings import FairnessSettings
 from model.model_card import build_model_card
 from model.router import Router
 from training.reports.html import LANGUAGES, render_fairness_html, render_model_card_html
@@ -85,7 +87,7 @@ def fairness_report_for(
     the truth table. `decisions`: caseworkers' decisions, either already
     joined (client_id, chosen_service, recommended_service, reason_code and
     the attribute columns) or, with `audit`, raw rows of the decisions table
-    joined here through `model.fairness.decisions_from_store`. `config`
+    joined here through `model.fairness.decisions.decisions_from_store`. `config`
     defaults to the router's; k is its `min_cell_size`.
     """
     config = config or router.config

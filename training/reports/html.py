@@ -11,7 +11,7 @@ shown; headline findings come first, in plain language.
 Every number on the page is rendered from the dict, never recomputed, and
 carries its place in the JSON (`data-key`, a JSON list of keys) and its
 value (`data-value`), so a test can check that the page shows exactly the
-JSON's numbers. Suppressed values are shown as `model.suppression.MARK`.
+JSON's numbers. Suppressed values are shown as `model.fairness.suppression.MARK`.
 How numbers are written (`format_value`) is here too, as the templates'
 `number` filter.
 """
@@ -26,9 +26,10 @@ from typing import Any, Final
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from model.fairness import ATTRIBUTE_LABELS, REPORT_KIND
+from model.fairness.report import REPORT_KIND
+from model.fairness.suppression import MARK
+from model.fairness.text import ATTRIBUTE_LABELS
 from model.model_card import CARD_KIND, FIGURE_LABELS
-from model.suppression import MARK
 from training.reports.plots import group_outcomes_png, headline_gaps_png, learner_values_png
 
 LANGUAGES: Final = ("fi", "en")
@@ -159,7 +160,7 @@ def _check_language(language: str) -> None:
 def render_fairness_html(report: Mapping[str, Any], language: str = "fi") -> str:
     """The fairness report as one self-contained HTML page (Finnish and English).
 
-    `report` is the dict of `model.fairness.fairness_report` (or its JSON read
+    `report` is the dict of `model.fairness.report.fairness_report` (or its JSON read
     back); the model card's fairness summary is not a report and is refused.
     `language` is the one shown first.
     """

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from model.fairness import ATTRIBUTE_LABELS
+from model.fairness.text import ATTRIBUTE_LABELS
 from training.plots import new_figure, png_base64
 
 DPI: Final = 110

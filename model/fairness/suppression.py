@@ -1,4 +1,4 @@
-"""Small-cell suppression for published tables of counts (SPEC §6).
+"""Small-cell suppression for published tables of counts.
 
 No report may let a person be identified. A table of counts (rows = groups,
 columns = categories, or a single count column) is published through
@@ -32,7 +32,8 @@ may narrow it further); the published marker is the same for primary and
 secondary cells so that a reader cannot tell which is which.
 
 Rates are computed by the caller from published counts only; use
-:func:`rate_published` to know whether a rate may be shown.
+:func:`rate_published` to know whether a rate may be shown. docs/fairness.md
+explains the rule for the report's readers.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from scipy.linalg import null_space
 
 from model.errors import SuppressionError
 
-# The smallest threshold ever accepted (SPEC §6: a setting, never below 3).
+# The smallest threshold ever accepted: k is a setting, but never below 3.
 MIN_K: Final = 3
 DEFAULT_K: Final = 5
 # Label of the margins in published tables.
@@ -135,7 +136,11 @@ def recoverable(mask: np.ndarray, equations: np.ndarray) -> np.ndarray:
     if system.shape[0] == 0:
         return out.reshape(np.shape(mask))
     basis = null_space(system)
-    free = np.linalg.norm(basis, axis=1) > _NULL_TOLERANCE if basis.size else np.zeros(unknown.size, bool)
+    free = (
+        np.linalg.norm(basis, axis=1) > _NULL_TOLERANCE
+        if basis.size
+        else np.zeros(unknown.size, bool)
+    )
     out[unknown[~free]] = True
     return out.reshape(np.shape(mask))
 
