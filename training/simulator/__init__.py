@@ -6,7 +6,7 @@ what the learners must be judged on (SPEC §5).
 
 How the world works
 -------------------
-Each client has a profile drawn to match public figures (see `_profiles`) and
+Each client has a profile drawn to match public figures (see `draw_profiles`) and
 a latent *motivation* that the data never shows. From intake, the client's
 case moves through *epochs*: at a plan review the historical caseworker policy
 picks the next action; a service is started after a waiting time, runs for a

@@ -8,20 +8,20 @@ import pandas as pd
 _EPOCH = np.datetime64("1970-01-01", "D")
 
 
-def _day(iso: str) -> int:
+def day_number(iso: str) -> int:
     return int((np.datetime64(iso, "D") - _EPOCH).astype(np.int64))
 
 
-def _year_of(days: np.ndarray) -> np.ndarray:
+def year_of(days: np.ndarray) -> np.ndarray:
     return np.asarray(days, dtype="datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
 
 
-def _month_of(days: np.ndarray) -> np.ndarray:
+def month_of(days: np.ndarray) -> np.ndarray:
     d = np.asarray(days, dtype="datetime64[D]")
     return (d.astype("datetime64[M]").astype(np.int64) % 12) + 1
 
 
-def _to_dates(days: np.ndarray, missing: int | None = None) -> pd.Series:
+def to_dates(days: np.ndarray, missing: int | None = None) -> pd.Series:
     values = np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[s]")
     series = pd.Series(values)
     if missing is not None:

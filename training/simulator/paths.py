@@ -9,7 +9,7 @@ from training.simulator.state import Noise, State
 from training.simulator.world import World
 
 
-def _segment_success(h: np.ndarray, mu: float, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def segment_success(h: np.ndarray, mu: float, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """P(success in the segment | alive at its start) and P(alive at its end)."""
     rate = h + mu
     length = np.maximum(length, 0.0)
@@ -20,14 +20,14 @@ def _segment_success(h: np.ndarray, mu: float, length: np.ndarray) -> tuple[np.n
 
 def path_success_probability(
     world: World,
-    st: State,
+    state: State,
     first_action: np.ndarray,
     first_wait: np.ndarray,
     horizon_days: int,
     at_review: np.ndarray | None = None,
     noise: Noise | None = None,
 ) -> np.ndarray:
-    """P(label) when `first_action` is taken at st.t and the historical policy follows.
+    """P(label) when `first_action` is taken at state.day and the historical policy follows.
 
     The window is [t, t + horizon_days + 1) in continuous time, so that a spell
     dated `horizon_days` after the decision still counts, as the label does.
@@ -35,28 +35,28 @@ def path_success_probability(
     among the reviews the later decisions see.
     """
     p = world.params
-    nz = noise or world.noise
+    noise = noise or world.noise
     mu = p.move_away_per_year / DAYS_PER_YEAR
     k_last = p.max_epochs - 1
-    st = st.take(np.arange(len(st)))  # work on a copy
-    n = len(st)
-    end_window = st.t.astype(np.float64) + horizon_days + 1
-    exit_day = world.profiles.intake[st.c] + int(p.max_years_in_services * DAYS_PER_YEAR)
+    state = state.take(np.arange(len(state)))  # work on a copy
+    n = len(state)
+    end_window = state.day.astype(np.float64) + horizon_days + 1
+    exit_day = world.profiles.intake[state.client] + int(p.max_years_in_services * DAYS_PER_YEAR)
     prob = np.zeros(n)
     alive = np.ones(n)
     action = first_action.astype(np.int64).copy()
     wait = first_wait.astype(np.int64).copy()
     if at_review is not None:
-        st.n_reviews = st.n_reviews + at_review.astype(st.n_reviews.dtype)
+        state.n_reviews = state.n_reviews + at_review.astype(state.n_reviews.dtype)
     active = np.ones(n, dtype=bool)
     first = True
-    subsidy_code = world.sidx["pay_subsidy"]
+    subsidy_code = world.service_index["pay_subsidy"]
 
     while True:
         idx = np.flatnonzero(active)
         if not len(idx):
             break
-        sub = st.take(idx)
+        sub = state.take(idx)
         window = end_window[idx]
         p_acc = prob[idx]
         alive_acc = alive[idx]
@@ -72,11 +72,11 @@ def path_success_probability(
         ) -> None:
             h_e, h_u = world.hazard(sub, seg_start.astype(np.int64), activity)
             length = np.minimum(seg_end, window) - seg_start
-            ps, al = _segment_success(h_e + h_u, mu, length)
+            ps, al = segment_success(h_e + h_u, mu, length)
             p_acc += alive_acc * ps
             alive_acc *= al
 
-        t0 = sub.t.astype(np.float64)
+        t0 = sub.day.astype(np.float64)
         if first:
             act = action[idx]
             wt = wait[idx]
@@ -85,41 +85,45 @@ def path_success_probability(
         else:
             # A plan review: the case leaves integration services, or the
             # policy picks the next action.
-            leaving = (t0 >= exit_day[idx]) | (sub.k >= p.max_epochs)
-            act, _ = world.choose(sub, nz)
+            leaving = (t0 >= exit_day[idx]) | (sub.epoch >= p.max_epochs)
+            act, _ = world.choose(sub, noise)
             sub.n_reviews = sub.n_reviews + 1
             wt = np.where(
-                act < world.nns, world.wait_days(sub, np.minimum(act, world.nns - 1), nz), 0
+                act < world.no_new_service,
+                world.wait_days(sub, np.minimum(act, world.no_new_service - 1), noise),
+                0,
             )
-        nns = (act == world.nns) & ~leaving
+        nns = (act == world.no_new_service) & ~leaving
         svc = ~nns & ~leaving
-        kk = np.minimum(sub.k, k_last)
+        kk = np.minimum(sub.epoch, k_last)
         rate_u = world.unemployed_rate(sub)
         none = np.full(len(idx), -1)
 
         # Waiting for a place, or continuing without a new service, or (on
         # leaving services) the rest of the window.
-        interval = nz.review_interval[sub.c, kk]
+        interval = noise.review_interval[sub.client, kk]
         t1 = np.where(nns, t0 + interval, np.where(leaving, window, t0 + wt))
         segment(t0, t1, none)
-        sub.unemp_days = sub.unemp_days + np.where(leaving, 0.0, rate_u * (t1 - t0))
+        sub.unemployed_days = sub.unemployed_days + np.where(leaving, 0.0, rate_u * (t1 - t0))
         # The service itself, then the days to the next review.
         a_safe = np.where(svc, act, 0)
-        sub.t = np.where(svc, t1, sub.t).astype(np.int64)
-        end, interrupted = world.service_plan(sub, a_safe, sub.t, nz)
+        sub.day = np.where(svc, t1, sub.day).astype(np.int64)
+        end, interrupted = world.service_plan(sub, a_safe, sub.day, noise)
         t2 = np.where(svc, end, t1)
         segment(t1, t2, np.where(svc, act, -1))
         paid_work = svc & (act == subsidy_code)
-        sub.unemp_days = sub.unemp_days + np.where(svc & ~paid_work, rate_u * (t2 - t1), 0.0)
+        sub.unemployed_days = sub.unemployed_days + np.where(
+            svc & ~paid_work, rate_u * (t2 - t1), 0.0
+        )
         sub.n_services = sub.n_services + svc
-        world.finish_service(sub, a_safe, sub.t, end, interrupted, mask=svc, noise=nz)
-        gap = nz.gap[sub.c, kk]
+        world.finish_service(sub, a_safe, sub.day, end, interrupted, mask=svc, noise=noise)
+        gap = noise.gap[sub.client, kk]
         t3 = np.where(svc, t2 + gap, t2)
         segment(t2, t3, none)
-        sub.unemp_days = sub.unemp_days + np.where(svc, rate_u * gap, 0.0)
-        sub.t = np.where(leaving, sub.t, t3).astype(np.int64)
-        sub.k = sub.k + 1
-        st.put(idx, sub)
+        sub.unemployed_days = sub.unemployed_days + np.where(svc, rate_u * gap, 0.0)
+        sub.day = np.where(leaving, sub.day, t3).astype(np.int64)
+        sub.epoch = sub.epoch + 1
+        state.put(idx, sub)
         prob[idx] = p_acc
         alive[idx] = alive_acc
         active[idx] = ~leaving & (t3 < window)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from training.simulator.dates import _day, _year_of
+from training.simulator.dates import day_number, year_of
 from training.simulator.params import WorldParams
 
 # Residence basis of the 2021 inflow to Finland (Migri / Statistics Finland,
@@ -170,27 +170,27 @@ class Profiles:
     residence_basis: np.ndarray
     education_level: np.ndarray
     prior_work_true: np.ndarray
-    prior_work_obs: np.ndarray
+    prior_work_observed: np.ndarray
     literacy_needs: np.ndarray  # bool
     finnish_intake_true: np.ndarray  # int rank
-    finnish_intake_obs: np.ndarray  # float rank, NaN unknown
+    finnish_intake_observed: np.ndarray  # float rank, NaN unknown
     health_limitation: np.ndarray  # bool
     children_under_school_age: np.ndarray
     inactive: np.ndarray  # bool: outside the labour force (home care) rather than unemployed
     motivation: np.ndarray
-    base_e: np.ndarray  # static part of the log employment hazard (per year)
-    base_u: np.ndarray  # static part of the log education hazard
+    base_employment: np.ndarray  # static part of the log employment hazard (per year)
+    base_education: np.ndarray  # static part of the log education hazard
 
     def take(self, idx: np.ndarray) -> Profiles:
         return Profiles(**{f.name: getattr(self, f.name)[idx] for f in dataclasses.fields(self)})
 
 
-def _profiles(p: WorldParams, rng: np.random.Generator) -> Profiles:
+def draw_profiles(p: WorldParams, rng: np.random.Generator) -> Profiles:
     n = p.n_clients
-    first = _day(p.first_intake)
-    last = _day(p.extract_date) - 60
+    first = day_number(p.first_intake)
+    last = day_number(p.extract_date) - 60
     intake = np.sort(rng.integers(first, last + 1, n))
-    tp_from = _day(TEMPORARY_PROTECTION_FROM)
+    tp_from = day_number(TEMPORARY_PROTECTION_FROM)
     bases = list(RESIDENCE_MIX)
     basis = rng.choice(
         np.asarray(bases, dtype=object),
@@ -226,17 +226,17 @@ def _profiles(p: WorldParams, rng: np.random.Generator) -> Profiles:
         18 + rng.gamma(3.2, 4.6, n) + np.where(np.isin(basis, ("family", "humanitarian")), 2.0, 0.0)
     )
     age = np.clip(np.round(age), 18, 64).astype(np.int64)
-    intake_year = _year_of(intake)
+    intake_year = year_of(intake)
     birth_year = intake_year - age
     edu = np.empty(n, dtype=object)
     for b, probs in EDUCATION_BY_BASIS.items():
         hit = basis == b
         if hit.any():
-            pr_ = np.array(probs)
+            shares = np.array(probs)
             edu[hit] = rng.choice(
                 np.asarray(EDUCATION_LEVELS_ORDER, dtype=object),
                 size=int(hit.sum()),
-                p=pr_ / pr_.sum(),
+                p=shares / shares.sum(),
             )
     literacy = np.where(
         edu == "none",
@@ -339,14 +339,14 @@ def _profiles(p: WorldParams, rng: np.random.Generator) -> Profiles:
         residence_basis=basis,
         education_level=edu,
         prior_work_true=work_years,
-        prior_work_obs=work_obs,
+        prior_work_observed=work_obs,
         literacy_needs=literacy.astype(bool),
         finnish_intake_true=finnish,
-        finnish_intake_obs=finnish_obs,
+        finnish_intake_observed=finnish_obs,
         health_limitation=health.astype(bool),
         children_under_school_age=kids.astype(np.int64),
         inactive=inactive.astype(bool),
         motivation=motivation,
-        base_e=base_e,
-        base_u=base_u,
+        base_employment=base_e,
+        base_education=base_u,
     )

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 
 STATE_FIELDS = (
-    "c",
-    "t",
-    "k",
+    "client",
+    "day",
+    "epoch",
     "completed",
     "n_interrupted",
     "n_services",
@@ -17,11 +17,11 @@ STATE_FIELDS = (
     "last_service",
     "last_status",
     "last_end",
-    "lang_obs",
-    "lang_true",
-    "unemp_days",
-    "persist_e",
-    "persist_u",
+    "finnish_observed",
+    "finnish_true",
+    "unemployed_days",
+    "lasting_employment",
+    "lasting_education",
 )
 
 
@@ -29,9 +29,9 @@ STATE_FIELDS = (
 class State:
     """Dynamic state of a batch of walkers (a client at a time, on a path)."""
 
-    c: np.ndarray  # client index
-    t: np.ndarray  # current day (int64)
-    k: np.ndarray  # epoch (index into the per-epoch noise)
+    client: np.ndarray  # index into the profiles
+    day: np.ndarray  # current day (int64)
+    epoch: np.ndarray  # index into the per-epoch noise
     completed: np.ndarray  # (n, S) completed episodes per service
     n_interrupted: np.ndarray
     n_services: np.ndarray
@@ -39,11 +39,11 @@ class State:
     last_service: np.ndarray  # -1: none
     last_status: np.ndarray  # 0 completed, 1 interrupted, -1 none
     last_end: np.ndarray  # float day, NaN none
-    lang_obs: np.ndarray  # float rank, NaN unknown
-    lang_true: np.ndarray  # int rank
-    unemp_days: np.ndarray  # float
-    persist_e: np.ndarray
-    persist_u: np.ndarray
+    finnish_observed: np.ndarray  # float rank, NaN unknown
+    finnish_true: np.ndarray  # int rank
+    unemployed_days: np.ndarray  # float
+    lasting_employment: np.ndarray
+    lasting_education: np.ndarray
 
     def take(self, idx: np.ndarray) -> State:
         return State(**{name: getattr(self, name)[idx].copy() for name in STATE_FIELDS})
@@ -53,7 +53,7 @@ class State:
             getattr(self, name)[idx] = getattr(other, name)
 
     def __len__(self) -> int:
-        return len(self.c)
+        return len(self.client)
 
 
 @dataclass
@@ -61,11 +61,11 @@ class Noise:
     """Pre-drawn randomness per client and epoch, shared by every counterfactual."""
 
     gumbel: np.ndarray  # (n, K, A) float32
-    duration_z: np.ndarray  # (n, K)
-    interrupt_u: np.ndarray
-    interrupt_frac: np.ndarray
-    lang_u: np.ndarray
+    duration_normal: np.ndarray  # (n, K)
+    interrupt_uniform: np.ndarray
+    interrupt_fraction: np.ndarray
+    language_uniform: np.ndarray
     gap: np.ndarray  # days from a service's end to the next review
     review_interval: np.ndarray  # days to the next review after "no new service"
-    wait_u: np.ndarray
-    record_u: np.ndarray
+    wait_uniform: np.ndarray
+    record_uniform: np.ndarray
