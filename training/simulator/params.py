@@ -1,4 +1,12 @@
-"""The settings that define a world."""
+"""The settings that define a world.
+
+A world is reproducible from its parameters alone: the seed fixes every
+draw, and `write_world` stores the parameters in `world.json` beside the
+data. Besides its size and dates, the parameters set how strongly the
+historical policy is confounded, how much the hidden motivation matters,
+and how large the services' effects and lock-in are, so that the learners
+can be judged on harder and easier worlds.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +28,7 @@ class WorldParams:
     motivation_selection: float = 1.0
     # Effect of (unobserved) motivation on the outcome hazards.
     motivation_effect: float = 0.5
-    # Scales every service's lasting effect and lock-in.
+    # Scale every service's lasting effects (harm included), and its lock-in.
     effect_scale: float = 1.0
     lock_in_scale: float = 1.0
     # Share of plan reviews whose agreed service the case system records.

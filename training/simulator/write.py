@@ -1,17 +1,26 @@
-"""Writing a world: its tables, truth and world.json."""
+"""Writing a drawn world to a folder, as a municipality's export would look.
+
+The three input tables go out in the data contract's format (CSV or
+Parquet, see docs/data.md), beside them `truth` (each decision point's
+chance under every action, which no real export has) and `world.json` (the
+parameters that reproduce the world, and its headline rates).
+"""
 
 from __future__ import annotations
 
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from model.vocab import NO_NEW_SERVICE
 from training.simulator.history import History, simulate
 from training.simulator.params import WorldParams
+
+if TYPE_CHECKING:
+    from training.tables import FileFormat
 
 
 def write_world(params: WorldParams, out: Path, *, fmt: str = "csv", progress: bool = False) -> str:
@@ -34,7 +43,8 @@ def write_world(params: WorldParams, out: Path, *, fmt: str = "csv", progress: b
         )
         bar.update(task, description="writing tables")
         out.mkdir(parents=True, exist_ok=True)
-        write_tables(Tables(history.clients, history.episodes, history.outcomes), out, fmt=fmt)
+        tables = Tables(history.clients, history.episodes, history.outcomes)
+        write_tables(tables, out, fmt=cast("FileFormat", fmt))
         truth = history.truth.copy()
         truth["decision_date"] = truth["decision_date"].dt.strftime("%Y-%m-%d")
         if fmt == "parquet":
@@ -70,7 +80,7 @@ def world_summary(history: History, params: WorldParams) -> dict[str, Any]:
         out["v_historical"] = float(truth["p_historical"].mean())
         actions = [c for c in truth.columns if f"eligible_{c}" in truth.columns]
         values = truth[actions].to_numpy()
-        elig = truth[[f"eligible_{a}" for a in actions]].to_numpy(dtype=bool)
-        out["v_oracle"] = float(np.where(elig, values, -np.inf).max(axis=1).mean())
+        eligible = truth[[f"eligible_{a}" for a in actions]].to_numpy(dtype=bool)
+        out["v_oracle"] = float(np.where(eligible, values, -np.inf).max(axis=1).mean())
         out["v_no_new_service"] = float(truth[NO_NEW_SERVICE].mean())
     return out
