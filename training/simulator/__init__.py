@@ -27,7 +27,9 @@ The modules, in the order a world is built:
 - `history`: drawing every case from intake to the extract date;
 - `truth`: each decision point's chance under every action;
 - `frames`: the history as the contract's three tables;
-- `write`: writing it all to a folder (`write_world`).
+- `write`: writing it all to a folder (`write_world`);
+- `calibration`: the world's tables measured as the public figures are;
+- `trial`: randomised-trial data in the contract, with known effects.
 """
 
 from __future__ import annotations
