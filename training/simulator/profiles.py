@@ -323,7 +323,9 @@ def _language_and_region(
             codes = np.asarray(list(mix), dtype=object)
             shares = np.array(list(mix.values()))
             tongue[hit] = rng.choice(codes, size=int(hit.sum()), p=shares / shares.sum())
-    region = np.asarray([REGION_OF_LANGUAGE.get(t, "unknown") for t in tongue], dtype=object)
+    region = np.asarray(
+        [REGION_OF_LANGUAGE.get(language, "unknown") for language in tongue], dtype=object
+    )
     english = tongue == "en"
     region[english] = rng.choice(
         np.asarray(list(ENGLISH_REGIONS), dtype=object),

@@ -78,9 +78,9 @@ def world_summary(history: History, params: WorldParams) -> dict[str, Any]:
     }
     if len(truth):
         out["v_historical"] = float(truth["p_historical"].mean())
-        actions = [c for c in truth.columns if f"eligible_{c}" in truth.columns]
+        actions = [column for column in truth.columns if f"eligible_{column}" in truth.columns]
         values = truth[actions].to_numpy()
-        eligible = truth[[f"eligible_{a}" for a in actions]].to_numpy(dtype=bool)
+        eligible = truth[[f"eligible_{action}" for action in actions]].to_numpy(dtype=bool)
         out["v_oracle"] = float(np.where(eligible, values, -np.inf).max(axis=1).mean())
         out["v_no_new_service"] = float(truth[NO_NEW_SERVICE].mean())
     return out
