@@ -1,7 +1,7 @@
 """How often the doubly-robust intervals cover the truth on randomised trials.
 
 Polku is judged on real experimental data, converted into its data contract,
-where the true effect of a service is known. `tests/trial_world.py` draws
+where the true effect of a service is known. `training/simulator/trial.py` draws
 such data (one review, then random assignment to the services or to
 `no_new_service`, known per-client chances). This benchmark trains Polku's
 pipeline (`training.pipeline.train`, what `polku train` runs) on many
@@ -39,9 +39,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.trial_world import make_trial  # noqa: E402
 from training.evaluate import align_truth, evaluable_rows  # noqa: E402
 from training.pipeline import train  # noqa: E402
+from training.simulator.trial import make_trial  # noqa: E402
 
 # Settings declared before any was run (session 6): one service helping
 # most clients (the effect varies with the extra column), two equally good

@@ -1,4 +1,4 @@
-"""The built-in world (training/simulator.py, SPEC §5): seeded, valid, exact, confounded.
+"""The built-in world (training/simulator/, docs/world.md): seeded, valid, exact, confounded.
 
 What is checked, and why it matters for judging the learners:
 
@@ -31,8 +31,8 @@ from model.decision_points import DecisionPoints, build_decision_points, eligibl
 from model.vocab import NO_NEW_SERVICE, REVIEW
 from training.contract import load_valid_tables, require_valid_tables
 from training.simulator import History, WorldParams, simulate, simulate_with_features, write_world
+from training.simulator.calibration import spell_starts_within
 from training.tables import Tables, read_tables
-from training.world_report import spell_starts_within
 
 HORIZON = 365
 # Outcome spells that cut a review's window short (SPEC §1): anything but unemployment.

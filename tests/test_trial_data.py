@@ -3,7 +3,7 @@
 Polku is judged on data it has never seen, such as a real trial converted
 into its data contract: about a thousand clients, one service besides
 `no_new_service`, an extra client column, one review per client and random
-assignment (`tests/trial_world.py`). One model is trained (`polku train`'s
+assignment (`training/simulator/trial.py`). One model is trained (`polku train`'s
 path, registered in the session's MLflow store) and scored with
 `polku evaluate --json`; the tests check what must hold on such data.
 
@@ -31,10 +31,10 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.app import app
-from tests.trial_world import make_trial
 from training.evaluate import EVALUATION_KEYS, SENSITIVITY_KEYS, align_truth, evaluable_rows
 from training.pipeline import TrainingResult, train
 from training.registry.runs import train_and_register
+from training.simulator.trial import make_trial
 
 MODEL_NAME = "polku-trial"
 SERVICE = "job_coaching"

@@ -1,10 +1,11 @@
-"""The built-in world against public figures (SPEC §5: "profile mixes and outcome
-rates in line with public Finnish figures").
+"""The built-in world against public figures: profile mixes and outcome rates
+in line with public Finnish figures (docs/world.md).
 
-One 20 000-client world (seed 1, about 10 s to draw), measured from its three
-tables with `training.world_report`, the same code that builds the table in
-docs/world.md. Each test states the public figure, its source (as cited in
-training/simulator.py or SPEC) and the tolerance.
+One 20 000-client world (seed 1), measured from its three tables with
+`training.simulator.calibration`, the same code that builds the table in
+docs/world.md. Each test states the public figure, its source (as cited
+beside the world's constants in training/simulator/ or in docs/world.md) and
+the tolerance.
 
 Figures the world is known to miss are marked `xfail(strict=True)` with the
 measured value in the reason: they stay visible, and the marker has to go
@@ -19,8 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training import world_report as report
 from training.simulator import History, WorldParams, simulate
+from training.simulator import calibration as report
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ clients reach work or education. `tests/test_world_calibration.py` checks
 them against the public figures with stated tolerances, and `docs/world.md`
 shows the table that `calibration_table` builds:
 
-    .venv/bin/python -m training.world_report --clients 20000 --seed 1
+    .venv/bin/python -m training.simulator.calibration --clients 20000 --seed 1
 
 Conventions: dates are whole days; an outcome spell "starts within n days
 after" a date when 0 <= start - date <= n (both ends inclusive, as the label
@@ -30,6 +30,8 @@ import pandas as pd
 
 from model.features import DAYS_PER_YEAR
 from model.vocab import CEFR_RANK
+from training.simulator.history import simulate
+from training.simulator.params import WorldParams
 
 SUCCESS: Final = ("employed", "education")
 EMPLOYMENT: Final = ("employed", "subsidised_employment")
@@ -106,7 +108,7 @@ def employed_by_years_since_arrival(
     years: Sequence[int] = (1, 2, 3, 4, 5, 6),
     statuses: Sequence[str] = EMPLOYMENT,
 ) -> pd.DataFrame:
-    """Share in employment on the day `k` years after arrival, for each k.
+    """Share in employment on the day `n` years after arrival, for each n in `years`.
 
     Counted among clients whose case was open on that day: on or after their
     intake (nothing is recorded before it), on or before the extract date, and
@@ -118,12 +120,12 @@ def employed_by_years_since_arrival(
     ids = clients["client_id"].to_numpy(dtype=object)
     moved = _first_start(outcomes, ids, ("moved_away",))
     rows = []
-    for k in years:
-        on = np.floor(arrival + k * DAYS_PER_YEAR)
+    for after in years:
+        on = np.floor(arrival + after * DAYS_PER_YEAR)
         seen = (on >= intake) & (on <= extract) & ~(moved <= on)
         employed = _in_spell(outcomes, ids[seen], on[seen], statuses)
         rows.append(
-            {"years_since_arrival": k, "clients": int(seen.sum()), "employed": employed.mean()}
+            {"years_since_arrival": after, "clients": int(seen.sum()), "employed": employed.mean()}
         )
     return pd.DataFrame(rows).set_index("years_since_arrival")
 
@@ -270,18 +272,26 @@ def calibration_table(
     *,
     extract_date: str,
 ) -> list[Figure]:
-    """The world's calibration figures beside the public ones (as cited in simulator.py)."""
+    """The world's calibration figures beside the public ones (cited beside the world's constants)."""
+    return [
+        *_profile_figures(clients),
+        *_employment_figures(clients, outcomes, extract_date),
+        *_service_figures(episodes, outcomes, extract_date),
+    ]
 
-    def pct(x: float) -> str:
-        return f"{100 * x:.1f} %"
 
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f} %"
+
+
+def _profile_figures(clients: pd.DataFrame) -> list[Figure]:
     figures: list[Figure] = []
     mix = residence_mix(clients)
     for basis, public in (("eu", 28), ("work", 27), ("family", 33), ("humanitarian", 10)):
         figures.append(
             Figure(
                 f"residence basis {basis}, intakes before 2022",
-                pct(float(mix.get(basis, 0.0))),
+                _pct(float(mix.get(basis, 0.0))),
                 f"{public} %",
                 "Migri / Statistics Finland, first permits and EU registrations 2021",
             )
@@ -295,15 +305,21 @@ def calibration_table(
             "City of Espoo, population by language 2023",
         )
     )
+    return figures
+
+
+def _employment_figures(
+    clients: pd.DataFrame, outcomes: pd.DataFrame, extract_date: str
+) -> list[Figure]:
     by_years = employed_by_years_since_arrival(clients, outcomes, extract_date=extract_date)
-    figures.append(
+    figures = [
         Figure(
             "employed k years after arrival (k = 1..6)",
-            ", ".join(pct(v) for v in by_years["employed"]),
+            ", ".join(_pct(v) for v in by_years["employed"]),
             "rises with years since arrival",
             "Statistics Finland, employment of the foreign-born by years of residence",
         )
-    )
+    ]
     reached = reached_within(clients, outcomes, extract_date=extract_date, days=3 * 365)
     employed3 = reached_within(
         clients, outcomes, extract_date=extract_date, days=3 * 365, statuses=("employed",)
@@ -315,7 +331,7 @@ def calibration_table(
         figures.append(
             Figure(
                 f"employed within 3 years of intake: {label} vs the rest",
-                f"{pct(np.nanmean(employed3[mask]))} vs {pct(np.nanmean(employed3[~mask]))}",
+                f"{_pct(np.nanmean(employed3[mask]))} vs {_pct(np.nanmean(employed3[~mask]))}",
                 "lower than for the rest",
                 "Statistics Finland / TEM integration reviews",
             )
@@ -323,41 +339,42 @@ def calibration_table(
     figures.append(
         Figure(
             "employed or in education within 3 years of intake",
-            pct(float(np.nanmean(reached))),
+            _pct(float(np.nanmean(reached))),
             "sanity band 40-75 %",
             "see docs/world.md",
         )
     )
+    return figures
+
+
+def _service_figures(
+    episodes: pd.DataFrame, outcomes: pd.DataFrame, extract_date: str
+) -> list[Figure]:
     levels = level_after(episodes).dropna()
-    figures.append(
-        Figure(
-            "completed integration training reaching B1 or higher",
-            pct(float((levels >= B1).mean())),
-            "fewer than a third",
-            "Finnish National Agency for Education, integration training outcome surveys",
-        )
-    )
-    cc = after_service(episodes, outcomes, extract_date=extract_date)
-    figures.append(
-        Figure(
-            "completed competence-centre episodes: employed / education within 365 days of the end",
-            f"{pct(cc['employed'])} / {pct(cc['education'])}",
-            "32 % / 55 %",
-            "Omnia competence centre for immigrants, clients who left in 2020 (SPEC)",
-        )
-    )
+    completed = after_service(episodes, outcomes, extract_date=extract_date)
     left = after_service(
         episodes, outcomes, extract_date=extract_date, completed_only=False, from_start=True
     )
-    figures.append(
+    return [
+        Figure(
+            "completed integration training reaching B1 or higher",
+            _pct(float((levels >= B1).mean())),
+            "fewer than a third",
+            "Finnish National Agency for Education, integration training outcome surveys",
+        ),
+        Figure(
+            "completed competence-centre episodes: employed / education within 365 days of the end",
+            f"{_pct(completed['employed'])} / {_pct(completed['education'])}",
+            "32 % / 55 %",
+            "Omnia competence centre for immigrants, clients who left in 2020 (SPEC)",
+        ),
         Figure(
             "all competence-centre leavers: employed / education from the start to 365 days after the end",
-            f"{pct(left['employed'])} / {pct(left['education'])}",
+            f"{_pct(left['employed'])} / {_pct(left['education'])}",
             "32 % / 55 %",
             "as above",
-        )
-    )
-    return figures
+        ),
+    ]
 
 
 def markdown(figures: Sequence[Figure]) -> str:
@@ -367,8 +384,6 @@ def markdown(figures: Sequence[Figure]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - a doc helper
-    from training.simulator import WorldParams, simulate
-
     parser = argparse.ArgumentParser(description="Print the world's calibration table.")
     parser.add_argument("--clients", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=1)
