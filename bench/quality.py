@@ -36,7 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from model.evaluation import ipw_policy_value, policy_values  # noqa: E402
+from model.evaluation.policy_value import ipw_policy_value, policy_values  # noqa: E402
 from model.ranking import rank_actions  # noqa: E402
 from model.vocab import NO_NEW_SERVICE  # noqa: E402
 from training.evaluate import action_indices, align_truth, evaluable_rows  # noqa: E402

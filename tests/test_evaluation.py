@@ -19,24 +19,25 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from model.evaluation import (
-    DRValue,
-    PolicyValues,
-    agreement_at_k,
-    average_effect,
-    bootstrap_mean_interval,
+from model.evaluation.agreement import agreement_at_k
+from model.evaluation.bootstrap import bootstrap_mean_interval
+from model.evaluation.calibration import (
     brier_score,
     calibration_table,
+    expected_calibration_error,
+    interval_coverage,
+    roc_auc,
+)
+from model.evaluation.effects import average_effect, effect_terms
+from model.evaluation.policy_value import (
+    DRValue,
+    PolicyValues,
     direct_method_terms,
     dr_policy_value,
     dr_terms,
-    effect_terms,
-    expected_calibration_error,
-    interval_coverage,
     ipw_policy_value,
     ipw_terms,
     policy_values,
-    roc_auc,
 )
 
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True)

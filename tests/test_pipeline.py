@@ -28,7 +28,7 @@ from model.decision_points import (
     build_decision_points,
 )
 from model.errors import ConfigError, DataContractError
-from model.evaluation import SENSITIVITY_LAMBDAS
+from model.evaluation.sensitivity import SENSITIVITY_LAMBDAS
 from model.golden import METADATA_KEY
 from model.vocab import NO_NEW_SERVICE, REVIEW
 from tests.conftest import TrainedModel

@@ -40,21 +40,23 @@ import pandas as pd
 
 from model.decision_points import DecisionPoints
 from model.errors import DataContractError
-from model.evaluation import (
-    PolicyValues,
-    agreement_at_k,
-    average_effect,
-    bootstrap_mean_interval,
+from model.evaluation.agreement import agreement_at_k
+from model.evaluation.bootstrap import bootstrap_mean_interval
+from model.evaluation.calibration import (
     brier_score,
     calibration_table,
-    dr_policy_value,
     expected_calibration_error,
     interval_coverage,
-    ipw_policy_value,
-    policy_value_sensitivity,
-    policy_values,
     roc_auc,
 )
+from model.evaluation.effects import average_effect
+from model.evaluation.policy_value import (
+    PolicyValues,
+    dr_policy_value,
+    ipw_policy_value,
+    policy_values,
+)
+from model.evaluation.sensitivity import policy_value_sensitivity
 from model.router import Router
 from model.vocab import NO_NEW_SERVICE
 
