@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from sklearn.calibration import calibration_curve
 
 from model.evaluation.agreement import agreement_at_k
 from model.evaluation.bootstrap import bootstrap_mean_interval
@@ -638,6 +639,9 @@ def test_calibration_follows_its_definition_and_ece_is_bounded(
     assert (table["mean_p"] <= table["high"] + tolerance).all()
     expected = reference_calibration(y, p, n_bins, strategy)
     np.testing.assert_allclose(table[["mean_p", "mean_y"]].to_numpy(), np.array(expected))
+    prob_true, prob_pred = calibration_curve(y, p, n_bins=n_bins, strategy=strategy)
+    np.testing.assert_allclose(table["mean_p"], prob_pred, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(table["mean_y"], prob_true, rtol=0, atol=1e-12)
     ece = expected_calibration_error(y, p, n_bins=n_bins, strategy=strategy)  # type: ignore[arg-type]
     assert 0 <= ece <= np.abs(y - p).mean() + 1e-12  # binning can only hide miscalibration
 

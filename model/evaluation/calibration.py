@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from model.evaluation.inputs import as_labels, as_probabilities, as_vector, check_same_shape
 
@@ -24,34 +25,30 @@ def roc_auc(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
     """Area under the ROC curve: the probability that a random positive is scored
     above a random negative, ties counting half (Hanley & McNeil 1982).
 
-    Computed as the Mann-Whitney statistic from mid-ranks, in O(n log n) and
-    without importing scikit-learn's metrics (slow to import where this
-    module is used at serving time); equal to ``roc_auc_score``.
-
-    NaN when ``y`` holds only one class (or no rows), where it is undefined.
+    scikit-learn's ``roc_auc_score``. NaN when ``y`` holds only one class (or
+    no rows), where it is undefined; checked here so that no warning is
+    raised.
     """
     y_ = as_labels(y)
     p_ = as_vector("p", p, y_.shape[0]).astype(float)
     if not np.all(np.isfinite(p_)):
         raise ValueError("p must be finite")
     n_pos = int(y_.sum())
-    n_neg = y_.shape[0] - n_pos
-    if n_pos == 0 or n_neg == 0:
+    if n_pos == 0 or n_pos == y_.shape[0]:
         return float("nan")
-    # Mann-Whitney U from mid-ranks (ties share the average of their ranks).
-    _, inverse, counts = np.unique(p_, return_inverse=True, return_counts=True)
-    mid_ranks = np.cumsum(counts) - (counts - 1) / 2.0
-    rank_sum = mid_ranks[inverse][y_ == 1].sum()
-    return float((rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+    return float(roc_auc_score(y_, p_))
 
 
 def brier_score(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
-    """Brier score ``mean_i (p_i - y_i)^2`` (Brier 1950); lower is better. NaN for no rows."""
+    """Brier score ``mean_i (p_i - y_i)^2`` (Brier 1950); lower is better. NaN for no rows.
+
+    scikit-learn's ``brier_score_loss``.
+    """
     y_ = as_labels(y)
     p_ = as_probabilities("p", p, y_.shape[0])
     if y_.size == 0:
         return float("nan")
-    return float(np.mean((p_ - y_) ** 2))
+    return float(brier_score_loss(y_, p_))
 
 
 def _bin_edges(p: np.ndarray, n_bins: int, strategy: BinStrategy) -> np.ndarray:
@@ -94,6 +91,11 @@ def calibration_table(
         return pd.DataFrame({name: pd.Series(dtype=float) for name in columns}).astype(
             {"bin": int, "n": int}
         )
+    # Binned here, not by sklearn.calibration.calibration_curve: that returns
+    # only the two means of the non-empty bins, not their row counts or edges,
+    # which the table shows and the expected calibration error weights by.
+    # The edges and the searchsorted below are calibration_curve's, so the
+    # means are the same (the tests compare them).
     edges = _bin_edges(p_, n_bins, strategy)
     n_actual = edges.shape[0] - 1
     # Inner edges only: bin b holds edges[b] < p <= edges[b+1]; the first bin includes 0.
