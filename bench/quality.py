@@ -39,8 +39,8 @@ sys.path.insert(0, str(ROOT))
 from model.evaluation.policy_value import ipw_policy_value, policy_values  # noqa: E402
 from model.ranking import rank_actions  # noqa: E402
 from model.vocab import NO_NEW_SERVICE  # noqa: E402
-from training.evaluate import action_indices, align_truth, evaluable_rows  # noqa: E402
 from training.pipeline import train  # noqa: E402
+from training.router_figures import action_indices, align_truth, evaluable_rows  # noqa: E402
 from training.simulator import WorldParams, write_world  # noqa: E402
 
 WORLDS = {

@@ -40,8 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.trial_world import make_trial  # noqa: E402
-from training.evaluate import align_truth, evaluable_rows  # noqa: E402
 from training.pipeline import train  # noqa: E402
+from training.router_figures import align_truth, evaluable_rows  # noqa: E402
 
 # Settings declared before any was run (session 6): one service helping
 # most clients (the effect varies with the extra column), two equally good

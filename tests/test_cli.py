@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import TrainedModel
 from training.cli import app, print_training_summary
-from training.evaluate import EVALUATION_KEYS, SENSITIVITY_KEYS, UPLIFT_COLUMNS
+from training.router_figures import EVALUATION_KEYS, SENSITIVITY_KEYS, UPLIFT_COLUMNS
 from training.tables import read_tables, write_tables
 
 runner = CliRunner()

@@ -32,13 +32,6 @@ from model.evaluation.sensitivity import SENSITIVITY_LAMBDAS
 from model.golden import METADATA_KEY
 from model.vocab import NO_NEW_SERVICE, REVIEW
 from tests.conftest import TrainedModel
-from training.evaluate import (
-    EVALUATION_KEYS,
-    align_truth,
-    evaluable_rows,
-    evaluate_router,
-    read_truth,
-)
 from training.pipeline import (
     MIN_PLANNED_SHARE,
     check_learner_config,
@@ -48,6 +41,13 @@ from training.pipeline import (
     selection_metric,
     split_by_intake,
     training_rows,
+)
+from training.router_figures import (
+    EVALUATION_KEYS,
+    align_truth,
+    evaluable_rows,
+    evaluate_router,
+    read_truth,
 )
 
 # -- action_source --------------------------------------------------------------------

@@ -18,7 +18,7 @@ from mlflow import MlflowClient
 from tests.conftest import MlflowStore, TrainedModel
 from training import registry
 from training.batch import score_frame
-from training.evaluate import EVALUATION_KEYS
+from training.router_figures import EVALUATION_KEYS
 
 REPO = Path(__file__).resolve().parents[1]
 

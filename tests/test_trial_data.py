@@ -32,8 +32,8 @@ from typer.testing import CliRunner
 
 from tests.trial_world import make_trial
 from training.cli import app, train_and_register
-from training.evaluate import EVALUATION_KEYS, SENSITIVITY_KEYS, align_truth, evaluable_rows
 from training.pipeline import TrainingResult, train
+from training.router_figures import EVALUATION_KEYS, SENSITIVITY_KEYS, align_truth, evaluable_rows
 
 MODEL_NAME = "polku-trial"
 SERVICE = "job_coaching"

@@ -294,7 +294,7 @@ def print_training_summary(
     console.print(f"Training rows: {result.rows.note()}.", highlight=False)
     extra = result.details[result.chosen].extra if result.chosen in result.details else {}
     if extra.get("dr_sensitivity"):
-        from training.evaluate import sensitivity_figures
+        from training.router_figures import sensitivity_figures
 
         console.print(sensitivity_text(sensitivity_figures(extra)), highlight=False)
     if result.golden_problems:
@@ -369,7 +369,7 @@ def evaluate(
 
     On the very data the version was trained on, only its held-out clients are scored.
     """
-    from training.evaluate import (
+    from training.router_figures import (
         EVALUATION_KEYS,
         as_json_figures,
         sensitivity_figures,
@@ -502,7 +502,7 @@ def evaluate_served(
     served: Any, data: Path, *, truth_path: Path | None = None, plots: Path | None = None
 ) -> tuple[Any, str]:
     """Build DATA's decision points with the version's own catalogue and configuration, score them."""
-    from training.evaluate import evaluate_scores
+    from training.router_figures import evaluate_scores
 
     dp, rows, truth, note = scoring_points(served, data, truth_path)
     evaluation = evaluate_scores(served.router, dp, rows, truth, model_version=served.version)
@@ -527,8 +527,8 @@ def scoring_points(
 
     from model.decision_points import build_decision_points
     from training.contract import load_valid_tables
-    from training.evaluate import find_truth, read_truth
     from training.pipeline import data_fingerprint
+    from training.router_figures import find_truth, read_truth
 
     router = served.router
     tables = load_valid_tables(data, catalogue=router.catalogue, config=router.config)

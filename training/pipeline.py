@@ -74,7 +74,7 @@ from model.model_card import sensitivity_card, sensitivity_limitation
 from model.router import Router
 from model.vocab import REVIEW, TABLES, UNKNOWN
 from training.contract import load_valid_tables
-from training.evaluate import (
+from training.router_figures import (
     Evaluation,
     action_indices,
     align_truth,

@@ -64,8 +64,8 @@ from model.decision_points import DecisionPoints
 from model.errors import PolkuError
 from model.router import ROUTER_FILE, Router
 from training.batch import score_frame
-from training.evaluate import uplift_records
 from training.pipeline import TrainingResult, write_plots
+from training.router_figures import uplift_records
 
 logger = logging.getLogger(__name__)
 

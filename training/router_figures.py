@@ -1,4 +1,4 @@
-"""Whether a router works: its figures on decision points (SPEC §6, issue 3).
+"""Whether a router works: its figures on decision points (docs/evaluation.md).
 
 `evaluate_router` scores a `model.router.Router` on the decision points of a
 `DecisionPoints` frame selected by a mask and returns exactly the figures of
@@ -9,21 +9,21 @@ action taken.
 
 - With the simulator's truth (an `(n, A)` matrix aligned to the frame, see
   `align_truth`): V_hist, V_rec, V_oracle and the capture ratio
-  (`model.evaluation.policy_values`), and the coverage of the per-action
-  intervals over the eligible cells with a known truth.
+  (`model.evaluation.policy_value.policy_values`), and the coverage of the
+  per-action intervals over the eligible cells with a known truth.
 - Always: the doubly-robust estimate of V_rec with a cluster-bootstrap 95 %
   interval (the router's own propensity model and predictions); its
   sensitivity to hidden confounding (bounds per Lambda of the marginal
   sensitivity model and the break-even Lambda, in `Evaluation.extra`, see
-  `SENSITIVITY_KEYS`); agreement of
-  rank 1 and the top 3 with the caseworkers' actions, and ROC AUC, Brier score
-  and expected calibration error of `p_outcome` for the actions taken.
+  `SENSITIVITY_KEYS`); agreement of rank 1 and the top 3 with the
+  caseworkers' actions, and ROC AUC, Brier score and expected calibration
+  error of `p_outcome` for the actions taken.
 - Per service against no_new_service (`Evaluation.uplift`, `UPLIFT_COLUMNS`):
   the model's mean predicted uplift, the doubly-robust average effect from
   the outcomes and, with truth, the true average effect.
 
-The formulas live in `model.evaluation`; this module only selects rows,
-scores them and puts the figures together. `evaluate_scores` also returns the
+The formulas live in the package `model.evaluation`; this module only
+selects rows, scores them and puts the figures together. `evaluate_scores` also returns the
 tables the plots are drawn from.
 """
 
@@ -79,7 +79,7 @@ EVALUATION_KEYS: Final = (
 )
 
 # Keys `polku evaluate --json` adds after `EVALUATION_KEYS`: how much hidden
-# confounding the doubly-robust value survives (`model.evaluation.
+# confounding the doubly-robust value survives (`model.evaluation.sensitivity.
 # policy_value_sensitivity`, augmented form; `ipw_*` the Hájek form) and the
 # observed outcome rate it is compared with.
 SENSITIVITY_KEYS: Final = (
