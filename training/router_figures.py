@@ -50,6 +50,7 @@ from model.evaluation.calibration import (
     roc_auc,
 )
 from model.evaluation.effects import average_effect
+from model.evaluation.figures import EVALUATION_FIGURES
 from model.evaluation.policy_value import (
     PolicyValues,
     dr_policy_value,
@@ -60,23 +61,9 @@ from model.evaluation.sensitivity import policy_value_sensitivity
 from model.router import Router
 from model.vocab import NO_NEW_SERVICE
 
-EVALUATION_KEYS: Final = (
-    "v_hist",
-    "v_rec",
-    "v_oracle",
-    "capture_ratio",
-    "dr_value",
-    "dr_low",
-    "dr_high",
-    "agreement_at_1",
-    "agreement_at_3",
-    "auc",
-    "brier",
-    "ece",
-    "coverage",
-    "learner",
-    "model_version",
-)
+# What `evaluate_router` returns and `polku evaluate --json` starts with: the
+# figures, then which learner and version they are of.
+EVALUATION_KEYS: Final = (*EVALUATION_FIGURES, "learner", "model_version")
 
 # Keys `polku evaluate --json` adds after `EVALUATION_KEYS`: how much hidden
 # confounding the doubly-robust value survives (`model.evaluation.sensitivity.

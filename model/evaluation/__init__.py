@@ -16,6 +16,7 @@ off-policy estimators on masked subsets. One module per concept:
 - :mod:`.calibration`: ROC AUC, Brier score, calibration table, expected
   calibration error and interval coverage;
 - :mod:`.agreement`: agreement of the ranking with caseworkers;
+- :mod:`.figures`: the names of the figures, in the order reports show them;
 - :mod:`.inputs`: the argument checks they share.
 
 Conventions shared by every function here:
@@ -46,6 +47,7 @@ from model.evaluation.calibration import (
     roc_auc,
 )
 from model.evaluation.effects import AverageEffect, average_effect, effect_terms
+from model.evaluation.figures import EVALUATION_FIGURES
 from model.evaluation.policy_value import (
     DRValue,
     PolicyValues,
@@ -65,6 +67,7 @@ from model.evaluation.sensitivity import (
 )
 
 __all__ = [
+    "EVALUATION_FIGURES",
     "SENSITIVITY_LAMBDAS",
     "AverageEffect",
     "DRValue",
