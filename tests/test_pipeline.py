@@ -42,13 +42,8 @@ from training.pipeline import (
     split_by_intake,
     training_rows,
 )
-from training.router_figures import (
-    EVALUATION_KEYS,
-    align_truth,
-    evaluable_rows,
-    evaluate_router,
-    read_truth,
-)
+from training.router_figures import EVALUATION_KEYS, evaluable_rows, evaluate_router
+from training.truth import align_truth, read_truth
 
 # -- action_source --------------------------------------------------------------------
 
@@ -365,7 +360,7 @@ def test_evaluation_of_no_rows_is_all_none(trained_model: TrainedModel) -> None:
 def test_truth_is_joined_by_client_and_date(trained_model: TrainedModel) -> None:
     result = trained_model.result
     truth = read_truth(Path(trained_model.data_dir) / "truth.csv")
-    matrix = align_truth(result.dp, truth)
+    matrix = align_truth(result.dp.frame, truth, result.dp.actions)
     assert matrix.shape == (len(result.dp.frame), len(result.dp.actions))
     found = np.isfinite(matrix).any(axis=1)
     assert found.mean() > 0.99
@@ -376,7 +371,7 @@ def test_truth_is_joined_by_client_and_date(trained_model: TrainedModel) -> None
     j = result.dp.actions.index(NO_NEW_SERVICE)
     assert matrix[0, j] == pytest.approx(expected[NO_NEW_SERVICE])
     shuffled = truth.sample(frac=1.0, random_state=0)
-    np.testing.assert_array_equal(align_truth(result.dp, shuffled), matrix)
+    np.testing.assert_array_equal(align_truth(result.dp.frame, shuffled, result.dp.actions), matrix)
 
 
 # -- configuration ---------------------------------------------------------------------------

@@ -29,7 +29,7 @@ Each client:
 The truth table (`client_id`, `decision_date`, one column per action) is
 keyed on each client's decision date and holds P(label | x, a) for every
 action, like the simulator's `truth.csv` (`training.simulator`), which is
-what `training.router_figures.align_truth` reads.
+what `training.truth.align_truth` reads.
 
 The control arm's review is a `no_new_service` decision only when no outcome
 cuts its 30-day window short; a control client who finds work within 30 days

@@ -528,7 +528,7 @@ def scoring_points(
     from model.decision_points import build_decision_points
     from training.contract import load_valid_tables
     from training.pipeline import data_fingerprint
-    from training.router_figures import find_truth, read_truth
+    from training.truth import find_truth, read_truth
 
     router = served.router
     tables = load_valid_tables(data, catalogue=router.catalogue, config=router.config)

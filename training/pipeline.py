@@ -77,14 +77,12 @@ from training.contract import load_valid_tables
 from training.router_figures import (
     Evaluation,
     action_indices,
-    align_truth,
     evaluable_rows,
     evaluate_scores,
-    find_truth,
-    read_truth,
     sensitivity_metrics,
 )
 from training.tables import Tables, locate_tables
+from training.truth import align_truth, find_truth, read_truth
 
 logger = logging.getLogger(__name__)
 
@@ -283,7 +281,7 @@ def training_rows(
 ) -> TrainingRows:
     """Rows for the outcome learners and for the propensity model (see the module docstring)."""
     frame = dp.frame
-    in_catalogue = frame["action_known"].to_numpy(dtype=bool) & (action_indices(dp) >= 0)
+    in_catalogue = frame["action_known"].to_numpy(dtype=bool) & (action_indices(frame, dp.actions) >= 0)
     censored = frame["censored"].to_numpy(dtype=bool)
     complete = in_catalogue & ~censored
     drop = planned_share >= min_planned_share
@@ -427,7 +425,7 @@ class FittedModels:
 
 def outcome_data(dp: DecisionPoints, X: np.ndarray, mask: np.ndarray) -> TrainingData:
     """The labelled rows of `mask` as an outcome learner's training data."""
-    taken = action_indices(dp)
+    taken = action_indices(dp.frame, dp.actions)
     # A taken action counts as eligible for fitting, even where today's rules say no.
     eligible = dp.eligibility().copy()
     known = taken >= 0
@@ -475,7 +473,7 @@ def fit_models(
     X = encoder.transform(frame)
     seconds["encode"] = time.perf_counter() - started
     n_actions = len(dp.actions)
-    taken = action_indices(dp)
+    taken = action_indices(dp.frame, dp.actions)
     eligible = dp.eligibility()
     # A taken action counts as eligible for fitting, even where today's rules say no.
     fit_eligible = eligible.copy()
@@ -775,7 +773,7 @@ def train(
         holdout_fraction=config.holdout_fraction,
         validation_fraction=config.validation_fraction,
     )
-    truth = align_truth(dp, inputs.truth) if inputs.truth is not None else None
+    truth = align_truth(dp.frame, inputs.truth, dp.actions) if inputs.truth is not None else None
     seconds["split"] = time.perf_counter() - t
 
     models = fit_models(dp, split, rows, config, seed=seed, progress=progress)
