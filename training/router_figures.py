@@ -230,8 +230,13 @@ def evaluate_scores(
         "dm_value": float(batch.p[np.arange(n), recommended].mean()),
         "ipw_value": float(
             ipw_policy_value(
-                y=y, taken=taken, propensity=batch.support, recommended=recommended,
-                clusters=None, n_boot=0, clip=DR_CLIP,
+                y=y,
+                taken=taken,
+                propensity=batch.support,
+                recommended=recommended,
+                clusters=None,
+                n_boot=0,
+                clip=DR_CLIP,
             ).value
         ),
         "dr_clip": DR_CLIP,
@@ -241,8 +246,15 @@ def evaluate_scores(
     if sensitivity:
         for form, mu in (("dr", batch.p), ("ipw", None)):
             analysis = policy_value_sensitivity(
-                y=y, taken=taken, propensity=batch.support, recommended=recommended,
-                clusters=clusters, mu=mu, n_boot=n_boot, seed=seed, clip=DR_CLIP,
+                y=y,
+                taken=taken,
+                propensity=batch.support,
+                recommended=recommended,
+                clusters=clusters,
+                mu=mu,
+                n_boot=n_boot,
+                seed=seed,
+                clip=DR_CLIP,
             )
             extra[f"{form}_sensitivity_analysis"] = analysis.as_dict()
             extra[f"{form}_sensitivity"] = [
@@ -271,10 +283,17 @@ def evaluate_scores(
         extra["truth_rows_missing"] = int(policy.n_excluded)
 
     uplift = _uplift_table(
-        router, batch.uplift, eligible, clusters, y=y, taken=taken, mu=batch.p,
+        router,
+        batch.uplift,
+        eligible,
+        clusters,
+        y=y,
+        taken=taken,
+        mu=batch.p,
         propensity=batch.support,
         truth=None if truth_matrix is None else np.asarray(truth_matrix, dtype=float)[rows],
-        seed=seed, n_boot=n_boot,
+        seed=seed,
+        n_boot=n_boot,
     )
     return Evaluation(
         figures=figures,
@@ -364,9 +383,17 @@ def _uplift_table(
             batch_uplift[where, j], clusters[where], n_boot=n_boot, seed=seed
         )
         effect = average_effect(
-            y=y[where], taken=taken[where], mu=mu[where], propensity=propensity[where],
-            action=j, reference=reference, clusters=clusters[where], min_count=min_count,
-            n_boot=n_boot, seed=seed, clip=DR_CLIP,
+            y=y[where],
+            taken=taken[where],
+            mu=mu[where],
+            propensity=propensity[where],
+            action=j,
+            reference=reference,
+            clusters=clusters[where],
+            min_count=min_count,
+            n_boot=n_boot,
+            seed=seed,
+            clip=DR_CLIP,
         )
         true_effect = float("nan")
         if truth is not None:
