@@ -169,7 +169,8 @@ def evaluate_scores(
 
     `intervals=False` skips the per-action intervals (their epistemic spread
     is the costly part of scoring), leaving `coverage` None;
-    `sensitivity=False` skips the sensitivity analysis (a few seconds).
+    `sensitivity=False` skips the sensitivity analysis (bounds for every
+    Lambda on every bootstrap replicate, and the break-even search).
     """
     if tuple(dp.actions) != tuple(router.actions):
         raise DataContractError(
