@@ -1,9 +1,10 @@
 """Figures that say whether a recommender works (docs/evaluation.md).
 
-Pure numpy and pandas: no tracking, no web, no database. The training
-pipeline computes these on held-out clients and logs them; the fairness
-report reuses :func:`bootstrap_mean_interval` and the per-row terms of the
-off-policy estimators on masked subsets. One module per concept:
+Pure computation (numpy, pandas, scikit-learn's metrics): no tracking, no
+web, no database. The training pipeline computes these on held-out clients
+and logs them; the fairness report reuses :func:`bootstrap_mean_interval`
+and the per-row terms of the off-policy estimators on masked subsets. One
+module per concept:
 
 - :mod:`.policy_value`: the values of historical practice, of following
   rank 1 and of the oracle on known truth; the direct-method, IPW and
