@@ -36,12 +36,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from model.evaluation import ipw_policy_value, policy_values  # noqa: E402
+from model.evaluation.policy_value import ipw_policy_value, policy_values  # noqa: E402
 from model.ranking import rank_actions  # noqa: E402
 from model.vocab import NO_NEW_SERVICE  # noqa: E402
-from training.evaluate import action_indices, align_truth, evaluable_rows  # noqa: E402
 from training.pipeline import train  # noqa: E402
+from training.router_figures import action_indices, evaluable_rows  # noqa: E402
 from training.simulator import WorldParams, write_world  # noqa: E402
+from training.truth import align_truth  # noqa: E402
 
 WORLDS = {
     "seed1": WorldParams(seed=1),
@@ -160,9 +161,9 @@ def run_world(
         out["sensitivity"][learner] = entry
 
     dp, split, models = result.dp, result.split, result.models
-    truth = align_truth(dp, result.inputs.truth)
+    truth = align_truth(dp.frame, result.inputs.truth, dp.actions)
     actions = list(dp.actions)
-    taken = action_indices(dp)
+    taken = action_indices(dp.frame, dp.actions)
     eligible = dp.eligibility()
     y = dp.frame["label"].to_numpy(dtype=float)
     test_rows = evaluable_rows(dp, split.test)

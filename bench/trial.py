@@ -39,9 +39,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from training.evaluate import align_truth, evaluable_rows  # noqa: E402
 from training.pipeline import train  # noqa: E402
+from training.router_figures import evaluable_rows  # noqa: E402
 from training.simulator.trial import make_trial  # noqa: E402
+from training.truth import align_truth  # noqa: E402
 
 # Settings declared before any was run (session 6): one service helping
 # most clients (the effect varies with the extra column), two equally good
@@ -70,7 +71,7 @@ def run_trial(setting: str, n_clients: int, seed: int, folder: Path) -> dict[str
     chosen = result.details[result.chosen]
     dp = result.dp
     rows = evaluable_rows(dp, result.split.test)
-    truth = np.asarray(align_truth(dp, result.inputs.truth), dtype=float)[rows]
+    truth = np.asarray(align_truth(dp.frame, result.inputs.truth, dp.actions), dtype=float)[rows]
     batch = result.router.score(dp.frame.loc[rows], eligible=dp.eligibility()[rows], intervals=False)
     better_first = float((batch.recommended == truth.argmax(axis=1)).mean())
     effects = []

@@ -87,7 +87,7 @@ def print_training_summary(
     console.print(f"Training rows: {result.rows.note()}.", highlight=False)
     extra = result.details[result.chosen].extra if result.chosen in result.details else {}
     if extra.get("dr_sensitivity"):
-        from training.evaluate import sensitivity_figures
+        from training.router_figures import sensitivity_figures
 
         console.print(sensitivity_text(sensitivity_figures(extra)), highlight=False)
     if result.golden_problems:

@@ -92,7 +92,7 @@ def evaluate(
 
     On the very data the version was trained on, only its held-out clients are scored.
     """
-    from training.evaluate import (
+    from training.router_figures import (
         EVALUATION_KEYS,
         as_json_figures,
         sensitivity_figures,

@@ -19,25 +19,10 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from model.evaluation.figures import EVALUATION_FIGURES
+
 CARD_KIND: Final = "polku.model_card"
 SCHEMA_VERSION: Final = 1
-
-# Figures of a learner's evaluation that the card shows, in order.
-EVALUATION_FIGURES: Final = (
-    "v_hist",
-    "v_rec",
-    "v_oracle",
-    "capture_ratio",
-    "dr_value",
-    "dr_low",
-    "dr_high",
-    "agreement_at_1",
-    "agreement_at_3",
-    "auc",
-    "brier",
-    "ece",
-    "coverage",
-)
 
 FIGURE_LABELS: Final[dict[str, dict[str, str]]] = {
     "v_hist": {"fi": "Toteutunut käytäntö (V_hist)", "en": "Historical practice (V_hist)"},

@@ -18,25 +18,27 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from sklearn.calibration import calibration_curve
 
-from model.evaluation import (
-    DRValue,
-    PolicyValues,
-    agreement_at_k,
-    average_effect,
-    bootstrap_mean_interval,
+from model.evaluation.agreement import agreement_at_k
+from model.evaluation.bootstrap import bootstrap_mean_interval
+from model.evaluation.calibration import (
     brier_score,
     calibration_table,
+    expected_calibration_error,
+    interval_coverage,
+    roc_auc,
+)
+from model.evaluation.effects import average_effect, effect_terms
+from model.evaluation.policy_value import (
+    DRValue,
+    PolicyValues,
     direct_method_terms,
     dr_policy_value,
     dr_terms,
-    effect_terms,
-    expected_calibration_error,
-    interval_coverage,
     ipw_policy_value,
     ipw_terms,
     policy_values,
-    roc_auc,
 )
 
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True)
@@ -637,6 +639,9 @@ def test_calibration_follows_its_definition_and_ece_is_bounded(
     assert (table["mean_p"] <= table["high"] + tolerance).all()
     expected = reference_calibration(y, p, n_bins, strategy)
     np.testing.assert_allclose(table[["mean_p", "mean_y"]].to_numpy(), np.array(expected))
+    prob_true, prob_pred = calibration_curve(y, p, n_bins=n_bins, strategy=strategy)
+    np.testing.assert_allclose(table["mean_p"], prob_pred, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(table["mean_y"], prob_true, rtol=0, atol=1e-12)
     ece = expected_calibration_error(y, p, n_bins=n_bins, strategy=strategy)  # type: ignore[arg-type]
     assert 0 <= ece <= np.abs(y - p).mean() + 1e-12  # binning can only hide miscalibration
 

@@ -7,7 +7,7 @@ from scipy.special import expit
 
 from model.learners import fit_affine_calibration, learner_from_dict
 from tests.conftest import TrainedModel
-from training.evaluate import evaluable_rows
+from training.router_figures import evaluable_rows
 
 
 def test_platt_scaling_recovers_a_known_miscalibration() -> None:

@@ -28,21 +28,16 @@ from model.decision_points import (
     build_decision_points,
 )
 from model.errors import ConfigError, DataContractError
-from model.evaluation import SENSITIVITY_LAMBDAS
+from model.evaluation.sensitivity import SENSITIVITY_LAMBDAS
 from model.golden import METADATA_KEY
 from model.vocab import NO_NEW_SERVICE, REVIEW
 from tests.conftest import TrainedModel
-from training.evaluate import (
-    EVALUATION_KEYS,
-    align_truth,
-    evaluable_rows,
-    evaluate_router,
-    read_truth,
-)
 from training.pipeline.choose import select_learner, selection_metric
 from training.pipeline.inputs import check_learner_config, load_inputs
 from training.pipeline.rows import MIN_PLANNED_SHARE, planned_share, training_rows
 from training.pipeline.split import split_by_intake
+from training.router_figures import EVALUATION_KEYS, evaluable_rows, evaluate_router
+from training.truth import align_truth, read_truth
 
 # -- action_source --------------------------------------------------------------------
 
@@ -359,7 +354,7 @@ def test_evaluation_of_no_rows_is_all_none(trained_model: TrainedModel) -> None:
 def test_truth_is_joined_by_client_and_date(trained_model: TrainedModel) -> None:
     result = trained_model.result
     truth = read_truth(Path(trained_model.data_dir) / "truth.csv")
-    matrix = align_truth(result.dp, truth)
+    matrix = align_truth(result.dp.frame, truth, result.dp.actions)
     assert matrix.shape == (len(result.dp.frame), len(result.dp.actions))
     found = np.isfinite(matrix).any(axis=1)
     assert found.mean() > 0.99
@@ -370,7 +365,7 @@ def test_truth_is_joined_by_client_and_date(trained_model: TrainedModel) -> None
     j = result.dp.actions.index(NO_NEW_SERVICE)
     assert matrix[0, j] == pytest.approx(expected[NO_NEW_SERVICE])
     shuffled = truth.sample(frac=1.0, random_state=0)
-    np.testing.assert_array_equal(align_truth(result.dp, shuffled), matrix)
+    np.testing.assert_array_equal(align_truth(result.dp.frame, shuffled, result.dp.actions), matrix)
 
 
 # -- configuration ---------------------------------------------------------------------------

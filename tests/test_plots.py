@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model.evaluation import PolicyValues, calibration_table
+from model.evaluation.calibration import calibration_table
+from model.evaluation.policy_value import PolicyValues
 from training.plots import calibration_plot, policy_value_plot, uplift_by_service_plot
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

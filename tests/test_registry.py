@@ -17,11 +17,11 @@ from mlflow import MlflowClient
 
 from tests.conftest import MlflowStore, TrainedModel
 from training.batch import score_frame
-from training.evaluate import EVALUATION_KEYS
 from training.registry.pyfunc import example_features
 from training.registry.served import load_fairness_report, load_served
 from training.registry.store import RegistryError, Store, default_tracking_uri, resolve_store
 from training.registry.versions import list_versions, promote
+from training.router_figures import EVALUATION_KEYS
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -229,9 +229,9 @@ def test_report_covers_the_evaluable_held_out_rows(world: World, report: dict[st
     assert report["overall"]["clients"] == frame.loc[usable, "client_id"].nunique()
     assert report["method"] == "truth"
     # the overall values are the evaluation's policy values on the same rows
-    from training.reports.build import _align_truth
+    from training.truth import align_truth
 
-    truth = _align_truth(frame.loc[usable], world.truth, world.router.actions)
+    truth = align_truth(frame.loc[usable], world.truth, world.router.actions)
     scores = world.router.score(frame.loc[usable], eligible=world.dp.eligibility()[usable], intervals=False)
     values = policy_values(
         truth=truth, eligible=world.dp.eligibility()[usable], taken=taken[usable], recommended=scores.recommended
@@ -243,9 +243,9 @@ def test_report_covers_the_evaluable_held_out_rows(world: World, report: dict[st
 
 
 def test_truth_as_matrix_or_table_gives_the_same_report(world: World, report: dict[str, Any]) -> None:
-    from training.reports.build import _align_truth
+    from training.truth import align_truth
 
-    matrix = _align_truth(world.dp.frame, world.truth, world.router.actions)
+    matrix = align_truth(world.dp.frame, world.truth, world.router.actions)
     again = fairness_report_for(world.router, world.dp, world.holdout, matrix, settings=SETTINGS, model=MODEL)
     assert again["overall"] == report["overall"]
     assert again["headline"] == report["headline"]

@@ -16,9 +16,9 @@ import math
 import numpy as np
 import pytest
 
-from model.evaluation import (
+from model.evaluation.policy_value import dr_policy_value
+from model.evaluation.sensitivity import (
     SENSITIVITY_LAMBDAS,
-    dr_policy_value,
     msm_weight_bounds,
     policy_value_sensitivity,
 )

@@ -31,10 +31,11 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.app import app
-from training.evaluate import EVALUATION_KEYS, SENSITIVITY_KEYS, align_truth, evaluable_rows
 from training.pipeline import TrainingResult, train
 from training.registry.runs import train_and_register
+from training.router_figures import EVALUATION_KEYS, SENSITIVITY_KEYS, evaluable_rows
 from training.simulator.trial import make_trial
+from training.truth import align_truth
 
 MODEL_NAME = "polku-trial"
 SERVICE = "job_coaching"
@@ -74,7 +75,7 @@ def _held_out(run: TrialRun) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     """Predicted and true chances, eligibility and the rank-1 action of the held-out points."""
     dp = run.result.dp
     rows = evaluable_rows(dp, run.result.split.test)
-    truth = align_truth(dp, run.result.inputs.truth)[rows]
+    truth = align_truth(dp.frame, run.result.inputs.truth, dp.actions)[rows]
     batch = run.result.router.score(dp.frame.loc[rows], eligible=dp.eligibility()[rows])
     return batch.p, truth, batch.eligible, batch.recommended
 

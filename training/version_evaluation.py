@@ -17,8 +17,9 @@ import pandas as pd
 from model.decision_points import DecisionPoints, build_decision_points
 from model.router import Router
 from training.contract import load_valid_tables
-from training.evaluate import Evaluation, evaluate_scores, find_truth, read_truth
 from training.pipeline.inputs import data_fingerprint
+from training.router_figures import Evaluation, evaluate_scores
+from training.truth import find_truth, read_truth
 
 
 @dataclass(frozen=True)

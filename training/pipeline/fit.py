@@ -18,10 +18,10 @@ from model.errors import ConfigError
 from model.features import ACTION_PROXY_FEATURES, DECISION_TIMING_FEATURES
 from model.learners import LEARNERS, OutcomeLearner, PropensityModel, SLearner, TrainingData
 from model.router import Router
-from training.evaluate import action_indices
 from training.pipeline.inputs import PROPENSITY, Inputs
 from training.pipeline.rows import TrainingRows
 from training.pipeline.split import Split
+from training.router_figures import action_indices
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -44,7 +44,7 @@ class FittedModels:
 
 def outcome_data(dp: DecisionPoints, X: np.ndarray, mask: np.ndarray) -> TrainingData:
     """The labelled rows of `mask` as an outcome learner's training data."""
-    taken = action_indices(dp)
+    taken = action_indices(dp.frame, dp.actions)
     # A taken action counts as eligible for fitting, even where today's rules say no.
     eligible = dp.eligibility().copy()
     known = taken >= 0
@@ -92,7 +92,7 @@ def fit_models(
     X = encoder.transform(frame)
     seconds["encode"] = time.perf_counter() - started
     n_actions = len(dp.actions)
-    taken = action_indices(dp)
+    taken = action_indices(dp.frame, dp.actions)
     eligible = dp.eligibility()
     # A taken action counts as eligible for fitting, even where today's rules say no.
     fit_eligible = eligible.copy()

@@ -16,8 +16,8 @@ from model.errors import ConfigError, DataContractError
 from model.learners import LEARNERS
 from model.vocab import TABLES
 from training.contract import load_valid_tables
-from training.evaluate import find_truth, read_truth
 from training.tables import Tables, locate_tables
+from training.truth import find_truth, read_truth
 
 # The learners' hyperparameters under this name go to the propensity model.
 PROPENSITY: Final = "propensity"

@@ -11,11 +11,11 @@ import numpy as np
 from model.decision_points import DecisionPoints
 from model.learners import SLearner
 from model.router import Router
-from training.evaluate import Evaluation, sensitivity_metrics
 from training.pipeline.fit import FittedModels, learner_kwargs
 from training.pipeline.inputs import PROPENSITY, Inputs
 from training.pipeline.rows import TrainingRows
 from training.pipeline.split import Split
+from training.router_figures import Evaluation, sensitivity_metrics
 
 
 @dataclass

@@ -10,7 +10,7 @@ import pandas as pd
 
 from model.decision_points import SOURCE_INFERRED, SOURCE_UNKNOWN, DecisionPoints
 from model.vocab import REVIEW, UNKNOWN
-from training.evaluate import action_indices
+from training.router_figures import action_indices
 
 # Plans count as recorded when at least this share of review rows has one.
 MIN_PLANNED_SHARE: Final = 0.05
@@ -76,7 +76,7 @@ def training_rows(
 ) -> TrainingRows:
     """Rows for the outcome learners and for the propensity model (see the module docstring)."""
     frame = dp.frame
-    in_catalogue = frame["action_known"].to_numpy(dtype=bool) & (action_indices(dp) >= 0)
+    in_catalogue = frame["action_known"].to_numpy(dtype=bool) & (action_indices(dp.frame, dp.actions) >= 0)
     censored = frame["censored"].to_numpy(dtype=bool)
     complete = in_catalogue & ~censored
     drop = planned_share >= min_planned_share

@@ -17,7 +17,7 @@ import pandas as pd
 
 from model.decision_points import DecisionPoints
 from model.errors import DataContractError
-from training.evaluate import evaluable_rows
+from training.router_figures import evaluable_rows
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ from model.golden import check_golden, expected_top_services
 from model.learners import OutcomeLearner, SLearner
 from model.model_card import sensitivity_card, sensitivity_limitation
 from model.router import Router
-from training.evaluate import align_truth, evaluable_rows, evaluate_scores
 from training.pipeline.choose import (
     calibrate_intervals,
     choose_rounds,
@@ -38,6 +37,8 @@ from training.pipeline.inputs import Inputs, build_points, load_inputs
 from training.pipeline.result import TrainingResult, decision_window, polku_version
 from training.pipeline.rows import TrainingRows, planned_share, training_rows
 from training.pipeline.split import Split, split_by_intake
+from training.router_figures import evaluable_rows, evaluate_scores
+from training.truth import align_truth
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def train(
         holdout_fraction=config.holdout_fraction,
         validation_fraction=config.validation_fraction,
     )
-    truth = align_truth(dp, inputs.truth) if inputs.truth is not None else None
+    truth = align_truth(dp.frame, inputs.truth, dp.actions) if inputs.truth is not None else None
     seconds["split"] = time.perf_counter() - t
 
     models = fit_models(dp, split, rows, config, seed=seed, progress=progress)

@@ -24,7 +24,6 @@ import mlflow.pyfunc
 import numpy as np
 from mlflow.exceptions import MlflowException
 
-from training.evaluate import uplift_records
 from training.pipeline.result import TrainingResult
 from training.pipeline.train import write_plots
 from training.registry.pyfunc import (
@@ -48,6 +47,7 @@ from training.registry.store import (
     experiment_id,
 )
 from training.registry.versions import RegisteredVersion
+from training.router_figures import uplift_records
 
 
 def train_and_register(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -30,39 +30,13 @@ from model.fairness.settings import FairnessSettings
 from model.model_card import build_model_card
 from model.router import Router
 from training.reports.html import LANGUAGES, render_fairness_html, render_model_card_html
+from training.router_figures import action_indices
+from training.truth import align_truth
 
 FAIRNESS_JSON: Final = "fairness.json"
 FAIRNESS_HTML: Final = "fairness.html"
 MODEL_CARD_JSON: Final = "model_card.json"
 MODEL_CARD_HTML: Final = "model_card.html"
-
-
-def _action_indices(frame: pd.DataFrame, actions: Sequence[str]) -> np.ndarray:
-    position = {a: i for i, a in enumerate(actions)}
-    return np.fromiter(
-        (position.get(a, -1) if isinstance(a, str) else -1 for a in frame["action"].astype(object)),
-        dtype=np.intp,
-        count=len(frame),
-    )
-
-
-def _align_truth(frame: pd.DataFrame, truth: pd.DataFrame, actions: Sequence[str]) -> np.ndarray:
-    """A truth table (client_id, decision_date, one column per action) as an (n, A) matrix."""
-    table = truth.copy()
-    table["client_id"] = table["client_id"].astype(str)
-    table["decision_date"] = pd.to_datetime(table["decision_date"]).dt.normalize()
-    keyed = table.drop_duplicates(["client_id", "decision_date"]).set_index(["client_id", "decision_date"])
-    index = pd.MultiIndex.from_arrays(
-        [
-            frame["client_id"].astype(str).to_numpy(dtype=object),
-            pd.to_datetime(frame["decision_date"]).dt.normalize().to_numpy(),
-        ]
-    )
-    out = np.full((len(frame), len(actions)), np.nan)
-    for j, action in enumerate(actions):
-        if action in keyed.columns:
-            out[:, j] = pd.to_numeric(keyed[action], errors="coerce").reindex(index).to_numpy(dtype=float)
-    return out
 
 
 def fairness_report_for(
@@ -95,7 +69,7 @@ def fairness_report_for(
     actions = tuple(router.actions)
     if isinstance(decision_points, DecisionPoints) and tuple(decision_points.actions) != actions:
         raise ValueError("the decision points were built with another catalogue than the model's")
-    taken_all = _action_indices(frame, actions)
+    taken_all = action_indices(frame, actions)
     usable = (
         frame["action_known"].to_numpy(dtype=bool)
         & ~frame["censored"].to_numpy(dtype=bool)
@@ -112,7 +86,7 @@ def fairness_report_for(
     if truth is None:
         truth_rows = None
     elif isinstance(truth, pd.DataFrame):
-        truth_rows = _align_truth(rows, truth, actions)
+        truth_rows = align_truth(rows, truth, actions)
     else:
         truth_rows = np.asarray(truth, dtype=float)[usable]
     if decisions is not None and audit is not None:

@@ -30,7 +30,7 @@ Each client:
 The truth table (`client_id`, `decision_date`, one column per action) is
 keyed on each client's decision date and holds P(label | x, a) for every
 action, like the simulator's `truth.csv` (`training.simulator.truth`), which
-is what `training.evaluate.align_truth` reads.
+is what `training.truth.align_truth` reads.
 
 The control arm's review is a `no_new_service` decision only when no outcome
 cuts its 30-day window short; a control client who finds work within 30 days

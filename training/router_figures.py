@@ -1,4 +1,4 @@
-"""Whether a router works: its figures on decision points (SPEC §6, issue 3).
+"""Whether a router works: its figures on decision points (docs/evaluation.md).
 
 `evaluate_router` scores a `model.router.Router` on the decision points of a
 `DecisionPoints` frame selected by a mask and returns exactly the figures of
@@ -8,31 +8,30 @@ in the catalogue are scored: the others have no observed outcome for the
 action taken.
 
 - With the simulator's truth (an `(n, A)` matrix aligned to the frame, see
-  `align_truth`): V_hist, V_rec, V_oracle and the capture ratio
-  (`model.evaluation.policy_values`), and the coverage of the per-action
-  intervals over the eligible cells with a known truth.
+  `training.truth.align_truth`): V_hist, V_rec, V_oracle and the capture ratio
+  (`model.evaluation.policy_value.policy_values`), and the coverage of the
+  per-action intervals over the eligible cells with a known truth.
 - Always: the doubly-robust estimate of V_rec with a cluster-bootstrap 95 %
   interval (the router's own propensity model and predictions); its
   sensitivity to hidden confounding (bounds per Lambda of the marginal
   sensitivity model and the break-even Lambda, in `Evaluation.extra`, see
-  `SENSITIVITY_KEYS`); agreement of
-  rank 1 and the top 3 with the caseworkers' actions, and ROC AUC, Brier score
-  and expected calibration error of `p_outcome` for the actions taken.
+  `SENSITIVITY_KEYS`); agreement of rank 1 and the top 3 with the
+  caseworkers' actions, and ROC AUC, Brier score and expected calibration
+  error of `p_outcome` for the actions taken.
 - Per service against no_new_service (`Evaluation.uplift`, `UPLIFT_COLUMNS`):
   the model's mean predicted uplift, the doubly-robust average effect from
   the outcomes and, with truth, the true average effect.
 
-The formulas live in `model.evaluation`; this module only selects rows,
-scores them and puts the figures together. `evaluate_scores` also returns the
+The formulas live in the package `model.evaluation`; this module only
+selects rows, scores them and puts the figures together. `evaluate_scores` also returns the
 tables the plots are drawn from.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
@@ -40,44 +39,34 @@ import pandas as pd
 
 from model.decision_points import DecisionPoints
 from model.errors import DataContractError
-from model.evaluation import (
-    PolicyValues,
-    agreement_at_k,
-    average_effect,
-    bootstrap_mean_interval,
+from model.evaluation.agreement import agreement_at_k
+from model.evaluation.bootstrap import bootstrap_mean_interval
+from model.evaluation.calibration import (
     brier_score,
     calibration_table,
-    dr_policy_value,
     expected_calibration_error,
     interval_coverage,
-    ipw_policy_value,
-    policy_value_sensitivity,
-    policy_values,
     roc_auc,
 )
+from model.evaluation.effects import average_effect
+from model.evaluation.figures import EVALUATION_FIGURES
+from model.evaluation.policy_value import (
+    PolicyValues,
+    dr_policy_value,
+    ipw_policy_value,
+    policy_values,
+)
+from model.evaluation.sensitivity import policy_value_sensitivity
 from model.router import Router
 from model.vocab import NO_NEW_SERVICE
+from training.truth import align_truth
 
-EVALUATION_KEYS: Final = (
-    "v_hist",
-    "v_rec",
-    "v_oracle",
-    "capture_ratio",
-    "dr_value",
-    "dr_low",
-    "dr_high",
-    "agreement_at_1",
-    "agreement_at_3",
-    "auc",
-    "brier",
-    "ece",
-    "coverage",
-    "learner",
-    "model_version",
-)
+# What `evaluate_router` returns and `polku evaluate --json` starts with: the
+# figures, then which learner and version they are of.
+EVALUATION_KEYS: Final = (*EVALUATION_FIGURES, "learner", "model_version")
 
 # Keys `polku evaluate --json` adds after `EVALUATION_KEYS`: how much hidden
-# confounding the doubly-robust value survives (`model.evaluation.
+# confounding the doubly-robust value survives (`model.evaluation.sensitivity.
 # policy_value_sensitivity`, augmented form; `ipw_*` the Hájek form) and the
 # observed outcome rate it is compared with.
 SENSITIVITY_KEYS: Final = (
@@ -88,76 +77,10 @@ SENSITIVITY_KEYS: Final = (
     "observed_rate",
 )
 
-TRUTH_FILES: Final = ("truth.parquet", "truth.csv")
 # Propensities of the recommended action below this are clipped in the
 # off-policy estimates (the support model's, which leaves out the timing
 # features, as the overlap guard does); the share clipped is reported.
 DR_CLIP: Final = 0.01
-TRUTH_KEYS: Final = ("client_id", "decision_date")
-
-
-# --------------------------------------------------------------------------
-# truth
-# --------------------------------------------------------------------------
-
-
-def find_truth(data_dir: str | Path) -> Path | None:
-    """The simulator's truth file in a data folder, if there is one."""
-    for name in TRUTH_FILES:
-        path = Path(data_dir) / name
-        if path.is_file():
-            return path
-    return None
-
-
-def read_truth(path: str | Path) -> pd.DataFrame:
-    """Read a truth table (client_id, decision_date, one column per action, ...)."""
-    p = Path(path)
-    try:
-        if p.suffix == ".parquet":
-            frame = pd.read_parquet(p)
-        else:
-            frame = pd.read_csv(p, dtype={"client_id": str, "decision_date": str})
-    except (OSError, ValueError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataContractError(f"{p.name}: cannot read the truth table: {reason}") from None
-    missing = [c for c in TRUTH_KEYS if c not in frame.columns]
-    if missing:
-        raise DataContractError(f"{p.name}: the truth table lacks the column(s) {missing}")
-    frame["client_id"] = frame["client_id"].astype(str)
-    dates = pd.to_datetime(frame["decision_date"], format="ISO8601", errors="coerce")
-    if dates.isna().any():
-        row = int(np.flatnonzero(dates.isna().to_numpy())[0]) + 1
-        raise DataContractError(f"{p.name}: row {row}: decision_date is not a date")
-    frame["decision_date"] = dates.dt.normalize()
-    return frame
-
-
-def align_truth(dp: DecisionPoints, truth: pd.DataFrame) -> np.ndarray:
-    """The truth as an `(n_points, A)` matrix in the frame's row and action order.
-
-    Rows are matched on (client_id, decision_date); a decision point without a
-    truth row, or an action without a truth column, is NaN. When the truth has
-    several rows for one key, the first one is used.
-    """
-    actions = [a for a in dp.actions if a in truth.columns]
-    if not actions:
-        raise DataContractError(
-            "the truth table has no column for any action of the catalogue "
-            f"({', '.join(dp.actions)})"
-        )
-    keyed = truth.drop_duplicates(list(TRUTH_KEYS), keep="first").set_index(list(TRUTH_KEYS))
-    index = pd.MultiIndex.from_arrays(
-        [
-            dp.frame["client_id"].astype(str).to_numpy(dtype=object),
-            pd.to_datetime(dp.frame["decision_date"]).dt.normalize().to_numpy(),
-        ]
-    )
-    values = keyed[actions].apply(pd.to_numeric, errors="coerce").reindex(index)
-    out = np.full((len(dp.frame), len(dp.actions)), np.nan)
-    for name in actions:
-        out[:, dp.actions.index(name)] = values[name].to_numpy(dtype=float)
-    return out
 
 
 # --------------------------------------------------------------------------
@@ -165,20 +88,21 @@ def align_truth(dp: DecisionPoints, truth: pd.DataFrame) -> np.ndarray:
 # --------------------------------------------------------------------------
 
 
-def action_indices(dp: DecisionPoints) -> np.ndarray:
-    """Index of each point's action in `dp.actions`; -1 when unknown or not in the catalogue."""
-    position = {a: i for i, a in enumerate(dp.actions)}
-    actions = dp.frame["action"].astype(object).to_numpy()
+def action_indices(frame: pd.DataFrame, actions: Sequence[str]) -> np.ndarray:
+    """Index of each point's action in `actions`; -1 when unknown or not in the catalogue."""
+    position = {a: i for i, a in enumerate(actions)}
+    taken = frame["action"].astype(object).to_numpy()
     return np.fromiter(
-        (position.get(a, -1) if isinstance(a, str) else -1 for a in actions),
+        (position.get(a, -1) if isinstance(a, str) else -1 for a in taken),
         dtype=np.intp,
-        count=len(actions),
+        count=len(taken),
     )
 
 
 def evaluable_rows(dp: DecisionPoints, rows_mask: np.ndarray | None = None) -> np.ndarray:
     """Points with a complete outcome window and a known action of the catalogue."""
-    known = dp.frame["action_known"].to_numpy(dtype=bool) & (action_indices(dp) >= 0)
+    taken = action_indices(dp.frame, dp.actions)
+    known = dp.frame["action_known"].to_numpy(dtype=bool) & (taken >= 0)
     usable = known & ~dp.frame["censored"].to_numpy(dtype=bool)
     if rows_mask is not None:
         mask = np.asarray(rows_mask, dtype=bool)
@@ -245,14 +169,17 @@ def evaluate_scores(
 
     `intervals=False` skips the per-action intervals (their epistemic spread
     is the costly part of scoring), leaving `coverage` None;
-    `sensitivity=False` skips the sensitivity analysis (a few seconds).
+    `sensitivity=False` skips the sensitivity analysis (bounds for every
+    Lambda on every bootstrap replicate, and the break-even search).
     """
     if tuple(dp.actions) != tuple(router.actions):
         raise DataContractError(
             "the decision points were built with another catalogue than the model's "
             f"({len(dp.actions)} against {len(router.actions)} actions)"
         )
-    truth_matrix = align_truth(dp, truth) if isinstance(truth, pd.DataFrame) else truth
+    truth_matrix = (
+        align_truth(dp.frame, truth, dp.actions) if isinstance(truth, pd.DataFrame) else truth
+    )
     rows = evaluable_rows(dp, rows_mask)
     figures = _empty_figures(router, model_version)
     empty_tables = (
@@ -265,7 +192,7 @@ def evaluate_scores(
     frame = dp.frame.loc[rows]
     eligible = dp.eligibility()[rows]
     batch = router.score(frame, eligible=eligible, intervals=intervals)
-    taken = action_indices(dp)[rows]
+    taken = action_indices(dp.frame, dp.actions)[rows]
     y = frame["label"].to_numpy(dtype=float)
     clusters = frame["client_id"].astype(str).to_numpy(dtype=object)
     n = len(taken)
@@ -304,8 +231,13 @@ def evaluate_scores(
         "dm_value": float(batch.p[np.arange(n), recommended].mean()),
         "ipw_value": float(
             ipw_policy_value(
-                y=y, taken=taken, propensity=batch.support, recommended=recommended,
-                clusters=None, n_boot=0, clip=DR_CLIP,
+                y=y,
+                taken=taken,
+                propensity=batch.support,
+                recommended=recommended,
+                clusters=None,
+                n_boot=0,
+                clip=DR_CLIP,
             ).value
         ),
         "dr_clip": DR_CLIP,
@@ -315,8 +247,15 @@ def evaluate_scores(
     if sensitivity:
         for form, mu in (("dr", batch.p), ("ipw", None)):
             analysis = policy_value_sensitivity(
-                y=y, taken=taken, propensity=batch.support, recommended=recommended,
-                clusters=clusters, mu=mu, n_boot=n_boot, seed=seed, clip=DR_CLIP,
+                y=y,
+                taken=taken,
+                propensity=batch.support,
+                recommended=recommended,
+                clusters=clusters,
+                mu=mu,
+                n_boot=n_boot,
+                seed=seed,
+                clip=DR_CLIP,
             )
             extra[f"{form}_sensitivity_analysis"] = analysis.as_dict()
             extra[f"{form}_sensitivity"] = [
@@ -345,10 +284,17 @@ def evaluate_scores(
         extra["truth_rows_missing"] = int(policy.n_excluded)
 
     uplift = _uplift_table(
-        router, batch.uplift, eligible, clusters, y=y, taken=taken, mu=batch.p,
+        router,
+        batch.uplift,
+        eligible,
+        clusters,
+        y=y,
+        taken=taken,
+        mu=batch.p,
         propensity=batch.support,
         truth=None if truth_matrix is None else np.asarray(truth_matrix, dtype=float)[rows],
-        seed=seed, n_boot=n_boot,
+        seed=seed,
+        n_boot=n_boot,
     )
     return Evaluation(
         figures=figures,
@@ -374,7 +320,7 @@ def evaluate_router(
     """The figures of `EVALUATION_KEYS` for `router` on the evaluable rows of `rows_mask`.
 
     `truth` is an `(n_points, A)` matrix aligned to `dp.frame` (see
-    `align_truth`), a truth table, or None. Figures that cannot be computed
+    `training.truth.align_truth`), a truth table, or None. Figures that cannot be computed
     (no truth, one class only, no rows) are None.
     """
     return evaluate_scores(
@@ -438,9 +384,17 @@ def _uplift_table(
             batch_uplift[where, j], clusters[where], n_boot=n_boot, seed=seed
         )
         effect = average_effect(
-            y=y[where], taken=taken[where], mu=mu[where], propensity=propensity[where],
-            action=j, reference=reference, clusters=clusters[where], min_count=min_count,
-            n_boot=n_boot, seed=seed, clip=DR_CLIP,
+            y=y[where],
+            taken=taken[where],
+            mu=mu[where],
+            propensity=propensity[where],
+            action=j,
+            reference=reference,
+            clusters=clusters[where],
+            min_count=min_count,
+            n_boot=n_boot,
+            seed=seed,
+            clip=DR_CLIP,
         )
         true_effect = float("nan")
         if truth is not None:
