@@ -171,12 +171,15 @@ def make_router(
     models: FittedModels,
     name: str,
     metadata: Mapping[str, Any] | None = None,
+    *,
+    learner: OutcomeLearner | None = None,
 ) -> Router:
+    """A router serving learner `name` (or `learner` in its place, e.g. a cut of it)."""
     return Router(
         catalogue=inputs.catalogue,
         config=inputs.config,
         encoder=models.encoder,
-        learner=models.learners[name],
+        learner=models.learners[name] if learner is None else learner,
         propensity=models.propensity,
         metadata={"learner": name, **(metadata or {})},
     )
