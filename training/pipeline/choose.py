@@ -12,7 +12,9 @@ from typing import Any, Final
 
 import numpy as np
 
-from model.learners import OutcomeLearner, SLearner, calibrate_interval
+from model.learners.calibration import calibrate_interval
+from model.learners.outcome import OutcomeLearner
+from model.learners.s_learner import SLearner
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +83,7 @@ def calibrate_intervals(
 ) -> float | None:
     """Set the learner's interval width so its intervals cover `truth` at `level`.
 
-    Uses `model.learners.calibrate_interval` on a shallow copy whose epistemic
+    Uses `model.learners.calibration.calibrate_interval` on a shallow copy whose epistemic
     spread is computed once (the bisection asks for it 30 times), then gives
     the width to the learner itself.
     """
