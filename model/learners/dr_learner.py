@@ -229,7 +229,7 @@ class DRLearner(OutcomeLearner):
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DRLearner:
+    def from_dict(cls, data: dict[str, Any]) -> Self:
         learner = cls(n_actions=int(data["n_actions"]))
         learner.models_ = [None if b is None else booster_from_string(b) for b in data["models"]]
         learner.outcome_ = SLearner.from_dict(data["outcome"])

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 from scipy.special import expit, logit
@@ -115,6 +115,15 @@ class OutcomeLearner:
         return expit(centre - width), expit(centre + width)
 
     def contributions(self, X: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fitted learner as JSON-ready values, with its `kind` (see `learner_from_dict`)."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        """The fitted learner that `to_dict` gave `data`."""
         raise NotImplementedError
 
 

@@ -198,7 +198,7 @@ class SLearner(OutcomeLearner):
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SLearner:
+    def from_dict(cls, data: dict[str, Any]) -> Self:
         learner = cls(n_actions=int(data["n_actions"]))
         learner.booster_ = booster_from_string(data["booster"])
         learner.bags_ = [booster_from_string(b) for b in data["bags"]]
