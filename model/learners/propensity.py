@@ -90,7 +90,10 @@ class PropensityModel:
             valid_sets=[dvalid],
             callbacks=[lgb.early_stopping(10, verbose=False)],
         )
-        raw_valid = self.booster_.predict(X[valid], raw_score=True, num_threads=self.num_threads)
+        # A dense input gives a dense array; `predict` is typed for sparse input too.
+        raw_valid = np.asarray(
+            self.booster_.predict(X[valid], raw_score=True, num_threads=self.num_threads)
+        )
         self.temperature_ = _fit_temperature(raw_valid, actions[valid], eligible[valid])
         return self
 
