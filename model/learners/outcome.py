@@ -129,7 +129,8 @@ class OutcomeLearner:
 
 @functools.lru_cache(maxsize=16)
 def _normal_quantile(q: float) -> float:
-    # scipy.stats.norm.ppf costs ~0.1 ms of its own per call: too much per request.
+    # scipy.stats.norm.ppf has a fixed cost per call that a request should not pay
+    # every time; the few levels asked for are cached.
     from scipy.stats import norm
 
     return float(norm.ppf(q))
