@@ -26,8 +26,8 @@ def fit_affine_calibration(raw: np.ndarray, y: np.ndarray, scale: str) -> tuple[
         p = expit(z)
         # log(1 + e^z) - y z, and its gradient
         loss = np.logaddexp(0.0, z) - y * z
-        g = p - y
-        return float(loss.mean()), np.array([(g * raw).mean(), g.mean()])
+        residual = p - y
+        return float(loss.mean()), np.array([(residual * raw).mean(), residual.mean()])
 
     result = minimize(
         nll, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B", bounds=[(0.25, 4.0), (-3.0, 3.0)]
@@ -55,15 +55,15 @@ def calibrate_interval(
     true probability varies between clients who look the same.
     """
     p = learner.predict(X)
-    lo_w, hi_w = 0.0, 4.0
+    narrow, wide = 0.0, 4.0
     for _ in range(30):
-        mid = (lo_w + hi_w) / 2
+        mid = (narrow + wide) / 2
         learner.heterogeneity_ = mid
-        lo, hi = learner.interval(X, level, p=p)
-        cover = ((truth >= lo) & (truth <= hi))[mask].mean()
+        low, high = learner.interval(X, level, p=p)
+        cover = ((truth >= low) & (truth <= high))[mask].mean()
         if cover < level:
-            lo_w = mid
+            narrow = mid
         else:
-            hi_w = mid
-    learner.heterogeneity_ = hi_w
-    return hi_w
+            wide = mid
+    learner.heterogeneity_ = wide
+    return wide

@@ -78,9 +78,9 @@ class DRLearner(OutcomeLearner):
         fold = client_folds(data.clusters, self.n_folds, self.seed)
         mu = np.zeros((n, a_count))
         pi = np.zeros((n, a_count))
-        for k in range(self.n_folds):
-            train, test = fold != k, fold == k
-            sub = TrainingData(
+        for fold_number in range(self.n_folds):
+            train, test = fold != fold_number, fold == fold_number
+            fold_data = TrainingData(
                 data.X[train],
                 data.actions[train],
                 data.y[train],
@@ -93,17 +93,17 @@ class DRLearner(OutcomeLearner):
                 categorical_features=self.categorical_features,
                 n_estimators=self.nuisance_estimators,
                 learning_rate=self.nuisance_learning_rate,
-                seed=self.seed + k,
+                seed=self.seed + fold_number,
                 num_threads=self.num_threads,
-            ).fit(sub)
+            ).fit(fold_data)
             mu[test] = outcome.predict(data.X[test])
             propensity = PropensityModel(
                 n_actions=a_count,
                 categorical_features=self.categorical_features,
                 n_estimators=self.nuisance_estimators,
-                seed=self.seed + k,
+                seed=self.seed + fold_number,
                 num_threads=self.num_threads,
-            ).fit(sub.X, sub.actions, sub.eligible, sub.clusters)
+            ).fit(fold_data.X, fold_data.actions, fold_data.eligible, fold_data.clusters)
             pi[test] = propensity.predict_proba(data.X[test], data.eligible[test])
         # The fallback for rare actions and the spread for intervals.
         self.outcome_ = SLearner(
@@ -153,15 +153,15 @@ class DRLearner(OutcomeLearner):
         return self
 
     def _regress(self, X: np.ndarray, phi: np.ndarray, stop: np.ndarray | None) -> lgb.Booster:
-        cat = list(self.categorical_features)
+        categorical = list(self.categorical_features)
         if stop is None or not stop.any() or stop.all():
             return lgb.train(
                 self.params_,
-                lgb.Dataset(X, phi, categorical_feature=cat),
+                lgb.Dataset(X, phi, categorical_feature=categorical),
                 num_boost_round=self.n_estimators,
             )
-        dtrain = lgb.Dataset(X[~stop], phi[~stop], categorical_feature=cat)
-        dvalid = lgb.Dataset(X[stop], phi[stop], categorical_feature=cat, reference=dtrain)
+        dtrain = lgb.Dataset(X[~stop], phi[~stop], categorical_feature=categorical)
+        dvalid = lgb.Dataset(X[stop], phi[stop], categorical_feature=categorical, reference=dtrain)
         return lgb.train(
             self.params_,
             dtrain,
@@ -222,7 +222,9 @@ class DRLearner(OutcomeLearner):
         return {
             "kind": self.name,
             "n_actions": self.n_actions,
-            "models": [None if b is None else booster_to_string(b) for b in self.models_],
+            "models": [
+                None if booster is None else booster_to_string(booster) for booster in self.models_
+            ],
             "outcome": self.outcome_.to_dict(),
             "heterogeneity": self.heterogeneity_,
             "calibration": list(self.calibration_),
@@ -231,7 +233,9 @@ class DRLearner(OutcomeLearner):
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
         learner = cls(n_actions=int(data["n_actions"]))
-        learner.models_ = [None if b is None else booster_from_string(b) for b in data["models"]]
+        learner.models_ = [
+            None if text is None else booster_from_string(text) for text in data["models"]
+        ]
         learner.outcome_ = SLearner.from_dict(data["outcome"])
         learner.heterogeneity_ = float(data["heterogeneity"])
         learner.calibration_ = stored_calibration(data)

@@ -73,15 +73,19 @@ class PropensityModel:
         fold = client_folds(clusters, 5, self.seed)
         train, valid = fold != 0, fold == 0
         if self.feature_indices is None:
-            cat = list(self.categorical_features)
+            categorical = list(self.categorical_features)
         else:
-            cat = [
-                self.feature_indices.index(j)
-                for j in self.categorical_features
-                if j in self.feature_indices
+            categorical = [
+                self.feature_indices.index(column)
+                for column in self.categorical_features
+                if column in self.feature_indices
             ]
-        dtrain = lgb.Dataset(X[train], actions[train], categorical_feature=cat, free_raw_data=True)
-        dvalid = lgb.Dataset(X[valid], actions[valid], categorical_feature=cat, reference=dtrain)
+        dtrain = lgb.Dataset(
+            X[train], actions[train], categorical_feature=categorical, free_raw_data=True
+        )
+        dvalid = lgb.Dataset(
+            X[valid], actions[valid], categorical_feature=categorical, reference=dtrain
+        )
         # Stopped on the held-out fold; that fold then calibrates the temperature.
         self.booster_ = lgb.train(
             params,

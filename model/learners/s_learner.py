@@ -81,10 +81,12 @@ class SLearner(OutcomeLearner):
     def _train(
         self, X: np.ndarray, actions: np.ndarray, y: np.ndarray, seed: int, rounds: int
     ) -> lgb.Booster:
-        Xa = _with_action(X, actions)
-        cat = [*self.categorical_features, Xa.shape[1] - 1]
+        X_with_action = _with_action(X, actions)
+        categorical = [*self.categorical_features, X_with_action.shape[1] - 1]
         return lgb.train(
-            self._params(seed), lgb.Dataset(Xa, y, categorical_feature=cat), num_boost_round=rounds
+            self._params(seed),
+            lgb.Dataset(X_with_action, y, categorical_feature=categorical),
+            num_boost_round=rounds,
         )
 
     def _rounds(self, data: TrainingData) -> int:
@@ -94,14 +96,16 @@ class SLearner(OutcomeLearner):
         stop = client_folds(data.clusters, 5, self.seed + 7) == 4
         if not stop.any() or stop.all():
             return self.n_estimators
-        cat = [*self.categorical_features, data.X.shape[1]]
+        categorical = [*self.categorical_features, data.X.shape[1]]
         dtrain = lgb.Dataset(
-            _with_action(data.X[~stop], data.actions[~stop]), data.y[~stop], categorical_feature=cat
+            _with_action(data.X[~stop], data.actions[~stop]),
+            data.y[~stop],
+            categorical_feature=categorical,
         )
         dvalid = lgb.Dataset(
             _with_action(data.X[stop], data.actions[stop]),
             data.y[stop],
-            categorical_feature=cat,
+            categorical_feature=categorical,
             reference=dtrain,
         )
         probe = lgb.train(
@@ -120,7 +124,7 @@ class SLearner(OutcomeLearner):
         rng = np.random.default_rng(self.seed + 1)
         unique, inverse = np.unique(data.clusters, return_inverse=True)
         self.bags_: list[lgb.Booster] = []
-        for b in range(self.n_bags):
+        for bag in range(self.n_bags):
             counts = rng.poisson(1.0, len(unique))
             weight_rows = counts[inverse]
             keep = np.repeat(np.arange(len(data.y)), weight_rows)
@@ -129,7 +133,7 @@ class SLearner(OutcomeLearner):
                     data.X[keep],
                     data.actions[keep],
                     data.y[keep],
-                    self.seed + 100 + b,
+                    self.seed + 100 + bag,
                     max(1, self.n_rounds_ // 2),
                 )
             )
@@ -150,7 +154,7 @@ class SLearner(OutcomeLearner):
         out.n_estimators = rounds
         out.early_stopping_rounds = 0
         out.booster_ = truncate_booster(self.booster_, rounds)
-        out.bags_ = [truncate_booster(b, max(1, rounds // 2)) for b in self.bags_]
+        out.bags_ = [truncate_booster(bag, max(1, rounds // 2)) for bag in self.bags_]
         return out
 
     def predict_margin(self, X: np.ndarray) -> np.ndarray:
@@ -166,8 +170,10 @@ class SLearner(OutcomeLearner):
         rows = _rows_for_all_actions(X, self.n_actions)
         margins = np.stack(
             [
-                raw_scores(b, rows, num_threads=self.num_threads).reshape(self.n_actions, len(X)).T
-                for b in self.bags_
+                raw_scores(bag, rows, num_threads=self.num_threads)
+                .reshape(self.n_actions, len(X))
+                .T
+                for bag in self.bags_
             ]
         )
         if len(self.bags_) < 2:
@@ -191,7 +197,7 @@ class SLearner(OutcomeLearner):
             "kind": self.name,
             "n_actions": self.n_actions,
             "booster": booster_to_string(self.booster_),
-            "bags": [booster_to_string(b) for b in self.bags_],
+            "bags": [booster_to_string(bag) for bag in self.bags_],
             "heterogeneity": self.heterogeneity_,
             "calibration": list(self.calibration_),
         }
@@ -200,7 +206,7 @@ class SLearner(OutcomeLearner):
     def from_dict(cls, data: dict[str, Any]) -> Self:
         learner = cls(n_actions=int(data["n_actions"]))
         learner.booster_ = booster_from_string(data["booster"])
-        learner.bags_ = [booster_from_string(b) for b in data["bags"]]
+        learner.bags_ = [booster_from_string(text) for text in data["bags"]]
         learner.heterogeneity_ = float(data["heterogeneity"])
         learner.calibration_ = stored_calibration(data)
         learner.fitted_ = True
