@@ -34,17 +34,17 @@ def prepare_column(name: str, kind: FeatureKind, column: object, service: str) -
     Categories become text, with missing values (None, NaN, NA, empty text)
     marked absent.
     """
-    col = np.asarray(column)
-    if col.ndim != 1:
-        col = col.reshape(-1)
+    array = np.asarray(column)
+    if array.ndim != 1:
+        array = array.reshape(-1)
     try:
         if kind == "categorical":
-            return _categories(col)
-        values = _floats(col, cefr=name in CEFR_FEATURES)
+            return _categories(array)
+        values = _floats(array, cefr=name in CEFR_FEATURES)
     except (TypeError, ValueError):
         raise DataContractError(
             f"service {service!r}: feature {name!r} should be {kind} but has values such as "
-            f"{_sample(col)}"
+            f"{_sample(array)}"
         ) from None
     if kind == "boolean":
         present = ~np.isnan(values)
@@ -57,23 +57,23 @@ def prepare_column(name: str, kind: FeatureKind, column: object, service: str) -
     return values, ~np.isnan(values)
 
 
-def _floats(col: np.ndarray, *, cefr: bool) -> np.ndarray:
-    if col.dtype.kind in "fiub":
-        return np.asarray(col, dtype=np.float64)  # no copy when already float64
-    if col.dtype.kind in "OUS":
-        out = np.empty(col.shape, dtype=np.float64)
-        missing = pd.isna(col)
-        for i, v in enumerate(col):
-            out[i] = np.nan if missing[i] else _float(v, cefr=cefr)
+def _floats(array: np.ndarray, *, cefr: bool) -> np.ndarray:
+    if array.dtype.kind in "fiub":
+        return np.asarray(array, dtype=np.float64)  # no copy when already float64
+    if array.dtype.kind in "OUS":
+        out = np.empty(array.shape, dtype=np.float64)
+        missing = pd.isna(array)
+        for row, value in enumerate(array):
+            out[row] = np.nan if missing[row] else _float(value, cefr=cefr)
         return out
-    raise TypeError(col.dtype)
+    raise TypeError(array.dtype)
 
 
-def _float(v: object, *, cefr: bool) -> float:
-    if isinstance(v, bytes):
-        v = v.decode()
-    if isinstance(v, str):
-        word = v.strip()
+def _float(value: object, *, cefr: bool) -> float:
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, str):
+        word = value.strip()
         if not word or word == UNKNOWN:
             return np.nan
         if cefr:
@@ -82,27 +82,30 @@ def _float(v: object, *, cefr: bool) -> float:
         if lowered in ("true", "false"):
             return float(lowered == "true")
         return float(word)
-    return float(v)  # type: ignore[arg-type]
+    return float(value)  # type: ignore[arg-type]
 
 
-def _categories(col: np.ndarray) -> PreparedColumn:
-    if col.dtype.kind == "U":
+def _categories(array: np.ndarray) -> PreparedColumn:
+    if array.dtype.kind == "U":
         # Fixed-width text has no None or NaN; strip only when needed.
-        if len(col) and (np.char.startswith(col, " ").any() or np.char.endswith(col, " ").any()):
-            col = np.char.strip(col)
-        return col, (col != "") & (col != UNKNOWN)
-    missing = np.asarray(pd.isna(col), dtype=bool)
-    texts = np.char.strip(np.where(missing, "", col).astype(str))
+        if len(array) and (
+            np.char.startswith(array, " ").any() or np.char.endswith(array, " ").any()
+        ):
+            array = np.char.strip(array)
+        return array, (array != "") & (array != UNKNOWN)
+    missing = np.asarray(pd.isna(array), dtype=bool)
+    texts = np.char.strip(np.where(missing, "", array).astype(str))
     return texts, (texts != "") & (texts != UNKNOWN)
 
 
-def _sample(col: np.ndarray) -> str:
-    return ", ".join(repr(v) for v in col[:3].tolist())
+def _sample(array: np.ndarray) -> str:
+    return ", ".join(repr(value) for value in array[:3].tolist())
 
 
 def row_count(
     prepared: Mapping[str, PreparedColumn], columns: Columns, n_rows: int | None, service: str
 ) -> int:
+    """How many rows the columns have: `n_rows` when given; every column read must agree."""
     lengths = {name: len(values) for name, (values, _) in prepared.items()}
     if n_rows is None:
         if lengths:

@@ -72,7 +72,7 @@ class ConditionCompiler:
     # -- conditions -----------------------------------------------------------
     def condition(self, node: ast.expr) -> Condition:
         if isinstance(node, ast.BoolOp):
-            parts = [self.condition(v) for v in node.values]
+            parts = [self.condition(operand) for operand in node.values]
             return all_of(parts) if isinstance(node.op, ast.And) else any_of(parts)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
             inner = self.condition(node.operand)
@@ -126,7 +126,7 @@ class ConditionCompiler:
         kind = self.kinds[name]
         if isinstance(op, ast.In | ast.NotIn):
             return self.membership(name, kind, right, negate=isinstance(op, ast.NotIn))
-        fn = _COMPARE[type(op)]
+        compare_values = _COMPARE[type(op)]
         if kind == "categorical" and not isinstance(op, ast.Eq | ast.NotEq):
             raise self.fail(
                 f"{name!r} is a category; only ==, !=, in and not in apply to it, "
@@ -147,7 +147,7 @@ class ConditionCompiler:
         def comparison(prepared: Mapping[str, PreparedColumn]) -> Truth:
             values, present = prepared[name]
             with np.errstate(invalid="ignore"):
-                hit = np.asarray(fn(values, value), dtype=bool)
+                hit = np.asarray(compare_values(values, value), dtype=bool)
             return known((values, present), hit)
 
         return comparison
@@ -159,20 +159,22 @@ class ConditionCompiler:
             raise self.fail(f"'in' needs a list in brackets, e.g. {name} in [a, b]")
         if not node.elts:
             raise self.fail(f"the list after 'in' is empty; name at least one value for {name!r}")
-        asks_missing = any(_is_unknown(v) for v in node.elts)
-        values = [self.value(name, kind, v) for v in node.elts if not _is_unknown(v)]
+        asks_missing = any(_is_unknown(element) for element in node.elts)
+        values = [
+            self.value(name, kind, element) for element in node.elts if not _is_unknown(element)
+        ]
         if kind == "categorical":
             wanted = np.asarray(values, dtype=str)
         else:
             wanted = np.asarray(values, dtype=float)
 
         def member(prepared: Mapping[str, PreparedColumn]) -> Truth:
-            values_, present = prepared[name]
-            hit = np.isin(values_, wanted)
+            column_values, present = prepared[name]
+            hit = np.isin(column_values, wanted)
             if asks_missing:  # `unknown` in the list: missing rows are members
                 true_, false_ = (present & hit) | ~present, present & ~hit
             else:
-                true_, false_ = known((values_, present), hit)
+                true_, false_ = known((column_values, present), hit)
             return (false_, true_) if negate else (true_, false_)
 
         return member
