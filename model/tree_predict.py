@@ -20,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any, Final
 
 import lightgbm as lgb
@@ -29,7 +30,10 @@ _RAW: Final = 1  # C_API_PREDICT_RAW_SCORE
 _CONTRIB: Final = 3  # C_API_PREDICT_CONTRIB
 _FLOAT64: Final = 1  # C_API_DTYPE_FLOAT64
 
-try:  # the library handle and its error check; absent in an unexpected LightGBM
+# The library handle and its error check; None in an unexpected LightGBM.
+_LIB: ctypes.CDLL | None
+_safe_call: Callable[[int], None] | None
+try:
     from lightgbm.basic import _LIB, _safe_call
 except ImportError:  # pragma: no cover - depends on the installed LightGBM
     _LIB = None
