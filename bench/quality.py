@@ -64,7 +64,8 @@ WORLDS = {
 
 def register_large_s_learner() -> None:
     """A second S-learner size under its own name, for this benchmark only."""
-    from model.learners import LEARNERS, SLearner
+    from model.learners.kinds import LEARNERS
+    from model.learners.s_learner import SLearner
 
     class LargeSLearner(SLearner):
         def __init__(self, **kwargs):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.learners import TrainingData
+from model.learners.outcome import TrainingData
 from training.pipeline.compare import Referee, choose, fit_referee, paired_difference
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from model.learners import fit_affine_calibration, learner_from_dict
+from model.learners.calibration import fit_affine_calibration
+from model.learners.kinds import learner_from_dict
 from tests.conftest import TrainedModel
 from training.router_figures import evaluable_rows
 
@@ -59,7 +60,7 @@ def test_the_off_policy_estimate_reports_its_parts_and_clipping(
 
 
 def test_a_truncated_s_learner_is_the_fit_with_fewer_rounds(trained_model: TrainedModel) -> None:
-    from model.learners import SLearner
+    from model.learners.s_learner import SLearner
     from training.pipeline.fit import outcome_data
 
     result = trained_model.result
@@ -87,7 +88,7 @@ def test_a_truncated_s_learner_is_the_fit_with_fewer_rounds(trained_model: Train
 def test_round_candidates_are_cuts_of_one_fit_the_full_one_first(
     trained_model: TrainedModel,
 ) -> None:
-    from model.learners import SLearner
+    from model.learners.s_learner import SLearner
     from training.pipeline.choose import round_candidates
 
     learner = next(

@@ -23,7 +23,9 @@ from model.encoding import FeatureEncoder
 from model.evaluation import policy_values
 from model.fairness.settings import FairnessSettings
 from model.fairness.suppression import MARK
-from model.learners import PropensityModel, SLearner, TrainingData
+from model.learners.outcome import TrainingData
+from model.learners.propensity import PropensityModel
+from model.learners.s_learner import SLearner
 from model.router import Router
 from training.reports.build import (
     FAIRNESS_HTML,

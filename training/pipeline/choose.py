@@ -13,7 +13,8 @@ from typing import Final
 
 import numpy as np
 
-from model.learners import OutcomeLearner, SLearner
+from model.learners.outcome import OutcomeLearner
+from model.learners.s_learner import SLearner
 
 logger = logging.getLogger(__name__)
 

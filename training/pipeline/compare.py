@@ -30,7 +30,9 @@ import numpy as np
 import pandas as pd
 
 from model.evaluation.policy_value import dr_terms
-from model.learners import SLearner, TrainingData, client_folds
+from model.learners.boosting import client_folds
+from model.learners.outcome import TrainingData
+from model.learners.s_learner import SLearner
 
 # Propensities below this are clipped in the DR terms, as in the evaluation.
 DR_CLIP: Final = 0.01

@@ -16,7 +16,10 @@ from model.decision_points import DecisionPoints
 from model.encoding import FeatureEncoder
 from model.errors import ConfigError
 from model.features import ACTION_PROXY_FEATURES, DECISION_TIMING_FEATURES
-from model.learners import LEARNERS, OutcomeLearner, PropensityModel, SLearner, TrainingData
+from model.learners.kinds import LEARNERS
+from model.learners.outcome import OutcomeLearner, TrainingData
+from model.learners.propensity import PropensityModel
+from model.learners.s_learner import SLearner
 from model.router import Router
 from training.pipeline.inputs import PROPENSITY, Inputs
 from training.pipeline.rows import TrainingRows

@@ -15,7 +15,7 @@ from model.config import RunConfig
 from model.decision_points import DecisionPoints
 from model.golden import METADATA_KEY as GOLDEN_KEY
 from model.golden import check_golden, expected_top_services
-from model.learners import OutcomeLearner
+from model.learners.outcome import OutcomeLearner
 from model.model_card import sensitivity_card, sensitivity_limitation
 from model.router import Router
 from training.pipeline.choose import (
