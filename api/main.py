@@ -25,6 +25,7 @@ from api.admin.views import router as admin_router
 from api.audit.views import router as audit_router
 from api.decisions.views import router as decisions_router
 from api.deps import ROLES_KEY, validation_handler
+from api.docs import install_docs
 from api.health.views import router as health_router
 from api.info.views import router as info_router
 from api.logs import bind_request_ids
@@ -113,6 +114,8 @@ def create_app(
         version=API_VERSION,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # api.docs serves them with local assets
+        redoc_url=None,
         openapi_tags=[
             {"name": "recommendations", "description": "ranked next services for one client"},
             {"name": "decisions", "description": "what the caseworker chose, and why"},
@@ -141,6 +144,7 @@ def create_app(
         for path, item in app.openapi()["paths"].items()
         for method, operation in item.items()
     }
+    install_docs(app)
     problems.install(app)
     # a refused body is answered only after the caller is checked (api.deps)
     app.add_exception_handler(RequestValidationError, validation_handler)

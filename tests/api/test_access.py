@@ -44,6 +44,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/docs"): PUBLIC,
     ("GET", "/docs/oauth2-redirect"): PUBLIC,
     ("GET", "/redoc"): PUBLIC,
+    ("?", "/docs/static"): PUBLIC,  # Swagger UI and ReDoc files, served from the package
 }
 ROLES = ("caseworker", "evaluator", "data_scientist", "admin")
 

@@ -97,3 +97,20 @@ def test_the_request_models_forbid_unknown_fields(client: TestClient) -> None:
         "PauseRequest",
     ):
         assert components[name]["additionalProperties"] is False, name
+
+
+def test_the_documentation_pages_load_their_assets_from_the_app(client: TestClient) -> None:
+    """Swagger UI and ReDoc work on a closed network: no asset comes from elsewhere."""
+    import re
+
+    for page in ("/docs", "/redoc"):
+        response = client.get(page)
+        assert response.status_code == 200
+        html = response.text
+        assert "cdn" not in html.lower() and "fonts.googleapis" not in html
+        assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert assets, page
+        for asset in assets:
+            assert asset.startswith("/"), (page, asset)
+            assert client.get(asset).status_code == 200, asset
+    assert '"validatorUrl": null' in client.get("/docs").text  # no third-party validator badge
