@@ -47,6 +47,21 @@ def today() -> date:
     return datetime.now(HELSINKI).date()
 
 
+def check_as_of(as_of: date, today: date) -> list[FieldError]:
+    """`as_of` may not be later than today: features of a future date count time not yet passed."""
+    if as_of <= today:
+        return []
+    return [
+        FieldError(
+            "body",
+            "as_of",
+            f"as_of is later than today ({today.isoformat()}, Europe/Helsinki); "
+            "a recommendation is made with what is known today",
+            "after_today",
+        )
+    ]
+
+
 @dataclass(frozen=True)
 class Answer:
     body: dict[str, Any]

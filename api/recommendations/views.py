@@ -21,7 +21,7 @@ from api.deps import (
 )
 from api.problems import unavailable, validation_problem
 from api.recommendations.schemas import RecommendationRequest, RecommendationResponse
-from api.recommendations.service import check_request, recommend, today
+from api.recommendations.service import check_as_of, check_request, recommend, today
 from api.responses import AUTHENTICATED, problems
 from api.serving import ModelHolder
 from api.settings import Settings
@@ -103,7 +103,11 @@ def _answer(
     model = require_model(holder, settings)
     if state.reload_generation > model.generation:
         holder.request_reload(state.reload_generation)
-    as_of = body.as_of or today()
+    now = today()
+    as_of = body.as_of or now
+    future = check_as_of(as_of, now)
+    if future:
+        raise validation_problem(future, detail=future[0].message)
     errors = check_request(body, model, as_of)
     if errors:
         raise validation_problem(errors)

@@ -131,6 +131,28 @@ def test_as_of_defaults_to_today(client: TestClient, keys: Keys) -> None:
     assert answer["as_of"] == today().isoformat()
 
 
+def test_an_as_of_later_than_today_is_refused(client: TestClient, keys: Keys) -> None:
+    """A future date would count months not yet lived (unemployment, years since arrival)."""
+    from datetime import timedelta
+
+    from api.recommendations.service import today
+
+    tomorrow = (today() + timedelta(days=1)).isoformat()
+    response = client.post(
+        "/v1/recommendations", json=request_body(as_of=tomorrow), headers=keys.caseworker
+    )
+    assert response.status_code == 422
+    problem = response.json()
+    assert "later than today" in problem["detail"]
+    assert [(e["field"], e["code"]) for e in problem["errors"]] == [("as_of", "after_today")]
+    on_today = client.post(
+        "/v1/recommendations",
+        json=request_body(as_of=today().isoformat()),
+        headers=keys.caseworker,
+    )
+    assert on_today.status_code == 200
+
+
 def test_every_answer_is_in_the_audit_log(
     client: TestClient, keys: Keys, app: FastAPI, trained_model: TrainedModel
 ) -> None:
