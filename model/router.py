@@ -35,6 +35,8 @@ from model.learners.kinds import learner_from_dict
 from model.learners.outcome import OutcomeLearner
 from model.learners.propensity import PropensityModel
 from model.ranking import DEFAULT_MIN_SUPPORT, rank_actions
+from model.reasons import ineligibility_reason
+from model.rules.unmet import Node, clause_tree, unmet_conditions
 from model.vocab import LANGUAGES, NO_NEW_SERVICE
 
 ROUTER_FILE = "router.json"
@@ -126,6 +128,10 @@ class Router:
         self._name_rank_with_service = _alphabetical_ranks(self._fields_with_service)
         self._rules = [(j, s.eligibility, tuple(sorted(s.eligibility.features))) for j, s in enumerate(catalogue.services)]
         self._admits: dict[tuple[int, tuple[Any, ...]], bool] = {}
+        # Rules as trees of plain conditions (read on first need) and the
+        # reasons written from them, remembered by the values they read.
+        self._trees: dict[int, Node | None] = {}
+        self._reasons: dict[tuple[int, str, tuple[Any, ...]], str] = {}
 
     # -- batch ------------------------------------------------------------------
     def eligibility(self, features: pd.DataFrame) -> np.ndarray:
@@ -186,7 +192,7 @@ class Router:
         ref_rank = order.index(self.reference_index) + 1 if self.reference_index in order else None
         reference = scored(self.reference_index, ref_rank)
         not_eligible = [
-            (code, self.catalogue.ineligibility_reason(code, language))
+            (code, self.ineligibility_reason(j, features, language))
             for j, code in enumerate(self.actions)
             if not eligible[0, j]
         ]
@@ -220,6 +226,41 @@ class Router:
                     admits[key] = known
             out[0, j] = known
         return out
+
+    def ineligibility_reason(self, j: int, features: Mapping[str, Any], language: str) -> str:
+        """Why action `j` is not offered to this client, in words (`model.reasons`).
+
+        Remembered, like the rules' answers, by the values of the features
+        the rule reads: the same few combinations come back request after
+        request.
+        """
+        service = self.catalogue.services[j]
+        names = tuple(sorted(service.eligibility.features))
+        try:
+            key: tuple[int, str, tuple[Any, ...]] | None = (
+                j,
+                language,
+                tuple((type(v := features.get(name)), v) for name in names),
+            )
+            known = self._reasons.get(key)  # type: ignore[arg-type]
+        except TypeError:
+            key, known = None, None
+        if known is not None:
+            return known
+        if j not in self._trees:
+            self._trees[j] = clause_tree(service.eligibility)
+        text = ineligibility_reason(
+            unmet_conditions(self._trees[j], features, service=service.code),
+            language,
+            features,
+            service_names=self._names[language if language in LANGUAGES else "en"],
+            catalogue_text=service.eligibility_text,
+        )
+        if key is not None:
+            if len(self._reasons) >= _MAX_REMEMBERED:
+                self._reasons.clear()
+            self._reasons[key] = text
+        return text
 
     def _explain(
         self,

@@ -69,7 +69,11 @@ def test_answer_has_every_field_of_the_contract(
     # the client has finished the plan: the assessment and the plan are not offered again
     ineligible = {n["service"] for n in answer["not_eligible"]}
     assert {"initial_assessment", "integration_plan"} <= ineligible
-    assert all(n["reason"].startswith("Ehto ei täyty") for n in answer["not_eligible"])
+    reasons = {n["service"]: n["reason"] for n in answer["not_eligible"]}
+    assert reasons["integration_plan"] == (
+        "Kotoutumissuunnitelma vain kerran — asiakas on jo suorittanut sen"
+    )
+    assert not any("completed_" in reason or ">=" in reason for reason in reasons.values())
     response = client.post("/v1/recommendations", json=request_body(), headers=keys.caseworker)
     assert response.json()["request_id"] == response.headers["x-request-id"]
 
@@ -114,7 +118,7 @@ def test_names_and_explanations_follow_the_language(client: TestClient, keys: Ke
     assert fi["reference"]["name"] != sv["reference"]["name"] != en["reference"]["name"]
     assert "procentenheter" in sv["recommendations"][0]["explanation"][0]["text"]
     assert "percentage points" in en["recommendations"][0]["explanation"][0]["text"]
-    assert en["not_eligible"][0]["reason"].startswith("Rule not met")
+    assert en["not_eligible"][0]["reason"].endswith("the client has already completed it")
     response = client.post(
         "/v1/recommendations", json=request_body(language="de"), headers=keys.caseworker
     )
