@@ -133,6 +133,14 @@ VALUE_LABELS: dict[str, dict[str, dict[str, str]]] = {
         "male": {"fi": "mies", "sv": "man", "en": "male"},
         "other": {"fi": "muu", "sv": "annat", "en": "other"},
     },
+    "citizenship_region": {
+        "eu_efta": {"fi": "EU/ETA", "sv": "EU/EES", "en": "EU/EFTA"},
+        "europe_other": {"fi": "muu Eurooppa", "sv": "övriga Europa", "en": "other Europe"},
+        "middle_east": {"fi": "Lähi-itä", "sv": "Mellanöstern", "en": "Middle East"},
+        "africa": {"fi": "Afrikka", "sv": "Afrika", "en": "Africa"},
+        "asia": {"fi": "Aasia", "sv": "Asien", "en": "Asia"},
+        "americas": {"fi": "Amerikka", "sv": "Amerika", "en": "Americas"},
+    },
     "last_service_status": {
         "completed": {"fi": "suoritettu", "sv": "slutförd", "en": "completed"},
         "interrupted": {"fi": "keskeytynyt", "sv": "avbruten", "en": "interrupted"},
@@ -141,6 +149,8 @@ VALUE_LABELS: dict[str, dict[str, dict[str, str]]] = {
     },
 }
 _BOOLEAN_FIELDS = {"literacy_needs", "health_limitation", "in_service"}
+# Lengths of time in years are written with one decimal, as people write them (2,5 vuotta).
+_YEAR_FIELDS = {"years_since_arrival", "prior_work_years"}
 
 
 def format_value(field: str, value: Any, language: str, service_names: Mapping[str, str] | None = None) -> str:
@@ -161,6 +171,9 @@ def format_value(field: str, value: Any, language: str, service_names: Mapping[s
     if isinstance(value, bool):
         yes, no = YES_NO.get(language, YES_NO["en"])
         return yes if value else no
+    if field in _YEAR_FIELDS and isinstance(value, int | float) and not isinstance(value, bool):
+        text = f"{float(value):.1f}"
+        return text.replace(".", ",") if language in ("fi", "sv") else text
     if isinstance(value, float):
         text = f"{value:.1f}".rstrip("0").rstrip(".")
         return text.replace(".", ",") if language in ("fi", "sv") else text
