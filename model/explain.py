@@ -35,6 +35,8 @@ class Contribution:
     value: Any
     contribution: float  # probability points (0.04 = 4 percentage points)
     text: str
+    # The value as people write it (A1, humanitaarinen, 2,5); None for the service's own share.
+    value_text: str | None = None
 
 
 def rescale_to_probability(
@@ -178,6 +180,20 @@ def format_value(field: str, value: Any, language: str, service_names: Mapping[s
         text = f"{value:.1f}".rstrip("0").rstrip(".")
         return text.replace(".", ",") if language in ("fi", "sv") else text
     return str(value)
+
+
+def contribution(
+    field: str,
+    value: Any,
+    points: float,
+    language: str,
+    service_names: Mapping[str, str] | None = None,
+) -> Contribution:
+    """A contribution with its sentence and its value in words, in `language`."""
+    shown = None if field == SERVICE_FIELD else format_value(field, value, language, service_names)
+    return Contribution(
+        field, value, points, describe(field, value, points, language, service_names), shown
+    )
 
 
 def describe(field: str, value: Any, contribution: float, language: str, service_names: Mapping[str, str] | None = None) -> str:

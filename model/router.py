@@ -28,9 +28,9 @@ from model.errors import UnknownServiceError
 from model.explain import (
     SERVICE_FIELD,
     Contribution,
-    describe,
     rescale_to_probability,
 )
+from model.explain import contribution as explained
 from model.learners.kinds import learner_from_dict
 from model.learners.outcome import OutcomeLearner
 from model.learners.propensity import PropensityModel
@@ -366,7 +366,7 @@ class Router:
             column = columns.get(name) if name != SERVICE_FIELD else None
             value = _plain(column[i]) if column is not None else None
             contribution = float(values[j])
-            out.append(Contribution(name, value, contribution, describe(name, value, contribution, language, service_names)))
+            out.append(explained(name, value, contribution, language, service_names))
         return out
 
     def reference_baseline(self, x: np.ndarray) -> float:
@@ -400,7 +400,7 @@ class Router:
             value = features.get(name) if name != SERVICE_FIELD else None
             value = _plain(value)
             contribution = float(values[j])
-            out.append(Contribution(name, value, contribution, describe(name, value, contribution, language, service_names)))
+            out.append(explained(name, value, contribution, language, service_names))
         return out
 
     # -- persistence ---------------------------------------------------------------

@@ -221,6 +221,11 @@ class ContributionOut(ResponseModel):
         description="the feature's value for this client (CEFR levels as 0=A0 .. 6=C2)",
         examples=[1.0],
     )
+    value_text: str | None = Field(
+        description="the value as people write it, in the asked language (A1, humanitaarinen, "
+        "2,5); null for the service's own share",
+        examples=["A1"],
+    )
     contribution: float = Field(
         description="probability points (0.04 = 4 percentage points); a service's contributions add up "
         "to its p_outcome minus the reference's, the reference's to its p_outcome minus the "

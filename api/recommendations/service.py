@@ -199,6 +199,7 @@ def _scored(s: Scored) -> dict[str, Any]:
             {
                 "feature": c.feature,
                 "value": _json_value(c.value),
+                "value_text": c.value_text,
                 "contribution": c.contribution,
                 "text": c.text,
             }
