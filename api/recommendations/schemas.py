@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Final, Literal
 
 from pydantic import Field, StringConstraints
@@ -316,3 +316,11 @@ class RecommendationResponse(ResponseModel):
     not_eligible: list[NotEligibleOut] = Field(
         description="services the client is not eligible for, with the rule", examples=[[]]
     )
+
+
+class StoredRecommendation(RecommendationResponse):
+    answered_at: datetime = Field(
+        description="when it was answered (UTC)", examples=["2024-05-02T09:14:03Z"]
+    )
+    language: Language = Field(description="the language that was asked", examples=["fi"])
+    k: int = Field(description="how many ranked services were asked", examples=[3])

@@ -28,6 +28,8 @@ PUBLIC = {"public"}
 POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/recommendations"): {"caseworker"},
     ("POST", "/v1/decisions"): {"caseworker"},
+    ("GET", "/v1/recommendations/{request_id}"): {"caseworker", "admin"},
+    ("GET", "/v1/recommendations/{request_id}/explanation"): {"caseworker", "admin"},
     ("GET", "/v1/decisions"): {"caseworker", "admin"},
     ("GET", "/v1/decisions/{decision_id}"): {"caseworker", "admin"},
     ("GET", "/v1/services"): EVERYONE,
@@ -99,7 +101,9 @@ def test_a_route_without_a_rule_is_refused() -> None:
 
 
 def _call(client: TestClient, method: str, path: str, headers: dict[str, str]) -> int:
-    url = path.replace("{decision_id}", str(uuid.uuid4()))
+    url = path.replace("{decision_id}", str(uuid.uuid4())).replace(
+        "{request_id}", str(uuid.uuid4())
+    )
     if method == "POST":
         extra = {"Idempotency-Key": str(uuid.uuid4())} if path == "/v1/decisions" else {}
         return client.post(url, json={}, headers={**headers, **extra}).status_code
