@@ -23,6 +23,8 @@ from fastapi.routing import APIRoute
 from api import problems
 from api.admin.views import router as admin_router
 from api.audit.views import router as audit_router
+from api.console.views import PREFIX as CONSOLE_PREFIX
+from api.console.views import install_console
 from api.decisions.views import router as decisions_router
 from api.deps import ROLES_KEY, validation_handler
 from api.docs import install_docs
@@ -145,10 +147,15 @@ def create_app(
         for method, operation in item.items()
     }
     install_docs(app)
+    install_console(app)
     problems.install(app)
     # a refused body is answered only after the caller is checked (api.deps)
     app.add_exception_handler(RequestValidationError, validation_handler)
-    app.add_middleware(PolkuMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        PolkuMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        form_paths=(CONSOLE_PREFIX + "/",),
+    )
     return app
 
 

@@ -30,10 +30,13 @@ import orjson
 from sqlalchemy import Engine
 
 from api.auth import Caller
-from api.problems import FieldError
+from api.deps import require_model
+from api.problems import FieldError, unavailable, validation_problem
 from api.recommendations.schemas import RecommendationRequest
-from api.serving import LoadedModel
+from api.serving import LoadedModel, ModelHolder
+from api.settings import Settings
 from api.storage.audit import AuditEvent, AuditWriter
+from api.storage.control import ControlState
 from model.client_features import check_features, client_features
 from model.router import Recommendation, Scored
 from model.vocab import EPISODE_STATUSES, REVIEW
@@ -295,3 +298,41 @@ def close_audit_writer(engine: Engine) -> None:
 
 def _json_features(features: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _json_value(value) for name, value in features.items()}
+
+
+def answer_checked(
+    body: RecommendationRequest,
+    *,
+    caller: Caller,
+    state: ControlState,
+    holder: ModelHolder,
+    settings: Settings,
+    engine: Engine,
+    request_id: str,
+) -> dict[str, Any]:
+    """The answer to a checked caller: 503 while paused or without a model, 422 for bad input.
+
+    The console asks through here too, with the caller of its session.
+    """
+    if state.paused:
+        why = f" ({state.reason})" if state.reason else ""
+        raise unavailable(
+            "paused",
+            "Recommendations are paused",
+            f"an administrator paused recommendations{why}; decisions can still be recorded",
+            settings.retry_after_seconds,
+        )
+    model = require_model(holder, settings)
+    if state.reload_generation > model.generation:
+        holder.request_reload(state.reload_generation)
+    now = today()
+    as_of = body.as_of or now
+    future = check_as_of(as_of, now)
+    if future:
+        raise validation_problem(future, detail=future[0].message)
+    errors = check_request(body, model, as_of)
+    if errors:
+        raise validation_problem(errors)
+    return recommend(
+        body, model=model, as_of=as_of, request_id=request_id, caller=caller, engine=engine
+    )

@@ -23,15 +23,13 @@ from api.deps import (
     SettingsDep,
     access,
     check_caller,
-    require_model,
 )
-from api.problems import unavailable, validation_problem
 from api.recommendations.schemas import (
     RecommendationRequest,
     RecommendationResponse,
     StoredRecommendation,
 )
-from api.recommendations.service import check_as_of, check_request, recommend, today
+from api.recommendations.service import answer_checked
 from api.recommendations.stored import find_event, stored_answer
 from api.responses import AUTHENTICATED, problems
 from api.serving import ModelHolder
@@ -116,32 +114,14 @@ def _answer(
     with read_transaction(engine) as connection:
         caller = check_caller(connection, credentials, settings, request, ROLES)
         state = control_state(connection)
-    if state.paused:
-        why = f" ({state.reason})" if state.reason else ""
-        raise unavailable(
-            "paused",
-            "Recommendations are paused",
-            f"an administrator paused recommendations{why}; decisions can still be recorded",
-            settings.retry_after_seconds,
-        )
-    model = require_model(holder, settings)
-    if state.reload_generation > model.generation:
-        holder.request_reload(state.reload_generation)
-    now = today()
-    as_of = body.as_of or now
-    future = check_as_of(as_of, now)
-    if future:
-        raise validation_problem(future, detail=future[0].message)
-    errors = check_request(body, model, as_of)
-    if errors:
-        raise validation_problem(errors)
-    answer = recommend(
+    answer = answer_checked(
         body,
-        model=model,
-        as_of=as_of,
-        request_id=request.state.request_id,
         caller=caller,
+        state=state,
+        holder=holder,
+        settings=settings,
         engine=engine,
+        request_id=request.state.request_id,
     )
     return Response(orjson.dumps(answer), media_type="application/json")
 
