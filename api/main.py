@@ -32,6 +32,7 @@ from api.health.views import router as health_router
 from api.info.views import router as info_router
 from api.logs import bind_request_ids
 from api.middleware import PolkuMiddleware
+from api.openapi import install_openapi
 from api.recommendations.service import close_audit_writer
 from api.recommendations.views import router as recommendations_router
 from api.serving import ModelHolder, ModelSource, RegistrySource
@@ -146,6 +147,7 @@ def create_app(
         for path, item in app.openapi()["paths"].items()
         for method, operation in item.items()
     }
+    install_openapi(app)
     install_docs(app)
     install_console(app)
     problems.install(app)
