@@ -192,12 +192,23 @@ def contribution(
     """A contribution with its sentence and its value in words, in `language`."""
     shown = None if field == SERVICE_FIELD else format_value(field, value, language, service_names)
     return Contribution(
-        field, value, points, describe(field, value, points, language, service_names), shown
+        field, value, points, _sentence(field, shown, points, language, service_names), shown
     )
 
 
 def describe(field: str, value: Any, contribution: float, language: str, service_names: Mapping[str, str] | None = None) -> str:
     """One sentence, e.g. "Suomen kielen taso A1 pienentää arviota 4 prosenttiyksikköä"."""
+    shown = None if field == SERVICE_FIELD else format_value(field, value, language, service_names)
+    return _sentence(field, shown, contribution, language, service_names)
+
+
+def _sentence(
+    field: str,
+    shown: str | None,
+    contribution: float,
+    language: str,
+    service_names: Mapping[str, str] | None,
+) -> str:
     up, down = VERBS.get(language, VERBS["en"])
     points = abs(contribution) * 100
     amount = f"{points:.1f}" if points < 9.95 else f"{points:.0f}"
@@ -207,6 +218,6 @@ def describe(field: str, value: Any, contribution: float, language: str, service
         amount = amount.replace(".", ",")
     verb = (up if contribution > 0 else down).format(amount)
     label = field_label(field, language, service_names)
-    if field == SERVICE_FIELD:
+    if shown is None:
         return f"{label} {verb}"
-    return f"{label} {format_value(field, value, language, service_names)} {verb}"
+    return f"{label} {shown} {verb}"

@@ -131,7 +131,7 @@ class Router:
         # Rules as trees of plain conditions (read on first need) and the
         # reasons written from them, remembered by the values they read.
         self._trees: dict[int, Node | None] = {}
-        self._reasons: dict[tuple[int, str, tuple[Any, ...]], str] = {}
+        self._reasons: dict[tuple[Any, str], str] = {}
 
     # -- batch ------------------------------------------------------------------
     def eligibility(self, features: pd.DataFrame) -> np.ndarray:
@@ -165,7 +165,7 @@ class Router:
         """Rank every eligible candidate for one decision point; return the first k."""
         if language not in LANGUAGES:
             raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
-        eligible = self.eligibility_row(features)
+        eligible, keys = self._eligible(features)
         x = self.encoder.encode_row(features)[None, :]
         batch = self.score_encoded(x, eligible)
         order = [a for a in batch.ranked[0] if a >= 0]
@@ -192,7 +192,7 @@ class Router:
         ref_rank = order.index(self.reference_index) + 1 if self.reference_index in order else None
         reference = scored(self.reference_index, ref_rank)
         not_eligible = [
-            (code, self.ineligibility_reason(j, features, language))
+            (code, self.ineligibility_reason(j, features, language, key=keys[j]))
             for j, code in enumerate(self.actions)
             if not eligible[0, j]
         ]
@@ -209,7 +209,12 @@ class Router:
         Values that are not hashable, or NaN (never equal to itself), are
         simply evaluated every time.
         """
+        return self._eligible(features)[0]
+
+    def _eligible(self, features: Mapping[str, Any]) -> tuple[np.ndarray, list[Any]]:
+        """`eligibility_row`, and each rule's key of remembered answers (None: not remembered)."""
         out = np.ones((1, len(self.actions)), dtype=bool)
+        keys: list[Any] = [None] * len(self.actions)
         admits = self._admits
         for j, rule, names in self._rules:
             try:
@@ -225,30 +230,32 @@ class Router:
                         admits.clear()
                     admits[key] = known
             out[0, j] = known
-        return out
+            keys[j] = key
+        return out, keys
 
-    def ineligibility_reason(self, j: int, features: Mapping[str, Any], language: str) -> str:
+    def ineligibility_reason(
+        self, j: int, features: Mapping[str, Any], language: str, *, key: Any = None
+    ) -> str:
         """Why action `j` is not offered to this client, in words (`model.reasons`).
 
         Remembered, like the rules' answers, by the values of the features
-        the rule reads: the same few combinations come back request after
-        request.
+        the rule reads (`key`, as `_eligible` made it; built here when not
+        given): the same few combinations come back request after request.
         """
-        service = self.catalogue.services[j]
-        names = tuple(sorted(service.eligibility.features))
-        try:
-            key: tuple[int, str, tuple[Any, ...]] | None = (
-                j,
-                language,
-                tuple((type(v := features.get(name)), v) for name in names),
-            )
-            known = self._reasons.get(key)  # type: ignore[arg-type]
-        except TypeError:
-            key, known = None, None
+        _, rule, names = self._rules[j]
+        if key is None:
+            try:
+                key = (j, tuple((type(v := features[name]), v) for name in names))
+                hash(key)
+            except (KeyError, TypeError):
+                key = None
+        remembered = (key, language) if key is not None else None
+        known = self._reasons.get(remembered) if remembered is not None else None
         if known is not None:
             return known
+        service = self.catalogue.services[j]
         if j not in self._trees:
-            self._trees[j] = clause_tree(service.eligibility)
+            self._trees[j] = clause_tree(rule)
         text = ineligibility_reason(
             unmet_conditions(self._trees[j], features, service=service.code),
             language,
@@ -256,10 +263,10 @@ class Router:
             service_names=self._names[language if language in LANGUAGES else "en"],
             catalogue_text=service.eligibility_text,
         )
-        if key is not None:
+        if remembered is not None:
             if len(self._reasons) >= _MAX_REMEMBERED:
                 self._reasons.clear()
-            self._reasons[key] = text
+            self._reasons[remembered] = text
         return text
 
     def _explain(
