@@ -52,6 +52,14 @@ def _one_row(value: Any) -> np.ndarray:
     return np.asarray([value], dtype=object if isinstance(value, str) or value is None else None)
 
 
+@dataclass(slots=True)
+class _RuleAnswer:
+    """A rule's answer for some values of its features, and its reasons in words by language."""
+
+    admits: bool
+    reasons: dict[str, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class ScoredBatch:
     """Scores of a batch of decision points, each (n, A) unless noted."""
@@ -127,11 +135,9 @@ class Router:
         self._name_rank = _alphabetical_ranks(self._fields)
         self._name_rank_with_service = _alphabetical_ranks(self._fields_with_service)
         self._rules = [(j, s.eligibility, tuple(sorted(s.eligibility.features))) for j, s in enumerate(catalogue.services)]
-        self._admits: dict[tuple[int, tuple[Any, ...]], bool] = {}
-        # Rules as trees of plain conditions (read on first need) and the
-        # reasons written from them, remembered by the values they read.
+        self._admits: dict[tuple[int, tuple[Any, ...]], _RuleAnswer] = {}
+        # Rules as trees of plain conditions, read on the first reason needed.
         self._trees: dict[int, Node | None] = {}
-        self._reasons: dict[tuple[Any, str], str] = {}
 
     # -- batch ------------------------------------------------------------------
     def eligibility(self, features: pd.DataFrame) -> np.ndarray:
@@ -165,7 +171,7 @@ class Router:
         """Rank every eligible candidate for one decision point; return the first k."""
         if language not in LANGUAGES:
             raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
-        eligible, keys = self._eligible(features)
+        eligible, answers = self._eligible(features)
         x = self.encoder.encode_row(features)[None, :]
         batch = self.score_encoded(x, eligible)
         order = [a for a in batch.ranked[0] if a >= 0]
@@ -192,7 +198,7 @@ class Router:
         ref_rank = order.index(self.reference_index) + 1 if self.reference_index in order else None
         reference = scored(self.reference_index, ref_rank)
         not_eligible = [
-            (code, self.ineligibility_reason(j, features, language, key=keys[j]))
+            (code, self._reason(j, features, language, answers[j]))
             for j, code in enumerate(self.actions)
             if not eligible[0, j]
         ]
@@ -211,51 +217,46 @@ class Router:
         """
         return self._eligible(features)[0]
 
-    def _eligible(self, features: Mapping[str, Any]) -> tuple[np.ndarray, list[Any]]:
-        """`eligibility_row`, and each rule's key of remembered answers (None: not remembered)."""
+    def _eligible(self, features: Mapping[str, Any]) -> tuple[np.ndarray, list[_RuleAnswer]]:
+        """`eligibility_row`, and each rule's answer (which keeps its reasons once written)."""
         out = np.ones((1, len(self.actions)), dtype=bool)
-        keys: list[Any] = [None] * len(self.actions)
+        answers: list[_RuleAnswer] = []
         admits = self._admits
         for j, rule, names in self._rules:
             try:
                 key = (j, tuple((type(v := features[name]), v) for name in names))
-                known = admits.get(key)
+                answer = admits.get(key)
             except (KeyError, TypeError):
-                key, known = None, None
-            if known is None:
+                key, answer = None, None
+            if answer is None:
                 columns = {name: _one_row(features[name]) for name in names if name in features}
-                known = bool(rule.evaluate(columns, 1)[0])
+                answer = _RuleAnswer(bool(rule.evaluate(columns, 1)[0]))
                 if key is not None:
                     if len(admits) >= _MAX_REMEMBERED:
                         admits.clear()
-                    admits[key] = known
-            out[0, j] = known
-            keys[j] = key
-        return out, keys
+                    admits[key] = answer
+            out[0, j] = answer.admits
+            answers.append(answer)
+        return out, answers
 
-    def ineligibility_reason(
-        self, j: int, features: Mapping[str, Any], language: str, *, key: Any = None
+    def ineligibility_reason(self, j: int, features: Mapping[str, Any], language: str) -> str:
+        """Why action `j` is not offered to this client, in words (`model.reasons`)."""
+        return self._reason(j, features, language, self._eligible(features)[1][j])
+
+    def _reason(
+        self, j: int, features: Mapping[str, Any], language: str, answer: _RuleAnswer
     ) -> str:
-        """Why action `j` is not offered to this client, in words (`model.reasons`).
+        """The reason, written once per rule answer and language and kept with the answer.
 
-        Remembered, like the rules' answers, by the values of the features
-        the rule reads (`key`, as `_eligible` made it; built here when not
-        given): the same few combinations come back request after request.
+        The rules' answers are remembered by the values of the features they
+        read, so the same few reasons come back request after request.
         """
-        _, rule, names = self._rules[j]
-        if key is None:
-            try:
-                key = (j, tuple((type(v := features[name]), v) for name in names))
-                hash(key)
-            except (KeyError, TypeError):
-                key = None
-        remembered = (key, language) if key is not None else None
-        known = self._reasons.get(remembered) if remembered is not None else None
-        if known is not None:
-            return known
+        text = answer.reasons.get(language)
+        if text is not None:
+            return text
         service = self.catalogue.services[j]
         if j not in self._trees:
-            self._trees[j] = clause_tree(rule)
+            self._trees[j] = clause_tree(service.eligibility)
         text = ineligibility_reason(
             unmet_conditions(self._trees[j], features, service=service.code),
             language,
@@ -263,10 +264,7 @@ class Router:
             service_names=self._names[language if language in LANGUAGES else "en"],
             catalogue_text=service.eligibility_text,
         )
-        if remembered is not None:
-            if len(self._reasons) >= _MAX_REMEMBERED:
-                self._reasons.clear()
-            self._reasons[remembered] = text
+        answer.reasons[language] = text
         return text
 
     def _explain(

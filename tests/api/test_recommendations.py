@@ -56,7 +56,7 @@ def test_answer_has_every_field_of_the_contract(
         assert 0 <= low <= item["p_outcome"] <= high <= 1
         assert 1 <= len(item["explanation"]) <= 5
         for c in item["explanation"]:
-            assert set(c) == {"feature", "value", "contribution", "text"}
+            assert set(c) == {"feature", "value", "value_text", "contribution", "text"}
             assert "prosenttiyksikk" in c["text"]
     p = [r["p_outcome"] for r in answer["recommendations"]]
     assert p == sorted(p, reverse=True) or any(r["thin_support"] for r in answer["recommendations"])
