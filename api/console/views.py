@@ -1,4 +1,4 @@
-"""The console's routes: sign-in, Client, Suggestions, Decision, decisions list, explanation.
+"""The console's pages: Client, Suggestions, Decision, the decision list, the explanation.
 
 Client data travels only in POST bodies; addresses hold a request id (a
 random UUID) and the language at most, so neither the server's logs nor a
@@ -16,15 +16,15 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from api.auth import Role, authenticate
+from api.auth import Role
 from api.common import UUID_PATTERN
-from api.console import session as sessions
+from api.console import sign_in
 from api.console.client_form import (
     ClientForm,
     form_from_csv,
@@ -34,221 +34,40 @@ from api.console.client_form import (
     service_choices,
 )
 from api.console.explanation import client_explanation, decisions_on, explanation_text
-from api.console.locale import DEFAULT_LANGUAGE, Words, words
-from api.console.pages import STATIC_PATH, render
+from api.console.locale import Words, words
+from api.console.pages import STATIC_PATH
 from api.console.session import Session, SessionEnded
 from api.console.suggestions import suggestions_page
+from api.console.web import (
+    CASEWORKER,
+    PREFIX,
+    PageError,
+    banner,
+    check_form,
+    field_messages,
+    language_of,
+    page,
+    problem_messages,
+    refused,
+    session_ended,
+    settings_of,
+    signed_in,
+)
 from api.decisions.schemas import DecisionRequest
 from api.decisions.service import record_decision, visible_unit
-from api.problems import FieldError, Problem, field_errors
+from api.problems import Problem, field_errors
 from api.recommendations.schemas import RecommendationRequest
 from api.recommendations.service import answer_checked, today
 from api.recommendations.stored import find_event
-from api.settings import Settings
 from api.storage.audit import recent_audit_events
-from api.storage.control import ControlState, control_state
+from api.storage.control import control_state
 from api.storage.decisions import decisions_for_requests, recent_decisions
 from api.storage.engine import read_transaction
-from model.vocab import LANGUAGES, REASON_CODES
+from model.vocab import REASON_CODES
 
-PREFIX: Final = "/console"
 RECENT: Final = 15
 DECISION_LIST: Final = 100
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
-
-
-class PageError(Exception):
-    """A refusal shown as a page: HTTP status and the message's key."""
-
-    def __init__(self, status: int, key: str, **fields: Any) -> None:
-        super().__init__(key)
-        self.status = status
-        self.key = key
-        self.fields = fields
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def language_of(request: Request) -> str:
-    """?lang= when given (then remembered in a cookie), else the cookie, else Finnish."""
-    asked = request.query_params.get("lang")
-    if asked in LANGUAGES:
-        return asked
-    kept = request.cookies.get(sessions.LANGUAGE_COOKIE)
-    return kept if kept in LANGUAGES else DEFAULT_LANGUAGE
-
-
-def page(
-    request: Request,
-    template: str,
-    context: Mapping[str, Any],
-    *,
-    session: Session | None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    language = language_of(request)
-    response = render(
-        template,
-        language,
-        {
-            "session": session,
-            "path": request.url.path,
-            "banner": None,
-            "notice": None,
-            "section": None,
-            "title": words(language)(context.get("title_key", "common.product")),
-            **context,
-        },
-        status_code=status_code,
-    )
-    if request.query_params.get("lang") in LANGUAGES:
-        response.set_cookie(
-            sessions.LANGUAGE_COOKIE,
-            language,
-            max_age=365 * 24 * 3600,
-            path=PREFIX,
-            secure=sessions.secure(request, _settings(request)),
-            httponly=True,
-            samesite="strict",
-        )
-    return response
-
-
-def _signed_in(request: Request, *, roles: frozenset[Role] | None = None) -> Session:
-    session = sessions.current_session(request, request.app.state.engine, _settings(request))
-    if roles is not None and session.caller.role not in roles:
-        language = language_of(request)
-        raise PageError(
-            403, "errors.forbidden", role=words(language)(f"roles.{session.caller.role.value}")
-        )
-    return session
-
-
-CASEWORKER = frozenset({Role.caseworker})
-
-
-def _check_form(request: Request, form: FormData, session: Session) -> None:
-    if sessions.cross_site(request) or not sessions.same_token(
-        session.csrf_token, form.get(sessions.CSRF_FIELD)
-    ):
-        raise PageError(403, "errors.csrf")
-
-
-def _banner(state: ControlState, request: Request, t: Words) -> str | None:
-    if state.paused:
-        return t("common.paused", why=f" ({state.reason})" if state.reason else "")
-    if request.app.state.holder.current is None:
-        return t("common.model_unavailable")
-    return None
-
-
-def _problem_messages(problem: Problem, t: Words) -> dict[str, str]:
-    """Field name -> message of a validation problem; other problems under the empty name."""
-    if problem.status == 503:
-        kind = "common.paused" if problem.kind == "paused" else "common.model_unavailable"
-        return {"": t(kind, why="") if problem.kind == "paused" else t(kind)}
-    if not problem.errors:
-        return {"": problem.detail}
-    return _field_messages(problem.errors, t)
-
-
-def _field_messages(errors: list[FieldError], t: Words) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for error in errors:
-        name = error.field
-        message = t("common.required") if error.code == "missing" else error.message
-        out.setdefault(name, message)
-    return out
-
-
-# --------------------------------------------------------------------------- sign-in
-
-
-@router.get("")
-@router.get("/")
-def home(request: Request) -> Response:
-    try:
-        _signed_in(request)
-    except SessionEnded:
-        return RedirectResponse(f"{PREFIX}/sign-in", status_code=303)
-    return RedirectResponse(f"{PREFIX}/client", status_code=303)
-
-
-@router.get("/sign-in")
-def sign_in_form(request: Request, ended: str | None = None) -> Response:
-    return _sign_in_page(request, ended=ended)
-
-
-def _sign_in_page(
-    request: Request, *, ended: str | None = None, error: str | None = None, status_code: int = 200
-) -> Response:
-    t = words(language_of(request))
-    notice = {
-        "idle": t("sign_in.ended_idle", minutes=_settings(request).console_idle_minutes),
-        "signed_out": t("sign_in.ended_signed_out"),
-        "expired": t("sign_in.ended_expired"),
-    }.get(ended or "")
-    token = sessions.sign_in_token(request)
-    response = page(
-        request,
-        "sign_in.html",
-        {"title_key": "sign_in.title", "csrf": token, "notice": notice, "error": error},
-        session=None,
-        status_code=status_code,
-    )
-    sessions.set_sign_in_cookie(response, request, _settings(request), token)
-    return response
-
-
-@router.post("/sign-in")
-async def sign_in(request: Request) -> Response:
-    form = await request.form()
-    return await run_in_threadpool(_sign_in, request, form)
-
-
-def _sign_in(request: Request, form: FormData) -> Response:
-    settings = _settings(request)
-    t = words(language_of(request))
-    expected = request.cookies.get(sessions.SIGN_IN_COOKIE)
-    if sessions.cross_site(request) or not sessions.same_token(
-        expected, form.get(sessions.CSRF_FIELD)
-    ):
-        return _sign_in_page(request, error=t("sign_in.form_expired"), status_code=403)
-    key = form.get("key")
-    engine = request.app.state.engine
-    caller = (
-        authenticate(engine, key.strip(), allow_demo=settings.allow_demo_keys)
-        if isinstance(key, str)
-        else None
-    )
-    if caller is None:
-        return _sign_in_page(request, error=t("sign_in.refused"), status_code=401)
-    token, _ = sessions.start_session(engine, caller, settings)
-    response = RedirectResponse(f"{PREFIX}/client", status_code=303)
-    sessions.set_session_cookie(response, request, settings, token)
-    response.delete_cookie(sessions.SIGN_IN_COOKIE, path=sessions.PATH)
-    return response
-
-
-@router.post("/sign-out")
-async def sign_out(request: Request) -> Response:
-    form = await request.form()
-    return await run_in_threadpool(_sign_out, request, form)
-
-
-def _sign_out(request: Request, form: FormData) -> Response:
-    session = _signed_in(request)
-    _check_form(request, form, session)
-    sessions.end(request.app.state.engine, session)
-    response = RedirectResponse(f"{PREFIX}/sign-in?ended=signed_out", status_code=303)
-    sessions.clear_session_cookie(response, request, _settings(request))
-    return response
 
 
 # --------------------------------------------------------------------------- client
@@ -256,7 +75,7 @@ def _sign_out(request: Request, form: FormData) -> Response:
 
 @router.get("/client")
 def client_page(request: Request) -> Response:
-    session = _signed_in(request, roles=CASEWORKER)
+    session = signed_in(request, roles=CASEWORKER)
     form = ClientForm({"as_of": today().isoformat(), "k": "3"})
     return _client_page(request, session, form)
 
@@ -329,7 +148,7 @@ def _client_page(
         "today": today().isoformat(),
         "json_text": json_text,
         "recent": recent,
-        "banner": _banner(state, request, t),
+        "banner": banner(state, request, t),
         "notice": notice,
     }
     return page(request, "client.html", context, session=session, status_code=status_code)
@@ -356,8 +175,8 @@ async def submit_client(request: Request) -> Response:
 
 
 def _submit_client(request: Request, posted: FormData) -> Response:
-    session = _signed_in(request, roles=CASEWORKER)
-    _check_form(request, posted, session)
+    session = signed_in(request, roles=CASEWORKER)
+    check_form(request, posted, session)
     more_rows = posted.get("action") == "more_rows"
     form = read_form(posted, more_rows=more_rows)
     if more_rows:
@@ -368,7 +187,7 @@ def _submit_client(request: Request, posted: FormData) -> Response:
     try:
         body = RecommendationRequest.model_validate(document)
     except ValidationError as exc:
-        messages = _field_messages(field_errors(exc.errors()), words(language))
+        messages = field_messages(field_errors(exc.errors()), words(language))
         return _client_page(request, session, form, errors=messages, status_code=422)
     return _ask(
         request,
@@ -393,12 +212,12 @@ def _ask(
             caller=session.caller,
             state=state,
             holder=request.app.state.holder,
-            settings=_settings(request),
+            settings=settings_of(request),
             engine=engine,
             request_id=request.state.request_id,
         )
     except Problem as problem:
-        messages = _problem_messages(problem, words(language_of(request)))
+        messages = problem_messages(problem, words(language_of(request)))
         return on_error(messages, problem.status)  # type: ignore[no-any-return]
     return RedirectResponse(f"{PREFIX}/requests/{answer['request_id']}", status_code=303)
 
@@ -410,8 +229,8 @@ async def submit_json(request: Request) -> Response:
 
 
 def _submit_json(request: Request, posted: FormData) -> Response:
-    session = _signed_in(request, roles=CASEWORKER)
-    _check_form(request, posted, session)
+    session = signed_in(request, roles=CASEWORKER)
+    check_form(request, posted, session)
     text = posted.get("request_json")
     text = text if isinstance(text, str) else ""
     t = words(language_of(request))
@@ -441,8 +260,8 @@ async def submit_csv(request: Request) -> Response:
 
 
 def _submit_csv(request: Request, posted: FormData, data: bytes) -> Response:
-    session = _signed_in(request, roles=CASEWORKER)
-    _check_form(request, posted, session)
+    session = signed_in(request, roles=CASEWORKER)
+    check_form(request, posted, session)
     t = words(language_of(request))
     try:
         form = form_from_csv(data)
@@ -466,7 +285,7 @@ def _request_id(request_id: str) -> str:
 
 @router.get("/requests/{request_id}")
 def suggestions(request: Request, request_id: str, decided: str | None = None) -> Response:
-    session = _signed_in(request, roles=CASEWORKER)
+    session = signed_in(request, roles=CASEWORKER)
     t = words(language_of(request))
     notice = t("decision.recorded") if decided else None
     return _suggestions_page(request, session, _request_id(request_id), notice=notice)
@@ -519,8 +338,8 @@ async def decide(request: Request, request_id: str) -> Response:
 
 
 def _decide(request: Request, request_id: str, posted: FormData) -> Response:
-    session = _signed_in(request, roles=CASEWORKER)
-    _check_form(request, posted, session)
+    session = signed_in(request, roles=CASEWORKER)
+    check_form(request, posted, session)
     t = words(language_of(request))
 
     def text(name: str) -> str | None:
@@ -548,7 +367,12 @@ def _decide(request: Request, request_id: str, posted: FormData) -> Response:
             engine=request.app.state.engine,
         )
     except ValidationError as exc:
-        errors = {e.field: f"{e.field}: {e.message}" for e in field_errors(exc.errors())}
+        errors = {
+            e.field: f"{t(f'decision.{e.field}')}: {t('common.required')}"
+            if t.has(f"decision.{e.field}") and not fields.get(e.field)
+            else f"{e.field}: {e.message}"
+            for e in field_errors(exc.errors())
+        }
         return _suggestions_page(
             request, session, request_id, errors=errors, status_code=422, **again
         )
@@ -567,7 +391,7 @@ def _decide(request: Request, request_id: str, posted: FormData) -> Response:
 
 @router.get("/requests/{request_id}/explanation")
 def explanation(request: Request, request_id: str) -> Response:
-    session = _signed_in(request, roles=CASEWORKER)
+    session = signed_in(request, roles=CASEWORKER)
     engine = request.app.state.engine
     try:
         event = find_event(engine, _request_id(request_id), session.caller)
@@ -591,7 +415,7 @@ def explanation(request: Request, request_id: str) -> Response:
 
 @router.get("/decisions")
 def decisions(request: Request) -> Response:
-    session = _signed_in(request, roles=frozenset({Role.caseworker, Role.admin}))
+    session = signed_in(request, roles=frozenset({Role.caseworker, Role.admin}))
     language = language_of(request)
     scope = visible_unit(session.caller)
     with read_transaction(request.app.state.engine) as connection:
@@ -612,38 +436,10 @@ def decisions(request: Request) -> Response:
     return page(request, "decisions.html", context, session=session)
 
 
-# --------------------------------------------------------------------------- wiring
-
-
-def _ended(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, SessionEnded)
-    where = f"{PREFIX}/sign-in" + (f"?ended={exc.why}" if exc.why else "")
-    response = RedirectResponse(where, status_code=303)
-    sessions.clear_session_cookie(response, request, _settings(request))
-    return response
-
-
-def _refused(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, PageError)
-    t = words(language_of(request))
-    try:
-        session: Session | None = sessions.current_session(
-            request, request.app.state.engine, _settings(request)
-        )
-    except SessionEnded:
-        session = None
-    return page(
-        request,
-        "error.html",
-        {"title_key": "errors.title", "message": t(exc.key, **exc.fields)},
-        session=session,
-        status_code=exc.status,
-    )
-
-
 def install_console(app: FastAPI) -> None:
     """The console's routes, its static files and the pages its refusals are shown as."""
+    app.include_router(sign_in.router)
     app.include_router(router)
     app.mount(STATIC_PATH, StaticFiles(packages=[("api.console", "static")]), name="console-static")
-    app.add_exception_handler(SessionEnded, _ended)
-    app.add_exception_handler(PageError, _refused)
+    app.add_exception_handler(SessionEnded, session_ended)
+    app.add_exception_handler(PageError, refused)

@@ -260,3 +260,30 @@ def test_no_client_data_reaches_the_log(
         http.post("/console/client", data=client_form(csrf, **{"client.client_id": "SECRET-42"}))
         http.post("/console/client", data=client_form(csrf, **{"client.birth_year": "x1"}))
     assert "SECRET-42" not in caplog.text and "x1" not in caplog.text
+
+
+def test_make_demo_prints_the_console_address_and_the_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from api.auth import NewKey, Role
+    from cli import demo, operations
+
+    served: list[operations.ServeOptions] = []
+    key = NewKey(
+        key_id="k000000000000",
+        key="plk_k000000000000_" + "A" * 43,
+        role=Role.caseworker,
+        unit="demo",
+    )
+    monkeypatch.setattr(operations, "demo_key", lambda: key)
+    monkeypatch.setattr(operations, "serve", served.append)
+    out = io.StringIO()
+    demo.serve_demo(Console(file=out, width=200))
+    text = out.getvalue()
+    assert "Caseworker console: http://127.0.0.1:8000/console" in text
+    assert key.key in text
+    assert served == [operations.ServeOptions()]
