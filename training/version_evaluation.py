@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from model.decision_points import DecisionPoints, build_decision_points
+from model.decision_points.build import build_decision_points
+from model.decision_points.points import DecisionPoints
 from model.router import Router
 from training.contract import load_valid_tables
 from training.pipeline.inputs import data_fingerprint

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from model.config import RunConfig
-from model.decision_points import DecisionPoints, eligible_column
+from model.decision_points.points import DecisionPoints, eligible_column
 from model.fairness.decisions import decisions_from_store
 from model.fairness.report import fairness_report
 from model.fairness.settings import FairnessSettings
