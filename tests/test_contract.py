@@ -15,13 +15,13 @@ from model.catalogue import Catalogue, load_catalogue
 from model.config import RunConfig
 from model.errors import DataContractError
 from tests.factories import as_text, make_clients, make_tables
-from training.contract import (
-    Problem,
+from training.contract.load import (
     check_tables,
     load_valid_tables,
     require_valid_tables,
     validate_tables,
 )
+from training.contract.problems import Problem
 from training.tables import DTYPES, Tables, column_kinds, read_raw_tables, read_tables, write_tables
 
 IDENTITY_CODE = "131052-308T"  # the official example; any valid code would do

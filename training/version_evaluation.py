@@ -17,7 +17,7 @@ import pandas as pd
 from model.decision_points.build import build_decision_points
 from model.decision_points.points import DecisionPoints
 from model.router import Router
-from training.contract import load_valid_tables
+from training.contract.load import load_valid_tables
 from training.pipeline.inputs import data_fingerprint
 from training.router_figures import Evaluation, evaluate_scores
 from training.truth import find_truth, read_truth

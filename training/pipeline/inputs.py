@@ -16,7 +16,7 @@ from model.decision_points.points import DecisionPoints
 from model.errors import ConfigError, DataContractError
 from model.learners import LEARNERS
 from model.vocab import TABLES
-from training.contract import load_valid_tables
+from training.contract.load import load_valid_tables
 from training.tables import Tables, locate_tables
 from training.truth import find_truth, read_truth
 
