@@ -480,6 +480,17 @@ def test_polku_validate_lists_problems_and_exits_2(tmp_path: Path) -> None:
     assert IDENTITY_CODE not in out
 
 
+def test_polku_validate_prints_messages_as_written(tmp_path: Path) -> None:
+    # Square brackets in a message are text, not Rich markup.
+    raw = as_text(make_tables(n_clients=4))
+    _undeclared_column(raw)
+    write_tables(raw, tmp_path)
+    result = CliRunner().invoke(app, ["validate", "--data", str(tmp_path)])
+    assert result.exit_code == 2
+    words = " ".join(result.output.split())
+    assert "declare it under [extra_features] in the run configuration" in words
+
+
 def test_polku_validate_reports_missing_files(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["validate", "--data", str(tmp_path)])
     assert result.exit_code == 2

@@ -1,4 +1,9 @@
-"""`polku validate`: every problem of the tables, printed with Rich, or one line when valid."""
+"""`polku validate`: every problem of the tables, printed with Rich, or one line when valid.
+
+Text from the data or the messages (file and column names, messages that
+mention `[extra_features]`) is escaped: Rich would read square brackets as
+markup and drop them.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from model.catalogue import load_catalogue
@@ -33,7 +39,7 @@ def validate_command(
     except DataContractError as exc:
         problems = [Problem(**problem) for problem in exc.problems]  # type: ignore[arg-type]
         _print_problems(console, problems)
-        console.print(f"[bold red]✗[/] {exc}", highlight=False)
+        console.print(f"[bold red]✗[/] {escape(str(exc))}", highlight=False)
         return False
     report = check_tables(tables, catalogue=catalogue, config=config)
     if not report.ok:
@@ -41,12 +47,13 @@ def validate_command(
         if report.omitted:
             _print_counts(console, report.counts)
         console.print(
-            f"[bold red]✗[/] {report.summary()}. Nothing is trained on tables that fail the contract.",
+            f"[bold red]✗[/] {escape(report.summary())}. Nothing is trained on tables that fail the contract.",
             highlight=False,
         )
         return False
     counts = ", ".join(
-        f"{report.tables.file(name)} {len(frame):,} rows" for name, frame in report.tables.items()
+        f"{escape(report.tables.file(name))} {len(frame):,} rows"
+        for name, frame in report.tables.items()
     )
     window = _date_window(report.tables)
     line = f"[bold green]✓[/] data contract OK: {counts}"
@@ -74,11 +81,11 @@ def _print_problems(console: Console, problems: Sequence[Problem]) -> None:
     table.add_column("message", overflow="fold", ratio=1)
     for problem in problems:
         table.add_row(
-            problem.file,
+            escape(problem.file),
             "" if problem.row is None else str(problem.row),
-            problem.column or "",
-            problem.rule,
-            problem.message,
+            escape(problem.column or ""),
+            escape(problem.rule),
+            escape(problem.message),
         )
     console.print(table, highlight=False)
 
@@ -90,7 +97,9 @@ def _print_counts(console: Console, counts: Sequence[RuleCount]) -> None:
     table.add_column("rule", no_wrap=True)
     table.add_column("count", justify="right", no_wrap=True)
     for count in counts:
-        table.add_row(count.file, count.column or "", count.rule, f"{count.count:,}")
+        table.add_row(
+            escape(count.file), escape(count.column or ""), escape(count.rule), f"{count.count:,}"
+        )
     console.print(table, highlight=False)
 
 
