@@ -15,9 +15,12 @@ never read, so adding or changing them never changes a decision's features
 
 The features
 ------------
-- Profile fields are read as `model.decision_points.conversions` says. A
-  declared extra column that is absent is all missing, as is an optional
-  column that is absent.
+- Dates are whole calendar days (a time of day is dropped). An end date
+  before its start date (the contract forbids it) is read as the start date.
+- Categorical profile fields are strings; missing or empty values become
+  `unknown`. Yes/no fields are 1.0 / 0.0, NaN when missing. An optional or
+  declared extra column that is absent is all missing (`unknown` for a
+  category).
 - `last_service`: the non-review episode with the latest start before d.
   Several starting on that same day are ranked by what was known on d: one
   still ongoing beats one that had ended, a later end beats an earlier one,
