@@ -14,7 +14,7 @@ from model.config import RunConfig, load_config
 from model.decision_points.build import build_decision_points
 from model.decision_points.points import DecisionPoints
 from model.errors import ConfigError, DataContractError
-from model.learners import LEARNERS
+from model.learners.kinds import LEARNERS
 from model.vocab import TABLES
 from training.contract.load import load_valid_tables
 from training.tables import Tables, locate_tables

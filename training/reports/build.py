@@ -133,7 +133,7 @@ def model_card_for(
     meta = router.metadata
     chosen = str(meta.get("learner") or getattr(router.learner, "name", "learner"))
     selection = meta.get("selection") or {}
-    metric = str(selection.get("metric") or ("v_rec" if has_truth else "dr_value"))
+    metric = str(selection.get("metric") or "dr_value")
     if validation is None and isinstance(selection.get("validation"), Mapping):
         validation = {name: {metric: value} for name, value in selection["validation"].items()}
     info = {
