@@ -32,7 +32,7 @@ TOP_CONTRIBUTIONS = 5
 @dataclass(frozen=True, slots=True)
 class Contribution:
     feature: str
-    value: Any
+    value: Any  # as JSON holds it: None where missing (`model.json_values.json_value`)
     contribution: float  # probability points (0.04 = 4 percentage points)
     text: str
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from model.evaluation.figures import EVALUATION_FIGURES
+from model.json_values import json_value
 
 CARD_KIND: Final = "polku.model_card"
 SCHEMA_VERSION: Final = 1
@@ -215,22 +216,9 @@ SELECTION_TEXT: Final = {
 }
 
 
-def _plain(value: Any) -> Any:
-    """JSON-safe copy: NaN and infinities become None, tuples lists, keys strings."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # numpy scalars
-        return _plain(value.item())
-    return value
-
-
 def _figures(values: Mapping[str, Any] | None) -> dict[str, Any]:
     values = dict(values or {})
-    out: dict[str, Any] = {key: _plain(values.get(key)) for key in EVALUATION_FIGURES if key in values}
+    out: dict[str, Any] = {key: json_value(values.get(key)) for key in EVALUATION_FIGURES if key in values}
     return out
 
 
@@ -298,16 +286,16 @@ def build_model_card(
     used = list(features_used)
     protected = list(protected_attributes)
     validation_values = {
-        name: _plain((figures or {}).get(selection_metric)) for name, figures in (validation or {}).items()
+        name: json_value((figures or {}).get(selection_metric)) for name, figures in (validation or {}).items()
     }
     card: dict[str, Any] = {
         "kind": CARD_KIND,
         "schema_version": SCHEMA_VERSION,
-        "model": _plain(dict(model)),
+        "model": json_value(dict(model)),
         "intended_use": dict(INTENDED_USE),
         "intended_users": [dict(u) for u in INTENDED_USERS],
         "out_of_scope": [dict(u) for u in OUT_OF_SCOPE],
-        "data": _plain(dict(data)),
+        "data": json_value(dict(data)),
         "features": {
             "used": used,
             "protected_excluded": [a for a in protected if a not in used],
@@ -391,9 +379,9 @@ def sensitivity_card(
     bounds = [dict(b) for b in (extra.get("dr_sensitivity") or [])]
     if not bounds:
         return None
-    observed = _plain(extra.get("observed_rate"))
-    even = _plain(extra.get("break_even_lambda"))
-    dr_low, dr_high = _plain(evaluation.get("dr_low")), _plain(evaluation.get("dr_high"))
+    observed = json_value(extra.get("observed_rate"))
+    even = json_value(extra.get("break_even_lambda"))
+    dr_low, dr_high = json_value(evaluation.get("dr_low")), json_value(evaluation.get("dr_high"))
     shown = [b for b in bounds if b.get("lambda") != 1.0]
     texts: dict[str, str] = {}
     for language in ("fi", "en"):
@@ -453,14 +441,14 @@ def sensitivity_card(
         texts[language] = head + tail
     return {
         "method": SENSITIVITY_METHOD,
-        "dr_value": _plain(evaluation.get("dr_value")),
+        "dr_value": json_value(evaluation.get("dr_value")),
         "dr_low": dr_low,
         "dr_high": dr_high,
         "observed_rate": observed,
-        "bounds": _plain(bounds),
+        "bounds": json_value(bounds),
         "break_even_lambda": even,
-        "ipw_bounds": _plain(list(extra.get("ipw_sensitivity") or [])),
-        "ipw_break_even_lambda": _plain(extra.get("ipw_break_even_lambda")),
+        "ipw_bounds": json_value(list(extra.get("ipw_sensitivity") or [])),
+        "ipw_break_even_lambda": json_value(extra.get("ipw_break_even_lambda")),
         **texts,
     }
 

@@ -31,6 +31,7 @@ from model.explain import (
     describe,
     rescale_to_probability,
 )
+from model.json_values import json_value
 from model.learners import OutcomeLearner, PropensityModel, learner_from_dict
 from model.ranking import DEFAULT_MIN_SUPPORT, rank_actions
 from model.vocab import LANGUAGES, NO_NEW_SERVICE
@@ -321,7 +322,7 @@ class Router:
         for j in order.tolist():
             name = fields[j]
             column = columns.get(name) if name != SERVICE_FIELD else None
-            value = _plain(column[i]) if column is not None else None
+            value = json_value(column[i]) if column is not None else None
             contribution = float(values[j])
             out.append(Contribution(name, value, contribution, describe(name, value, contribution, language, service_names)))
         return out
@@ -355,7 +356,7 @@ class Router:
         for j in order.tolist():
             name = fields[j]
             value = features.get(name) if name != SERVICE_FIELD else None
-            value = _plain(value)
+            value = json_value(value)
             contribution = float(values[j])
             out.append(Contribution(name, value, contribution, describe(name, value, contribution, language, service_names)))
         return out
@@ -418,10 +419,3 @@ def _alphabetical_ranks(names: list[str]) -> np.ndarray:
     ranks[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
     return ranks
 
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and value != value:
-        return None
-    return value

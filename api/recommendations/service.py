@@ -35,6 +35,7 @@ from api.recommendations.schemas import RecommendationRequest
 from api.serving import LoadedModel
 from api.storage.audit import AuditEvent, AuditWriter
 from model.client_features import check_features, client_features
+from model.json_values import json_value
 from model.router import Recommendation, Scored
 from model.vocab import EPISODE_STATUSES, REVIEW
 
@@ -180,22 +181,17 @@ def _scored(s: Scored) -> dict[str, Any]:
         "interval": [s.interval[0], s.interval[1]],
         "uplift": s.uplift,
         "thin_support": s.thin_support,
+        # The router gives each value as JSON holds it (model.json_values.json_value).
         "explanation": [
             {
                 "feature": c.feature,
-                "value": _json_value(c.value),
+                "value": c.value,
                 "contribution": c.contribution,
                 "text": c.text,
             }
             for c in s.explanation
         ],
     }
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, float) and value != value:
-        return None
-    return value
 
 
 def answer_body(
@@ -278,4 +274,4 @@ def close_audit_writer(engine: Engine) -> None:
 
 
 def _json_features(features: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _json_value(value) for name, value in features.items()}
+    return {name: json_value(value) for name, value in features.items()}
