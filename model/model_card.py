@@ -15,12 +15,12 @@ counts, dates, settings and figures only.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from model.evaluation.figures import EVALUATION_FIGURES
 from model.json_values import json_value
+from model.locale_numbers import format_number
 
 CARD_KIND: Final = "polku.model_card"
 SCHEMA_VERSION: Final = 1
@@ -353,18 +353,6 @@ SENSITIVITY_METHOD: Final = (
 )
 
 
-def _num(value: Any, language: str, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    text = f"{float(value):.{digits}f}"
-    return text.replace(".", ",") if language == "fi" else text
-
-
-def _lam(value: Any, language: str) -> str:
-    text = f"{float(value):g}"
-    return text.replace(".", ",") if language == "fi" else text
-
-
 def sensitivity_card(
     extra: Mapping[str, Any], evaluation: Mapping[str, Any]
 ) -> dict[str, Any] | None:
@@ -386,13 +374,14 @@ def sensitivity_card(
     texts: dict[str, str] = {}
     for language in ("fi", "en"):
         ranges = "; ".join(
-            f"Λ = {_lam(b['lambda'], language)}: {_num(b.get('low'), language)}–{_num(b.get('high'), language)}"
+            f"Λ = {format_number(b['lambda'], language, 3, trim=True)}: "
+            f"{format_number(b.get('low'), language, 3)}–{format_number(b.get('high'), language, 3)}"
             for b in shown
         )
-        observed_text = _num(observed, language)
+        observed_text = format_number(observed, language, 3)
         if language == "fi":
             head = (
-                f"Kaksoisrobusti 95 %:n väli ({_num(dr_low, 'fi')}–{_num(dr_high, 'fi')}) olettaa, "
+                f"Kaksoisrobusti 95 %:n väli ({format_number(dr_low, 'fi', 3)}–{format_number(dr_high, 'fi', 3)}) olettaa, "
                 "ettei datasta puutu tekijää, joka vaikutti sekä asiantuntijoiden valintoihin että "
                 "tulokseen. Jos tällaiset piilevät tekijät voivat muuttaa suositellun palvelun "
                 "saamisen vetosuhdetta enintään kertoimella Λ, suositusten seuraamisen arvo on "
@@ -411,12 +400,12 @@ def sensitivity_card(
             else:
                 tail = (
                     f" Parannus nykykäytäntöön (havaittu onnistumisosuus {observed_text}) säilyy, "
-                    f"kunnes Λ = {_num(even, 'fi', 2)}; sitä voimakkaampi piilevä valikoituminen "
+                    f"kunnes Λ = {format_number(even, 'fi', 2)}; sitä voimakkaampi piilevä valikoituminen "
                     "voisi selittää sen kokonaan."
                 )
         else:
             head = (
-                f"The doubly robust 95% interval ({_num(dr_low, 'en')}–{_num(dr_high, 'en')}) "
+                f"The doubly robust 95% interval ({format_number(dr_low, 'en', 3)}–{format_number(dr_high, 'en', 3)}) "
                 "assumes that nothing that swayed both caseworkers' choices and the outcome is "
                 "missing from the data. If such hidden factors could change the odds of receiving "
                 "the recommended service by up to a factor Λ, the value of following the "
@@ -435,7 +424,7 @@ def sensitivity_card(
             else:
                 tail = (
                     f" The gain over current practice (observed rate {observed_text}) survives "
-                    f"up to Λ = {_num(even, 'en', 2)}; stronger hidden selection could explain all "
+                    f"up to Λ = {format_number(even, 'en', 2)}; stronger hidden selection could explain all "
                     "of it."
                 )
         texts[language] = head + tail
