@@ -11,7 +11,7 @@ minus sign U+2212, a no-break space before %), English 1,234.5, -0.5 and
 Babel's own `format_decimal` writes a hyphen-minus whatever the locale's
 minus sign, and rounds the decimal text of a float rather than the float
 itself (0.15 to one decimal is 0.2 there, 0.1 in Python's `format`). So the
-digits here are Python's `format` of the float, the same digits as the JSON
+digits here are Python's formatting of the float, the same digits as the JSON
 and the command line show, and only the symbols, the percent pattern and the
 plural rules are Babel's, read once per language: cheap enough for the
 explanation texts of every recommendation.
@@ -121,10 +121,13 @@ def format_number(
     number = float(value)
     if not math.isfinite(number):
         return MISSING
-    text = format(number, f"{'+' if signed else ''}{',' if grouped else ''}.{digits}f")
+    if grouped:
+        text = format(number, f"{'+' if signed else ''},.{digits}f")
+    else:
+        text = ("%+.*f" if signed else "%.*f") % (digits, number)
     if trim and "." in text:
         text = text.rstrip("0").rstrip(".")
-    return text.translate(number_style(language).symbols)
+    return _localised(text, language)
 
 
 def format_percent(value: float | None, language: str, digits: int = 1) -> str:
@@ -157,18 +160,25 @@ def format_points(
     number = float(value) * 100
     if not math.isfinite(number):
         return MISSING
-    text = format(number, f"{'+' if signed else ''}.{digits}f")
+    text = ("%+.*f" if signed else "%.*f") % (digits, number)
     if trim and "." in text:
         text = text.rstrip("0").rstrip(".")
     return _written_points(text, language, unit)
 
 
+# Cached: the explanation texts of every recommendation write their numbers here,
+# and those numbers are few.
+@lru_cache(maxsize=8192)
+def _localised(text: str, language: str) -> str:
+    """`text` of Python's `format` in `language`'s writing."""
+    return text.translate(number_style(language).symbols)
+
+
 @lru_cache(maxsize=8192)
 def _written_points(text: str, language: str, unit: Unit | None) -> str:
-    """The points `text` of Python's `format` in `language`'s writing, with the unit
-    word when asked. Cached: the explanation texts of every recommendation use it,
-    and their amounts are few."""
-    written = text.translate(number_style(language).symbols)
+    """Percentage points as Python's `format` wrote them, in `language`'s writing,
+    with the unit word when asked."""
+    written = _localised(text, language)
     if unit is None:
         return written
     return f"{written} {POINT_UNITS[unit][language][plural_category(text, language)]}"
