@@ -1,8 +1,9 @@
 """Numbers as Finnish, Swedish and English readers write them, and the words after them.
 
 Each language is written as one CLDR locale, through Babel: Finnish as fi_FI,
-Swedish as sv_FI (Finland's Swedish) and English as en_GB (whose numbers are
-written as en_US's). The locale gives the decimal mark, the group separator,
+Swedish as sv_FI (Finland's Swedish) and English as en_GB (the English that
+Finnish and EU public administration writes; its numbers are en_US's). The
+locale gives the decimal mark, the group separator,
 the minus and plus signs, the percent pattern and the plural rules: Finnish
 and Swedish write 1 234,5, −0,5 and 12,3 % (a no-break space, a comma, the
 minus sign U+2212, a no-break space before %), English 1,234.5, -0.5 and
@@ -11,10 +12,10 @@ minus sign U+2212, a no-break space before %), English 1,234.5, -0.5 and
 Babel's own `format_decimal` writes a hyphen-minus whatever the locale's
 minus sign, and rounds the decimal text of a float rather than the float
 itself (0.15 to one decimal is 0.2 there, 0.1 in Python's `format`). So the
-digits here are Python's formatting of the float, the same digits as the JSON
-and the command line show, and only the symbols, the percent pattern and the
-plural rules are Babel's, read once per language: cheap enough for the
-explanation texts of every recommendation.
+digits here are Python's formatting of the float, rounded as the command
+line's tables and the JSON's rounded figures round it, and only the symbols,
+the percent pattern and the plural rules are Babel's, read once per language:
+cheap enough for the explanation texts of every recommendation.
 
 `format_points` writes a difference of two shares in percentage points and,
 when asked, the unit word in the plural the number takes ("1 percentage
