@@ -1,4 +1,4 @@
-"""The model card of one model version, as a JSON-ready dict (issue 5).
+"""The model card of one model version, as a JSON-ready dict.
 
 Pure: every input is a plain value, dict or list, so the training pipeline
 (which has the run's figures) and `polku report` (which reads them back from

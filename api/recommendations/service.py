@@ -1,12 +1,12 @@
 """Recommendations: check the request, build its features, rank, explain, audit.
 
-The request's history is checked with the data contract's rules (SPEC §1;
-`training.contract` applies them to files), each failure reported with its
-field path: an end before its start, a completed episode without an end, a
-service the served catalogue does not know, a record before intake or after
-`as_of`, `as_of` before intake, an undeclared extra field. The pandera
-schemas themselves cost about 45 ms for one client, ten times a whole
-recommendation, so the same rules are applied here in Python and
+The request's history is checked with the data contract's rules
+(docs/data.md; `training.contract` applies them to files), each failure
+reported with its field path: an end before its start, a completed episode
+without an end, a service the served catalogue does not know, a record
+before intake or after `as_of`, `as_of` before intake, an undeclared extra
+field. The pandera schemas themselves cost many times a whole
+recommendation for one client, so the same rules are applied here in Python and
 `tests/api/test_contract_agreement.py` proves, on generated requests, that
 they accept and refuse exactly what `training.contract.check_tables` does.
 

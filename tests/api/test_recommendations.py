@@ -1,4 +1,4 @@
-"""POST /v1/recommendations through the real app, model and database (SPEC §3)."""
+"""POST /v1/recommendations through the real app, model and database (docs/api.md)."""
 
 from __future__ import annotations
 
