@@ -72,7 +72,7 @@ def test_recommend_writes_one_row_per_open_case(
     assert set(frame["service_1"]) <= actions
     assert (frame["p_1"] >= pd.to_numeric(frame["p_2"], errors="coerce").fillna(0) - 1e-9).all()
     assert (frame["explanation_1"].str.len() > 0).all()
-    assert frame["explanation_1"].str.contains("percentage points").all()
+    assert frame["explanation_1"].str.contains("percentage point").all()
     assert f"{len(frame):,} open cases" in result.stdout
 
 
