@@ -25,6 +25,7 @@ import pandas as pd
 
 from model.catalogue import Catalogue
 from model.features import DAYS_PER_YEAR
+from training.simulator.design import Design
 from training.simulator.frames import (
     NOT_RECORDED,
     REVIEW_ROW,
@@ -61,14 +62,18 @@ def simulate(
     params: WorldParams,
     catalogue: Catalogue | None = None,
     progress: Callable[[str], None] | None = None,
+    design: Design | None = None,
 ) -> History:
-    """Draw a world and its history; return the three tables and the truth."""
-    world = World(params, catalogue)
+    """Draw a world and its history; return the three tables and the truth.
+
+    `design` is the built-in world's unless given (see `training.simulator.design`).
+    """
+    world = World(params, catalogue, design)
     return _HistoryDraw(world, progress).run()
 
 
 def simulate_with_features(
-    params: WorldParams, catalogue: Catalogue | None = None
+    params: WorldParams, catalogue: Catalogue | None = None, design: Design | None = None
 ) -> tuple[History, pd.DataFrame]:
     """`simulate`, plus the world's own features at its decision points.
 
@@ -78,7 +83,7 @@ def simulate_with_features(
     features from the written tables; tests/test_simulator.py checks that the
     two agree.
     """
-    draw = _HistoryDraw(World(params, catalogue), None, keep_features=True)
+    draw = _HistoryDraw(World(params, catalogue, design), None, keep_features=True)
     history = draw.run()
     features = draw.features if draw.features is not None else pd.DataFrame()
     return history, features
@@ -425,7 +430,7 @@ class _HistoryDraw:
         clocks = self.clocks
         extract = world.extract_day
         finished = self.open[clients] & (end <= extract)
-        subsidy = np.asarray(world.service_codes)[service] == "pay_subsidy"
+        subsidy = world.service_tables.paid_work[service]
         # Episodes cut by success, a move or the extract date.
         stop_day = np.where(
             clocks.success_day[clients] >= 0,

@@ -17,7 +17,7 @@ the log hazards of employment and of education.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -193,6 +193,10 @@ class Profiles:
     motivation: np.ndarray
     base_employment: np.ndarray  # static part of the log employment hazard (per year)
     base_education: np.ndarray  # static part of the log education hazard
+    # Extra columns of the clients table, by name, as written (a design may add them).
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
+    # Per-client values only a design reads (never written), by name.
+    traits: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 # Shifts of the static log hazards (per year) by education and by residence basis.

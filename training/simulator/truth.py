@@ -321,7 +321,7 @@ def _follow_epoch(
     end, interrupted = plan_service(world, walkers, service, walkers.day, noise)
     service_end = np.where(in_service, end, start)
     survival.segment(start, service_end, np.where(in_service, action, -1))
-    paid_work = in_service & (action == world.service_index["pay_subsidy"])
+    paid_work = in_service & world.service_tables.paid_work[service]
     walkers.unemployed_days = walkers.unemployed_days + np.where(
         in_service & ~paid_work, unemployed_rate * (service_end - start), 0.0
     )
