@@ -23,6 +23,7 @@ from model.catalogue import Catalogue
 from model.features import FeatureKind
 
 if TYPE_CHECKING:
+    from training.simulator.history import History
     from training.simulator.params import WorldParams
     from training.simulator.profiles import Profiles
     from training.simulator.state import State
@@ -119,4 +120,12 @@ class Design(ABC):
 
     def describe(self) -> dict[str, Any] | None:
         """The drawn design for `world.json`, or None when the parameters say it all."""
+        return None
+
+    def files(self, params: WorldParams) -> dict[str, str]:
+        """Files written beside the data (e.g. the world's catalogue), by name."""
+        return {}
+
+    def summarise(self, history: History, params: WorldParams) -> dict[str, Any] | None:
+        """Figures of the drawn world for `world.json`, or None."""
         return None
