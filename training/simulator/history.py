@@ -40,7 +40,7 @@ from training.simulator.params import WorldParams
 from training.simulator.policy import choose
 from training.simulator.services import finish_service, plan_service, wait_days
 from training.simulator.state import State
-from training.simulator.truth import Decisions, truth_table
+from training.simulator.truth import Decisions, decision_states, truth_table
 from training.simulator.world import World
 
 # A decision at a review counts as the review's own (not the start's) when no
@@ -87,6 +87,22 @@ def simulate_with_features(
     history = draw.run()
     features = draw.features if draw.features is not None else pd.DataFrame()
     return history, features
+
+
+def simulate_with_decisions(
+    params: WorldParams, design: Design | None = None
+) -> tuple[History, World, State, np.ndarray]:
+    """`simulate`, plus the world and the walkers of its decision points.
+
+    The walkers (and each point's kind: "review", "review_planned" or
+    "service_start") are row for row with `History.truth`, as the truth saw
+    them, so that a test can follow their futures again.
+    """
+    world = World(params, None, design)
+    draw = _HistoryDraw(world, None)
+    history = draw.run()
+    state, kind = decision_states(world, draw.decisions)
+    return history, world, state, kind
 
 
 class _Clocks:
