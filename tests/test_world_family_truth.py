@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,7 +57,7 @@ def _per_client(world: World, rows: np.ndarray, noise: Noise) -> World:
     n = world.params.n_clients
     view = copy.copy(world)
     profiles = world.profiles
-    fields = {}
+    fields: dict[str, Any] = {}
     for field in dataclasses.fields(profiles):
         value = getattr(profiles, field.name)
         if isinstance(value, dict):
