@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from model.features import FeatureKind
 from training.simulator.random_world.spec import ExtraColumn
 
 Range = tuple[float, float]
@@ -23,7 +24,7 @@ Range = tuple[float, float]
 @dataclass(frozen=True)
 class ColumnTemplate:
     name: str
-    kind: str  # numeric, categorical, boolean
+    kind: FeatureKind  # numeric, categorical, boolean
     share_true: Range = (0.3, 0.6)  # boolean
     median: Range = (1.0, 1.0)  # numeric: lognormal median ...
     spread: float = 0.5  # ... and spread of its logarithm

@@ -13,6 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from model.features import FeatureKind
 from training.simulator.profiles import ProfileMix
 
 # A service's `closed_from_month` when it takes clients all year.
@@ -114,7 +115,7 @@ class ExtraColumn:
     """
 
     name: str
-    kind: str  # numeric, categorical, boolean
+    kind: FeatureKind  # numeric, categorical, boolean
     role: str  # prognostic, noise
     employment_coefficient: float
     education_coefficient: float
