@@ -27,7 +27,6 @@ import os
 import sys
 import tempfile
 import time
-import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,8 +35,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.peers import econml_recommendations  # noqa: E402
 from model.evaluation.policy_value import ipw_policy_value, policy_values  # noqa: E402
-from model.ranking import rank_actions  # noqa: E402
 from model.vocab import NO_NEW_SERVICE  # noqa: E402
 from training.pipeline import train  # noqa: E402
 from training.router_figures import action_indices, evaluable_rows  # noqa: E402
@@ -63,44 +62,10 @@ WORLDS = {
 }
 
 
-def econml_recommendations(X_train, t_train, y_train, X_test, eligible_test, actions, *, seed: int):
-    """Fit EconML's DRLearner (LightGBM nuisances) and return rank-1 action indices."""
-    from econml.dr import DRLearner
-    from lightgbm import LGBMClassifier, LGBMRegressor
-
-    nns = actions.index(NO_NEW_SERVICE)
-    present = sorted({int(a) for a in t_train})
-    # EconML takes the first category as the baseline; text labels may be unsorted.
-    categories = [nns, *[a for a in present if a != nns]]
-    names = np.asarray(actions, dtype=object)
-    lgb = {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 50,
-           "verbose": -1, "random_state": seed, "n_jobs": 1}
-    est = DRLearner(
-        model_propensity=LGBMClassifier(**lgb),
-        model_regression=LGBMRegressor(**lgb),
-        model_final=LGBMRegressor(**lgb),
-        categories=[actions[a] for a in categories],
-        min_propensity=0.01,
-        cv=2,
-        random_state=seed,
-        allow_missing=True,  # LightGBM handles missing values itself
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        est.fit(y_train, names[t_train], X=X_train)
-        effects = est.const_marginal_effect(X_test)  # (n, len(categories) - 1)
-    score = np.full((len(X_test), len(actions)), -np.inf)
-    score[:, nns] = 0.0
-    for j, a in enumerate(categories[1:]):
-        score[:, a] = effects[:, j]
-    score = np.where(eligible_test, score, -np.inf)
-    support = np.ones_like(score)  # EconML has no overlap guard
-    return rank_actions(score, eligible_test, support, min_support=0.0)[:, 0]
-
-
 def register_large_s_learner() -> None:
     """A second S-learner size under its own name, for this benchmark only."""
-    from model.learners import LEARNERS, SLearner
+    from model.learners.kinds import LEARNERS
+    from model.learners.s_learner import SLearner
 
     class LargeSLearner(SLearner):
         def __init__(self, **kwargs):

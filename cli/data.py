@@ -53,7 +53,7 @@ def validate(
     catalogue: Annotated[Path | None, typer.Option(help="service catalogue (TOML)")] = None,
 ) -> None:
     """Check the three tables against the data contract; exit 2 listing every problem."""
-    from training.contract import validate_command
+    from training.contract.command import validate_command
 
     with domain_errors():
         ok = validate_command(

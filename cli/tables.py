@@ -69,6 +69,8 @@ def print_training_summary(
     next_steps: bool = True,
 ) -> None:
     """What `polku train` prints when done: the figures, the split, warnings, the version."""
+    from training.pipeline.split import held_out_words
+
     console.print(summary_table(result))
     split = result.split.summary(result.dp)
     tried = result.router.metadata.get("selection", {}).get("rounds", {}).get(result.chosen)
@@ -81,7 +83,7 @@ def print_training_summary(
     console.print(
         f"Served learner: [bold]{result.chosen}[/] (best validation {result.metric}{cut}). "
         f"Clients: {split['train_clients']:,} train, {split['validation_clients']:,} validation, "
-        f"{split['test_clients']:,} held out (intake on or after {split['test_from']}).",
+        f"{split['test_clients']:,} held out ({held_out_words(split)}).",
         highlight=False,
     )
     console.print(f"Training rows: {result.rows.note()}.", highlight=False)

@@ -20,7 +20,7 @@ import numpy as np
 
 from model.errors import CatalogueError, UnknownServiceError
 from model.features import NONE_YET, FeatureKind, completed_feature, feature_catalogue
-from model.rules import Rule, parse_rule
+from model.rules.rule import Rule, parse_rule
 from model.vocab import LANGUAGES, NO_NEW_SERVICE, REVIEW
 
 DEFAULT_CATALOGUE = "catalogue.toml"

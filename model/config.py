@@ -68,6 +68,11 @@ class RunConfig(BaseModel):
         description="share of the remaining labelled decision points used to choose the learner "
         "(the next newest clients)",
     )
+    split: Literal["auto", "intake", "random"] = Field(
+        default="auto",
+        description="how clients are divided into training, validation and held-out ones: by "
+        "intake date, at random (seeded), or by intake date unless the dates cannot separate them",
+    )
     seed: int = 0
     learners: tuple[str, ...] = Field(
         default=("s_learner", "dr_learner"),

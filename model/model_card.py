@@ -212,6 +212,10 @@ SELECTION_TEXT: Final = {
         "fi": "Valittu, koska sen suositusten kaksoisrobusti arvio oli validointiasiakkailla paras.",
         "en": "Chosen because the doubly robust estimate of its recommendations' value was best on the validation clients.",
     },
+    "referee_value": {
+        "fi": "Valittu validointiasiakkaiden havaituista tuloksista: suositusten kaksoisrobusti arvo, jonka arvioi kaikille sama ristiinsovitettu malli; oletusmallista poiketaan vain, jos ero on yli yhden keskivirheen.",
+        "en": "Chosen from the validation clients' observed outcomes: the doubly robust value of its recommendations, graded by one cross-fitted model for every candidate; the default is left only for a difference of more than one standard error.",
+    },
 }
 
 

@@ -31,7 +31,9 @@ from model.explain import (
     describe,
     rescale_to_probability,
 )
-from model.learners import OutcomeLearner, PropensityModel, learner_from_dict
+from model.learners.kinds import learner_from_dict
+from model.learners.outcome import OutcomeLearner
+from model.learners.propensity import PropensityModel
 from model.ranking import DEFAULT_MIN_SUPPORT, rank_actions
 from model.vocab import LANGUAGES, NO_NEW_SERVICE
 

@@ -2,12 +2,11 @@
 
 `lightgbm.Booster.predict` builds a fresh predictor object on every call
 (asking the library for the number of classes, formatting a parameter
-string, checking the input's type), which for the 14 candidate rows of one
-request costs about as much as walking the trees: 74 µs against 45 µs
-measured on the project's 2-core machine, and a request makes six such
-calls. `raw_scores` and `contributions` call the library's documented C
-function `LGBM_BoosterPredictForMat` directly with what was worked out once
-per booster.
+string, checking the input's type), which for the few candidate rows of one
+request costs about as much as walking the trees, and a request makes several such
+calls (bench/RESULTS.md has the timings). `raw_scores` and `contributions`
+call the library's documented C function `LGBM_BoosterPredictForMat`
+directly with what was worked out once per booster.
 
 Nothing is trusted blindly: the first call for a booster compares this path
 with `Booster.predict` on the rows it was given, and a booster whose answers
@@ -20,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any, Final
 
 import lightgbm as lgb
@@ -29,7 +29,10 @@ _RAW: Final = 1  # C_API_PREDICT_RAW_SCORE
 _CONTRIB: Final = 3  # C_API_PREDICT_CONTRIB
 _FLOAT64: Final = 1  # C_API_DTYPE_FLOAT64
 
-try:  # the library handle and its error check; absent in an unexpected LightGBM
+# The library handle and its error check; None in an unexpected LightGBM.
+_LIB: ctypes.CDLL | None
+_safe_call: Callable[[int], None] | None
+try:
     from lightgbm.basic import _LIB, _safe_call
 except ImportError:  # pragma: no cover - depends on the installed LightGBM
     _LIB = None

@@ -141,7 +141,7 @@ def test_score_frame_has_one_row_per_input_and_every_action(trained_model: Train
 def test_batch_explanations_are_the_single_client_ones(trained_model: TrainedModel) -> None:
     """`Router.explain_many` (vectorised) gives exactly `Router.recommend`'s explanations."""
     from training.batch import caseload_features
-    from training.contract import load_valid_tables
+    from training.contract.load import load_valid_tables
 
     router = trained_model.result.router
     tables = load_valid_tables(trained_model.data_dir, catalogue=router.catalogue, config=router.config)

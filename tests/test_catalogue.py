@@ -24,7 +24,8 @@ from model.catalogue import (
 from model.config import TARGETS, RunConfig, load_config
 from model.errors import CatalogueError, ConfigError, UnknownServiceError
 from model.features import PROTECTED_BY_DEFAULT, completed_feature, feature_catalogue
-from model.rules import CEFR_FEATURES, parse_rule
+from model.rules.columns import CEFR_FEATURES
+from model.rules.rule import parse_rule
 from model.vocab import LANGUAGES, NO_NEW_SERVICE
 
 DEFAULT_CODES = (

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from model.learners import fit_affine_calibration, learner_from_dict
+from model.learners.calibration import fit_affine_calibration
+from model.learners.kinds import learner_from_dict
 from tests.conftest import TrainedModel
 from training.router_figures import evaluable_rows
 
@@ -59,7 +60,7 @@ def test_the_off_policy_estimate_reports_its_parts_and_clipping(
 
 
 def test_a_truncated_s_learner_is_the_fit_with_fewer_rounds(trained_model: TrainedModel) -> None:
-    from model.learners import SLearner
+    from model.learners.s_learner import SLearner
     from training.pipeline.fit import outcome_data
 
     result = trained_model.result
@@ -84,32 +85,24 @@ def test_a_truncated_s_learner_is_the_fit_with_fewer_rounds(trained_model: Train
     assert learner_from_dict(cut.to_dict()).booster_.num_trees() == 10
 
 
-def test_choose_rounds_keeps_the_longest_unless_a_shorter_one_is_strictly_better(
+def test_round_candidates_are_cuts_of_one_fit_the_full_one_first(
     trained_model: TrainedModel,
 ) -> None:
-    from model.learners import SLearner
-    from training.pipeline.choose import choose_rounds
+    from model.learners.s_learner import SLearner
+    from training.pipeline.choose import round_candidates
 
     learner = next(
         v for v in trained_model.result.models.learners.values() if isinstance(v, SLearner)
     )
     total = learner.booster_.current_iteration()
-
-    def flat(candidate: object) -> float:
-        return 0.5
-
-    chosen, tried = choose_rounds(learner, flat)
-    assert chosen is learner and list(tried) == sorted(tried, reverse=True) and tried[total] == 0.5
-
-    def peaked(candidate: SLearner) -> float | None:
-        n = candidate.booster_.current_iteration()
-        return None if n == total else -abs(n - total / 2)
-
-    chosen, tried = choose_rounds(learner, peaked)  # type: ignore[arg-type]
-    assert chosen.booster_.current_iteration() == round(total / 2)
+    candidates = round_candidates(learner)
+    assert next(iter(candidates)) == total and candidates[total] is learner
+    assert list(candidates) == sorted(candidates, reverse=True)
+    for rounds, cut in candidates.items():
+        assert cut.booster_.current_iteration() == rounds  # type: ignore[attr-defined]
     dr = trained_model.result.models.learners.get("dr_learner")
     if dr is not None:
-        assert choose_rounds(dr, flat) == (dr, {})
+        assert round_candidates(dr) == {0: dr}
 
 
 def test_the_served_s_learner_has_the_rounds_chosen_on_validation(
@@ -118,6 +111,9 @@ def test_the_served_s_learner_has_the_rounds_chosen_on_validation(
     result = trained_model.result
     tried = result.router.metadata["selection"]["rounds"].get("s_learner")
     assert tried, result.router.metadata["selection"]
-    best = max(((v, int(k)) for k, v in tried.items() if v is not None))
+    kept = result.models.learners["s_learner"].n_rounds_  # type: ignore[attr-defined]
+    full = max(int(k) for k in tried)
+    # a cut replaces the full model only when the referee finds it better
+    assert str(kept) in tried and (kept == full or tried[str(kept)] > tried[str(full)])
     if result.chosen == "s_learner":
-        assert result.router.learner.booster_.current_iteration() == best[1]
+        assert result.router.learner.booster_.current_iteration() == kept

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -17,25 +18,29 @@ import pandas as pd
 import pytest
 
 from model.config import RunConfig
-from model.decision_points import (
+from model.decision_points.actions import (
     ACTION_SOURCES,
-    ID_COLUMNS,
     SOURCE_INFERRED,
     SOURCE_PLANNED,
     SOURCE_SERVICE_START,
     SOURCE_UNKNOWN,
-    DecisionPoints,
-    build_decision_points,
 )
+from model.decision_points.build import build_decision_points
+from model.decision_points.points import ID_COLUMNS, DecisionPoints
 from model.errors import ConfigError, DataContractError
 from model.evaluation.sensitivity import SENSITIVITY_LAMBDAS
 from model.golden import METADATA_KEY
 from model.vocab import NO_NEW_SERVICE, REVIEW
 from tests.conftest import TrainedModel
-from training.pipeline.choose import select_learner, selection_metric
+from training.pipeline.choose import SELECTION_METRIC
 from training.pipeline.inputs import check_learner_config, load_inputs
 from training.pipeline.rows import MIN_PLANNED_SHARE, planned_share, training_rows
-from training.pipeline.split import split_by_intake
+from training.pipeline.split import (
+    held_out_rows,
+    split_at_random,
+    split_by_intake,
+    split_clients,
+)
 from training.router_figures import EVALUATION_KEYS, evaluable_rows, evaluate_router
 from training.truth import align_truth, read_truth
 
@@ -199,6 +204,44 @@ def test_split_refuses_data_without_labelled_points() -> None:
         split_by_intake(dp, clients, holdout_fraction=0.2, validation_fraction=0.15)
 
 
+def test_a_single_intake_cohort_is_split_by_client_at_random() -> None:
+    # every client arrives on the same day, as in a converted randomised trial
+    intakes = {f"c{i:03d}": "2021-03-01" for i in range(300)}
+    points = [(c, True) for c in intakes for _ in range(2)]
+    dp, clients = _toy_points(intakes, points)
+    with pytest.raises(DataContractError, match="newest intake day"):
+        split_by_intake(dp, clients, holdout_fraction=0.2, validation_fraction=0.15)
+    split = split_clients(
+        dp, clients, method="auto", holdout_fraction=0.2, validation_fraction=0.15, seed=7
+    )
+    assert split.method == "random" and split.seed == 7
+    assert (split.train ^ split.validation ^ split.test).all()
+    ids = dp.frame["client_id"]
+    parts = [set(ids[m]) for m in (split.train, split.validation, split.test)]
+    assert not (parts[0] & parts[1]) and not (parts[0] & parts[2]) and not (parts[1] & parts[2])
+    assert split.labelled_share["test"] == pytest.approx(0.2, abs=0.01)
+    assert split.labelled_share["validation"] == pytest.approx(0.8 * 0.15, abs=0.01)
+    # the same seed gives the same clients; the summary finds them again
+    again = split_clients(
+        dp, clients, method="random", holdout_fraction=0.2, validation_fraction=0.15, seed=7
+    )
+    assert (again.test == split.test).all() and (again.validation == split.validation).all()
+    assert (held_out_rows(dp, clients, split.summary(dp)) == split.test).all()
+    other = split_at_random(dp, holdout_fraction=0.2, validation_fraction=0.15, seed=8)
+    assert not (other.test == split.test).all()
+
+
+def test_auto_keeps_the_intake_split_when_the_dates_separate_the_clients() -> None:
+    intakes = {f"j{i}": f"2020-{i + 1:02d}-01" for i in range(10)}
+    points = [(c, True) for c in intakes for _ in range(4)]
+    dp, clients = _toy_points(intakes, points)
+    split = split_clients(
+        dp, clients, method="auto", holdout_fraction=0.2, validation_fraction=0.25, seed=0
+    )
+    assert split.method == "intake" and split.test_from == date(2020, 9, 1)
+    assert (held_out_rows(dp, clients, split.summary(dp)) == split.test).all()
+
+
 def test_the_real_split_is_by_client_newest_first(trained_model: TrainedModel) -> None:
     result = trained_model.result
     dp, split = result.dp, result.split
@@ -231,7 +274,11 @@ def test_every_learner_is_fitted_with_its_configured_parameters(
     result = trained_model.result
     assert set(result.models.learners) == {"s_learner", "dr_learner"}
     s_learner = result.models.learners["s_learner"]
-    assert s_learner.n_estimators == 30 and s_learner.n_bags == 2  # type: ignore[attr-defined]
+    assert s_learner.n_bags == 2  # type: ignore[attr-defined]
+    # fitted with the configured rounds, then perhaps cut on validation (choose_rounds)
+    tried = result.router.metadata["selection"]["rounds"]["s_learner"]
+    assert max(int(rounds) for rounds in tried) == 30
+    assert s_learner.n_rounds_ in {int(rounds) for rounds in tried}  # type: ignore[attr-defined]
     dr_learner = result.models.learners["dr_learner"]
     assert dr_learner.n_estimators == 30  # type: ignore[attr-defined]
     # the DR-learner's inner (nuisance) models are sized from the configuration too
@@ -284,38 +331,40 @@ def test_the_held_out_value_carries_its_sensitivity_to_hidden_confounding(
 
 def test_the_learner_is_chosen_on_validation_clients(trained_model: TrainedModel) -> None:
     result = trained_model.result
-    assert result.metric == "v_rec"  # the world has truth
-    best = max(result.validation, key=lambda n: result.validation[n]["v_rec"])
-    assert result.chosen == best
+    assert result.metric == SELECTION_METRIC == "referee_value"  # never the truth
+    comparison = result.router.metadata["selection"]["comparison"]
+    assert comparison["chosen"] == result.chosen
+    assert comparison["default"] == result.inputs.config.learners[0]
     assert result.router.metadata["selection"]["validation"] == {
-        n: f["v_rec"] for n, f in result.validation.items()
+        n: f["referee_value"] for n, f in result.validation.items()
     }
+    # validation figures are computed without the truth
+    assert all(f.get("v_rec") is None for f in result.validation.values())
 
 
-def test_selection_never_looks_at_test_figures() -> None:
-    validation = {
-        "s_learner": {"v_rec": 0.30, "dr_value": 0.5},
-        "dr_learner": {"v_rec": 0.31, "dr_value": 0.4},
-    }
-    # whatever the held-out figures say, only validation figures are passed in
-    assert select_learner(validation, metric="v_rec") == "dr_learner"
-    assert select_learner(validation, metric="dr_value") == "s_learner"
-    assert selection_metric(True) == "v_rec" and selection_metric(False) == "dr_value"
-    ties = {"a": {"v_rec": 0.3}, "b": {"v_rec": 0.3}}
-    assert select_learner(ties, metric="v_rec") == "a"
-    missing: dict[str, dict[str, float | None]] = {
-        "a": {"v_rec": None},
-        "b": {"v_rec": float("nan")},
-    }
-    assert select_learner(missing, metric="v_rec") == "a"
-
-
-def test_intervals_are_calibrated_on_validation_with_truth(trained_model: TrainedModel) -> None:
+def test_interval_widths_are_set_from_validation_outcomes(trained_model: TrainedModel) -> None:
     result = trained_model.result
     for name, width in result.interval_widths.items():
         assert width is not None and width >= 0
         assert result.models.learners[name].heterogeneity_ == width
     assert result.router.metadata["interval_width"] == result.interval_widths[result.chosen]
+
+
+def test_nothing_is_chosen_on_the_truth(trained_model: TrainedModel, tmp_path: Path) -> None:
+    """The same data without the simulator's truth gives the same model in every choice."""
+    from training.pipeline import train
+
+    blind = tmp_path / "world"
+    shutil.copytree(trained_model.data_dir, blind, ignore=shutil.ignore_patterns("truth.*"))
+    result = train(blind, config_path=trained_model.config_path)
+    known = trained_model.result
+    assert not result.has_truth and known.has_truth
+    assert result.chosen == known.chosen
+    assert result.router.metadata["selection"] == known.router.metadata["selection"]
+    assert result.interval_widths == known.interval_widths
+    assert result.router.learner.calibration_ == known.router.learner.calibration_
+    X = known.models.X[:200]
+    np.testing.assert_array_equal(result.router.learner.predict(X), known.router.learner.predict(X))
 
 
 def test_the_router_carries_what_serving_needs(trained_model: TrainedModel) -> None:

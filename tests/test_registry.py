@@ -86,10 +86,11 @@ def test_a_training_run_logs_parameters_figures_plots_and_inputs(
     for learner in ("s_learner", "dr_learner"):
         for key in ("v_rec", "capture_ratio", "dr_value", "auc", "ece", "coverage"):
             assert f"{learner}.{key}" in metrics
-        for key in ("v_rec", "capture_ratio", "dr_value", "auc", "ece"):
+        for key in ("referee_value", "dr_value", "auc", "ece"):
             assert f"{learner}.validation.{key}" in metrics
-        # intervals are not computed for the choice on validation
-        assert f"{learner}.validation.coverage" not in metrics
+        # neither intervals nor the truth play a part in the choice on validation
+        for key in ("coverage", "v_rec", "capture_ratio"):
+            assert f"{learner}.validation.{key}" not in metrics
     assert metrics["v_rec"] == pytest.approx(trained_model.result.evaluation["v_rec"])
     # the sensitivity of the DR value to hidden confounding, per lambda of the grid
     for key in ("dr_sensitivity.1.low", "dr_sensitivity.1.5.high", "ipw_sensitivity.3.low"):

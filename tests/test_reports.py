@@ -18,12 +18,15 @@ import pytest
 
 from model.catalogue import load_catalogue
 from model.config import RunConfig
-from model.decision_points import DecisionPoints, build_decision_points
+from model.decision_points.build import build_decision_points
+from model.decision_points.points import DecisionPoints
 from model.encoding import FeatureEncoder
 from model.evaluation import policy_values
 from model.fairness.settings import FairnessSettings
 from model.fairness.suppression import MARK
-from model.learners import PropensityModel, SLearner, TrainingData
+from model.learners.outcome import TrainingData
+from model.learners.propensity import PropensityModel
+from model.learners.s_learner import SLearner
 from model.router import Router
 from training.reports.build import (
     FAIRNESS_HTML,
@@ -316,7 +319,7 @@ def test_model_card_says_what_a_card_must(world: World, report: dict[str, Any]) 
         model=MODEL,
         evaluation={"v_hist": 0.3, "v_rec": 0.36, "v_oracle": 0.5, "auc": 0.8, "ece": 0.02},
         learners={"s_learner": {"v_hist": 0.3, "v_rec": 0.36, "v_oracle": 0.5}, "dr_learner": {"v_hist": 0.3, "v_rec": 0.33, "v_oracle": 0.5}},
-        validation={"s_learner": {"v_rec": 0.35}, "dr_learner": {"v_rec": 0.32}},
+        validation={"s_learner": {"dr_value": 0.35}, "dr_learner": {"dr_value": 0.32}},
         data={"fingerprint": "abc123", "date_window": {"from": "2018-01-01", "to": "2025-12-31"}},
         has_truth=True,
     )
@@ -324,7 +327,7 @@ def test_model_card_says_what_a_card_must(world: World, report: dict[str, Any]) 
     assert card["features"]["used"] == list(world.router.encoder.columns_)
     assert set(card["features"]["protected_excluded"]) == {"gender", "mother_tongue", "citizenship_region"}
     assert card["learners"]["chosen"] == "s_learner"
-    assert card["learners"]["selection_metric"] == "v_rec"
+    assert card["learners"]["selection_metric"] == "dr_value"
     assert card["learners"]["validation"] == {"s_learner": 0.35, "dr_learner": 0.32}
     assert {item["id"] for item in card["limitations"]} >= {
         "automation_bias", "feedback_loop", "unobserved_confounding", "reverse_causation"

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from model.errors import CatalogueError, DataContractError
 from model.features import feature_catalogue
-from model.rules import MAX_RULE_LENGTH, Rule, parse_rule
+from model.rules.rule import Rule, parse_rule
+from model.rules.syntax import MAX_RULE_LENGTH
 
 SERVICE = "test_service"
 KINDS = {f.name: f.kind for f in feature_catalogue(["work_trial", "pay_subsidy"])}

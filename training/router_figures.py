@@ -37,7 +37,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from model.decision_points import DecisionPoints
+from model.decision_points.points import DecisionPoints
 from model.errors import DataContractError
 from model.evaluation.agreement import agreement_at_k
 from model.evaluation.bootstrap import bootstrap_mean_interval

@@ -14,10 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from model.decision_points import DecisionPoints, build_decision_points
+from model.decision_points.build import build_decision_points
+from model.decision_points.points import DecisionPoints
 from model.router import Router
-from training.contract import load_valid_tables
+from training.contract.load import load_valid_tables
 from training.pipeline.inputs import data_fingerprint
+from training.pipeline.split import held_out_rows, held_out_words
 from training.router_figures import Evaluation, evaluate_scores
 from training.truth import find_truth, read_truth
 
@@ -50,14 +52,12 @@ def scoring_points(
     rows = np.ones(len(dp.frame), dtype=bool)
     note = f"scored every decision point of {data} with a complete outcome window"
     trained_on = router.metadata.get("data", {}).get("sha256")
-    test_from = router.metadata.get("split", {}).get("test_from")
-    if trained_on and test_from and data_fingerprint(data)["sha256"] == trained_on:
-        intake = tables.clients.set_index(tables.clients["client_id"].astype(str))["intake_date"]
-        point_intake = dp.frame["client_id"].astype(str).map(intake)
-        rows = (point_intake >= np.datetime64(test_from)).to_numpy(dtype=bool)
+    split = router.metadata.get("split", {})
+    if trained_on and split and data_fingerprint(data)["sha256"] == trained_on:
+        rows = held_out_rows(dp, tables.clients, split)
         note = (
             f"{data} is the data version {version} was trained on: scored only its "
-            f"held-out clients (intake on or after {test_from})"
+            f"held-out clients ({held_out_words(split)})"
         )
     if truth is not None and found is not None:
         note += f"; truth from {found.name}"

@@ -12,11 +12,14 @@ import numpy as np
 import pandas as pd
 
 from model.config import RunConfig
-from model.decision_points import DecisionPoints
+from model.decision_points.points import DecisionPoints
 from model.encoding import FeatureEncoder
 from model.errors import ConfigError
 from model.features import ACTION_PROXY_FEATURES, DECISION_TIMING_FEATURES
-from model.learners import LEARNERS, OutcomeLearner, PropensityModel, SLearner, TrainingData
+from model.learners.kinds import LEARNERS
+from model.learners.outcome import OutcomeLearner, TrainingData
+from model.learners.propensity import PropensityModel
+from model.learners.s_learner import SLearner
 from model.router import Router
 from training.pipeline.inputs import PROPENSITY, Inputs
 from training.pipeline.rows import TrainingRows
@@ -171,12 +174,15 @@ def make_router(
     models: FittedModels,
     name: str,
     metadata: Mapping[str, Any] | None = None,
+    *,
+    learner: OutcomeLearner | None = None,
 ) -> Router:
+    """A router serving learner `name` (or `learner` in its place, e.g. a cut of it)."""
     return Router(
         catalogue=inputs.catalogue,
         config=inputs.config,
         encoder=models.encoder,
-        learner=models.learners[name],
+        learner=models.learners[name] if learner is None else learner,
         propensity=models.propensity,
         metadata={"learner": name, **(metadata or {})},
     )

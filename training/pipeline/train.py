@@ -12,18 +12,18 @@ from typing import Any
 import numpy as np
 
 from model.config import RunConfig
-from model.decision_points import DecisionPoints
+from model.decision_points.points import DecisionPoints
 from model.golden import METADATA_KEY as GOLDEN_KEY
 from model.golden import check_golden, expected_top_services
-from model.learners import OutcomeLearner, SLearner
+from model.learners.outcome import OutcomeLearner
 from model.model_card import sensitivity_card, sensitivity_limitation
 from model.router import Router
 from training.pipeline.choose import (
-    calibrate_intervals,
-    choose_rounds,
-    select_learner,
-    selection_metric,
+    SELECTION_METRIC,
+    interval_width_from_outcomes,
+    round_candidates,
 )
+from training.pipeline.compare import choose, fit_referee
 from training.pipeline.fit import (
     FittedModels,
     Progress,
@@ -36,7 +36,7 @@ from training.pipeline.fit import (
 from training.pipeline.inputs import Inputs, build_points, load_inputs
 from training.pipeline.result import TrainingResult, decision_window, polku_version
 from training.pipeline.rows import TrainingRows, planned_share, training_rows
-from training.pipeline.split import Split, split_by_intake
+from training.pipeline.split import Split, split_clients
 from training.router_figures import evaluable_rows, evaluate_scores
 from training.truth import align_truth
 
@@ -71,14 +71,16 @@ def train(
     dp = build_points(inputs)
     seconds["decision_points"] = time.perf_counter() - t
 
-    t = stage("splitting by intake date")
+    t = stage("splitting the clients")
     rows = training_rows(dp, planned_share=planned_share(inputs.tables.episodes))
     logger.info(rows.note())
-    split = split_by_intake(
+    split = split_clients(
         dp,
         inputs.tables.clients,
+        method=config.split,
         holdout_fraction=config.holdout_fraction,
         validation_fraction=config.validation_fraction,
+        seed=seed,
     )
     truth = align_truth(dp.frame, inputs.truth, dp.actions) if inputs.truth is not None else None
     seconds["split"] = time.perf_counter() - t
@@ -98,11 +100,9 @@ def train(
             learner.recalibrate(val_data.X, val_data.actions, val_data.y)
         seconds["recalibrate"] = time.perf_counter() - t
 
-    widths: dict[str, float | None] = dict.fromkeys(models.learners)
-    if truth is not None:
-        t = stage("calibrating intervals on the validation clients")
-        widths = interval_widths(run, choice.routers)
-        seconds["calibrate"] = time.perf_counter() - t
+    t = stage("setting interval widths on the validation clients")
+    widths = interval_widths(run)
+    seconds["calibrate"] = time.perf_counter() - t
 
     chosen = choice.chosen
     if config.refit:
@@ -171,6 +171,7 @@ class LearnerChoice:
     routers: dict[str, Router]
     rounds_tried: dict[str, dict[int, float | None]]
     metadata: dict[str, Any]
+    comparison: dict[str, Any]
 
 
 def run_metadata(run: _Run) -> dict[str, Any]:
@@ -189,69 +190,78 @@ def run_metadata(run: _Run) -> dict[str, Any]:
 
 
 def choose_learner(run: _Run) -> LearnerChoice:
-    """Cut each S-learner to its best rounds, then choose the learner, on validation clients."""
-    models = run.models
-    metric = selection_metric(run.truth is not None)
-    metadata = run_metadata(run)
+    """Cut each S-learner to its best rounds, then choose the learner, on validation clients.
 
-    # Intervals are not calibrated yet and play no part in the choice: skip them.
-    def validation_figures(name: str) -> dict[str, Any]:
-        router = make_router(run.inputs, models, name, metadata)
-        return evaluate_scores(
-            router,
-            run.dp,
-            run.split.validation,
-            run.truth,
-            seed=run.seed,
-            intervals=False,
-            sensitivity=False,
-        ).figures
+    Both choices compare candidate policies by their doubly-robust value as
+    graded by one referee fitted on the validation clients
+    (`training.pipeline.compare`); the truth is for the evaluation alone.
+    """
+    models = run.models
+    metadata = run_metadata(run)
+    rows = evaluable_rows(run.dp, run.split.validation)
+    frame = run.dp.frame.loc[rows]
+    eligible = run.dp.eligibility()[rows]
+    referee = fit_referee(
+        outcome_data(run.dp, models.X, rows),
+        models.propensity.predict_proba(models.X[rows], eligible),
+        n_actions=len(run.dp.actions),
+        categorical_features=list(models.encoder.categorical_indices),
+        seed=run.seed,
+        num_threads=run.config.num_threads,
+    )
+
+    def recommended(name: str, learner: OutcomeLearner) -> np.ndarray:
+        router = make_router(run.inputs, models, name, metadata, learner=learner)
+        return router.score(frame, eligible=eligible, intervals=False).recommended
 
     rounds_tried: dict[str, dict[int, float | None]] = {}
-    # Each candidate's figures by its rounds: the chosen one is not scored twice.
-    scored: dict[str, dict[int, dict[str, Any]]] = {}
     if run.config.choose_rounds:
-        for name in list(models.learners):
-            fitted = models.learners[name]
+        for name, fitted in list(models.learners.items()):
+            candidates = round_candidates(fitted)
+            if len(candidates) < 2:
+                continue
+            picked = choose(
+                {str(r): recommended(name, learner) for r, learner in candidates.items()}, referee
+            )
+            models.learners[name] = candidates[int(picked.chosen)]
+            rounds_tried[name] = {r: picked.standings[str(r)].value for r in candidates}
 
-            def value_of(candidate: OutcomeLearner, name: str = name) -> float | None:
-                assert isinstance(candidate, SLearner)  # choose_rounds cuts S-learners only
-                models.learners[name] = candidate
-                figures = validation_figures(name)
-                scored.setdefault(name, {})[candidate.n_rounds_] = figures
-                return figures.get(metric)
-
-            models.learners[name], rounds_tried[name] = choose_rounds(fitted, value_of)
-
-    def figures_of(name: str) -> dict[str, Any]:
-        known = scored.get(name, {}).get(getattr(models.learners[name], "n_rounds_", -1))
-        return known if known is not None else validation_figures(name)
-
+    choice = choose(
+        {name: recommended(name, learner) for name, learner in models.learners.items()}, referee
+    )
     routers = {name: make_router(run.inputs, models, name, metadata) for name in models.learners}
-    validation = {name: figures_of(name) for name in routers}
+    # Every learner's other validation figures, for the record (intervals are not set yet).
+    validation = {
+        name: {
+            **evaluate_scores(
+                router,
+                run.dp,
+                run.split.validation,
+                None,
+                seed=run.seed,
+                intervals=False,
+                sensitivity=False,
+            ).figures,
+            SELECTION_METRIC: choice.standings[name].value,
+        }
+        for name, router in routers.items()
+    }
     return LearnerChoice(
-        chosen=select_learner(validation, metric=metric),
-        metric=metric,
+        chosen=choice.chosen,
+        metric=SELECTION_METRIC,
         validation=validation,
         routers=routers,
         rounds_tried=rounds_tried,
         metadata=metadata,
+        comparison=choice.as_dict(),
     )
 
 
-def interval_widths(run: _Run, routers: dict[str, Router]) -> dict[str, float | None]:
-    """Each learner's interval width, calibrated to cover the truth on the validation clients."""
-    assert run.truth is not None
-    val_rows = evaluable_rows(run.dp, run.split.validation)
-    val_eligible = run.dp.eligibility()[val_rows]
+def interval_widths(run: _Run) -> dict[str, float | None]:
+    """Each learner's interval width, from its errors on the validation clients' outcomes."""
+    val_data = outcome_data(run.dp, run.models.X, run.split.validation & run.rows.outcome)
     return {
-        name: calibrate_intervals(
-            learner,
-            run.models.X[val_rows],
-            run.truth[val_rows],
-            val_eligible,
-            level=routers[name].interval_level,
-        )
+        name: interval_width_from_outcomes(learner, val_data.X, val_data.actions, val_data.y)
         for name, learner in run.models.learners.items()
     }
 
@@ -276,6 +286,7 @@ def seal_router(router: Router, choice: LearnerChoice, width: float | None) -> l
                     for n, tried in choice.rounds_tried.items()
                     if tried
                 },
+                "comparison": choice.comparison,
             },
             "interval_width": width,
             "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from model.config import RunConfig
-from model.decision_points import DecisionPoints, eligible_column
+from model.decision_points.points import DecisionPoints, eligible_column
 from model.fairness.decisions import decisions_from_store
 from model.fairness.report import fairness_report
 from model.fairness.settings import FairnessSettings
@@ -133,7 +133,7 @@ def model_card_for(
     meta = router.metadata
     chosen = str(meta.get("learner") or getattr(router.learner, "name", "learner"))
     selection = meta.get("selection") or {}
-    metric = str(selection.get("metric") or ("v_rec" if has_truth else "dr_value"))
+    metric = str(selection.get("metric") or "dr_value")
     if validation is None and isinstance(selection.get("validation"), Mapping):
         validation = {name: {metric: value} for name, value in selection["validation"].items()}
     info = {

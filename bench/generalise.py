@@ -1,0 +1,268 @@
+"""Decision quality on worlds Polku has never seen: a fixed family of generated worlds.
+
+Each world is drawn by `polku simulate --scenario random --seed S`: its own
+services, eligibility rules, effects, caseworker habits, hidden selection,
+assignment units, extra columns, recorded plans and intake cohorts. On each,
+Polku is trained exactly as a newcomer would train it (`polku train` with the
+world's own catalogue and configuration: `training.pipeline.train`), and
+scored on its held-out clients against the world's exact truth:
+
+- capture ratio (V_rec - V_hist) / (V_oracle - V_hist), V_rec;
+- the doubly-robust interval of V_rec, and whether it covers the true V_rec;
+- expected calibration error of p_outcome;
+
+beside, on the same training rows and held-out points,
+- EconML's DRLearner (`bench.peers.econml_recommendations`), and
+- the world's observable ceiling (`bench.peers.observable_ceiling`): a
+  LightGBM regression of each action's truth on the features Polku sees.
+
+`WORLD_SEEDS` were fixed in this file before any method was tuned on them;
+`DEVELOPMENT_SEEDS` are the worlds methods were developed on, reported apart.
+The truth never reaches training: the data folder handed to the pipeline has
+no truth file, which is read only here, for the scores.
+
+    make bench-setup
+    .venv/bin/python bench/generalise.py [--set fixed|development] [--clients 20000] [--jobs 2]
+
+Not a test: it takes a long time. Figures go to bench/RESULTS.md by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# Fixed before any tuning; never change them to make a figure look better.
+WORLD_SEEDS = tuple(range(1001, 1031))
+DEVELOPMENT_SEEDS = tuple(range(2001, 2011))
+OUT = ROOT / "bench" / "out"
+
+
+def simulate(seed: int, clients: int, folder: Path) -> Path:
+    """Draw world `seed` with the command line, as a newcomer would."""
+    polku = Path(sys.executable).parent / "polku"
+    subprocess.run(
+        [str(polku), "simulate", "--scenario", "random", "--seed", str(seed),
+         "--clients", str(clients), "--out", str(folder), "--format", "parquet"],
+        check=True, capture_output=True, text=True,
+    )
+    return folder
+
+
+def world_traits(folder: Path) -> dict[str, Any]:
+    """What the world's design says about it (world.json), for the per-world table."""
+    path = folder / "world.json"
+    if not path.is_file():
+        return {}
+    design = json.loads(path.read_text("utf-8"))
+    return design.get("summary", design)
+
+
+def score_world(seed: int, clients: int, work: Path, *, peers: bool) -> dict[str, Any]:
+    from bench.peers import econml_recommendations, observable_ceiling
+    from model.evaluation.policy_value import policy_values
+    from training.pipeline import train
+    from training.router_figures import action_indices, evaluable_rows
+    from training.truth import align_truth, read_truth
+
+    started = time.perf_counter()
+    world = simulate(seed, clients, work / f"world-{seed}")
+    simulated = time.perf_counter() - started
+    # The pipeline never sees the truth: it lies outside the data folder.
+    truth_file = next(world.glob("truth.*"))
+    truth_path = work / f"truth-{seed}{truth_file.suffix}"
+    shutil.move(truth_file, truth_path)
+    started = time.perf_counter()
+    result = train(
+        world,
+        catalogue_path=world / "catalogue.toml",
+        config_path=world / "config.toml",
+    )
+    trained = time.perf_counter() - started
+    dp, split, models = result.dp, result.split, result.models
+    truth = align_truth(dp.frame, read_truth(truth_path), dp.actions)
+    taken = action_indices(dp.frame, dp.actions)
+    eligible = dp.eligibility()
+    test_rows = evaluable_rows(dp, split.test)
+
+    def capture(recommended: np.ndarray) -> dict[str, Any]:
+        values = policy_values(
+            truth=truth[test_rows],
+            eligible=eligible[test_rows],
+            taken=taken[test_rows],
+            recommended=recommended,
+        )
+        return values.as_dict()
+
+    from training.router_figures import evaluate_scores
+
+    chosen = evaluate_scores(result.router, dp, split.test, truth, seed=result.seed)
+    figures = chosen.figures
+    out: dict[str, Any] = {
+        "seed": seed,
+        "clients": clients,
+        "traits": world_traits(world),
+        "chosen": result.chosen,
+        "split": split.summary(dp)["method"],
+        "seconds": {"simulate": simulated, "train": trained},
+        "load_average": os.getloadavg(),
+        "polku": {
+            k: figures.get(k)
+            for k in ("v_hist", "v_rec", "v_oracle", "capture_ratio", "dr_value", "dr_low",
+                      "dr_high", "ece", "auc", "coverage", "agreement_at_1")
+        },
+        "break_even_lambda": chosen.extra.get("break_even_lambda"),
+    }
+    p = out["polku"]
+    out["polku"]["dr_covers"] = (
+        None
+        if p["dr_low"] is None or p["v_rec"] is None
+        else bool(p["dr_low"] <= p["v_rec"] <= p["dr_high"])
+    )
+    if not peers:
+        return out
+    actions = list(dp.actions)
+    y = dp.frame["label"].to_numpy(dtype=float)
+    train_rows = split.train & result.rows.outcome
+    started = time.perf_counter()
+    out["econml"] = capture(
+        econml_recommendations(
+            models.X[train_rows], taken[train_rows], y[train_rows], models.X[test_rows],
+            eligible[test_rows], actions, seed=seed,
+        )
+    ) | {"seconds": time.perf_counter() - started}
+    truth_rows = split.train & np.isfinite(truth).any(axis=1)
+    out["ceiling"] = capture(
+        observable_ceiling(
+            models.X[truth_rows], truth[truth_rows], eligible[truth_rows],
+            models.X[test_rows], eligible[test_rows], seed=seed,
+        )
+    )
+    return out
+
+
+def _one(args: tuple[int, int, str, bool]) -> dict[str, Any]:
+    seed, clients, work, peers = args
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    with tempfile.TemporaryDirectory(prefix=f"polku-gen-{seed}-", dir=work) as tmp:
+        try:
+            return score_world(seed, clients, Path(tmp), peers=peers)
+        except Exception as exc:  # a world that fails is a finding, not a crash of the run
+            return {"seed": seed, "error": f"{type(exc).__name__}: {exc}",
+                    "traceback": traceback.format_exc()}
+
+
+def _quantile(values: list[float], q: float) -> float | None:
+    return float(np.quantile(values, q)) if values else None
+
+
+def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
+    ok = [r for r in results if "error" not in r and r["polku"]["capture_ratio"] is not None]
+    captures = [r["polku"]["capture_ratio"] for r in ok]
+    summary: dict[str, Any] = {
+        "worlds": len(results),
+        "failed": [r["seed"] for r in results if "error" in r],
+        "capture": {
+            "median": _quantile(captures, 0.5),
+            "p10": _quantile(captures, 0.1),
+            "min": min(captures) if captures else None,
+        },
+    }
+    with_peers = [r for r in ok if "econml" in r]
+    if with_peers:
+        summary["above_econml"] = sum(
+            r["polku"]["capture_ratio"] > r["econml"]["capture_ratio"] for r in with_peers
+        )
+        shares = [
+            r["polku"]["capture_ratio"] / r["ceiling"]["capture_ratio"]
+            for r in with_peers
+            if r["ceiling"]["capture_ratio"] and r["ceiling"]["capture_ratio"] > 0
+        ]
+        summary["share_of_ceiling"] = {"median": _quantile(shares, 0.5), "p10": _quantile(shares, 0.1)}
+        summary["econml_capture_median"] = _quantile(
+            [r["econml"]["capture_ratio"] for r in with_peers], 0.5
+        )
+        summary["ceiling_capture_median"] = _quantile(
+            [r["ceiling"]["capture_ratio"] for r in with_peers], 0.5
+        )
+    unselected = [r for r in ok if not r.get("traits", {}).get("hidden_selection", 1.0)]
+    covers = [r["polku"]["dr_covers"] for r in unselected if r["polku"]["dr_covers"] is not None]
+    summary["dr_covers_without_hidden_selection"] = (
+        f"{sum(covers)}/{len(covers)}" if covers else None
+    )
+    summary["ece_median"] = _quantile([r["polku"]["ece"] for r in ok if r["polku"]["ece"]], 0.5)
+    return summary
+
+
+def print_world(r: dict[str, Any]) -> None:
+    if "error" in r:
+        print(f"world {r['seed']}: FAILED {r['error']}", flush=True)
+        return
+    p = r["polku"]
+    peers = ""
+    if "econml" in r:
+        peers = f" econml {r['econml']['capture_ratio']:.3f} ceiling {r['ceiling']['capture_ratio']:.3f}"
+    dr = "–" if p["dr_low"] is None else f"[{p['dr_low']:.3f}, {p['dr_high']:.3f}]"
+    print(
+        f"world {r['seed']}: capture {p['capture_ratio']:.3f}{peers} V_rec {p['v_rec']:.3f} "
+        f"DR {dr} covers {p['dr_covers']} ECE {p['ece']:.3f} chosen {r['chosen']} "
+        f"split {r['split']} train {r['seconds']['train']:.0f} s traits {json.dumps(r['traits'])}",
+        flush=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--set", choices=("fixed", "development"), default="fixed")
+    parser.add_argument("--seeds", default=None, help="comma-separated seeds instead of a set")
+    parser.add_argument("--clients", type=int, default=20_000)
+    parser.add_argument("--jobs", type=int, default=2, help="worlds trained side by side")
+    parser.add_argument("--no-peers", action="store_true", help="skip EconML and the ceiling")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    seeds = (
+        tuple(int(s) for s in args.seeds.split(","))
+        if args.seeds
+        else WORLD_SEEDS if args.set == "fixed" else DEVELOPMENT_SEEDS
+    )
+    out = args.out or OUT / f"generalise-{args.set if not args.seeds else 'seeds'}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="polku-generalise-"))
+    results: list[dict[str, Any]] = []
+    jobs = [(seed, args.clients, str(work), not args.no_peers) for seed in seeds]
+    context = multiprocessing.get_context("spawn")
+    try:
+        with context.Pool(args.jobs, maxtasksperchild=1) as pool:
+            for result in pool.imap_unordered(_one, jobs):
+                results.append(result)
+                print_world(result)
+                out.write_text(json.dumps({"results": results}, indent=2, default=str) + "\n")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    results.sort(key=lambda r: r["seed"])
+    summary = summarise(results)
+    out.write_text(json.dumps({"summary": summary, "results": results}, indent=2, default=str) + "\n")
+    print(json.dumps(summary, indent=2))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
