@@ -65,11 +65,11 @@ def design_summary(history: History, params: WorldParams, spec: WorldSpec) -> di
             action: round(float(share), 4) for action, share in zip(actions, shares, strict=True)
         },
         "mean_effect_vs_no_new_service": {code: round(value, 4) for code, value in effect.items()},
-        "hidden_selection": {
-            "strength": strength,
-            "targets": {code: w for code, w in spec.selection.items() if code != NO_NEW_SERVICE},
-            "selected_into_weak": weak,
+        "hidden_selection": strength,
+        "hidden_selection_targets": {
+            code: weight for code, weight in spec.selection.items() if code != NO_NEW_SERVICE
         },
+        "selected_into_weak": weak,
         "units": None
         if units is None
         else {"column": units.column, "count": len(units.names), "valid": units.valid},
