@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import csv
 import json
-import math
 import multiprocessing as mp
 import os
 import random
@@ -169,6 +168,7 @@ def build_requests(world: Path, n: int, *, seed: int = 0) -> list[dict[str, Any]
 def mlflow_rows(bodies: list[dict[str, Any]], store: Path, version: str) -> list[bytes]:
     """The same clients as `dataframe_split` bodies of their decision-point features."""
     from model.client_features import client_features
+    from model.json_values import json_value
     from training.registry.served import load_served
 
     router = load_served(
@@ -200,7 +200,7 @@ def mlflow_rows(bodies: list[dict[str, Any]], store: Path, version: str) -> list
             extras=extras,
         )
         columns = list(features)
-        row = [None if isinstance(v, float) and math.isnan(v) else v for v in features.values()]
+        row = [json_value(v) for v in features.values()]
         out.append(json.dumps({"dataframe_split": {"columns": columns, "data": [row]}}).encode())
     return out
 

@@ -43,7 +43,7 @@ def recommend(
 ) -> None:
     """Recommendations for every client with an open case on a date, for planning."""
     from training.batch import OUTPUT_FORMATS, recommend_caseload, write_recommendations
-    from training.contract import load_valid_tables
+    from training.contract.load import load_valid_tables
 
     day = as_date(as_of)
     if out.suffix.lower() not in OUTPUT_FORMATS:

@@ -16,17 +16,34 @@ def simulate(
     seed: Annotated[int, typer.Option(help="random seed; the same seed gives the same world")] = 1,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
     confounding: Annotated[
-        float, typer.Option(help="strength of the historical policy's confounding (0 = random)")
+        float,
+        typer.Option(
+            help="strength of the historical policy's confounding (0 = random); builtin only"
+        ),
     ] = 1.0,
+    scenario: Annotated[
+        str,
+        typer.Option(
+            help="builtin: the Espoo-like world; random: a world drawn from the seed, "
+            "with its own catalogue.toml and config.toml"
+        ),
+    ] = "builtin",
 ) -> None:
-    """Write the built-in Espoo-like world: clients, episodes, outcomes, truth, world.json."""
+    """Write a simulated world: clients, episodes, outcomes, truth, world.json."""
     from training.simulator import WorldParams, write_world
+    from training.simulator.random_world import random_world
 
     with domain_errors():
         if fmt not in ("csv", "parquet"):
             raise typer.BadParameter("--format must be csv or parquet")
-        params = WorldParams(n_clients=clients, seed=seed, confounding=confounding)
-        summary = write_world(params, out, fmt=fmt, progress=True)
+        if scenario == "builtin":
+            params = WorldParams(n_clients=clients, seed=seed, confounding=confounding)
+            summary = write_world(params, out, fmt=fmt, progress=True)
+        elif scenario == "random":
+            params, design = random_world(seed, clients)
+            summary = write_world(params, out, fmt=fmt, progress=True, design=design)
+        else:
+            raise typer.BadParameter("--scenario must be builtin or random")
     err_console.print(summary)
 
 
@@ -36,7 +53,7 @@ def validate(
     catalogue: Annotated[Path | None, typer.Option(help="service catalogue (TOML)")] = None,
 ) -> None:
     """Check the three tables against the data contract; exit 2 listing every problem."""
-    from training.contract import validate_command
+    from training.contract.command import validate_command
 
     with domain_errors():
         ok = validate_command(

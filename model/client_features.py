@@ -9,7 +9,7 @@ computes exactly the same values from plain mappings and lists;
 two agree feature by feature.
 
 The semantics are `features_at`'s (see the docstring of
-`model.decision_points`): only records that started strictly before the
+`model.decision_points.features`): only records that started strictly before the
 decision date count, a record whose end is missing or not before that date
 is ongoing as of the date, an end before its start is read as the start,
 missing or empty categories are `unknown`, missing numbers NaN.
@@ -28,7 +28,8 @@ from typing import Any, Final
 
 import numpy as np
 
-from model.decision_points import ONGOING, UNEMPLOYED
+from model.decision_points.features import ONGOING
+from model.decision_points.histories import UNEMPLOYED
 from model.errors import DataContractError
 from model.features import (
     DAYS_PER_MONTH,
@@ -260,7 +261,7 @@ def _progress(
             if not math.isnan(level) and (math.isnan(reached) or level > reached):
                 reached = level
         # Same-day starts: ongoing beats ended, a later end beats an earlier
-        # one, then the later service code and status (model.decision_points).
+        # one, then the later service code and status (model.decision_points.features).
         candidate = (
             start,
             float(end) if ended and end is not None else math.inf,

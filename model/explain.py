@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
+from model.locale_numbers import LOCALES, format_number, format_points
 from model.vocab import CEFR_LEVELS
 
 # The action's own share of a contrast (the service itself, not the client).
@@ -32,7 +33,7 @@ TOP_CONTRIBUTIONS = 5
 @dataclass(frozen=True, slots=True)
 class Contribution:
     feature: str
-    value: Any
+    value: Any  # as JSON holds it: None where missing (`model.json_values.json_value`)
     contribution: float  # probability points (0.04 = 4 percentage points)
     text: str
     # The value as people write it (A1, humanitaarinen, 2,5); None for the service's own share.
@@ -89,10 +90,11 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
 
 COMPLETED_LABEL = {"fi": "Suoritettu: {}", "sv": "Genomförd: {}", "en": "Completed: {}"}
 
+# Followed by the amount: percentage points and their unit word (`format_points`).
 VERBS = {
-    "fi": ("kasvattaa arviota {} prosenttiyksikköä", "pienentää arviota {} prosenttiyksikköä"),
-    "sv": ("höjer bedömningen med {} procentenheter", "sänker bedömningen med {} procentenheter"),
-    "en": ("raises the estimate by {} percentage points", "lowers the estimate by {} percentage points"),
+    "fi": ("kasvattaa arviota", "pienentää arviota"),
+    "sv": ("höjer bedömningen med", "sänker bedömningen med"),
+    "en": ("raises the estimate by", "lowers the estimate by"),
 }
 
 YES_NO = {"fi": ("kyllä", "ei"), "sv": ("ja", "nej"), "en": ("yes", "no")}
@@ -174,11 +176,9 @@ def format_value(field: str, value: Any, language: str, service_names: Mapping[s
         yes, no = YES_NO.get(language, YES_NO["en"])
         return yes if value else no
     if field in _YEAR_FIELDS and isinstance(value, int | float) and not isinstance(value, bool):
-        text = f"{float(value):.1f}"
-        return text.replace(".", ",") if language in ("fi", "sv") else text
+        return format_number(float(value), language if language in LOCALES else "en", 1)
     if isinstance(value, float):
-        text = f"{value:.1f}".rstrip("0").rstrip(".")
-        return text.replace(".", ",") if language in ("fi", "sv") else text
+        return format_number(value, language if language in LOCALES else "en", 1, trim=True)
     return str(value)
 
 
@@ -209,14 +209,13 @@ def _sentence(
     language: str,
     service_names: Mapping[str, str] | None,
 ) -> str:
-    up, down = VERBS.get(language, VERBS["en"])
-    points = abs(contribution) * 100
-    amount = f"{points:.1f}" if points < 9.95 else f"{points:.0f}"
-    if amount.endswith(".0"):
-        amount = amount[:-2]
-    if language in ("fi", "sv"):
-        amount = amount.replace(".", ",")
-    verb = (up if contribution > 0 else down).format(amount)
+    if language not in VERBS:
+        language = "en"
+    up, down = VERBS[language]
+    size = abs(contribution)
+    # One decimal under ten points, none from ten up; no ".0".
+    amount = format_points(size, language, 1 if size * 100 < 9.95 else 0, trim=True, unit="long")
+    verb = f"{up if contribution > 0 else down} {amount}"
     label = field_label(field, language, service_names)
     if shown is None:
         return f"{label} {verb}"

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Final
 import pandas as pd
 
 from model.client_features import client_features
-from model.decision_points import features_at
+from model.decision_points.features import features_at
 from model.vocab import NO_NEW_SERVICE, REVIEW
 
 if TYPE_CHECKING:

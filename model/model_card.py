@@ -1,4 +1,4 @@
-"""The model card of one model version, as a JSON-ready dict (issue 5).
+"""The model card of one model version, as a JSON-ready dict.
 
 Pure: every input is a plain value, dict or list, so the training pipeline
 (which has the run's figures) and `polku report` (which reads them back from
@@ -15,11 +15,12 @@ counts, dates, settings and figures only.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from model.evaluation.figures import EVALUATION_FIGURES
+from model.json_values import json_value
+from model.locale_numbers import format_number
 
 CARD_KIND: Final = "polku.model_card"
 SCHEMA_VERSION: Final = 1
@@ -219,22 +220,9 @@ SELECTION_TEXT: Final = {
 }
 
 
-def _plain(value: Any) -> Any:
-    """JSON-safe copy: NaN and infinities become None, tuples lists, keys strings."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # numpy scalars
-        return _plain(value.item())
-    return value
-
-
 def _figures(values: Mapping[str, Any] | None) -> dict[str, Any]:
     values = dict(values or {})
-    out: dict[str, Any] = {key: _plain(values.get(key)) for key in EVALUATION_FIGURES if key in values}
+    out: dict[str, Any] = {key: json_value(values.get(key)) for key in EVALUATION_FIGURES if key in values}
     return out
 
 
@@ -302,16 +290,16 @@ def build_model_card(
     used = list(features_used)
     protected = list(protected_attributes)
     validation_values = {
-        name: _plain((figures or {}).get(selection_metric)) for name, figures in (validation or {}).items()
+        name: json_value((figures or {}).get(selection_metric)) for name, figures in (validation or {}).items()
     }
     card: dict[str, Any] = {
         "kind": CARD_KIND,
         "schema_version": SCHEMA_VERSION,
-        "model": _plain(dict(model)),
+        "model": json_value(dict(model)),
         "intended_use": dict(INTENDED_USE),
         "intended_users": [dict(u) for u in INTENDED_USERS],
         "out_of_scope": [dict(u) for u in OUT_OF_SCOPE],
-        "data": _plain(dict(data)),
+        "data": json_value(dict(data)),
         "features": {
             "used": used,
             "protected_excluded": [a for a in protected if a not in used],
@@ -369,18 +357,6 @@ SENSITIVITY_METHOD: Final = (
 )
 
 
-def _num(value: Any, language: str, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    text = f"{float(value):.{digits}f}"
-    return text.replace(".", ",") if language == "fi" else text
-
-
-def _lam(value: Any, language: str) -> str:
-    text = f"{float(value):g}"
-    return text.replace(".", ",") if language == "fi" else text
-
-
 def sensitivity_card(
     extra: Mapping[str, Any], evaluation: Mapping[str, Any]
 ) -> dict[str, Any] | None:
@@ -395,20 +371,21 @@ def sensitivity_card(
     bounds = [dict(b) for b in (extra.get("dr_sensitivity") or [])]
     if not bounds:
         return None
-    observed = _plain(extra.get("observed_rate"))
-    even = _plain(extra.get("break_even_lambda"))
-    dr_low, dr_high = _plain(evaluation.get("dr_low")), _plain(evaluation.get("dr_high"))
+    observed = json_value(extra.get("observed_rate"))
+    even = json_value(extra.get("break_even_lambda"))
+    dr_low, dr_high = json_value(evaluation.get("dr_low")), json_value(evaluation.get("dr_high"))
     shown = [b for b in bounds if b.get("lambda") != 1.0]
     texts: dict[str, str] = {}
     for language in ("fi", "en"):
         ranges = "; ".join(
-            f"Λ = {_lam(b['lambda'], language)}: {_num(b.get('low'), language)}–{_num(b.get('high'), language)}"
+            f"Λ = {format_number(b['lambda'], language, 3, trim=True)}: "
+            f"{format_number(b.get('low'), language, 3)}–{format_number(b.get('high'), language, 3)}"
             for b in shown
         )
-        observed_text = _num(observed, language)
+        observed_text = format_number(observed, language, 3)
         if language == "fi":
             head = (
-                f"Kaksoisrobusti 95 %:n väli ({_num(dr_low, 'fi')}–{_num(dr_high, 'fi')}) olettaa, "
+                f"Kaksoisrobusti 95 %:n väli ({format_number(dr_low, 'fi', 3)}–{format_number(dr_high, 'fi', 3)}) olettaa, "
                 "ettei datasta puutu tekijää, joka vaikutti sekä asiantuntijoiden valintoihin että "
                 "tulokseen. Jos tällaiset piilevät tekijät voivat muuttaa suositellun palvelun "
                 "saamisen vetosuhdetta enintään kertoimella Λ, suositusten seuraamisen arvo on "
@@ -427,12 +404,12 @@ def sensitivity_card(
             else:
                 tail = (
                     f" Parannus nykykäytäntöön (havaittu onnistumisosuus {observed_text}) säilyy, "
-                    f"kunnes Λ = {_num(even, 'fi', 2)}; sitä voimakkaampi piilevä valikoituminen "
+                    f"kunnes Λ = {format_number(even, 'fi', 2)}; sitä voimakkaampi piilevä valikoituminen "
                     "voisi selittää sen kokonaan."
                 )
         else:
             head = (
-                f"The doubly robust 95% interval ({_num(dr_low, 'en')}–{_num(dr_high, 'en')}) "
+                f"The doubly robust 95% interval ({format_number(dr_low, 'en', 3)}–{format_number(dr_high, 'en', 3)}) "
                 "assumes that nothing that swayed both caseworkers' choices and the outcome is "
                 "missing from the data. If such hidden factors could change the odds of receiving "
                 "the recommended service by up to a factor Λ, the value of following the "
@@ -451,20 +428,20 @@ def sensitivity_card(
             else:
                 tail = (
                     f" The gain over current practice (observed rate {observed_text}) survives "
-                    f"up to Λ = {_num(even, 'en', 2)}; stronger hidden selection could explain all "
+                    f"up to Λ = {format_number(even, 'en', 2)}; stronger hidden selection could explain all "
                     "of it."
                 )
         texts[language] = head + tail
     return {
         "method": SENSITIVITY_METHOD,
-        "dr_value": _plain(evaluation.get("dr_value")),
+        "dr_value": json_value(evaluation.get("dr_value")),
         "dr_low": dr_low,
         "dr_high": dr_high,
         "observed_rate": observed,
-        "bounds": _plain(bounds),
+        "bounds": json_value(bounds),
         "break_even_lambda": even,
-        "ipw_bounds": _plain(list(extra.get("ipw_sensitivity") or [])),
-        "ipw_break_even_lambda": _plain(extra.get("ipw_break_even_lambda")),
+        "ipw_bounds": json_value(list(extra.get("ipw_sensitivity") or [])),
+        "ipw_break_even_lambda": json_value(extra.get("ipw_break_even_lambda")),
         **texts,
     }
 

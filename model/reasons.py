@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from model.explain import field_label, format_value
+from model.locale_numbers import format_number
 from model.rules.columns import CEFR_FEATURES
 from model.rules.unmet import Alternatives, Clause, Reason, Unmet
 from model.vocab import CEFR_LEVELS, UNKNOWN
@@ -162,6 +163,5 @@ def _rule_value(name: str, value: Any, language: str, names: Mapping[str, str]) 
         rank = round(float(value))
         return CEFR_LEVELS[rank] if 0 <= rank < len(CEFR_LEVELS) else str(value)
     if isinstance(value, float):
-        text = f"{value:.2f}".rstrip("0").rstrip(".")
-        return text.replace(".", ",") if language in ("fi", "sv") else text
+        return format_number(value, language, 2, trim=True)
     return format_value(name, value, language, names)

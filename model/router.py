@@ -31,6 +31,7 @@ from model.explain import (
     rescale_to_probability,
 )
 from model.explain import contribution as explained
+from model.json_values import json_value
 from model.learners.kinds import learner_from_dict
 from model.learners.outcome import OutcomeLearner
 from model.learners.propensity import PropensityModel
@@ -369,7 +370,7 @@ class Router:
         for j in order.tolist():
             name = fields[j]
             column = columns.get(name) if name != SERVICE_FIELD else None
-            value = _plain(column[i]) if column is not None else None
+            value = json_value(column[i]) if column is not None else None
             contribution = float(values[j])
             out.append(explained(name, value, contribution, language, service_names))
         return out
@@ -403,7 +404,7 @@ class Router:
         for j in order.tolist():
             name = fields[j]
             value = features.get(name) if name != SERVICE_FIELD else None
-            value = _plain(value)
+            value = json_value(value)
             contribution = float(values[j])
             out.append(explained(name, value, contribution, language, service_names))
         return out
@@ -466,10 +467,3 @@ def _alphabetical_ranks(names: list[str]) -> np.ndarray:
     ranks[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
     return ranks
 
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and value != value:
-        return None
-    return value

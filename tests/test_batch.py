@@ -72,7 +72,7 @@ def test_recommend_writes_one_row_per_open_case(
     assert set(frame["service_1"]) <= actions
     assert (frame["p_1"] >= pd.to_numeric(frame["p_2"], errors="coerce").fillna(0) - 1e-9).all()
     assert (frame["explanation_1"].str.len() > 0).all()
-    assert frame["explanation_1"].str.contains("percentage points").all()
+    assert frame["explanation_1"].str.contains("percentage point").all()
     assert f"{len(frame):,} open cases" in result.stdout
 
 
@@ -141,7 +141,7 @@ def test_score_frame_has_one_row_per_input_and_every_action(trained_model: Train
 def test_batch_explanations_are_the_single_client_ones(trained_model: TrainedModel) -> None:
     """`Router.explain_many` (vectorised) gives exactly `Router.recommend`'s explanations."""
     from training.batch import caseload_features
-    from training.contract import load_valid_tables
+    from training.contract.load import load_valid_tables
 
     router = trained_model.result.router
     tables = load_valid_tables(trained_model.data_dir, catalogue=router.catalogue, config=router.config)

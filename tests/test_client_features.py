@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from model.catalogue import load_catalogue
 from model.client_features import check_features, client_features
 from model.config import RunConfig
-from model.decision_points import features_at
+from model.decision_points.features import features_at
 from model.errors import DataContractError
 from model.features import FeatureKind, feature_catalogue
 from model.vocab import (

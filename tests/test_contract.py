@@ -15,13 +15,13 @@ from model.catalogue import Catalogue, load_catalogue
 from model.config import RunConfig
 from model.errors import DataContractError
 from tests.factories import as_text, make_clients, make_tables
-from training.contract import (
-    Problem,
+from training.contract.load import (
     check_tables,
     load_valid_tables,
     require_valid_tables,
     validate_tables,
 )
+from training.contract.problems import Problem
 from training.tables import DTYPES, Tables, column_kinds, read_raw_tables, read_tables, write_tables
 
 IDENTITY_CODE = "131052-308T"  # the official example; any valid code would do
@@ -478,6 +478,17 @@ def test_polku_validate_lists_problems_and_exits_2(tmp_path: Path) -> None:
         assert text in out
     assert "Traceback" not in out
     assert IDENTITY_CODE not in out
+
+
+def test_polku_validate_prints_messages_as_written(tmp_path: Path) -> None:
+    # Square brackets in a message are text, not Rich markup.
+    raw = as_text(make_tables(n_clients=4))
+    _undeclared_column(raw)
+    write_tables(raw, tmp_path)
+    result = CliRunner().invoke(app, ["validate", "--data", str(tmp_path)])
+    assert result.exit_code == 2
+    words = " ".join(result.output.split())
+    assert "declare it under [extra_features] in the run configuration" in words
 
 
 def test_polku_validate_reports_missing_files(tmp_path: Path) -> None:

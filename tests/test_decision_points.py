@@ -17,13 +17,9 @@ from hypothesis import given, settings
 
 from model.catalogue import Catalogue, load_catalogue, parse_catalogue
 from model.config import RunConfig
-from model.decision_points import (
-    ID_COLUMNS,
-    DecisionPoints,
-    build_decision_points,
-    eligible_column,
-    features_at,
-)
+from model.decision_points.build import build_decision_points
+from model.decision_points.features import features_at
+from model.decision_points.points import ID_COLUMNS, DecisionPoints, eligible_column
 from model.errors import DataContractError
 from model.features import DAYS_PER_MONTH, DAYS_PER_YEAR, feature_catalogue
 from model.vocab import CEFR_RANK

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from model.catalogue import Catalogue, load_catalogue
 from model.config import RunConfig
-from model.decision_points import build_decision_points, features_at
+from model.decision_points.build import build_decision_points
+from model.decision_points.features import features_at
 from model.vocab import CEFR_LEVELS, OUTCOME_STATUSES
 
 BASE = date(2020, 1, 1)

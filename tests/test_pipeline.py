@@ -18,16 +18,15 @@ import pandas as pd
 import pytest
 
 from model.config import RunConfig
-from model.decision_points import (
+from model.decision_points.actions import (
     ACTION_SOURCES,
-    ID_COLUMNS,
     SOURCE_INFERRED,
     SOURCE_PLANNED,
     SOURCE_SERVICE_START,
     SOURCE_UNKNOWN,
-    DecisionPoints,
-    build_decision_points,
 )
+from model.decision_points.build import build_decision_points
+from model.decision_points.points import ID_COLUMNS, DecisionPoints
 from model.errors import ConfigError, DataContractError
 from model.evaluation.sensitivity import SENSITIVITY_LAMBDAS
 from model.golden import METADATA_KEY

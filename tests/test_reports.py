@@ -18,7 +18,8 @@ import pytest
 
 from model.catalogue import load_catalogue
 from model.config import RunConfig
-from model.decision_points import DecisionPoints, build_decision_points
+from model.decision_points.build import build_decision_points
+from model.decision_points.points import DecisionPoints
 from model.encoding import FeatureEncoder
 from model.evaluation import policy_values
 from model.fairness.settings import FairnessSettings

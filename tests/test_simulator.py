@@ -27,9 +27,10 @@ import pytest
 
 from model.catalogue import Catalogue, load_catalogue
 from model.config import RunConfig
-from model.decision_points import DecisionPoints, build_decision_points, eligible_column
+from model.decision_points.build import build_decision_points
+from model.decision_points.points import DecisionPoints, eligible_column
 from model.vocab import NO_NEW_SERVICE, REVIEW
-from training.contract import load_valid_tables, require_valid_tables
+from training.contract.load import load_valid_tables, require_valid_tables
 from training.simulator import History, WorldParams, simulate, simulate_with_features, write_world
 from training.simulator.calibration import spell_starts_within
 from training.tables import Tables, read_tables

@@ -23,7 +23,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from model.decision_points import features_at
+from model.decision_points.features import features_at
 from model.errors import DataContractError
 from model.router import Router, ScoredBatch
 from model.vocab import NO_NEW_SERVICE

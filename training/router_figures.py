@@ -37,7 +37,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from model.decision_points import DecisionPoints
+from model.decision_points.points import DecisionPoints
 from model.errors import DataContractError
 from model.evaluation.agreement import agreement_at_k
 from model.evaluation.bootstrap import bootstrap_mean_interval
@@ -57,6 +57,7 @@ from model.evaluation.policy_value import (
     policy_values,
 )
 from model.evaluation.sensitivity import policy_value_sensitivity
+from model.json_values import json_number, json_value
 from model.router import Router
 from model.vocab import NO_NEW_SERVICE
 from training.truth import align_truth
@@ -130,22 +131,6 @@ class Evaluation:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _number(value: float | None) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def _json_value(value: Any) -> Any:
-    """A figure as JSON takes it: NaN as None, numpy numbers as plain float or int."""
-    if isinstance(value, float | np.floating):
-        return _number(float(value))
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
 def _empty_figures(router: Router, model_version: str | None) -> dict[str, Any]:
     figures: dict[str, Any] = dict.fromkeys(EVALUATION_KEYS)
     figures["learner"] = router.metadata.get("learner", getattr(router.learner, "name", None))
@@ -211,14 +196,14 @@ def evaluate_scores(
         clip=DR_CLIP,
     )
     figures.update(
-        dr_value=_number(dr.value),
-        dr_low=_number(dr.low),
-        dr_high=_number(dr.high),
-        agreement_at_1=_number(agreement_at_k(ranked=batch.ranked, taken=taken, k=1)),
-        agreement_at_3=_number(agreement_at_k(ranked=batch.ranked, taken=taken, k=3)),
-        auc=_number(roc_auc(y, p_taken)),
-        brier=_number(brier_score(y, p_taken)),
-        ece=_number(expected_calibration_error(y, p_taken)),
+        dr_value=json_number(dr.value),
+        dr_low=json_number(dr.low),
+        dr_high=json_number(dr.high),
+        agreement_at_1=json_number(agreement_at_k(ranked=batch.ranked, taken=taken, k=1)),
+        agreement_at_3=json_number(agreement_at_k(ranked=batch.ranked, taken=taken, k=3)),
+        auc=json_number(roc_auc(y, p_taken)),
+        brier=json_number(brier_score(y, p_taken)),
+        ece=json_number(expected_calibration_error(y, p_taken)),
     )
 
     policy: PolicyValues | None = None
@@ -259,7 +244,7 @@ def evaluate_scores(
             )
             extra[f"{form}_sensitivity_analysis"] = analysis.as_dict()
             extra[f"{form}_sensitivity"] = [
-                {"lambda": b.lam, "low": _number(b.low), "high": _number(b.high)}
+                {"lambda": b.lam, "low": json_number(b.low), "high": json_number(b.high)}
                 for b in analysis.bounds
             ]
             extra["break_even_lambda" if form == "dr" else "ipw_break_even_lambda"] = (
@@ -270,14 +255,14 @@ def evaluate_scores(
         policy = policy_values(truth=t, eligible=eligible, taken=taken, recommended=recommended)
         if policy.n > 0:
             figures.update(
-                v_hist=_number(policy.v_hist),
-                v_rec=_number(policy.v_rec),
-                v_oracle=_number(policy.v_oracle),
-                capture_ratio=_number(policy.capture_ratio),
+                v_hist=json_number(policy.v_hist),
+                v_rec=json_number(policy.v_rec),
+                v_oracle=json_number(policy.v_oracle),
+                capture_ratio=json_number(policy.capture_ratio),
             )
         if intervals:
             cells = eligible & np.isfinite(t) & np.isfinite(batch.low) & np.isfinite(batch.high)
-            figures["coverage"] = _number(
+            figures["coverage"] = json_number(
                 interval_coverage(low=batch.low, high=batch.high, truth=t, mask=cells)
             )
         extra["truth_rows"] = int(policy.n)
@@ -423,7 +408,7 @@ def _uplift_table(
 def uplift_records(uplift: pd.DataFrame) -> list[dict[str, Any]]:
     """The uplift table as JSON-ready records: NaN as None, counts as int."""
     return [
-        {key: _json_value(value) for key, value in row.items()}
+        {key: json_value(value) for key, value in row.items()}
         for row in uplift.to_dict(orient="records")
     ]
 
@@ -433,7 +418,7 @@ def sensitivity_figures(extra: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in SENSITIVITY_KEYS:
         value = extra.get(key)
-        out[key] = _number(value) if isinstance(value, float | int) else value
+        out[key] = json_number(value) if isinstance(value, float | int) else value
     return out
 
 
@@ -457,4 +442,4 @@ def sensitivity_metrics(extra: Mapping[str, Any], prefix: str = "") -> dict[str,
 
 def as_json_figures(figures: Mapping[str, Any]) -> dict[str, Any]:
     """The figures with exactly `EVALUATION_KEYS`, NaN as None, numbers as plain floats."""
-    return {key: _json_value(figures.get(key)) for key in EVALUATION_KEYS}
+    return {key: json_value(figures.get(key)) for key in EVALUATION_KEYS}

@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from model.decision_points import DecisionPoints, build_decision_points
+from model.decision_points.build import build_decision_points
+from model.decision_points.points import DecisionPoints
 from model.router import Router
-from training.contract import load_valid_tables
+from training.contract.load import load_valid_tables
 from training.pipeline.inputs import data_fingerprint
 from training.pipeline.split import held_out_rows, held_out_words
 from training.router_figures import Evaluation, evaluate_scores

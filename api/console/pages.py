@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from api.console.locale import language_names, words
+from model.locale_numbers import format_percent, format_points
 
 HELSINKI: Final = ZoneInfo("Europe/Helsinki")
 STATIC_PATH: Final = "/console/static"
@@ -36,17 +37,15 @@ PAGE_HEADERS: Final = {
 
 
 def percent(value: float, language: str) -> str:
-    """A probability as whole percent, written as the language writes it (28 % / 28%)."""
-    number = f"{round(value * 100):d}"
-    return f"{number}%" if language == "en" else f"{number}\u00a0%"
+    """A probability as whole percent, as the language writes it (28 % / 28%)."""
+    return format_percent(value, language, 0)
 
 
 def points(value: float, language: str) -> str:
-    """A difference of probabilities in percentage points, with its sign (+4, −2, ±0)."""
-    amount = round(value * 100)
-    if amount == 0:
+    """A difference of probabilities in whole percentage points, with its sign (+4, −2, ±0)."""
+    if round(value * 100) == 0:
         return "±0"
-    return f"+{amount}" if amount > 0 else f"\u2212{-amount}"
+    return format_points(value, language, 0, signed=True)
 
 
 def day(value: date | str, language: str) -> str:

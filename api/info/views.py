@@ -15,6 +15,7 @@ from api.deps import CallerDep, ServedModelDep, SettingsDep, access
 from api.info.schemas import ModelInfo, ServiceList
 from api.problems import Problem
 from api.responses import problems
+from model.json_values import json_value
 from model.vocab import LANGUAGES
 
 router = APIRouter(prefix="/v1", tags=["model"])
@@ -80,8 +81,8 @@ def get_model(caller: CallerDep, model: ServedModelDep, settings: SettingsDep) -
         "catalogue": router_.catalogue.source,
         "actions": list(model.actions),
         "extra_features": dict(model.extras),
-        "evaluation": _plain(dict(model.served.evaluation)),
-        "card": _plain(dict(model.served.card)) if model.served.card else None,
+        "evaluation": json_value(dict(model.served.evaluation)),
+        "card": json_value(dict(model.served.card)) if model.served.card else None,
     }
     return Response(
         orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS), media_type="application/json"
@@ -96,17 +97,6 @@ def _window(window: Any) -> dict[str, Any] | None:
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
-
-
-def _plain(value: Any) -> Any:
-    """JSON-safe: NaN and infinities become null."""
-    if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else None
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 @router.get(
@@ -152,7 +142,7 @@ def get_fairness_report(request: Request, caller: CallerDep, model: ServedModelD
             )
         return HTMLResponse(cache[key])
     return Response(
-        orjson.dumps(_plain(report), option=orjson.OPT_NON_STR_KEYS), media_type="application/json"
+        orjson.dumps(json_value(report), option=orjson.OPT_NON_STR_KEYS), media_type="application/json"
     )
 
 

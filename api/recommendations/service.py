@@ -1,12 +1,12 @@
 """Recommendations: check the request, build its features, rank, explain, audit.
 
-The request's history is checked with the data contract's rules (SPEC §1;
-`training.contract` applies them to files), each failure reported with its
-field path: an end before its start, a completed episode without an end, a
-service the served catalogue does not know, a record before intake or after
-`as_of`, `as_of` before intake, an undeclared extra field. The pandera
-schemas themselves cost about 45 ms for one client, ten times a whole
-recommendation, so the same rules are applied here in Python and
+The request's history is checked with the data contract's rules
+(docs/data.md; `training.contract` applies them to files), each failure
+reported with its field path: an end before its start, a completed episode
+without an end, a service the served catalogue does not know, a record
+before intake or after `as_of`, `as_of` before intake, an undeclared extra
+field. The pandera schemas themselves cost many times a whole
+recommendation for one client, so the same rules are applied here in Python and
 `tests/api/test_contract_agreement.py` proves, on generated requests, that
 they accept and refuse exactly what `training.contract.check_tables` does.
 
@@ -38,6 +38,7 @@ from api.settings import Settings
 from api.storage.audit import AuditEvent, AuditWriter
 from api.storage.control import ControlState
 from model.client_features import check_features, client_features
+from model.json_values import json_value
 from model.router import Recommendation, Scored
 from model.vocab import EPISODE_STATUSES, REVIEW
 
@@ -198,10 +199,11 @@ def _scored(s: Scored) -> dict[str, Any]:
         "interval": [s.interval[0], s.interval[1]],
         "uplift": s.uplift,
         "thin_support": s.thin_support,
+        # The router gives each value as JSON holds it (model.json_values.json_value).
         "explanation": [
             {
                 "feature": c.feature,
-                "value": _json_value(c.value),
+                "value": c.value,
                 "value_text": c.value_text,
                 "contribution": c.contribution,
                 "text": c.text,
@@ -209,12 +211,6 @@ def _scored(s: Scored) -> dict[str, Any]:
             for c in s.explanation
         ],
     }
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, float) and value != value:
-        return None
-    return value
 
 
 def answer_body(
@@ -297,7 +293,7 @@ def close_audit_writer(engine: Engine) -> None:
 
 
 def _json_features(features: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _json_value(value) for name, value in features.items()}
+    return {name: json_value(value) for name, value in features.items()}
 
 
 def answer_checked(

@@ -26,9 +26,10 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from model.fairness.metrics import json_number
+from model.fairness.metrics import REPORT_DIGITS
 from model.fairness.settings import FairnessSettings
 from model.fairness.text import group_label, headline_text
+from model.json_values import json_number
 
 # Figures that are shares of decision points: their ratio between groups means something.
 RATE_METRICS: Final = frozenset({"base_rate", "mean_p_outcome", "v_hist", "v_rec", "override_rate"})
@@ -79,8 +80,8 @@ def _gap_entry(values: pd.Series, metric: str, settings: FairnessSettings) -> di
     if math.isfinite(ratio) and ratio < settings.min_ratio:
         reasons.append("ratio")
     return {
-        "difference": json_number(difference),
-        "ratio": json_number(ratio),
+        "difference": json_number(difference, REPORT_DIGITS),
+        "ratio": json_number(ratio, REPORT_DIGITS),
         "groups_compared": compared,
         "flagged": bool(reasons),
         "flagged_by": reasons,
@@ -165,15 +166,15 @@ def headline(
         "attribute": name,
         "verdict": verdict,
         "groups_compared": len(compared),
-        "gap_history": json_number(gap_hist),
-        "gap_recommended": json_number(gap_rec),
-        "change": json_number(change),
-        "change_low": json_number(low),
-        "change_high": json_number(high),
-        "lowest_history": {"group": lowest_hist, "value": json_number(hist[lowest_hist])},
-        "highest_history": {"group": highest_hist, "value": json_number(hist[highest_hist])},
-        "lowest_recommended": {"group": lowest_rec, "value": json_number(rec[lowest_rec])},
-        "highest_recommended": {"group": highest_rec, "value": json_number(rec[highest_rec])},
+        "gap_history": json_number(gap_hist, REPORT_DIGITS),
+        "gap_recommended": json_number(gap_rec, REPORT_DIGITS),
+        "change": json_number(change, REPORT_DIGITS),
+        "change_low": json_number(low, REPORT_DIGITS),
+        "change_high": json_number(high, REPORT_DIGITS),
+        "lowest_history": {"group": lowest_hist, "value": json_number(hist[lowest_hist], REPORT_DIGITS)},
+        "highest_history": {"group": highest_hist, "value": json_number(hist[highest_hist], REPORT_DIGITS)},
+        "lowest_recommended": {"group": lowest_rec, "value": json_number(rec[lowest_rec], REPORT_DIGITS)},
+        "highest_recommended": {"group": highest_rec, "value": json_number(rec[highest_rec], REPORT_DIGITS)},
         "text": headline_text(
             name,
             verdict,

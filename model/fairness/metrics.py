@@ -21,10 +21,9 @@ its ``by_group`` holds one row per group. docs/fairness.md lists the figures.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -36,6 +35,8 @@ from model.evaluation import dr_terms, expected_calibration_error, roc_auc
 MODEL_METRICS: Final = ("mean_p_outcome",)
 # Figures that use the outcomes: shown only where the outcome counts allow it.
 OUTCOME_METRICS: Final = ("base_rate", "ece", "auc", "v_hist", "v_rec", "expected_gain")
+# The report publishes its figures to six decimals (`model.json_values.json_number`).
+REPORT_DIGITS: Final = 6
 
 
 @dataclass(frozen=True)
@@ -162,10 +163,3 @@ def metric_frame(
         sample_params=params or None,
     )
 
-
-def json_number(value: Any, digits: int = 6) -> float | None:
-    """A figure as the report holds it: rounded to `digits`, None when missing or not finite."""
-    if value is None:
-        return None
-    value = float(value)
-    return round(value, digits) if math.isfinite(value) else None

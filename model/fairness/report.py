@@ -34,12 +34,13 @@ import pandas as pd
 from model.evaluation import bootstrap_mean_interval, expected_calibration_error, roc_auc
 from model.fairness.decisions import add_decision_tables
 from model.fairness.groups import ATTRIBUTES, INTERSECTION, group_labels, group_order
-from model.fairness.metrics import EvaluatedRows, evaluated_rows, finite_mean, json_number
+from model.fairness.metrics import REPORT_DIGITS, EvaluatedRows, evaluated_rows, finite_mean
 from model.fairness.sections import attribute_section
 from model.fairness.settings import FairnessSettings
 from model.fairness.suppression import MARK, TOTAL
 from model.fairness.tables import OVERRIDDEN, AttributeTables, suppressed_tables
 from model.features import PROTECTED_BY_DEFAULT
+from model.json_values import json_number
 
 REPORT_KIND: Final = "polku.fairness_report"
 SCHEMA_VERSION: Final = 1
@@ -212,15 +213,15 @@ def _overall(
         "decision_points": None if small else len(y),
         "good_outcomes": positives if outcome_ok else None,
         "other_outcomes": negatives if outcome_ok else None,
-        "mean_p_outcome": None if small else json_number(np.mean(p_taken)),
-        "base_rate": json_number(np.mean(y)) if outcome_ok else None,
-        "ece": json_number(expected_calibration_error(y, p_taken)) if outcome_ok else None,
-        "auc": json_number(roc_auc(y, p_taken)) if outcome_ok else None,
-        "v_hist": json_number(finite_mean(y, y, terms["v_hist"])) if outcome_ok else None,
-        "v_rec": json_number(finite_mean(y, y, terms["v_rec"])) if outcome_ok else None,
-        "expected_gain": None if shown is None else json_number(shown.value),
-        "gain_low": None if shown is None else json_number(shown.low),
-        "gain_high": None if shown is None else json_number(shown.high),
+        "mean_p_outcome": None if small else json_number(np.mean(p_taken), REPORT_DIGITS),
+        "base_rate": json_number(np.mean(y), REPORT_DIGITS) if outcome_ok else None,
+        "ece": json_number(expected_calibration_error(y, p_taken), REPORT_DIGITS) if outcome_ok else None,
+        "auc": json_number(roc_auc(y, p_taken), REPORT_DIGITS) if outcome_ok else None,
+        "v_hist": json_number(finite_mean(y, y, terms["v_hist"]), REPORT_DIGITS) if outcome_ok else None,
+        "v_rec": json_number(finite_mean(y, y, terms["v_rec"]), REPORT_DIGITS) if outcome_ok else None,
+        "expected_gain": None if shown is None else json_number(shown.value, REPORT_DIGITS),
+        "gain_low": None if shown is None else json_number(shown.low, REPORT_DIGITS),
+        "gain_high": None if shown is None else json_number(shown.high, REPORT_DIGITS),
         "method": evaluated.method,
     }
     if decisions_included:
@@ -230,7 +231,7 @@ def _overall(
             over = first.cell(TOTAL, OVERRIDDEN)
             out["decisions"] = total
             out["overrides"] = over
-            out["override_rate"] = json_number(over / total) if total and over is not None else None
+            out["override_rate"] = json_number(over / total, REPORT_DIGITS) if total and over is not None else None
     return out
 
 

@@ -37,8 +37,8 @@ from model.fairness.metrics import (
     METRICS,
     MODEL_METRICS,
     OUTCOME_METRICS,
+    REPORT_DIGITS,
     EvaluatedRows,
-    json_number,
     metric_frame,
 )
 from model.fairness.settings import FairnessSettings
@@ -52,6 +52,7 @@ from model.fairness.tables import (
     PublishedTable,
 )
 from model.fairness.text import ATTRIBUTE_LABELS, group_label
+from model.json_values import json_number
 
 
 def count_derived_metrics(method: str) -> set[str]:
@@ -118,7 +119,7 @@ class _GroupRows:
     ) -> None:
         """Show the group's `metric` when `allowed`, else hide it."""
         value = self.by_group.loc[group, metric] if allowed else float("nan")
-        row[metric] = json_number(value)
+        row[metric] = json_number(value, REPORT_DIGITS)
         if not allowed:
             hidden.append(metric)
         elif row[metric] is not None:
@@ -140,8 +141,8 @@ class _GroupRows:
                 seed=self.seed,
                 alpha=self.settings.alpha,
             )
-            row["gain_low"] = json_number(interval.low)
-            row["gain_high"] = json_number(interval.high)
+            row["gain_low"] = json_number(interval.low, REPORT_DIGITS)
+            row["gain_high"] = json_number(interval.high, REPORT_DIGITS)
 
     def _overrides(
         self, group: str, over: PublishedTable, row: dict[str, Any], hidden: list[str]
@@ -151,7 +152,7 @@ class _GroupRows:
         row["overrides"] = over.cell(group, OVERRIDDEN)
         rate_ok = over.shown(group, [FOLLOWED, OVERRIDDEN, TOTAL]) and (row["decisions"] or 0) > 0
         rate = (row["overrides"] / row["decisions"]) if rate_ok else None
-        row["override_rate"] = json_number(rate)
+        row["override_rate"] = json_number(rate, REPORT_DIGITS)
         shown = (
             ("decisions", row["decisions"] is not None),
             ("overrides", row["overrides"] is not None),
@@ -171,7 +172,7 @@ def distribution(
         total = table.cell(g, TOTAL)
         counts = {c: table.cell(g, c) for c in columns}
         shares = {
-            c: (json_number(v / total) if v is not None and total else None)
+            c: (json_number(v / total, REPORT_DIGITS) if v is not None and total else None)
             for c, v in counts.items()
         }
         out.append({"group": g, "total": total, "counts": counts, "shares": shares})

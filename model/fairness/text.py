@@ -5,7 +5,7 @@ a ``{"fi": ..., "en": ...}`` pair: the attributes (`ATTRIBUTE_LABELS`), their
 groups (`group_label`) and the one-sentence headline per attribute
 (`headline_text`), which says whether following Polku would narrow or widen
 the gap between groups. Figures stay numbers in the JSON; only the headline
-writes them out, as percentage points with the language's decimal mark.
+writes them out, as percentage points (`model.locale_numbers.format_points`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from model.fairness.groups import CROSS, INTERSECTION, OTHER
+from model.locale_numbers import format_points
 from model.vocab import UNKNOWN
 
 ATTRIBUTE_LABELS: Final[dict[str, dict[str, str]]] = {
@@ -81,18 +82,6 @@ def group_label(name: str, group: str) -> dict[str, str]:
     return GROUP_LABELS.get(group, {"fi": group, "en": group})
 
 
-def _points(value: float, language: str) -> str:
-    """The size of a share as percentage points, one decimal, the language's decimal mark."""
-    text = f"{abs(value) * 100:.1f}"
-    return text.replace(".", ",") if language == "fi" else text
-
-
-def _signed(value: float, language: str) -> str:
-    """A change in percentage points with its sign (a real minus sign in Finnish)."""
-    text = f"{value * 100:+.1f}"
-    return text.replace(".", ",").replace("-", "−") if language == "fi" else text
-
-
 def headline_text(
     name: str,
     verdict: str,
@@ -118,19 +107,25 @@ def headline_text(
     verb_fi, verb_en = _VERDICT_WORDS[verdict]
     interval_fi = interval_en = ""
     if low is not None and high is not None and math.isfinite(low) and math.isfinite(high):
-        interval_fi = f" (muutoksen 95 %:n väli {_signed(low, 'fi')}…{_signed(high, 'fi')})"
-        interval_en = f" (95% interval of the change {_signed(low, 'en')} to {_signed(high, 'en')})"
+        interval_fi = (
+            f" (muutoksen 95 %:n väli {format_points(low, 'fi', signed=True)}"
+            f"…{format_points(high, 'fi', signed=True)})"
+        )
+        interval_en = (
+            f" (95% interval of the change {format_points(low, 'en', signed=True)}"
+            f" to {format_points(high, 'en', signed=True)})"
+        )
     who_fi = who_en = ""
     if lowest is not None and highest is not None:
         who_fi = f" Historiassa heikoin: {lowest['fi']}, vahvin: {highest['fi']}."
         who_en = f" Lowest in history: {lowest['en']}; highest: {highest['en']}."
     return {
         "fi": (
-            f"{label['fi']}: {verb_fi}, {_points(gap_hist, 'fi')} → {_points(gap_rec, 'fi')} "
-            f"%-yksikköä{interval_fi}.{who_fi}"
+            f"{label['fi']}: {verb_fi}, {format_points(abs(gap_hist), 'fi')} → "
+            f"{format_points(abs(gap_rec), 'fi', unit='short')}{interval_fi}.{who_fi}"
         ),
         "en": (
-            f"{label['en']}: {verb_en}, {_points(gap_hist, 'en')} → {_points(gap_rec, 'en')} "
-            f"percentage points{interval_en}.{who_en}"
+            f"{label['en']}: {verb_en}, {format_points(abs(gap_hist), 'en')} → "
+            f"{format_points(abs(gap_rec), 'en', unit='long')}{interval_en}.{who_en}"
         ),
     }

@@ -37,7 +37,7 @@ from model.vocab import (
     RESIDENCE_BASES,
 )
 from tests.conftest import TrainedModel
-from training.contract import check_tables
+from training.contract.load import check_tables
 from training.tables import Tables
 
 CATALOGUE = load_catalogue()

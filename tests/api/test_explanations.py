@@ -1,4 +1,4 @@
-"""Explanations add up (issue 4): contrastive for services, against the average for the reference.
+"""Explanations add up: contrastive for services, against the average for the reference.
 
 Documented scale: probability points. For a service s,
 ``p_outcome(s) - p_outcome(no_new_service) == sum of s's contributions``;
@@ -146,3 +146,21 @@ def test_values_are_shown_as_people_write_them(
         years = shown["years_since_arrival"]
         assert years.replace(",", ".").replace(".", "", 1).isdigit() and len(years) == 3
         assert shown.get("service") is None
+
+
+@pytest.mark.parametrize(
+    ("language", "one", "two"),
+    [
+        ("fi", "pienentää arviota 1 prosenttiyksikön", "pienentää arviota 2 prosenttiyksikköä"),
+        ("sv", "sänker bedömningen med 1 procentenhet", "sänker bedömningen med 2 procentenheter"),
+        ("en", "lowers the estimate by 1 percentage point", "lowers the estimate by 2 percentage points"),
+    ],
+)
+def test_the_unit_word_follows_the_amount(language: str, one: str, two: str) -> None:
+    from model.explain import describe
+
+    assert describe("n_services", 3, -0.01, language).endswith(f"3 {one}")
+    assert describe("n_services", 3, -0.02, language).endswith(f"3 {two}")
+    # decimals take the plural, and Finnish and Swedish write them with a comma
+    assert describe("service", None, 0.015, "sv") == "Tjänsten själv höjer bedömningen med 1,5 procentenheter"
+    assert describe("service", None, 0.015, "en") == "The service itself raises the estimate by 1.5 percentage points"

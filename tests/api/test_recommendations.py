@@ -1,4 +1,4 @@
-"""POST /v1/recommendations through the real app, model and database (SPEC §3)."""
+"""POST /v1/recommendations through the real app, model and database (docs/api.md)."""
 
 from __future__ import annotations
 
@@ -116,8 +116,9 @@ def test_names_and_explanations_follow_the_language(client: TestClient, keys: Ke
         r["service"] for r in en["recommendations"]
     ]
     assert fi["reference"]["name"] != sv["reference"]["name"] != en["reference"]["name"]
-    assert "procentenheter" in sv["recommendations"][0]["explanation"][0]["text"]
-    assert "percentage points" in en["recommendations"][0]["explanation"][0]["text"]
+    # "procentenhet(er)", "percentage point(s)": the number's plural chooses
+    assert "procentenhet" in sv["recommendations"][0]["explanation"][0]["text"]
+    assert "percentage point" in en["recommendations"][0]["explanation"][0]["text"]
     assert en["not_eligible"][0]["reason"].endswith("the client has already completed it")
     response = client.post(
         "/v1/recommendations", json=request_body(language="de"), headers=keys.caseworker

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from model.config import RunConfig
-from model.decision_points import DecisionPoints
+from model.decision_points.points import DecisionPoints
 from model.encoding import FeatureEncoder
 from model.errors import ConfigError
 from model.features import ACTION_PROXY_FEATURES, DECISION_TIMING_FEATURES

@@ -11,11 +11,12 @@ import pandas as pd
 
 from model.catalogue import Catalogue, load_catalogue
 from model.config import RunConfig, load_config
-from model.decision_points import DecisionPoints, build_decision_points
+from model.decision_points.build import build_decision_points
+from model.decision_points.points import DecisionPoints
 from model.errors import ConfigError, DataContractError
 from model.learners.kinds import LEARNERS
 from model.vocab import TABLES
-from training.contract import load_valid_tables
+from training.contract.load import load_valid_tables
 from training.tables import Tables, locate_tables
 from training.truth import find_truth, read_truth
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from model.decision_points import DecisionPoints
+from model.decision_points.points import DecisionPoints
 from model.learners.s_learner import SLearner
 from model.router import Router
 from training.pipeline.fit import FittedModels, learner_kwargs

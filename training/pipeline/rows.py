@@ -8,7 +8,8 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from model.decision_points import SOURCE_INFERRED, SOURCE_UNKNOWN, DecisionPoints
+from model.decision_points.actions import SOURCE_INFERRED, SOURCE_UNKNOWN
+from model.decision_points.points import DecisionPoints
 from model.vocab import REVIEW, UNKNOWN
 from training.router_figures import action_indices
 

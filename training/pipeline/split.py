@@ -28,7 +28,7 @@ from typing import Any, Final, Literal
 import numpy as np
 import pandas as pd
 
-from model.decision_points import DecisionPoints
+from model.decision_points.points import DecisionPoints
 from model.errors import DataContractError
 from training.router_figures import evaluable_rows
 

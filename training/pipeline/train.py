@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from model.config import RunConfig
-from model.decision_points import DecisionPoints
+from model.decision_points.points import DecisionPoints
 from model.golden import METADATA_KEY as GOLDEN_KEY
 from model.golden import check_golden, expected_top_services
 from model.learners.outcome import OutcomeLearner

@@ -19,7 +19,7 @@ import pandas as pd
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.types.schema import ColSpec, Schema
 
-from model.decision_points import DecisionPoints
+from model.decision_points.points import DecisionPoints
 from model.router import Router
 from training.batch import score_frame
 from training.registry.store import MODEL_ARTIFACT

@@ -13,7 +13,6 @@ docs/fairness.md describes both documents and where they are served.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +22,11 @@ import numpy as np
 import pandas as pd
 
 from model.config import RunConfig
-from model.decision_points import DecisionPoints, eligible_column
+from model.decision_points.points import DecisionPoints, eligible_column
 from model.fairness.decisions import decisions_from_store
 from model.fairness.report import fairness_report
 from model.fairness.settings import FairnessSettings
+from model.json_values import json_value
 from model.model_card import build_model_card
 from model.router import Router
 from training.reports.html import LANGUAGES, render_fairness_html, render_model_card_html
@@ -246,16 +246,5 @@ def write_reports(
 
 def to_json(value: Mapping[str, Any]) -> str:
     """Strict JSON (NaN and infinities as null), UTF-8 text kept readable."""
-    return json.dumps(_json_safe(value), ensure_ascii=False, indent=1, allow_nan=False)
+    return json.dumps(json_value(value), ensure_ascii=False, indent=1, allow_nan=False)
 
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        return _json_safe(value.item())
-    return value

@@ -12,8 +12,8 @@ Every number on the page is rendered from the dict, never recomputed, and
 carries its place in the JSON (`data-key`, a JSON list of keys) and its
 value (`data-value`), so a test can check that the page shows exactly the
 JSON's numbers. Suppressed values are shown as `model.fairness.suppression.MARK`.
-How numbers are written (`format_value`) is here too, as the templates'
-`number` filter.
+How numbers are written (`format_value`, with `model.locale_numbers`) is
+here too, as the templates' `number` filter.
 """
 
 from __future__ import annotations
@@ -29,37 +29,25 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from model.fairness.report import REPORT_KIND
 from model.fairness.suppression import MARK
 from model.fairness.text import ATTRIBUTE_LABELS
+from model.locale_numbers import format_number, format_percent, format_points
 from model.model_card import CARD_KIND, FIGURE_LABELS
 from training.reports.plots import group_outcomes_png, headline_gaps_png, learner_values_png
 
 LANGUAGES: Final = ("fi", "en")
-MISSING: Final = "–"
 
 
 def format_value(value: Any, kind: str, language: str) -> str:
     """A number as the page shows it; `kind` is count, share, pp (signed percentage
     points), points (unsigned percentage points), prob or ratio."""
-    if value is None:
-        return MISSING
-    number = float(value)
-    if not math.isfinite(number):
-        return MISSING
     if kind == "count":
-        text = f"{round(number):,}"
-        return text.replace(",", "\u00a0") if language == "fi" else text
+        # A whole number: rounded first, so that nothing is written as "−0".
+        whole = value is not None and math.isfinite(value)
+        return format_number(round(value) if whole else value, language, 0, grouped=True)
     if kind == "share":
-        text = f"{number * 100:.1f}"
-        return (
-            (text.replace(".", ",").replace("-", "−") + "\u00a0%")
-            if language == "fi"
-            else text + "%"
-        )
+        return format_percent(value, language, 1)
     if kind in ("pp", "points"):
-        text = f"{number * 100:{'+' if kind == 'pp' else ''}.1f}"
-        return text.replace(".", ",").replace("-", "−") if language == "fi" else text
-    digits = 2 if kind == "ratio" else 3
-    text = f"{number:.{digits}f}"
-    return text.replace(".", ",").replace("-", "−") if language == "fi" else text
+        return format_points(value, language, 1, signed=kind == "pp")
+    return format_number(value, language, 2 if kind == "ratio" else 3)
 
 
 # -- the templates' filters -----------------------------------------------------------

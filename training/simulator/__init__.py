@@ -19,6 +19,8 @@ under each action.
 The modules, in the order a world is built:
 
 - `params`: the settings that define a world (`WorldParams`);
+- `design`: what makes one world different from another (`Design`); the
+  built-in world's design is in `builtin`;
 - `profiles`: drawing the clients;
 - `state`: walkers on their paths, and the randomness drawn up front;
 - `world`: a drawn world, its hazards and its decision-point features;

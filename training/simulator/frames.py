@@ -81,6 +81,7 @@ def clients_frame(profiles: Profiles) -> pd.DataFrame:
             "finnish_level": finnish,
             "health_limitation": profiles.health_limitation,
             "children_under_school_age": profiles.children_under_school_age,
+            **profiles.extras,
         }
     )
 

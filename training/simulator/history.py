@@ -25,6 +25,7 @@ import pandas as pd
 
 from model.catalogue import Catalogue
 from model.features import DAYS_PER_YEAR
+from training.simulator.design import Design
 from training.simulator.frames import (
     NOT_RECORDED,
     REVIEW_ROW,
@@ -39,7 +40,7 @@ from training.simulator.params import WorldParams
 from training.simulator.policy import choose
 from training.simulator.services import finish_service, plan_service, wait_days
 from training.simulator.state import State
-from training.simulator.truth import Decisions, truth_table
+from training.simulator.truth import Decisions, decision_states, truth_table
 from training.simulator.world import World
 
 # A decision at a review counts as the review's own (not the start's) when no
@@ -61,14 +62,18 @@ def simulate(
     params: WorldParams,
     catalogue: Catalogue | None = None,
     progress: Callable[[str], None] | None = None,
+    design: Design | None = None,
 ) -> History:
-    """Draw a world and its history; return the three tables and the truth."""
-    world = World(params, catalogue)
+    """Draw a world and its history; return the three tables and the truth.
+
+    `design` is the built-in world's unless given (see `training.simulator.design`).
+    """
+    world = World(params, catalogue, design)
     return _HistoryDraw(world, progress).run()
 
 
 def simulate_with_features(
-    params: WorldParams, catalogue: Catalogue | None = None
+    params: WorldParams, catalogue: Catalogue | None = None, design: Design | None = None
 ) -> tuple[History, pd.DataFrame]:
     """`simulate`, plus the world's own features at its decision points.
 
@@ -78,10 +83,26 @@ def simulate_with_features(
     features from the written tables; tests/test_simulator.py checks that the
     two agree.
     """
-    draw = _HistoryDraw(World(params, catalogue), None, keep_features=True)
+    draw = _HistoryDraw(World(params, catalogue, design), None, keep_features=True)
     history = draw.run()
     features = draw.features if draw.features is not None else pd.DataFrame()
     return history, features
+
+
+def simulate_with_decisions(
+    params: WorldParams, design: Design | None = None
+) -> tuple[History, World, State, np.ndarray]:
+    """`simulate`, plus the world and the walkers of its decision points.
+
+    The walkers (and each point's kind: "review", "review_planned" or
+    "service_start") are row for row with `History.truth`, as the truth saw
+    them, so that a test can follow their futures again.
+    """
+    world = World(params, None, design)
+    draw = _HistoryDraw(world, None)
+    history = draw.run()
+    state, kind = decision_states(world, draw.decisions)
+    return history, world, state, kind
 
 
 class _Clocks:
@@ -425,7 +446,7 @@ class _HistoryDraw:
         clocks = self.clocks
         extract = world.extract_day
         finished = self.open[clients] & (end <= extract)
-        subsidy = np.asarray(world.service_codes)[service] == "pay_subsidy"
+        subsidy = world.service_tables.paid_work[service]
         # Episodes cut by success, a move or the extract date.
         stop_day = np.where(
             clocks.success_day[clients] >= 0,

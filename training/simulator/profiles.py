@@ -17,7 +17,8 @@ the log hazards of employment and of education.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -193,6 +194,11 @@ class Profiles:
     motivation: np.ndarray
     base_employment: np.ndarray  # static part of the log employment hazard (per year)
     base_education: np.ndarray  # static part of the log education hazard
+    # Extra columns of the clients table, by name, as written (a design may add
+    # them): numpy arrays, or pandas' nullable booleans.
+    extras: dict[str, Any] = field(default_factory=dict)
+    # Per-client values only a design reads (never written), by name.
+    traits: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 # Shifts of the static log hazards (per year) by education and by residence basis.
@@ -225,15 +231,44 @@ STUDYING_BY_EDUCATION = {
 }
 
 
-def draw_profiles(params: WorldParams, rng: np.random.Generator) -> Profiles:
+@dataclass(frozen=True)
+class ProfileMix:
+    """The mixes and base rates clients are drawn from; the built-in world's by default.
+
+    Other worlds perturb them (`training.simulator.random_world`), so that
+    each has its own caseload.
+    """
+
+    residence: dict[str, float] = field(default_factory=lambda: dict(RESIDENCE_MIX))
+    education_by_basis: dict[str, tuple[float, ...]] = field(
+        default_factory=lambda: dict(EDUCATION_BY_BASIS)
+    )
+    finnish_at_intake: tuple[float, ...] = FINNISH_AT_INTAKE
+    # Intercepts of the static log hazards (per year) of employment and education.
+    employment_intercept: float = -2.35
+    education_intercept: float = -3.2
+    # Intake days: None spreads them evenly over the years; otherwise every
+    # intake falls on one of these dates, or up to `cohort_spread_days` after it.
+    cohorts: tuple[str, ...] | None = None
+    cohort_spread_days: int = 0
+
+
+BUILTIN_MIX = ProfileMix()
+
+
+def draw_profiles(
+    params: WorldParams, rng: np.random.Generator, mix: ProfileMix = BUILTIN_MIX
+) -> Profiles:
     """Draw every client's profile; the order of the draws is part of the seed's world."""
     n = params.n_clients
-    intake, basis = _intake_and_basis(params, rng)
+    intake, basis = _intake_and_basis(params, rng, mix)
     tongue, region = _language_and_region(basis, rng)
     gender, age = _gender_and_age(basis, rng)
     birth_year = year_of(intake) - age
-    education, literacy = _education_and_literacy(basis, rng)
-    finnish, finnish_observed, lag_days = _finnish_at_intake(tongue, literacy, rng)
+    education, literacy = _education_and_literacy(basis, rng, mix.education_by_basis)
+    finnish, finnish_observed, lag_days = _finnish_at_intake(
+        tongue, literacy, rng, mix.finnish_at_intake
+    )
     arrival = intake - lag_days
     work_years, work_observed = _prior_work(age, basis, education, rng)
     health = rng.random(n) < np.where(basis == "humanitarian", 0.18, np.where(age > 50, 0.12, 0.06))
@@ -248,7 +283,7 @@ def draw_profiles(params: WorldParams, rng: np.random.Generator) -> Profiles:
     motivation = rng.standard_normal(n)
 
     base_employment = (
-        -2.35
+        mix.employment_intercept
         + np.array([EMPLOYMENT_BY_EDUCATION[e] for e in education])
         + np.array([EMPLOYMENT_BY_BASIS[b] for b in basis])
         + 0.28 * np.log1p(work_years)
@@ -260,7 +295,7 @@ def draw_profiles(params: WorldParams, rng: np.random.Generator) -> Profiles:
         + params.motivation_effect * motivation
     )
     base_education = (
-        -3.2
+        mix.education_intercept
         + np.array([STUDYING_BY_EDUCATION[e] for e in education])
         - 0.07 * np.maximum(age - 24, 0)
         - 0.3 * health
@@ -292,17 +327,26 @@ def draw_profiles(params: WorldParams, rng: np.random.Generator) -> Profiles:
 
 
 def _intake_and_basis(
-    params: WorldParams, rng: np.random.Generator
+    params: WorldParams, rng: np.random.Generator, mix: ProfileMix
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Intake days, spread evenly up to two months before the extract, and residence bases."""
+    """Intake days and residence bases.
+
+    Intakes are spread evenly up to two months before the extract, or fall
+    in the mix's cohorts.
+    """
     n = params.n_clients
-    first = day_number(params.first_intake)
-    last = day_number(params.extract_date) - 60
-    intake = np.sort(rng.integers(first, last + 1, n))
+    if mix.cohorts is None:
+        first = day_number(params.first_intake)
+        last = day_number(params.extract_date) - 60
+        intake = np.sort(rng.integers(first, last + 1, n))
+    else:
+        days = np.array([day_number(cohort) for cohort in mix.cohorts], dtype=np.int64)
+        intake = np.sort(rng.choice(days, n) + rng.integers(0, mix.cohort_spread_days + 1, n))
+    residence = mix.residence
     basis = rng.choice(
-        np.asarray(list(RESIDENCE_MIX), dtype=object),
+        np.asarray(list(residence), dtype=object),
         size=n,
-        p=np.array(list(RESIDENCE_MIX.values())) / sum(RESIDENCE_MIX.values()),
+        p=np.array(list(residence.values())) / sum(residence.values()),
     )
     protected = (intake >= day_number(TEMPORARY_PROTECTION_FROM)) & (
         rng.random(n) < TEMPORARY_PROTECTION_SHARE
@@ -355,12 +399,12 @@ def _gender_and_age(basis: np.ndarray, rng: np.random.Generator) -> tuple[np.nda
 
 
 def _education_and_literacy(
-    basis: np.ndarray, rng: np.random.Generator
+    basis: np.ndarray, rng: np.random.Generator, by_basis: dict[str, tuple[float, ...]]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Education by residence basis; literacy needs mostly without schooling."""
     n = len(basis)
     education = np.empty(n, dtype=object)
-    for each, probs in EDUCATION_BY_BASIS.items():
+    for each, probs in by_basis.items():
         hit = basis == each
         if hit.any():
             shares = np.array(probs)
@@ -382,7 +426,10 @@ def _education_and_literacy(
 
 
 def _finnish_at_intake(
-    tongue: np.ndarray, literacy: np.ndarray, rng: np.random.Generator
+    tongue: np.ndarray,
+    literacy: np.ndarray,
+    rng: np.random.Generator,
+    shares: tuple[float, ...],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Finnish at intake (true rank, and as recorded) and days from arrival to intake.
 
@@ -391,7 +438,7 @@ def _finnish_at_intake(
     """
     n = len(tongue)
     draw = rng.random(n)
-    cumulative = np.cumsum(FINNISH_AT_INTAKE)
+    cumulative = np.cumsum(shares)
     finnish = np.searchsorted(cumulative, draw * cumulative[-1]).astype(np.int64)
     lag_days = np.where(
         rng.random(n) < 0.18,

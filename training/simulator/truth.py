@@ -92,6 +92,14 @@ def truth_table(
     return _sorted_by_client(frame), features
 
 
+def decision_states(world: World, decisions: list[Decisions]) -> tuple[State, np.ndarray]:
+    """The walkers and kinds of the truth's decision points, in the truth's row order."""
+    state, _, kind, day, _ = _shown_in_data(world, decisions)
+    keys = pd.DataFrame({"client_id": world.profiles.client_id[state.client], "decision_date": day})
+    order = _sorted_by_client(keys.assign(row=np.arange(len(keys))))["row"].to_numpy()
+    return state.take(order), kind[order]
+
+
 def _sorted_by_client(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["client_id", "decision_date"], kind="mergesort").reset_index(
         drop=True
@@ -132,8 +140,10 @@ def _chances(
     chance = np.where(eligible, 0.0, np.nan)
     chance_historical = np.zeros(n)
     # The historical action as it really happened: a planned service that
-    # waited for its place.
-    planned = np.flatnonzero(kind == "review_planned")
+    # waited for its place, or a service whose rule no longer admits the
+    # client on the day it starts (the caseworker chose it when it did).
+    admitted = eligible[np.arange(n), action]
+    planned = np.flatnonzero((kind == "review_planned") | ~admitted)
     cell_rows, cell_actions = np.nonzero(eligible)
     for replicate in range(replicates):
         noise = draw_noise(
@@ -321,7 +331,7 @@ def _follow_epoch(
     end, interrupted = plan_service(world, walkers, service, walkers.day, noise)
     service_end = np.where(in_service, end, start)
     survival.segment(start, service_end, np.where(in_service, action, -1))
-    paid_work = in_service & (action == world.service_index["pay_subsidy"])
+    paid_work = in_service & world.service_tables.paid_work[service]
     walkers.unemployed_days = walkers.unemployed_days + np.where(
         in_service & ~paid_work, unemployed_rate * (service_end - start), 0.0
     )

@@ -1,18 +1,21 @@
 """A drawn world: its clients, its randomness and the chance of success.
 
 `World` draws the client profiles and the per-epoch randomness from the
-parameters' seed, and holds what every path needs: the catalogue, the
-service constants and the caseworker policy's profile-dependent part. It
-answers two questions about a batch of walkers:
+parameters' seed, and holds what every path needs: the world's design
+(`training.simulator.design`), its catalogue, the service constants and the
+caseworker policy's profile-dependent part. It answers two questions about
+a batch of walkers:
 
 - the *hazards* of finding work and of starting education on a given day.
-  They are piecewise constant: profile, latent motivation, the Finnish level
-  reached, years since arrival, the lasting effects of the services completed
-  so far, and the lock-in of the service the client is in now;
+  They are piecewise constant: profile (with whatever the design adds to it,
+  latent motivation included), the Finnish level reached, years since
+  arrival, the lasting effects of the services completed so far, and the
+  lock-in of the service the client is in now;
 - the *features* a decision point shows in the data, computed from the state
   exactly as `model.features` derives them from the written tables.
 
-What a service does lives in `services`, how caseworkers choose in `policy`.
+What a service does lives in `services`, how caseworkers choose in `policy`,
+and the numbers of both in the design.
 """
 
 from __future__ import annotations
@@ -21,13 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from model.catalogue import Catalogue, load_catalogue
+from model.catalogue import Catalogue
 from model.features import DAYS_PER_MONTH, DAYS_PER_YEAR, NONE_YET, completed_feature
+from training.simulator.builtin import BuiltinDesign
 from training.simulator.dates import day_number, year_of
+from training.simulator.design import Design
 from training.simulator.params import WorldParams
-from training.simulator.policy import static_policy_logits
-from training.simulator.profiles import Profiles, draw_profiles
-from training.simulator.services import SERVICE_TYPICAL_DAYS, service_tables
+from training.simulator.profiles import Profiles
 from training.simulator.state import Noise, State, draw_noise
 
 
@@ -43,22 +46,26 @@ class World:
     basic_education: np.ndarray
     prior_work_true: np.ndarray  # years, 0 where unknown
 
-    def __init__(self, params: WorldParams, catalogue: Catalogue | None = None) -> None:
+    def __init__(
+        self,
+        params: WorldParams,
+        catalogue: Catalogue | None = None,
+        design: Design | None = None,
+    ) -> None:
         self.params = params
-        self.catalogue = catalogue or load_catalogue()
-        missing = set(SERVICE_TYPICAL_DAYS) - set(self.catalogue.service_codes)
-        if missing:
-            raise ValueError(f"the simulator needs the default services; missing {sorted(missing)}")
+        self.design = design or BuiltinDesign()
+        self.catalogue = catalogue or self.design.catalogue()
+        self.design.check_catalogue(self.catalogue)
         self.service_codes = self.catalogue.service_codes
         self.actions = self.catalogue.actions
         self.n_services = len(self.service_codes)
         # "No new service" is the last action, after every service.
         self.no_new_service = len(self.actions) - 1
         self.service_index = {code: i for i, code in enumerate(self.service_codes)}
-        self.service_tables = service_tables(self.service_codes, params.lock_in_scale)
+        self.service_tables = self.design.service_tables(self.service_codes, params)
         self.extract_day = day_number(params.extract_date)
         rng = np.random.default_rng(params.seed)
-        self.profiles = draw_profiles(params, rng)
+        self.profiles = self.design.draw_profiles(params, rng)
         education = self.profiles.education_level
         self.tertiary = np.isin(education, ("bachelor", "master_or_higher"))
         self.low_education = np.isin(education, ("none", "primary"))
@@ -66,7 +73,7 @@ class World:
         self.prior_work_true = np.nan_to_num(self.profiles.prior_work_true)
         self.education_text = education.astype(str)
         self.rule_features = frozenset().union(*(sv.eligibility.features for sv in self.catalogue))
-        self.static_logits = static_policy_logits(self)
+        self.static_logits = self.design.static_policy_logits(self)
         self.noise = draw_noise(params.n_clients, params.max_epochs, len(self.actions), rng)
 
     def noise_epoch(self, state: State) -> np.ndarray:
@@ -174,6 +181,8 @@ class World:
             "n_reviews": lambda: state.n_reviews.astype(np.float64),
             "months_unemployed": lambda: state.unemployed_days / DAYS_PER_MONTH,
         }
+        for name in self.design.extra_features:
+            makers[name] = lambda name=name: self.design.extra_feature(self, state, name)
         for j, code in enumerate(self.service_codes):
             makers[completed_feature(code)] = lambda j=j: state.completed[:, j].astype(np.float64)
         wanted = makers if names is None else [name for name in makers if name in names]

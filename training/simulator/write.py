@@ -3,7 +3,9 @@
 The three input tables go out in the data contract's format (CSV or
 Parquet, see docs/data.md), beside them `truth` (each decision point's
 chance under every action, which no real export has) and `world.json` (the
-parameters that reproduce the world, and its headline rates).
+parameters that reproduce the world, and its headline rates). A drawn
+world adds its catalogue and run configuration, and its design to
+`world.json`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from model.vocab import NO_NEW_SERVICE
+from training.simulator.design import Design
 from training.simulator.history import History, simulate
 from training.simulator.params import WorldParams
 
@@ -23,8 +26,20 @@ if TYPE_CHECKING:
     from training.tables import FileFormat
 
 
-def write_world(params: WorldParams, out: Path, *, fmt: str = "csv", progress: bool = False) -> str:
-    """Simulate and write clients, episodes, outcomes, truth and world.json to `out`."""
+def write_world(
+    params: WorldParams,
+    out: Path,
+    *,
+    fmt: str = "csv",
+    progress: bool = False,
+    design: Design | None = None,
+) -> str:
+    """Simulate and write clients, episodes, outcomes, truth and world.json to `out`.
+
+    A drawn world (`design`, the built-in world's by default) also writes
+    its own files, such as its catalogue and run configuration, and
+    `world.json` then holds the drawn design and its figures too.
+    """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from training.tables import Tables, write_tables
@@ -39,7 +54,9 @@ def write_world(params: WorldParams, out: Path, *, fmt: str = "csv", progress: b
     ) as bar:
         task = bar.add_task("simulating", total=None)
         history = simulate(
-            params, progress=lambda what: bar.update(task, description=f"simulating: {what}")
+            params,
+            progress=lambda what: bar.update(task, description=f"simulating: {what}"),
+            design=design,
         )
         bar.update(task, description="writing tables")
         out.mkdir(parents=True, exist_ok=True)
@@ -51,10 +68,17 @@ def write_world(params: WorldParams, out: Path, *, fmt: str = "csv", progress: b
             truth.to_parquet(out / "truth.parquet", index=False)
         else:
             truth.to_csv(out / "truth.csv", index=False, float_format="%.6f")
-    summary = world_summary(history, params)
-    (out / "world.json").write_text(
-        json.dumps({"params": params.to_json(), "summary": summary}, indent=2) + "\n"
-    )
+    world: dict[str, Any] = {"params": params.to_json(), "summary": world_summary(history, params)}
+    if design is not None:
+        for name, text in design.files(params).items():
+            (out / name).write_text(text, encoding="utf-8")
+        drawn = design.describe()
+        if drawn is not None:
+            world = {"scenario": design.scenario, **world, "design": drawn}
+        figures = design.summarise(history, params)
+        if figures is not None:
+            world["summary"].update(figures)
+    (out / "world.json").write_text(json.dumps(world, indent=2) + "\n")
     elapsed = time.perf_counter() - started
     return (
         f"wrote {len(history.clients)} clients, {len(history.episodes)} episodes, "
