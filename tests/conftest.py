@@ -1,85 +1,55 @@
-"""Shared session fixtures: a tiny simulated world, a real MLflow store, one trained model.
+"""Fixtures shared by the whole suite: the session's model, and the API's app and databases.
 
-These are used across the suite (the API tests too); keep them stable.
-
-- `mlflow_store` (session, autouse): a real SQLite MLflow store in a temporary
-  folder. `MLFLOW_TRACKING_URI` points at it for the whole session, so no test
-  ever writes to the checkout's `mlruns/`; artifacts go to `<folder>/artifacts`.
+The session (one per pytest-xdist worker: each has its own temporary folders)
+- `mlflow_store` (autouse): a real SQLite MLflow store in a temporary folder.
+  `MLFLOW_TRACKING_URI` points at it for the whole session, so no test ever
+  writes to the checkout's `mlruns/`; artifacts go to `<folder>/artifacts`.
   Child processes inherit the variable.
-- `tiny_world_dir` (session): the built-in world with 1 500 clients (seed 3,
+- `tiny_world_dir`: the built-in world with 1 500 clients (seed 3,
   `truth_replicates=2`) written as CSV with its `truth.csv` and `world.json`.
   Treat it as read-only.
-- `tiny_config_file` (session): a run configuration (TOML) with small
-  learners (`TINY_CONFIG`), one LightGBM thread.
-- `trained_model` (session): the real `polku train` path
-  (`training.registry.runs.train_and_register`) run once on `tiny_world_dir` with the
-  tiny configuration, registered as `polku-router` and promoted to
-  `champion`. It returns a `TrainedModel`: the registry facts and the
-  in-memory `TrainingResult`. Training takes a few seconds; every test that
-  needs a model shares this one. Don't move its aliases: register another
-  model name when a test needs to (see tests/test_registry.py).
+- `tiny_config_file`: a run configuration (TOML) with small learners, one
+  LightGBM thread.
+- `trained_model`: the real `polku train` path
+  (`training.registry.runs.train_and_register`) run once on `tiny_world_dir`
+  with the tiny configuration, registered as `polku-router` and promoted to
+  `champion`. Every test that needs a model shares this one. Don't move its
+  aliases: register another model name when a test needs to (as
+  `reload_versions` does, and tests/training/test_registry.py).
+
+The API (tests/api, tests/reliability)
+- `database_url`: a fresh SQLite file per test; modules that parametrise
+  `backend` with PostgreSQL run there too (`POLKU_TEST_POSTGRES_URL`, a schema
+  of its own per session, emptied after every test).
+- `settings`, `app`, `client`: the real app serving the session's champion,
+  through FastAPI's TestClient, lifespan included.
+- `keys`: one key per role (two caseworker units) and their headers.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
-if TYPE_CHECKING:
-    from training.pipeline import TrainingResult
+from api.main import create_app
+from api.settings import Settings
+from tests.support import postgres
+from tests.support.api_requests import Keys, create_keys
+from tests.support.reload_versions import ReloadVersions, register_reload_versions
+from tests.support.trained_model import (
+    TINY_CONFIG,
+    TINY_WORLD_CLIENTS,
+    TINY_WORLD_SEED,
+    MlflowStore,
+    TrainedModel,
+)
 
-TINY_WORLD_CLIENTS = 1_500
-TINY_WORLD_SEED = 3
-# Small learners: enough trees to rank sensibly, few enough to train in seconds.
-# One thread: on a busy two-core runner, two LightGBM threads per fit collapse.
-TINY_CONFIG = """\
-num_threads = 1
-
-[learner_params.s_learner]
-n_estimators = 30
-n_bags = 2
-
-[learner_params.dr_learner]
-n_estimators = 30
-nuisance_estimators = 20
-
-[learner_params.propensity]
-n_estimators = 30
-"""
-
-
-@dataclass(frozen=True)
-class MlflowStore:
-    """The session's MLflow store: `uri` is what MLFLOW_TRACKING_URI holds."""
-
-    uri: str
-    folder: Path
-
-    @property
-    def artifacts(self) -> Path:
-        return self.folder / "artifacts"
-
-
-@dataclass(frozen=True)
-class TrainedModel:
-    """The session's trained and registered model."""
-
-    name: str
-    version: str
-    run_id: str
-    model_uri: str
-    tracking_uri: str
-    data_dir: Path
-    config_path: Path
-    result: TrainingResult
-
-    @property
-    def champion_uri(self) -> str:
-        return f"models:/{self.name}@champion"
+# --------------------------------------------------------------------------- the model
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -129,3 +99,89 @@ def trained_model(
         config_path=tiny_config_file,
         result=result,
     )
+
+
+@pytest.fixture(scope="session")
+def reload_versions(trained_model: TrainedModel, mlflow_store: MlflowStore) -> ReloadVersions:
+    return register_reload_versions(trained_model, mlflow_store)
+
+
+@pytest.fixture(autouse=True)
+def _mlflow_store_restored(mlflow_store: MlflowStore) -> Iterator[None]:
+    """Point MLflow back at the session's store after a test that loaded from another one.
+
+    `mlflow.set_tracking_uri` (called by `training.registry` for every load)
+    also rewrites the process's MLFLOW_TRACKING_URI, so a test that serves
+    from an unreachable or empty store would leave every later test that
+    relies on the variable (`ReloadVersions.point`, ...) talking to it.
+    """
+    yield
+    if os.environ.get("MLFLOW_TRACKING_URI") != mlflow_store.uri:
+        from training.registry.store import configure
+
+        configure(mlflow_store.uri)
+
+
+# --------------------------------------------------------------------------- databases
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A schema of its own on the test server, dropped at the end of the session."""
+    url = postgres.server_url()
+    postgres.require_server(url)
+    with postgres.own_schema(url, "polku_test") as schema_url:
+        yield schema_url
+
+
+@pytest.fixture(params=["sqlite"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database backend; modules parametrise it with `pytestmark` to add PostgreSQL."""
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{(tmp_path / 'polku.db').as_posix()}"
+        return
+    url = request.getfixturevalue("postgres_url")
+    postgres.empty_tables(url)
+    try:
+        yield url
+    finally:
+        postgres.empty_tables(url)
+
+
+# --------------------------------------------------------------------------- the app
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, trained_model: TrainedModel) -> Settings:
+    """The session's champion from the session's MLflow store, a fresh database."""
+    return Settings(
+        env="development",
+        data_dir=tmp_path,
+        database_url=database_url,
+        model_name=trained_model.name,
+        model_alias="champion",
+        model_retry_seconds=0,
+        model_start_wait_seconds=60,
+        mlflow_tracking_uri=trained_model.tracking_uri,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def keys(client: TestClient, app: FastAPI) -> Keys:
+    return create_keys(app.state.engine)

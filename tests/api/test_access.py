@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from starlette.routing import Route
 
 from api.deps import ROLES_KEY
-from tests.api.conftest import Keys, recommend, request_body
+from tests.support.api_requests import Keys, recommend, request_body
 
 EVERYONE = {"caseworker", "evaluator", "data_scientist", "admin"}
 PUBLIC = {"public"}

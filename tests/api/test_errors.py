@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.storage.tables import audit_events, decisions
-from tests.api.conftest import Keys, request_body
+from tests.support.api_requests import Keys, request_body
 
 PROBLEM = "application/problem+json"
 

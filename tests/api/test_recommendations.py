@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from api.storage.tables import audit_events
 from model.vocab import NO_NEW_SERVICE
-from tests.api.conftest import Keys, recommend, request_body
-from tests.conftest import TrainedModel
+from tests.support.api_requests import Keys, recommend, request_body
+from tests.support.trained_model import TrainedModel
 
 IDENTITY_CODE = (
     "131052-308T"  # the example code of the Finnish Digital and Population Data Services Agency

@@ -16,10 +16,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.conftest import TrainedModel
-from tests.durability.checks import enable_amcheck, integrity_problems, stored_decisions
-from tests.durability.conftest import Prepared, ServerProcess, Servers, fresh_database, prepare
-from tests.durability.load import (
+from tests.support.database_checks import enable_amcheck, integrity_problems, stored_decisions
+from tests.support.decision_writers import (
     TIMEOUT,
     Ledger,
     PlannedDecision,
@@ -29,6 +27,9 @@ from tests.durability.load import (
     recommend_many,
     run_writers,
 )
+from tests.support.prepared_database import Prepared, fresh_database, prepare
+from tests.support.servers import ServerProcess, Servers
+from tests.support.trained_model import TrainedModel
 
 pytestmark = pytest.mark.slow
 

@@ -23,15 +23,14 @@ from collections import Counter
 import httpx
 import pytest
 
-from tests.api.conftest import request_body
-from tests.durability.checks import (
+from tests.support.api_requests import request_body
+from tests.support.database_checks import (
     audit_request_ids,
     enable_amcheck,
     integrity_problems,
     stored_decisions,
 )
-from tests.durability.conftest import Prepared, Servers
-from tests.durability.load import (
+from tests.support.decision_writers import (
     TIMEOUT,
     Ledger,
     PlannedDecision,
@@ -40,6 +39,8 @@ from tests.durability.load import (
     recommend_many,
     run_writers,
 )
+from tests.support.prepared_database import Prepared
+from tests.support.servers import Servers
 
 pytestmark = pytest.mark.slow
 

@@ -33,9 +33,11 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.durability.checks import enable_amcheck, integrity_problems, stored_decisions
-from tests.durability.conftest import Cluster, Prepared, ServerProcess, Servers, prepare
-from tests.durability.load import Ledger, plan, recommend_many, run_writers
+from tests.support.database_checks import enable_amcheck, integrity_problems, stored_decisions
+from tests.support.decision_writers import Ledger, plan, recommend_many, run_writers
+from tests.support.postgres_cluster import Cluster
+from tests.support.prepared_database import Prepared, prepare
+from tests.support.servers import ServerProcess, Servers
 
 pytestmark = pytest.mark.slow
 

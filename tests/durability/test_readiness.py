@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.settings import Settings
-from tests.conftest import TrainedModel
+from tests.support.trained_model import TrainedModel
 
 
 def test_readiness_fails_while_another_connection_holds_the_write_lock(

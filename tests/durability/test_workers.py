@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.durability.conftest import ServerProcess, Servers
+from tests.support.servers import ServerProcess, Servers
 
 pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc")
 

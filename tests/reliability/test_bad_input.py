@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from api.storage.tables import audit_events, decisions
 from model.privacy import check_character
-from tests.api.conftest import Keys, recommend, request_body
+from tests.support.api_requests import Keys, recommend, request_body
 
 PROBLEM: Final = "application/problem+json"
 LEAKS: Final = ("Traceback", 'File "', "sqlalchemy", "SELECT ", "/work/", "site-packages", " at 0x")

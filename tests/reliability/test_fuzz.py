@@ -34,7 +34,7 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
 
 from api.deps import PUBLIC, ROLES_KEY
-from tests.api.conftest import Keys
+from tests.support.api_requests import Keys
 
 pytestmark = pytest.mark.slow
 

@@ -24,7 +24,8 @@ from fastapi.testclient import TestClient
 from api.auth import create_key
 from api.main import create_app, registry_source
 from api.settings import Settings
-from tests.api.conftest import ReloadVersions, request_body
+from tests.support.api_requests import request_body
+from tests.support.reload_versions import ReloadVersions
 from training.registry.store import configure
 
 ALIAS = "champion"

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
-from datetime import date
-from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -16,15 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model.catalogue import load_catalogue
-from model.config import RunConfig
-from model.decision_points import DecisionPoints, build_decision_points
-from model.encoding import FeatureEncoder
 from model.evaluation import policy_values
-from model.fairness.settings import FairnessSettings
 from model.fairness.suppression import MARK
-from model.learners import PropensityModel, SLearner, TrainingData
-from model.router import Router
+from tests.support.report_world import MODEL, SETTINGS, World, build_world, held_out_report
 from training.reports.build import (
     FAIRNESS_HTML,
     FAIRNESS_JSON,
@@ -36,84 +27,13 @@ from training.reports.build import (
     write_reports,
 )
 from training.reports.html import format_value, render_fairness_html, render_model_card_html
-from training.simulator import WorldParams, simulate
 
-# -- a tiny real world and router ---------------------------------------------------
-
-
-@dataclass
-class World:
-    router: Router
-    dp: DecisionPoints
-    truth: pd.DataFrame
-    holdout: np.ndarray
-    config: RunConfig
-
-
-@lru_cache(maxsize=1)
-def build_world(n_clients: int = 1500) -> World:
-    """Simulate clients, build decision points, fit a small router on the older 70 %.
-
-    Cached, so that the test modules that need it (this one and the browser
-    test) build it once per session; nothing mutates it.
-    """
-    params = WorldParams(n_clients=n_clients, truth_replicates=1)
-    catalogue = load_catalogue()
-    history = simulate(params, catalogue)
-    config = RunConfig(extract_date=date.fromisoformat(params.extract_date))
-    dp = build_decision_points(
-        history.clients, history.episodes, history.outcomes, catalogue=catalogue, config=config
-    )
-    frame = dp.frame
-    clients = sorted(frame["client_id"].astype(str).unique())
-    holdout_clients = set(clients[int(len(clients) * 0.7) :])
-    holdout = frame["client_id"].astype(str).isin(holdout_clients).to_numpy()
-    train = ~holdout
-    encoder = FeatureEncoder(dp.features, exclude=config.protected_attributes).fit(frame.loc[train])
-    X = encoder.transform(frame)
-    position = {a: i for i, a in enumerate(dp.actions)}
-    taken = np.array([position.get(a, -1) if isinstance(a, str) else -1 for a in frame["action"]])
-    known = frame["action_known"].to_numpy(dtype=bool) & (taken >= 0)
-    labelled = known & ~frame["censored"].to_numpy(dtype=bool)
-    eligible = dp.eligibility().copy()
-    eligible[np.flatnonzero(known), taken[known]] = True
-    groups = pd.factorize(frame["client_id"])[0]
-    common = {"n_actions": len(dp.actions), "categorical_features": encoder.categorical_indices}
-    rows = known & train
-    propensity = PropensityModel(n_estimators=30, **common).fit(
-        X[rows], taken[rows], eligible[rows], groups[rows]
-    )
-    rows = labelled & train
-    learner = SLearner(n_estimators=30, n_bags=2, **common).fit(
-        TrainingData(X[rows], taken[rows], frame["label"].to_numpy(float)[rows], eligible[rows], groups[rows])
-    )
-    router = Router(
-        catalogue=catalogue,
-        config=config,
-        encoder=encoder,
-        learner=learner,
-        propensity=propensity,
-        metadata={"learner": "s_learner", "training_window": {"from": "2018-01-01", "to": "2023-12-31"}},
-    )
-    return World(router, dp, history.truth, holdout, config)
-
-
-SETTINGS = FairnessSettings(min_cell_size=5, n_boot=50)
-MODEL = {"name": "polku", "version": "7"}
+# -- a tiny real world and router (tests/support/report_world.py) -----------------
 
 
 @pytest.fixture(scope="module")
 def world() -> World:
     return build_world()
-
-
-@lru_cache(maxsize=1)
-def held_out_report() -> dict[str, Any]:
-    """The fairness report of the cached world's held-out clients (callers must not mutate it)."""
-    world = build_world()
-    return fairness_report_for(
-        world.router, world.dp, world.holdout, world.truth, settings=SETTINGS, model=MODEL
-    )
 
 
 @pytest.fixture(scope="module")
@@ -154,8 +74,13 @@ class Numbers(HTMLParser):
             self.images.append(a.get("src") or "")
         entry = None
         if "data-key" in a:
-            entry = {"key": json.loads(a["data-key"] or "[]"), "value": a.get("data-value"),
-                     "kind": a.get("data-kind"), "text": {"fi": "", "en": ""}, "plain": ""}
+            entry = {
+                "key": json.loads(a["data-key"] or "[]"),
+                "value": a.get("data-value"),
+                "kind": a.get("data-kind"),
+                "text": {"fi": "", "en": ""},
+                "plain": "",
+            }
             self.found.append(entry)
         lang = a.get("lang") if tag == "span" else None
         self._stack.append((tag, entry, lang))
@@ -188,7 +113,8 @@ def resolve(document: Any, key: list[str]) -> Any:
     for part in key:
         if isinstance(current, list):
             current = next(
-                item for item in current
+                item
+                for item in current
                 if part in (item.get("name"), item.get("group"), item.get("attribute"))
             )
         else:
@@ -223,7 +149,10 @@ def test_report_covers_the_evaluable_held_out_rows(world: World, report: dict[st
     position = {a: i for i, a in enumerate(world.router.actions)}
     taken = np.array([position.get(a, -1) if isinstance(a, str) else -1 for a in frame["action"]])
     usable = (
-        world.holdout & frame["action_known"].to_numpy(bool) & ~frame["censored"].to_numpy(bool) & (taken >= 0)
+        world.holdout
+        & frame["action_known"].to_numpy(bool)
+        & ~frame["censored"].to_numpy(bool)
+        & (taken >= 0)
     )
     assert report["overall"]["decision_points"] == int(usable.sum())
     assert report["overall"]["clients"] == frame.loc[usable, "client_id"].nunique()
@@ -232,9 +161,14 @@ def test_report_covers_the_evaluable_held_out_rows(world: World, report: dict[st
     from training.truth import align_truth
 
     truth = align_truth(frame.loc[usable], world.truth, world.router.actions)
-    scores = world.router.score(frame.loc[usable], eligible=world.dp.eligibility()[usable], intervals=False)
+    scores = world.router.score(
+        frame.loc[usable], eligible=world.dp.eligibility()[usable], intervals=False
+    )
     values = policy_values(
-        truth=truth, eligible=world.dp.eligibility()[usable], taken=taken[usable], recommended=scores.recommended
+        truth=truth,
+        eligible=world.dp.eligibility()[usable],
+        taken=taken[usable],
+        recommended=scores.recommended,
     )
     assert report["overall"]["v_hist"] == pytest.approx(values.v_hist, abs=1e-6)
     assert report["overall"]["v_rec"] == pytest.approx(values.v_rec, abs=1e-6)
@@ -242,11 +176,15 @@ def test_report_covers_the_evaluable_held_out_rows(world: World, report: dict[st
     assert report["service_names"]["no_new_service"]["fi"]
 
 
-def test_truth_as_matrix_or_table_gives_the_same_report(world: World, report: dict[str, Any]) -> None:
+def test_truth_as_matrix_or_table_gives_the_same_report(
+    world: World, report: dict[str, Any]
+) -> None:
     from training.truth import align_truth
 
     matrix = align_truth(world.dp.frame, world.truth, world.router.actions)
-    again = fairness_report_for(world.router, world.dp, world.holdout, matrix, settings=SETTINGS, model=MODEL)
+    again = fairness_report_for(
+        world.router, world.dp, world.holdout, matrix, settings=SETTINGS, model=MODEL
+    )
     assert again["overall"] == report["overall"]
     assert again["headline"] == report["headline"]
 
@@ -267,9 +205,21 @@ def test_html_numbers_are_the_json_numbers(report: dict[str, Any], pages: dict[s
     keys = {json.dumps(e["key"]) for e in parse(page).found}
     for attribute in document["attributes"]:
         for g in attribute["groups"]:
-            for name in ("clients", "base_rate", "mean_p_outcome", "v_hist", "v_rec", "expected_gain", "auc", "ece"):
+            for name in (
+                "clients",
+                "base_rate",
+                "mean_p_outcome",
+                "v_hist",
+                "v_rec",
+                "expected_gain",
+                "auc",
+                "ece",
+            ):
                 if name in g:
-                    assert json.dumps(["attributes", attribute["name"], "groups", g["group"], name]) in keys
+                    assert (
+                        json.dumps(["attributes", attribute["name"], "groups", g["group"], name])
+                        in keys
+                    )
 
 
 def test_suppressed_values_are_marked(report: dict[str, Any], pages: dict[str, str]) -> None:
@@ -290,7 +240,9 @@ def test_page_is_self_contained(pages: dict[str, str]) -> None:
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_headline_comes_first_in_both_languages(report: dict[str, Any], pages: dict[str, str]) -> None:
+def test_headline_comes_first_in_both_languages(
+    report: dict[str, Any], pages: dict[str, str]
+) -> None:
     page = pages["en"]
     assert '<html lang="en">' in page
     assert 'id="lang-en" checked' in page
@@ -315,23 +267,35 @@ def test_model_card_says_what_a_card_must(world: World, report: dict[str, Any]) 
         fairness=report,
         model=MODEL,
         evaluation={"v_hist": 0.3, "v_rec": 0.36, "v_oracle": 0.5, "auc": 0.8, "ece": 0.02},
-        learners={"s_learner": {"v_hist": 0.3, "v_rec": 0.36, "v_oracle": 0.5}, "dr_learner": {"v_hist": 0.3, "v_rec": 0.33, "v_oracle": 0.5}},
+        learners={
+            "s_learner": {"v_hist": 0.3, "v_rec": 0.36, "v_oracle": 0.5},
+            "dr_learner": {"v_hist": 0.3, "v_rec": 0.33, "v_oracle": 0.5},
+        },
         validation={"s_learner": {"v_rec": 0.35}, "dr_learner": {"v_rec": 0.32}},
         data={"fingerprint": "abc123", "date_window": {"from": "2018-01-01", "to": "2025-12-31"}},
         has_truth=True,
     )
     assert card["kind"] == "polku.model_card"
     assert card["features"]["used"] == list(world.router.encoder.columns_)
-    assert set(card["features"]["protected_excluded"]) == {"gender", "mother_tongue", "citizenship_region"}
+    assert set(card["features"]["protected_excluded"]) == {
+        "gender",
+        "mother_tongue",
+        "citizenship_region",
+    }
     assert card["learners"]["chosen"] == "s_learner"
     assert card["learners"]["selection_metric"] == "v_rec"
     assert card["learners"]["validation"] == {"s_learner": 0.35, "dr_learner": 0.32}
     assert {item["id"] for item in card["limitations"]} >= {
-        "automation_bias", "feedback_loop", "unobserved_confounding", "reverse_causation"
+        "automation_bias",
+        "feedback_loop",
+        "unobserved_confounding",
+        "reverse_causation",
     }
     assert card["human_oversight"]["override"]["endpoint"] == "POST /v1/decisions"
     assert card["human_oversight"]["stop"]["endpoint"] == "POST /v1/admin/pause"
-    assert [h["attribute"] for h in card["fairness"]["headline"]] == [h["attribute"] for h in report["headline"]]
+    assert [h["attribute"] for h in card["fairness"]["headline"]] == [
+        h["attribute"] for h in report["headline"]
+    ]
     assert card["data"]["training_window"] == {"from": "2018-01-01", "to": "2023-12-31"}
     json.dumps(card, allow_nan=False)
     page = render_model_card_html(card, "fi")
@@ -345,19 +309,33 @@ def test_model_card_says_what_a_card_must(world: World, report: dict[str, Any]) 
 
 def _store(world: World) -> tuple[pd.DataFrame, pd.DataFrame]:
     frame = world.dp.frame.loc[world.holdout].head(600).reset_index(drop=True)
-    features = frame[["gender", "age", "mother_tongue", "citizenship_region", "residence_basis",
-                      "education_level", "health_limitation"]]
+    features = frame[
+        [
+            "gender",
+            "age",
+            "mother_tongue",
+            "citizenship_region",
+            "residence_basis",
+            "education_level",
+            "health_limitation",
+        ]
+    ]
     audit = pd.DataFrame(
         {
             "request_id": [f"req-{i}" for i in range(len(frame))],
             "client_id": frame["client_id"].astype(str),
             "model_version": "7",
             "as_of": frame["decision_date"].dt.strftime("%Y-%m-%d"),
-            "features": [json.dumps(r) for r in features.astype(object).where(features.notna(), None).to_dict("records")],
+            "features": [
+                json.dumps(r)
+                for r in features.astype(object).where(features.notna(), None).to_dict("records")
+            ],
         }
     )
     rng = np.random.default_rng(0)
-    recommended = np.where(rng.random(len(frame)) < 0.5, "job_search_coaching", "integration_training")
+    recommended = np.where(
+        rng.random(len(frame)) < 0.5, "job_search_coaching", "integration_training"
+    )
     overridden = rng.random(len(frame)) < 0.3
     decisions = pd.DataFrame(
         {
@@ -397,9 +375,16 @@ def test_build_reports_writes_the_four_files(world: World, tmp_path: Path) -> No
 
 
 def test_write_reports_creates_the_folder(tmp_path: Path, world: World) -> None:
-    small = {"kind": "polku.fairness_report", "headline": [], "attributes": [], "flags": [],
-             "overall": {}, "settings": {"max_difference": 0.05, "min_ratio": 0.8, "n_boot": 0},
-             "suppression": {"k": 5, "cells_hidden": 0}, "attributes_used": {}}
+    small = {
+        "kind": "polku.fairness_report",
+        "headline": [],
+        "attributes": [],
+        "flags": [],
+        "overall": {},
+        "settings": {"max_difference": 0.05, "min_ratio": 0.8, "n_boot": 0},
+        "suppression": {"k": 5, "cells_hidden": 0},
+        "attributes_used": {},
+    }
     card = model_card_for(world.router)
     paths = write_reports(tmp_path / "new" / "folder", small, card)
     assert all(path.is_file() for path in paths.values())

@@ -471,7 +471,7 @@ def test_a_naive_comparison_of_actions_misleads(
 
 
 def test_every_parameter_is_documented() -> None:
-    doc = (Path(__file__).resolve().parent.parent / "docs" / "world.md").read_text("utf-8")
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "world.md").read_text("utf-8")
     rows = {
         line.split("|")[1].strip().strip("`") for line in doc.splitlines() if line.startswith("| `")
     }

@@ -14,7 +14,7 @@ from model.evaluation.policy_value import PolicyValues
 from training.plots import calibration_plot, policy_value_plot, uplift_by_service_plot
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def assert_png(path: Path) -> None:

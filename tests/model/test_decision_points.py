@@ -27,7 +27,7 @@ from model.decision_points import (
 from model.errors import DataContractError
 from model.features import DAYS_PER_MONTH, DAYS_PER_YEAR, feature_catalogue
 from model.vocab import CEFR_RANK
-from tests.test_leakage import (
+from tests.support.histories import (
     CLIENT_IDS,
     Row,
     clients_frame,
@@ -703,7 +703,7 @@ def oracle(
 ) -> dict[str, object]:
     """The documented features of one point, computed the slow and obvious way.
 
-    Rows are as generated in tests.test_leakage: dates are day offsets, None
+    Rows are as generated in tests.support.histories: dates are day offsets, None
     when missing.
     """
 

@@ -9,7 +9,7 @@ import pytest
 
 from model.errors import DataContractError
 from model.router import Router
-from tests.conftest import TrainedModel
+from tests.support.trained_model import TrainedModel
 
 
 def _columns(record: dict[str, Any]) -> dict[str, np.ndarray]:

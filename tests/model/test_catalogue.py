@@ -529,7 +529,7 @@ def test_a_missing_configuration_file_is_a_config_error(tmp_path: Path) -> None:
 
 # -- docs/catalogue.md stays true ----------------------------------------------------
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "catalogue.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "catalogue.md"
 _PLAIN_KIND = {"numeric": "number", "categorical": "category", "boolean": "yes/no"}
 
 

@@ -14,7 +14,7 @@ from cli.app import app
 from model.catalogue import Catalogue, load_catalogue
 from model.config import RunConfig
 from model.errors import DataContractError
-from tests.factories import as_text, make_clients, make_tables
+from tests.support.factories import as_text, make_clients, make_tables
 from training.contract import (
     Problem,
     check_tables,

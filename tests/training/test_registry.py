@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from tests.conftest import MlflowStore, TrainedModel
+from tests.support.trained_model import MlflowStore, TrainedModel
 from training.batch import score_frame
 from training.registry.pyfunc import example_features
 from training.registry.served import load_fairness_report, load_served
@@ -23,7 +23,7 @@ from training.registry.store import RegistryError, Store, default_tracking_uri, 
 from training.registry.versions import list_versions, promote
 from training.router_figures import EVALUATION_KEYS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _client(store: MlflowStore) -> MlflowClient:

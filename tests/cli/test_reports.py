@@ -25,7 +25,7 @@ from api.storage.decisions import DecisionRow, insert_decision
 from api.storage.engine import make_engine, write_transaction
 from cli.app import app
 from model.vocab import NO_NEW_SERVICE
-from tests.conftest import TrainedModel
+from tests.support.trained_model import TrainedModel
 
 runner = CliRunner()
 N_DECISIONS = 240

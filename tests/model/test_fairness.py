@@ -4,7 +4,7 @@ Per-group figures are checked against the same formula on the masked subset
 of rows and against Fairlearn's MetricFrame; gaps against
 MetricFrame.difference()/ratio(); the headline against a world built so that
 following the recommendations closes a known gap; suppression against the
-linear check of tests/test_suppression.py.
+linear check of tests/support/disclosure.py.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from model.fairness.groups import INTERSECTION, group_labels
 from model.fairness.report import fairness_report
 from model.fairness.settings import FairnessSettings
 from model.fairness.suppression import TOTAL
-from tests.test_suppression import linearly_determined
+from tests.support.disclosure import linearly_determined
 
 ACTIONS = ("a", "b", "no_new_service")
 K = 5

@@ -33,7 +33,7 @@ from model.vocab import (
     RESIDENCE_BASES,
     REVIEW,
 )
-from tests.factories import make_tables
+from tests.support.factories import make_tables
 
 CATALOGUE = load_catalogue()
 EXTRAS: dict[str, FeatureKind] = {

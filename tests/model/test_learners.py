@@ -6,7 +6,7 @@ import numpy as np
 from scipy.special import expit
 
 from model.learners import fit_affine_calibration, learner_from_dict
-from tests.conftest import TrainedModel
+from tests.support.trained_model import TrainedModel
 from training.router_figures import evaluable_rows
 
 

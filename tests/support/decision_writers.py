@@ -3,7 +3,7 @@
 Each writer is a thread with its own HTTP connection (httpx, keep-alive)
 that posts its planned decisions in order, each with its own
 `Idempotency-Key`. A 503 is retried with the same key and body after its
-`Retry-After`, as SPEC §3 tells case systems to; no answer at all (the
+`Retry-After`, as docs/api.md tells case systems to; no answer at all (the
 server is gone) either stops the writer (`stop_on_no_answer`, for the kill
 test) or is retried too. Every answer, or the lack of one, goes into the
 `Ledger`, which the tests compare with the rows in the database.
@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from tests.api.conftest import request_body
+from tests.support.api_requests import request_body
 
 TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from tests.test_reports import MODEL, build_world, held_out_report
+from tests.support.report_world import MODEL, build_world, held_out_report
 from training.reports.build import FAIRNESS_HTML, MODEL_CARD_HTML, model_card_for, write_reports
 
 pytestmark = pytest.mark.browser
@@ -50,8 +50,12 @@ def chromium() -> str:
         if path:
             return path
     if os.environ.get("CI") == "true":
-        pytest.fail("headless Chromium is required in CI (Debian package `chromium`; .ci/run installs it)")
-    pytest.skip("headless Chromium is not installed: `apt-get install -y chromium` to run this test")
+        pytest.fail(
+            "headless Chromium is required in CI (Debian package `chromium`; .ci/run installs it)"
+        )
+    pytest.skip(
+        "headless Chromium is not installed: `apt-get install -y chromium` to run this test"
+    )
 
 
 def run_chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess[str]:

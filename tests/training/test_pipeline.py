@@ -31,7 +31,7 @@ from model.errors import ConfigError, DataContractError
 from model.evaluation.sensitivity import SENSITIVITY_LAMBDAS
 from model.golden import METADATA_KEY
 from model.vocab import NO_NEW_SERVICE, REVIEW
-from tests.conftest import TrainedModel
+from tests.support.trained_model import TrainedModel
 from training.pipeline.choose import select_learner, selection_metric
 from training.pipeline.inputs import check_learner_config, load_inputs
 from training.pipeline.rows import MIN_PLANNED_SHARE, planned_share, training_rows

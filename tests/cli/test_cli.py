@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from cli.app import app
 from cli.tables import print_training_summary
-from tests.conftest import TrainedModel
+from tests.support.trained_model import TrainedModel
 from training.router_figures import EVALUATION_KEYS, SENSITIVITY_KEYS, UPLIFT_COLUMNS
 from training.tables import read_tables, write_tables
 

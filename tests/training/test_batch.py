@@ -10,8 +10,8 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from cli.app import app
-from tests.conftest import TrainedModel
-from tests.factories import make_clients, make_episodes, make_outcomes
+from tests.support.factories import make_clients, make_episodes, make_outcomes
+from tests.support.trained_model import TrainedModel
 from training.batch import open_cases, score_frame
 from training.tables import Tables, read_tables
 
