@@ -103,8 +103,14 @@ def _decisions_db(path: Path, trained: TrainedModel, *, model_name: str) -> tupl
 
 
 @pytest.fixture(scope="module")
-def decisions_url(trained_model: TrainedModel, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, int]:
-    return _decisions_db(tmp_path_factory.mktemp("decisions") / "polku.db", trained_model, model_name=trained_model.name)
+def decisions_url(
+    trained_model: TrainedModel, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, int]:
+    return _decisions_db(
+        tmp_path_factory.mktemp("decisions") / "polku.db",
+        trained_model,
+        model_name=trained_model.name,
+    )
 
 
 def test_report_fairness_adds_override_figures_from_the_decisions_database(
@@ -114,11 +120,23 @@ def test_report_fairness_adds_override_figures_from_the_decisions_database(
     out = tmp_path / "reports"
     result = runner.invoke(
         app,
-        ["report", "fairness", "--version", trained_model.version, "--decisions-db", url, "--out", str(out)],
+        [
+            "report",
+            "fairness",
+            "--version",
+            trained_model.version,
+            "--decisions-db",
+            url,
+            "--out",
+            str(out),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == {
-        "fairness.json", "fairness.html", "model_card.json", "model_card.html"
+        "fairness.json",
+        "fairness.html",
+        "model_card.json",
+        "model_card.html",
     }
     report = json.loads((out / "fairness.json").read_text("utf-8"))
     assert report["decisions_included"] is True
@@ -143,7 +161,16 @@ def test_report_fairness_without_decisions_matches_the_training_report(
     out = tmp_path / "plain"
     result = runner.invoke(
         app,
-        ["report", "fairness", "--version", trained_model.version, "--data", str(trained_model.data_dir), "--out", str(out)],
+        [
+            "report",
+            "fairness",
+            "--version",
+            trained_model.version,
+            "--data",
+            str(trained_model.data_dir),
+            "--out",
+            str(out),
+        ],
     )
     assert result.exit_code == 0, result.output
     rebuilt = json.loads((out / "fairness.json").read_text("utf-8"))
@@ -165,8 +192,17 @@ def test_report_fairness_log_replaces_the_runs_reports_and_keeps_the_first(
     result = runner.invoke(
         app,
         [
-            "report", "fairness", "--model-name", name, "--version", registered.version,
-            "--decisions-db", url, "--out", str(tmp_path / "out"), "--log",
+            "report",
+            "fairness",
+            "--model-name",
+            name,
+            "--version",
+            registered.version,
+            "--decisions-db",
+            url,
+            "--out",
+            str(tmp_path / "out"),
+            "--log",
         ],
     )
     assert result.exit_code == 0, result.output
@@ -187,7 +223,16 @@ def test_report_fairness_names_what_is_wrong_with_the_decisions_database(
 ) -> None:
     result = runner.invoke(
         app,
-        ["report", "fairness", "--version", trained_model.version, "--decisions-db", url.format(tmp=tmp_path), "--out", str(tmp_path / "o")],
+        [
+            "report",
+            "fairness",
+            "--version",
+            trained_model.version,
+            "--decisions-db",
+            url.format(tmp=tmp_path),
+            "--out",
+            str(tmp_path / "o"),
+        ],
     )
     assert result.exit_code == 2
     assert message in result.output

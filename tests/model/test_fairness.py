@@ -40,12 +40,15 @@ def make_rows(n_clients: int = 240, seed: int = 0) -> dict[str, Any]:
     n = len(client)
     gender = rng.choice(["female", "male", "other"], n_clients, p=[0.5, 0.492, 0.008])[client]
     basis = rng.choice(["work", "family", "humanitarian"], n_clients, p=[0.4, 0.4, 0.2])[client]
-    tongue = rng.choice(["ar", "ru", "so", "xx", "yy"], n_clients, p=[0.4, 0.3, 0.25, 0.03, 0.02])[client]
+    tongue = rng.choice(["ar", "ru", "so", "xx", "yy"], n_clients, p=[0.4, 0.3, 0.25, 0.03, 0.02])[
+        client
+    ]
     age = rng.integers(18, 64, n_clients)[client] + (np.arange(n) % 2)  # ages move a little
     rows = pd.DataFrame(
         {
             "client_id": [f"c{c:04d}" for c in client],
-            "decision_date": pd.Timestamp("2022-01-01") + pd.to_timedelta(np.arange(n) % 4 * 90, unit="D"),
+            "decision_date": pd.Timestamp("2022-01-01")
+            + pd.to_timedelta(np.arange(n) % 4 * 90, unit="D"),
             "gender": gender,
             "residence_basis": basis,
             "mother_tongue": tongue,
@@ -83,7 +86,9 @@ def data() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def report(data: dict[str, Any]) -> dict[str, Any]:
-    return fairness_report(actions=ACTIONS, settings=SETTINGS, model_features=["age", "education_level"], **data)
+    return fairness_report(
+        actions=ACTIONS, settings=SETTINGS, model_features=["age", "education_level"], **data
+    )
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +108,9 @@ def group(report: dict[str, Any], name: str, value: str) -> dict[str, Any]:
 # -- per-group figures against masked subsets ------------------------------------------
 
 
-def test_group_figures_equal_masked_subset_computations(data: dict[str, Any], report: dict[str, Any]) -> None:
+def test_group_figures_equal_masked_subset_computations(
+    data: dict[str, Any], report: dict[str, Any]
+) -> None:
     rows, truth = data["rows"], data["truth"]
     n = len(rows)
     taken, recommended = data["taken"], data["recommended"]
@@ -118,7 +125,9 @@ def test_group_figures_equal_masked_subset_computations(data: dict[str, Any], re
         assert g["other_outcomes"] == int((1 - y[mask]).sum())
         assert g["base_rate"] == pytest.approx(y[mask].mean(), abs=1e-6)
         assert g["mean_p_outcome"] == pytest.approx(p_taken[mask].mean(), abs=1e-6)
-        assert g["ece"] == pytest.approx(expected_calibration_error(y[mask], p_taken[mask]), abs=1e-6)
+        assert g["ece"] == pytest.approx(
+            expected_calibration_error(y[mask], p_taken[mask]), abs=1e-6
+        )
         assert g["auc"] == pytest.approx(roc_auc(y[mask], p_taken[mask]), abs=1e-6)
         v_hist = truth[np.arange(n), taken][mask].mean()
         v_rec = truth[np.arange(n), recommended][mask].mean()
@@ -129,7 +138,9 @@ def test_group_figures_equal_masked_subset_computations(data: dict[str, Any], re
         assert g["suppressed"] == []
 
 
-def test_secondary_suppression_hides_counts_but_not_model_figures(data: dict[str, Any], report: dict[str, Any]) -> None:
+def test_secondary_suppression_hides_counts_but_not_model_figures(
+    data: dict[str, Any], report: dict[str, Any]
+) -> None:
     """A tiny gender group is hidden; with the total published, one more group's counts
     (and its observed rate, from which its counts would follow) go too, but its
     prediction, AUC, ECE and expected outcomes on the truth, from which no count
@@ -139,7 +150,9 @@ def test_secondary_suppression_hides_counts_but_not_model_figures(data: dict[str
     y = rows["label"].to_numpy()
     p_taken = data["p"][np.arange(n), data["taken"]]
     hidden = [
-        g for g in section(report, "gender")["groups"] if g["group"] != "other" and g["good_outcomes"] is None
+        g
+        for g in section(report, "gender")["groups"]
+        if g["group"] != "other" and g["good_outcomes"] is None
     ]
     assert len(hidden) == 1
     g = hidden[0]
@@ -152,7 +165,9 @@ def test_secondary_suppression_hides_counts_but_not_model_figures(data: dict[str
     assert g["v_hist"] == pytest.approx(truth[np.arange(n), data["taken"]][mask].mean(), abs=1e-6)
 
 
-def test_group_figures_equal_fairlearn_by_group(data: dict[str, Any], report: dict[str, Any]) -> None:
+def test_group_figures_equal_fairlearn_by_group(
+    data: dict[str, Any], report: dict[str, Any]
+) -> None:
     rows = data["rows"]
     n = len(rows)
     y = rows["label"].to_numpy()
@@ -169,11 +184,17 @@ def test_group_figures_equal_fairlearn_by_group(data: dict[str, Any], report: di
         assert g["mean_p_outcome"] == pytest.approx(figures["mean_p"], abs=1e-6)
 
 
-def test_doubly_robust_values_without_truth(data: dict[str, Any], dr_report: dict[str, Any]) -> None:
+def test_doubly_robust_values_without_truth(
+    data: dict[str, Any], dr_report: dict[str, Any]
+) -> None:
     rows = data["rows"]
     y = rows["label"].to_numpy()
     terms = dr_terms(
-        y=y, taken=data["taken"], mu=data["p"], propensity=data["propensity"], recommended=data["recommended"]
+        y=y,
+        taken=data["taken"],
+        mu=data["p"],
+        propensity=data["propensity"],
+        recommended=data["recommended"],
     )
     assert dr_report["method"] == "doubly_robust"
     for value in ("work", "family"):
@@ -185,14 +206,19 @@ def test_doubly_robust_values_without_truth(data: dict[str, Any], dr_report: dic
     assert dr_report["overall"]["v_rec"] == pytest.approx(terms.mean(), abs=1e-6)
 
 
-def test_gaps_equal_fairlearn_difference_and_ratio(data: dict[str, Any], report: dict[str, Any]) -> None:
+def test_gaps_equal_fairlearn_difference_and_ratio(
+    data: dict[str, Any], report: dict[str, Any]
+) -> None:
     rows = data["rows"]
     n = len(rows)
     y = rows["label"].to_numpy()
     p_taken = data["p"][np.arange(n), data["taken"]]
     # the groups compared are those published and not "unknown": here every basis
     frame = MetricFrame(
-        metrics={"base_rate": lambda t, p: float(np.mean(t)), "mean_p_outcome": lambda t, p: float(np.mean(p))},
+        metrics={
+            "base_rate": lambda t, p: float(np.mean(t)),
+            "mean_p_outcome": lambda t, p: float(np.mean(p)),
+        },
         y_true=y,
         y_pred=p_taken,
         sensitive_features=rows["residence_basis"],
@@ -234,7 +260,10 @@ def test_age_bands_languages_and_client_level_groups() -> None:
     rows = pd.DataFrame(
         {
             "client_id": ["a", "a", "b", "c", "d"] + [f"r{i}" for i in range(6)] + ["s1"],
-            "decision_date": pd.to_datetime(["2022-02-01", "2021-01-01", "2021-01-01", "2021-01-01", "2021-01-01"] + ["2021-01-01"] * 7),
+            "decision_date": pd.to_datetime(
+                ["2022-02-01", "2021-01-01", "2021-01-01", "2021-01-01", "2021-01-01"]
+                + ["2021-01-01"] * 7
+            ),
             "age": [25.0, 24.0, 25.0, 60.0, np.nan] + [30.0] * 7,
             "mother_tongue": ["ar", "ar", "xx", "", None] + ["ru"] * 6 + ["so"],
         }
@@ -265,8 +294,18 @@ def _all_counts(report: dict[str, Any]) -> list[int]:
     found = []
     for attribute in report["attributes"]:
         for g in attribute["groups"]:
-            found += [g[key] for key in ("clients", "decision_points", "good_outcomes", "other_outcomes",
-                                          "decisions", "overrides") if g.get(key) is not None]
+            found += [
+                g[key]
+                for key in (
+                    "clients",
+                    "decision_points",
+                    "good_outcomes",
+                    "other_outcomes",
+                    "decisions",
+                    "overrides",
+                )
+                if g.get(key) is not None
+            ]
         for kind in ("recommended", "historical"):
             for row in attribute.get("services", {}).get(kind, []):
                 found += [v for v in row["counts"].values() if v is not None]
@@ -299,7 +338,10 @@ def test_published_group_tables_leave_nothing_recoverable(report: dict[str, Any]
             continue
         groups = [g["group"] for g in attribute["groups"]]
         mask = pd.DataFrame(
-            {"n": [attribute["groups"][i]["clients"] is None for i in range(len(groups))] + [False]},
+            {
+                "n": [attribute["groups"][i]["clients"] is None for i in range(len(groups))]
+                + [False]
+            },
             index=[*groups, TOTAL],
         )
         assert linearly_determined(mask) == set(), attribute["name"]
@@ -319,7 +361,9 @@ def test_published_group_tables_leave_nothing_recoverable(report: dict[str, Any]
                         assert r["shares"][c] is None
 
 
-def test_intersection_is_linked_to_its_margins(report: dict[str, Any], dr_report: dict[str, Any]) -> None:
+def test_intersection_is_linked_to_its_margins(
+    report: dict[str, Any], dr_report: dict[str, Any]
+) -> None:
     inter = section(report, INTERSECTION)
     genders = [g["group"] for g in section(report, "gender")["groups"]]
     bases = [g["group"] for g in section(report, "residence_basis")["groups"]]
@@ -353,7 +397,7 @@ def test_headline_says_whether_a_known_gap_narrows() -> None:
     n_clients = 200
     client = np.repeat(np.arange(n_clients), 2)
     n = len(client)
-    female = (client % 2 == 0)
+    female = client % 2 == 0
     truth = np.zeros((n, 3))
     truth[:, 0] = np.where(female, 0.2, 0.6)  # taken
     truth[:, 1] = np.where(female, 0.5, 0.6)  # recommended
@@ -366,8 +410,13 @@ def test_headline_says_whether_a_known_gap_narrows() -> None:
         }
     )
     report = fairness_report(
-        rows=rows, actions=ACTIONS, taken=np.zeros(n, int), recommended=np.ones(n, int),
-        p=np.full((n, 3), 0.4), propensity=np.full((n, 3), 1 / 3), truth=truth,
+        rows=rows,
+        actions=ACTIONS,
+        taken=np.zeros(n, int),
+        recommended=np.ones(n, int),
+        p=np.full((n, 3), 0.4),
+        propensity=np.full((n, 3), 1 / 3),
+        truth=truth,
         settings=FairnessSettings(min_cell_size=K, n_boot=100),
     )
     line = report["headline"][0]
@@ -380,8 +429,13 @@ def test_headline_says_whether_a_known_gap_narrows() -> None:
     assert "40,0 → 10,0" in line["text"]["fi"] and "40.0 → 10.0" in line["text"]["en"]
     # the reverse: recommendations that widen it
     widened = fairness_report(
-        rows=rows, actions=ACTIONS, taken=np.ones(n, int), recommended=np.zeros(n, int),
-        p=np.full((n, 3), 0.4), propensity=np.full((n, 3), 1 / 3), truth=truth,
+        rows=rows,
+        actions=ACTIONS,
+        taken=np.ones(n, int),
+        recommended=np.zeros(n, int),
+        p=np.full((n, 3), 0.4),
+        propensity=np.full((n, 3), 1 / 3),
+        truth=truth,
         settings=FairnessSettings(min_cell_size=K, n_boot=100),
     )
     assert widened["headline"][0]["verdict"] == "widens"
@@ -393,13 +447,18 @@ def test_headline_needs_two_published_groups(report: dict[str, Any]) -> None:
     for line in lines.values():
         assert line["verdict"] in ("narrows", "widens", "no_clear_change", "not_enough_groups")
         if line["verdict"] != "not_enough_groups":
-            assert line["change_low"] <= line["change"] + 1e-9 or line["change_low"] <= line["change_high"]
+            assert (
+                line["change_low"] <= line["change"] + 1e-9
+                or line["change_low"] <= line["change_high"]
+            )
 
 
 # -- decisions -------------------------------------------------------------------------------
 
 
-def _store_rows(data: dict[str, Any], rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _store_rows(
+    data: dict[str, Any], rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = data["rows"]
     n = len(rows)
     audit = pd.DataFrame(
@@ -410,7 +469,9 @@ def _store_rows(data: dict[str, Any], rng: np.random.Generator) -> tuple[pd.Data
             "as_of": rows["decision_date"].dt.date.astype(str),
             "features": [
                 json.dumps({k: (None if pd.isna(v) else v) for k, v in row.items()})
-                for row in rows[["gender", "age", "mother_tongue", "residence_basis"]].to_dict("records")
+                for row in rows[["gender", "age", "mother_tongue", "residence_basis"]].to_dict(
+                    "records"
+                )
             ],
         }
     )
@@ -423,7 +484,9 @@ def _store_rows(data: dict[str, Any], rng: np.random.Generator) -> tuple[pd.Data
             "request_id": audit["request_id"],
             "chosen_service": chosen,
             "recommended_service": recommended,
-            "reason_code": np.where(override, rng.choice(["waiting_time", "client_preference"], n), None),
+            "reason_code": np.where(
+                override, rng.choice(["waiting_time", "client_preference"], n), None
+            ),
             "corrects": None,
         }
     )
@@ -435,7 +498,9 @@ def test_decisions_join_and_override_rates(data: dict[str, Any]) -> None:
     decisions, audit = _store_rows(data, rng)
     # a correction replaces the first decision of request r0
     fix = decisions.iloc[[0]].assign(decision_id="d-fix", chosen_service="b", corrects="d0")
-    joined = decisions_from_store(pd.concat([decisions, fix], ignore_index=True), audit, model_version="3")
+    joined = decisions_from_store(
+        pd.concat([decisions, fix], ignore_index=True), audit, model_version="3"
+    )
     assert len(joined) == len(decisions)
     assert joined.loc[joined["request_id"] == "r0", "chosen_service"].item() == "b"
     assert decisions_from_store(decisions, audit, model_version="4").empty
@@ -447,7 +512,9 @@ def test_decisions_join_and_override_rates(data: dict[str, Any]) -> None:
         assert g["decisions"] == int(mask.sum())
         assert g["overrides"] == int(joined.loc[mask, "overridden"].sum())
         assert g["override_rate"] == pytest.approx(joined.loc[mask, "overridden"].mean(), abs=1e-6)
-    assert report["overall"]["override_rate"] == pytest.approx(joined["overridden"].mean(), abs=1e-6)
+    assert report["overall"]["override_rate"] == pytest.approx(
+        joined["overridden"].mean(), abs=1e-6
+    )
     gaps = section(report, "residence_basis")["gaps"]
     assert gaps["override_rate"]["flagged"]  # 40 % against 10 %
     reasons = section(report, "residence_basis")["override_reasons"]

@@ -56,8 +56,13 @@ def test_lambda_one_is_the_ordinary_self_normalised_estimate(with_mu: bool) -> N
     data = _bandit(0)
     mu = data["mu"] if with_mu else None
     analysis = policy_value_sensitivity(
-        y=data["y"], taken=data["taken"], propensity=data["propensity"],
-        recommended=data["recommended"], clusters=data["clusters"], mu=mu, n_boot=50,
+        y=data["y"],
+        taken=data["taken"],
+        propensity=data["propensity"],
+        recommended=data["recommended"],
+        clusters=data["clusters"],
+        mu=mu,
+        n_boot=50,
     )
     n = len(data["y"])
     matched = data["taken"] == data["recommended"]
@@ -71,7 +76,9 @@ def test_lambda_one_is_the_ordinary_self_normalised_estimate(with_mu: bool) -> N
     assert analysis.estimate == pytest.approx(expected)
     first = analysis.bounds[0]
     assert first.lam == 1.0
-    assert first.value_low == pytest.approx(expected) and first.value_high == pytest.approx(expected)
+    assert first.value_low == pytest.approx(expected) and first.value_high == pytest.approx(
+        expected
+    )
     assert first.low <= expected <= first.high
     assert analysis.reference == pytest.approx(data["y"].mean())
 
@@ -81,12 +88,19 @@ def test_lambda_one_is_the_ordinary_self_normalised_estimate(with_mu: bool) -> N
 def test_bounds_nest_as_lambda_grows(with_mu: bool, seed: int) -> None:
     data = _bandit(seed)
     analysis = policy_value_sensitivity(
-        y=data["y"], taken=data["taken"], propensity=data["propensity"],
-        recommended=data["recommended"], clusters=data["clusters"],
-        mu=data["mu"] if with_mu else None, lambdas=(3.0, 1.0, 1.5, 1.1, 2.0, 1.25), n_boot=80,
+        y=data["y"],
+        taken=data["taken"],
+        propensity=data["propensity"],
+        recommended=data["recommended"],
+        clusters=data["clusters"],
+        mu=data["mu"] if with_mu else None,
+        lambdas=(3.0, 1.0, 1.5, 1.1, 2.0, 1.25),
+        n_boot=80,
     )
     lams = [b.lam for b in analysis.bounds]
-    assert lams == sorted(lams) == [1.0, 1.1, 1.25, 1.5, 2.0, 3.0]  # sorted, whatever the order given
+    assert (
+        lams == sorted(lams) == [1.0, 1.1, 1.25, 1.5, 2.0, 3.0]
+    )  # sorted, whatever the order given
     for smaller, larger in itertools.pairwise(analysis.bounds):
         assert larger.value_low <= smaller.value_low + 1e-12
         assert larger.value_high >= smaller.value_high - 1e-12
@@ -109,8 +123,14 @@ def test_threshold_solution_equals_brute_force_over_the_box(seed: int) -> None:
     lam = 1.7
     for with_mu in (False, True):
         analysis = policy_value_sensitivity(
-            y=y, taken=taken, propensity=propensity, recommended=recommended, clusters=None,
-            mu=mu if with_mu else None, lambdas=[lam], n_boot=5,
+            y=y,
+            taken=taken,
+            propensity=propensity,
+            recommended=recommended,
+            clusters=None,
+            mu=mu if with_mu else None,
+            lambdas=[lam],
+            n_boot=5,
         )
         a, b = msm_weight_bounds(propensity[:, 0], lam)
         r = y - mu[:, 0] if with_mu else y
@@ -118,7 +138,9 @@ def test_threshold_solution_equals_brute_force_over_the_box(seed: int) -> None:
         # a linear-fractional objective is extreme at a vertex of the box: try all 2^n
         values = [
             constant + np.dot(w, r) / w.sum()
-            for w in (np.where(np.array(v, dtype=bool), b, a) for v in itertools.product([0, 1], repeat=n))
+            for w in (
+                np.where(np.array(v, dtype=bool), b, a) for v in itertools.product([0, 1], repeat=n)
+            )
         ]
         bound = analysis.bounds[0]
         assert bound.value_low == pytest.approx(min(values))
@@ -171,14 +193,22 @@ def test_sensitivity_interval_covers_a_known_confounding_where_the_plain_one_doe
     data, truth, lam_true = _confounded_world(0)
     assert 1.5 < lam_true < 2.5
     plain = dr_policy_value(
-        y=data["y"], taken=data["taken"], mu=data["mu"], propensity=data["propensity"],
-        recommended=data["recommended"], clusters=data["clusters"],
+        y=data["y"],
+        taken=data["taken"],
+        mu=data["mu"],
+        propensity=data["propensity"],
+        recommended=data["recommended"],
+        clusters=data["clusters"],
     )
     assert not plain.low <= truth <= plain.high  # the hidden trait biases it
     analysis = policy_value_sensitivity(
-        y=data["y"], taken=data["taken"], propensity=data["propensity"],
-        recommended=data["recommended"], clusters=data["clusters"],
-        mu=data["mu"] if with_mu else None, lambdas=[1.0, lam_true],
+        y=data["y"],
+        taken=data["taken"],
+        propensity=data["propensity"],
+        recommended=data["recommended"],
+        clusters=data["clusters"],
+        mu=data["mu"] if with_mu else None,
+        lambdas=[1.0, lam_true],
     )
     at_one, at_true = analysis.bounds
     assert not at_one.low <= truth <= at_one.high
@@ -189,9 +219,14 @@ def test_sensitivity_interval_covers_a_known_confounding_where_the_plain_one_doe
 def test_break_even_lambda_is_where_the_lower_end_reaches_the_reference() -> None:
     data, _, _ = _confounded_world(1, n=5_000)
     common = {
-        "y": data["y"], "taken": data["taken"], "propensity": data["propensity"],
-        "recommended": data["recommended"], "clusters": data["clusters"], "mu": data["mu"],
-        "n_boot": 100, "seed": 3,
+        "y": data["y"],
+        "taken": data["taken"],
+        "propensity": data["propensity"],
+        "recommended": data["recommended"],
+        "clusters": data["clusters"],
+        "mu": data["mu"],
+        "n_boot": 100,
+        "seed": 3,
     }
     analysis = policy_value_sensitivity(**common)
     reference = analysis.reference
@@ -211,8 +246,11 @@ def test_break_even_lambda_is_where_the_lower_end_reaches_the_reference() -> Non
 
 def test_no_matched_rows_give_nan_bounds() -> None:
     analysis = policy_value_sensitivity(
-        y=[1.0, 0.0], taken=[0, 0], propensity=[[0.5, 0.5], [0.5, 0.5]],
-        recommended=[1, 1], clusters=None,
+        y=[1.0, 0.0],
+        taken=[0, 0],
+        propensity=[[0.5, 0.5], [0.5, 0.5]],
+        recommended=[1, 1],
+        clusters=None,
     )
     assert math.isnan(analysis.estimate)
     assert all(math.isnan(b.low) and math.isnan(b.high) for b in analysis.bounds)

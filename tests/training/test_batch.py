@@ -144,7 +144,9 @@ def test_batch_explanations_are_the_single_client_ones(trained_model: TrainedMod
     from training.contract import load_valid_tables
 
     router = trained_model.result.router
-    tables = load_valid_tables(trained_model.data_dir, catalogue=router.catalogue, config=router.config)
+    tables = load_valid_tables(
+        trained_model.data_dir, catalogue=router.catalogue, config=router.config
+    )
     features = caseload_features(router, tables, date.fromisoformat(AS_OF)).head(60)
     batch = router.score(features)
     X = router.encoder.transform(features)
@@ -154,6 +156,10 @@ def test_batch_explanations_are_the_single_client_ones(trained_model: TrainedMod
         records = features.drop(columns=["client_id", "decision_date"]).to_dict("records")
         for i, record in enumerate(records):
             one = router.recommend(record, k=k, language=language)
-            expected = {router.action_index(s.service): s.explanation for s in one.recommendations if s.explanation}
+            expected = {
+                router.action_index(s.service): s.explanation
+                for s in one.recommendations
+                if s.explanation
+            }
             expected[router.reference_index] = one.reference.explanation
             assert many[i] == expected

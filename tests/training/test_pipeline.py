@@ -270,9 +270,12 @@ def test_the_held_out_value_carries_its_sensitivity_to_hidden_confounding(
         even = extra["break_even_lambda"]
         assert even is None or even >= 1.0
     metrics = result.sensitivity_metrics()
-    assert metrics["dr_sensitivity.1.5.low"] == result.details[result.chosen].extra[
-        "dr_sensitivity"
-    ][SENSITIVITY_LAMBDAS.index(1.5)]["low"]
+    assert (
+        metrics["dr_sensitivity.1.5.low"]
+        == result.details[result.chosen].extra["dr_sensitivity"][SENSITIVITY_LAMBDAS.index(1.5)][
+            "low"
+        ]
+    )
     assert all(f"{n}.dr_sensitivity.1.low" in metrics for n in result.details)
     # the model card says what the DR interval assumes and what survives lam
     card = result.model_card

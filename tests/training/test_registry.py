@@ -38,10 +38,7 @@ def test_the_default_store_is_sqlite_under_the_checkouts_mlruns(tmp_path: Path) 
         f"sqlite:///{(REPO / 'mlruns' / 'mlflow.db').as_posix()}"
     )
     # outside a checkout: the folder itself
-    assert (
-        default_tracking_uri(tmp_path)
-        == f"sqlite:///{tmp_path.as_posix()}/mlruns/mlflow.db"
-    )
+    assert default_tracking_uri(tmp_path) == f"sqlite:///{tmp_path.as_posix()}/mlruns/mlflow.db"
 
 
 def test_mlflow_tracking_uri_is_honoured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

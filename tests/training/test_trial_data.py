@@ -63,8 +63,16 @@ def trial_run(tmp_path_factory: pytest.TempPathFactory, mlflow_store: object) ->
     out = CliRunner().invoke(
         app,
         [
-            "evaluate", "--data", str(folder), "--truth", str(paths["truth"]),
-            "--version", registered.version, "--model-name", MODEL_NAME, "--json",
+            "evaluate",
+            "--data",
+            str(folder),
+            "--truth",
+            str(paths["truth"]),
+            "--version",
+            registered.version,
+            "--model-name",
+            MODEL_NAME,
+            "--json",
         ],
     )
     assert out.exit_code == 0, out.output
@@ -161,7 +169,10 @@ def test_the_support_estimate_of_a_trial_with_equal_arms_stays_near_the_design(
     result = train(tmp_path, catalogue_path=paths["catalogue"], config_path=paths["config"])
     dp = result.dp
     rows = evaluable_rows(dp, np.ones(len(dp.frame), dtype=bool))
-    batch = result.router.score(dp.frame.loc[rows], eligible=dp.eligibility()[rows], intervals=False)
+    batch = result.router.score(
+        dp.frame.loc[rows], eligible=dp.eligibility()[rows], intervals=False
+    )
     assert batch.support.min() > 0.2 and batch.support.max() < 0.5, (
-        batch.support.min(), batch.support.max()
+        batch.support.min(),
+        batch.support.max(),
     )
