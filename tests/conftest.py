@@ -24,23 +24,33 @@ The API (tests/api, tests/reliability)
 - `settings`, `app`, `client`: the real app serving the session's champion,
   through FastAPI's TestClient, lifespan included.
 - `keys`: one key per role (two caseworker units) and their headers.
+- A module marked `one_app_per_module` gets one app, SQLite database and
+  model load for all its tests (`module_app`): its tests only add rows, with
+  keys and ids of their own, and check what they stored by difference.
+
+Markers and processes
+- Tests that start real servers (`polku serve` or a PostgreSQL cluster of
+  their own) get the `server` marker from the fixtures they use, so that
+  `make test-fast` can leave them out with the `slow`, `postgres` and
+  `browser` ones.
+- Under pytest-xdist (`--dist loadgroup`, as `make test` runs it) the tests of
+  one module run in one process, so that module-scoped fixtures are built
+  once and tests that read what earlier ones left (test_fuzz.py's counts)
+  see it; a module's backends are separate groups, and each test that starts
+  servers of its own is a group of its own. The server groups go first, then
+  the slow ones, so that the longest run while the short ones fill the gaps.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
-from api.main import create_app
-from api.settings import Settings
-from tests.support import postgres
-from tests.support.api_requests import Keys, create_keys
-from tests.support.reload_versions import ReloadVersions, register_reload_versions
 from tests.support.trained_model import (
     TINY_CONFIG,
     TINY_WORLD_CLIENTS,
@@ -48,6 +58,56 @@ from tests.support.trained_model import (
     MlflowStore,
     TrainedModel,
 )
+
+# The API, MLflow and the learners are imported where a fixture needs them: the
+# pytest-xdist controller loads this file too, and runs no test.
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from api.settings import Settings
+    from tests.support.api_requests import Keys
+    from tests.support.reload_versions import ReloadVersions
+
+
+# --------------------------------------------------------------------------- markers and processes
+
+# Fixtures that start `polku serve` or a PostgreSQL cluster of their own.
+SERVER_FIXTURES = frozenset({"server_factory", "throwaway_postgres", "served", "two_worker_server"})
+FUNCTION_SERVER_FIXTURES = frozenset({"server_factory", "throwaway_postgres"})
+
+
+def _process_group(item: pytest.Item) -> str:
+    """The tests that must share one pytest-xdist worker: see the module docstring."""
+    if FUNCTION_SERVER_FIXTURES & set(item.fixturenames):
+        return item.nodeid
+    module = item.nodeid.split("::")[0]
+    callspec = getattr(item, "callspec", None)
+    backend = callspec.params.get("backend") if callspec is not None else None
+    return f"{module}[{backend}]" if backend else module
+
+
+def _start_order(item: pytest.Item) -> int:
+    if item.get_closest_marker("server"):
+        return 0
+    return 1 if item.get_closest_marker("slow") else 2
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVER_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.server)
+    groups: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        groups.setdefault(_process_group(item), []).append(item)
+    if config.pluginmanager.hasplugin("xdist"):
+        for name, members in groups.items():
+            for item in members:
+                item.add_marker(pytest.mark.xdist_group(name))
+    ordered = sorted(groups.values(), key=lambda members: min(map(_start_order, members)))
+    items[:] = [item for members in ordered for item in members]
+
 
 # --------------------------------------------------------------------------- the model
 
@@ -103,6 +163,8 @@ def trained_model(
 
 @pytest.fixture(scope="session")
 def reload_versions(trained_model: TrainedModel, mlflow_store: MlflowStore) -> ReloadVersions:
+    from tests.support.reload_versions import register_reload_versions
+
     return register_reload_versions(trained_model, mlflow_store)
 
 
@@ -128,6 +190,8 @@ def _mlflow_store_restored(mlflow_store: MlflowStore) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A schema of its own on the test server, dropped at the end of the session."""
+    from tests.support import postgres
+
     url = postgres.server_url()
     postgres.require_server(url)
     with postgres.own_schema(url, "polku_test") as schema_url:
@@ -145,6 +209,8 @@ def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
     if backend == "sqlite":
         yield f"sqlite:///{(tmp_path / 'polku.db').as_posix()}"
         return
+    from tests.support import postgres
+
     url = request.getfixturevalue("postgres_url")
     postgres.empty_tables(url)
     try:
@@ -156,12 +222,16 @@ def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
 # --------------------------------------------------------------------------- the app
 
 
-@pytest.fixture
-def settings(tmp_path: Path, database_url: str, trained_model: TrainedModel) -> Settings:
-    """The session's champion from the session's MLflow store, a fresh database."""
+def _one_app_per_module(request: pytest.FixtureRequest) -> bool:
+    return request.node.get_closest_marker("one_app_per_module") is not None
+
+
+def _champion_settings(folder: Path, database_url: str, trained_model: TrainedModel) -> Settings:
+    from api.settings import Settings
+
     return Settings(
         env="development",
-        data_dir=tmp_path,
+        data_dir=folder,
         database_url=database_url,
         model_name=trained_model.name,
         model_alias="champion",
@@ -171,17 +241,70 @@ def settings(tmp_path: Path, database_url: str, trained_model: TrainedModel) -> 
     )
 
 
+@dataclass(frozen=True)
+class RunningApp:
+    settings: Settings
+    app: FastAPI
+    client: TestClient
+    keys: Keys
+
+
+@pytest.fixture(scope="module")
+def module_app(
+    trained_model: TrainedModel, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningApp]:
+    """One app, SQLite database and model load for a module marked `one_app_per_module`."""
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from tests.support.api_requests import create_keys
+
+    folder = tmp_path_factory.mktemp("app")
+    settings = _champion_settings(
+        folder, f"sqlite:///{(folder / 'polku.db').as_posix()}", trained_model
+    )
+    app = create_app(settings)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield RunningApp(settings, app, client, create_keys(app.state.engine))
+
+
 @pytest.fixture
-def app(settings: Settings) -> FastAPI:
+def settings(
+    request: pytest.FixtureRequest, tmp_path: Path, database_url: str, trained_model: TrainedModel
+) -> Settings:
+    """The session's champion from the session's MLflow store, a fresh database.
+
+    In a module marked `one_app_per_module`, the module's app's settings.
+    """
+    if _one_app_per_module(request):
+        return request.getfixturevalue("module_app").settings
+    return _champion_settings(tmp_path, database_url, trained_model)
+
+
+@pytest.fixture
+def app(request: pytest.FixtureRequest, settings: Settings) -> FastAPI:
+    if _one_app_per_module(request):
+        return request.getfixturevalue("module_app").app
+    from api.main import create_app
+
     return create_app(settings)
 
 
 @pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
+def client(request: pytest.FixtureRequest, app: FastAPI) -> Iterator[TestClient]:
+    if _one_app_per_module(request):
+        yield request.getfixturevalue("module_app").client
+        return
+    from fastapi.testclient import TestClient
+
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 
 
 @pytest.fixture
-def keys(client: TestClient, app: FastAPI) -> Keys:
+def keys(request: pytest.FixtureRequest, client: TestClient, app: FastAPI) -> Keys:
+    if _one_app_per_module(request):
+        return request.getfixturevalue("module_app").keys
+    from tests.support.api_requests import create_keys
+
     return create_keys(app.state.engine)

@@ -47,15 +47,18 @@ class Served:
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
 def served(
-    request: pytest.FixtureRequest,
-    trained_model: TrainedModel,
-    tmp_path_factory: pytest.TempPathFactory,
+    backend: str, trained_model: TrainedModel, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Served]:
     """One server per backend for this module's tests (a start costs seconds)."""
-    folder = tmp_path_factory.mktemp(f"concurrency-{request.param}")
+    folder = tmp_path_factory.mktemp(f"concurrency-{backend}")
     servers = Servers(trained_model, folder)
-    with fresh_database(str(request.param), folder) as url:
+    with fresh_database(backend, folder) as url:
         prepared = prepare(url)
         try:
             if prepared.engine.dialect.name == "postgresql":
