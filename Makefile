@@ -26,9 +26,9 @@ setup: $(VENV)/.synced
 demo: setup
 	$(VENV)/bin/polku demo
 
-# Two processes (pytest-xdist); a module's tests stay in one (tests/conftest.py).
+# Two processes (pytest-xdist); a module's tests stay in one (tests/support/scheduling.py).
 TEST_PROCESSES ?= 2
-PYTEST := $(VENV)/bin/python -m pytest -n $(TEST_PROCESSES) --dist loadgroup --no-loadscope-reorder
+PYTEST := $(VENV)/bin/python -m pytest -n $(TEST_PROCESSES) --dist loadscope --no-loadscope-reorder
 
 test: setup
 	$(PYTEST)

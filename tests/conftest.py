@@ -33,12 +33,11 @@ Markers and processes
   their own) get the `server` marker from the fixtures they use, so that
   `make test-fast` can leave them out with the `slow`, `postgres` and
   `browser` ones.
-- Under pytest-xdist (`--dist loadgroup`, as `make test` runs it) the tests of
-  one module run in one process, so that module-scoped fixtures are built
-  once and tests that read what earlier ones left (test_fuzz.py's counts)
-  see it; a module's backends are separate groups, and each test that starts
-  servers of its own is a group of its own. The server groups go first, then
-  the slow ones, so that the longest run while the short ones fill the gaps.
+- Under pytest-xdist (`--dist loadscope`, as `make test` runs it) the tests
+  of one module run in one process, except where tests/support/scheduling.py
+  splits a module whose tests start servers of their own. The groups with
+  server tests go first, then the slow ones, so that the longest run side by
+  side while the short ones fill the gaps.
 """
 
 from __future__ import annotations
@@ -74,17 +73,6 @@ if TYPE_CHECKING:
 
 # Fixtures that start `polku serve` or a PostgreSQL cluster of their own.
 SERVER_FIXTURES = frozenset({"server_factory", "throwaway_postgres", "served", "two_worker_server"})
-FUNCTION_SERVER_FIXTURES = frozenset({"server_factory", "throwaway_postgres"})
-
-
-def _process_group(item: pytest.Item) -> str:
-    """The tests that must share one pytest-xdist worker: see the module docstring."""
-    if FUNCTION_SERVER_FIXTURES & set(item.fixturenames):
-        return item.nodeid
-    module = item.nodeid.split("::")[0]
-    callspec = getattr(item, "callspec", None)
-    backend = callspec.params.get("backend") if callspec is not None else None
-    return f"{module}[{backend}]" if backend else module
 
 
 def _start_order(item: pytest.Item) -> int:
@@ -93,20 +81,27 @@ def _start_order(item: pytest.Item) -> int:
     return 1 if item.get_closest_marker("slow") else 2
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from tests.support.scheduling import process_group
+
     for item in items:
         if SERVER_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.server)
     groups: dict[str, list[pytest.Item]] = {}
     for item in items:
-        groups.setdefault(_process_group(item), []).append(item)
-    if config.pluginmanager.hasplugin("xdist"):
-        for name, members in groups.items():
-            for item in members:
-                item.add_marker(pytest.mark.xdist_group(name))
+        groups.setdefault(process_group(item.nodeid), []).append(item)
     ordered = sorted(groups.values(), key=lambda members: min(map(_start_order, members)))
     items[:] = [item for members in ordered for item in members]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """`--dist loadscope` splits the modules that tests/support/scheduling.py names."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from tests.support.scheduling import module_scheduling
+
+    return module_scheduling(config, log)
 
 
 # --------------------------------------------------------------------------- the model
