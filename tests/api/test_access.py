@@ -1,4 +1,4 @@
-"""Every route against every role and unit: 401, 403 and 404 as SPEC §3 says (issue 7).
+"""Every route against every role and unit: 401, 403 and 404 as docs/api.md says.
 
 The table below is the access policy. It is compared with the app's own
 route table (`app.routes`, walked through included routers, so a route

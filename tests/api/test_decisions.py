@@ -1,4 +1,4 @@
-"""Decisions on SQLite and PostgreSQL: idempotent, append-only, unit-scoped (SPEC §3)."""
+"""Decisions on SQLite and PostgreSQL: idempotent, append-only, unit-scoped (docs/api.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Explanations add up (issue 4): contrastive for services, against the average for the reference.
+"""Explanations add up: contrastive for services, against the average for the reference.
 
 Documented scale: probability points. For a service s,
 ``p_outcome(s) - p_outcome(no_new_service) == sum of s's contributions``;

@@ -1,6 +1,6 @@
 """Concurrent writers against a real `polku serve`: every 201 is one row, no row without a 201.
 
-SPEC §3: a decision is never lost once 201 was answered; the same
+docs/api.md: a decision is never lost once 201 was answered; the same
 Idempotency-Key and body replay the first answer and store one row.
 """
 

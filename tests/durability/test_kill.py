@@ -44,9 +44,8 @@ from tests.support.servers import Servers
 
 pytestmark = pytest.mark.slow
 
-# Six rounds per backend in `make test` keep `.ci/run` under its 20 minutes on
-# the slowest machines seen (each round restarts the server); set
-# POLKU_KILL_ROUNDS for a longer run (session 2 ran 10 each).
+# Each round restarts the server, so `make test` runs a few per backend;
+# POLKU_KILL_ROUNDS sets how many for a longer run.
 ROUNDS = int(os.environ.get("POLKU_KILL_ROUNDS", "6"))
 WRITERS = 20
 KILL_AFTER_S = (0.5, 2.5)  # the moment of the kill, uniform after the load starts

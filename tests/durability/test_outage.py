@@ -1,6 +1,6 @@
 """The database unavailable for 10 s under load: 503 with Retry-After, not ready, nothing lost.
 
-SPEC §3: 503 with Retry-After when the database does not answer (nothing
+docs/api.md: 503 with Retry-After when the database does not answer (nothing
 stored: retry with the same Idempotency-Key); /health/ready is 503 while the
 database does not answer. Writers keep posting decisions throughout and
 retry every 503 after its Retry-After with the same key and body; a prober

@@ -1,4 +1,4 @@
-"""Decision points and their features against hand computations (SPEC §1).
+"""Decision points and their features against hand computations (docs/data.md).
 
 One small world, worked out by hand below, covers every feature and every
 action rule; a hypothesis property then checks the vectorised features against

@@ -1,4 +1,4 @@
-"""The outcome learners' recalibration and refit (issue 3)."""
+"""The outcome learners' recalibration and refit."""
 
 from __future__ import annotations
 

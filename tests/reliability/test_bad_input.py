@@ -205,7 +205,7 @@ def test_bad_recommendation_requests(
 
 
 def test_whole_floats_are_integers_as_json_schema_says(client: TestClient, keys: Keys) -> None:
-    """The OpenAPI document says integer; 3.0 is one (a fix found by schemathesis)."""
+    """The OpenAPI document says integer, and JSON Schema counts 3.0 as one."""
     body = request_body(k=3.0)
     body["client"]["birth_year"] = 1994.0
     response = client.post("/v1/recommendations", json=body, headers=keys.caseworker)

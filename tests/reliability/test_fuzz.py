@@ -1,4 +1,4 @@
-"""Schemathesis against the app in-process, from its own OpenAPI document (issue 7).
+"""Schemathesis against the app in-process, from its own OpenAPI document.
 
 Every operation of `/openapi.json`, every built-in check (schemathesis 4.x:
 not_a_server_error, status_code/content_type/response_headers/response_schema

@@ -1,4 +1,4 @@
-"""No personal data in logs, no raw keys in the database, no small cells in reports (issue 7).
+"""No personal data in logs, no raw keys in the database, no small cells in reports.
 
 The API's typical flows run with a marker in every value a caller chooses
 (client id, free-text profile fields, comments, the pause reason,

@@ -1,8 +1,8 @@
-"""Model registry faults on a real MLflow store: serve the last good model or nothing (issue 7).
+"""Model registry faults on a real MLflow store: serve the last good model or nothing.
 
 tests/api/test_serving.py covers a reload to a version failing its golden
 cases and to an unloadable one (outcome `kept`), and a start with the
-registry unreachable or empty. This module adds what issue 7 lists beyond
+registry unreachable or empty. This module adds the faults beyond
 those: a start whose alias names a bad version (never served, not ready,
 503 with Retry-After, readiness and logs say why); the registry lost while
 a good model serves (it keeps serving); recommendations that keep coming

@@ -1,4 +1,4 @@
-"""Small, hand-made tables that satisfy the data contract (SPEC §1).
+"""Small, hand-made tables that satisfy the data contract (docs/data.md).
 
 Every test that needs input data starts from these and changes only what it
 is about, so a failing test shows one broken rule rather than a wall of

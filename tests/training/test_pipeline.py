@@ -1,4 +1,4 @@
-"""The training pipeline: rows, split, selection and evaluation (issue 3).
+"""The training pipeline: rows, split, selection and evaluation.
 
 Most tests read the one model trained per session (`trained_model` in
 conftest.py); the split and the selection rule are also checked on small

@@ -1,4 +1,4 @@
-"""`polku pseudonymize`: keyed pseudonyms, stable and joinable, never half-written (issue 7).
+"""`polku pseudonymize`: keyed pseudonyms, stable and joinable, never half-written.
 
 The input is a small simulated world whose ids are then swapped for Finnish
 personal identity codes, as a careless export would hold them: `polku

@@ -35,7 +35,7 @@ from training.simulator.calibration import spell_starts_within
 from training.tables import Tables, read_tables
 
 HORIZON = 365
-# Outcome spells that cut a review's window short (SPEC §1): anything but unemployment.
+# Outcome spells that cut a review's window short (docs/data.md): anything but unemployment.
 CUTTING = ("employed", "subsidised_employment", "education", "inactive", "moved_away")
 
 
@@ -356,7 +356,7 @@ def test_reviews_with_a_planned_service_are_selected_on_the_outcome(
     large: tuple[WorldParams, pd.DataFrame],
 ) -> None:
     """Reviews whose planned service did not start within 30 days include the ones cut
-    short by work or education, so their labels run above their truth (SPEC's trap)."""
+    short by work or education, so their labels run above their truth (a trap of docs/world.md)."""
     _, truth = large
     rows = truth.loc[
         ~truth["service_start"] & truth["complete"] & (truth["historical_action"] != NO_NEW_SERVICE)

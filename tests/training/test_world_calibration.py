@@ -105,7 +105,7 @@ def test_fewer_than_a_third_reach_b1_in_integration_training(world: History) -> 
 
 
 def test_competence_centre_clients_find_work(world: History) -> None:
-    """Omnia's competence centre for immigrants (SPEC): of the clients who left in
+    """Omnia's competence centre for immigrants (docs/world.md): of the clients who left in
     2020, 32 % were employed. Among completed competence-centre episodes, share with
     an employed spell starting within 365 days after the end: 20-40 %."""
     after = report.after_service(world.episodes, world.outcomes, extract_date=EXTRACT)
@@ -114,7 +114,7 @@ def test_competence_centre_clients_find_work(world: History) -> None:
 
 
 def test_competence_centre_clients_start_education(world: History) -> None:
-    """Omnia (SPEC): 55 % of the 2020 leavers started education; since 2019, 614 of
+    """Omnia (docs/world.md): 55 % of the 2020 leavers started education; since 2019, 614 of
     1 932 clients started degree studies. Share with an education spell starting
     within 365 days after a completed episode's end: 30-55 %."""
     after = report.after_service(world.episodes, world.outcomes, extract_date=EXTRACT)
