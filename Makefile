@@ -18,7 +18,7 @@ $(UV):
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	touch $@
 
 setup: $(VENV)/.synced
@@ -45,5 +45,5 @@ clean:
 
 # Benchmarks (not tests): install the optional peer learners, then run.
 bench-setup: setup
-	$(UV) sync --frozen --group bench --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --group bench --python $(PYTHON)
 	touch $(VENV)/.synced
