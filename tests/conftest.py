@@ -85,7 +85,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     from tests.support.scheduling import process_group
 
     for item in items:
-        if SERVER_FIXTURES & set(item.fixturenames):
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.server)
     groups: dict[str, list[pytest.Item]] = {}
     for item in items:

@@ -152,14 +152,14 @@ def test_sigkill_under_load_loses_no_acknowledged_decision(
         prepared.engine.dispose()
 
     statuses = ledger.statuses()
-    rows = stored_decisions(prepared.engine)
-    per_key = Counter(r.idempotency_key for r in rows)
+    stored = stored_decisions(prepared.engine)
+    per_key = Counter(r.idempotency_key for r in stored)
     print(
         f"\n{prepared.engine.dialect.name} kill rounds (seed {seed}): {ROUNDS}, kills after "
         f"{[round(k, 2) for k in kills]} s, requests {len(ledger.answers)}, answers "
         f"{dict(statuses)}, without answer at the kill {in_flight_at_kill}, decisions sent "
         f"{len(sent)}, acknowledged {len(ledger.acknowledged())} (of them stored before the "
-        f"kill though unanswered: {len(ledger.replayed_after_refusal())}), rows {len(rows)}, "
+        f"kill though unanswered: {len(ledger.replayed_after_refusal())}), rows {len(stored)}, "
         f"recommendations answered {len(answered_recommendations)}, restarts to live "
         f"{[round(s, 1) for s in restart_s]} s"
     )

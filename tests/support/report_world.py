@@ -61,7 +61,10 @@ def build_world(n_clients: int = 1500) -> World:
     eligible = dp.eligibility().copy()
     eligible[np.flatnonzero(known), taken[known]] = True
     groups = pd.factorize(frame["client_id"])[0]
-    common = {"n_actions": len(dp.actions), "categorical_features": encoder.categorical_indices}
+    common: dict[str, Any] = {
+        "n_actions": len(dp.actions),
+        "categorical_features": encoder.categorical_indices,
+    }
     rows = known & train
     propensity = PropensityModel(n_estimators=30, **common).fit(
         X[rows], taken[rows], eligible[rows], groups[rows]
