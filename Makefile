@@ -1,6 +1,8 @@
 # Two entry points for a fresh machine with only Python 3.11+ and make:
 #   make demo   simulate, train, promote and serve
 #   make test   the whole test suite
+#   make test-fast   all but the tests that start servers or need PostgreSQL,
+#                    Chromium or minutes (markers server, postgres, browser, slow)
 # Both install the locked environment into .venv/ first.
 PYTHON ?= python3
 UV_VERSION := 0.13.9
@@ -9,14 +11,14 @@ VENV := .venv
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_LINK_MODE := copy
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test test-fast lint bench clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	touch $@
 
 setup: $(VENV)/.synced
@@ -24,8 +26,15 @@ setup: $(VENV)/.synced
 demo: setup
 	$(VENV)/bin/polku demo
 
+# Two processes (pytest-xdist); a module's tests stay in one (tests/support/scheduling.py).
+TEST_PROCESSES ?= 2
+PYTEST := $(VENV)/bin/python -m pytest -n $(TEST_PROCESSES) --dist loadscope --no-loadscope-reorder
+
 test: setup
-	$(VENV)/bin/python -m pytest
+	$(PYTEST)
+
+test-fast: setup
+	$(PYTEST) -m "not slow and not server and not postgres and not browser"
 
 lint: setup
 	$(VENV)/bin/ruff check model training api tests bench
@@ -36,5 +45,5 @@ clean:
 
 # Benchmarks (not tests): install the optional peer learners, then run.
 bench-setup: setup
-	$(UV) sync --frozen --group bench --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --group bench --python $(PYTHON)
 	touch $(VENV)/.synced

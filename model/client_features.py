@@ -5,7 +5,7 @@ three pandas tables. Serving one recommendation needs them for a single
 client on a single date, where building those tables costs more than the
 model itself (about 6 ms against well under 1 ms here). `client_features`
 computes exactly the same values from plain mappings and lists;
-`tests/test_client_features.py` proves, with generated histories, that the
+`tests/model/test_client_features.py` proves, with generated histories, that the
 two agree feature by feature.
 
 The semantics are `features_at`'s (see the docstring of

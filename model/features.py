@@ -80,7 +80,7 @@ PROGRESS_FEATURES: Final[tuple[Feature, ...]] = (
 # learners keep them (but see ACTION_PROXY_FEATURES).
 # `months_unemployed` and `years_since_arrival` joined in session 6: on a
 # randomized trial with two services and equal arms
-# (tests/test_trial_data.py) the support estimate ranged over 0.08..0.69
+# (tests/training/test_trial_data.py) the support estimate ranged over 0.08..0.69
 # where every true propensity is 1/3, and the doubly-robust interval missed
 # the true V_rec on two of three 3000-client trials; without them it stays
 # within 0.25..0.42 and all three cover. On the built-in 20 000-client worlds
@@ -102,7 +102,7 @@ DECISION_TIMING_FEATURES: Final = (
 # continues the plan, and a recommendation asked for at a review, do not count
 # the current one (records strictly before the date). An S-learner then reads
 # the action's effect off `n_reviews` instead of the action: on a randomized
-# trial (one review, then the service or nothing; tests/test_trial_data.py)
+# trial (one review, then the service or nothing; tests/training/test_trial_data.py)
 # it is 1 for every treated client and 0 for every control, the learner
 # predicted the same chance under both actions (uplift +0.01 against a true
 # +0.26) and served a recommendation that lost the effect. Dropping it cost

@@ -11,7 +11,7 @@ recommendation for one client, so the same rules are applied here in Python and
 they accept and refuse exactly what `training.contract.check_tables` does.
 
 Features come from `model.client_features` (equal to `features_at`, proven
-in `tests/test_client_features.py`) and are checked against the
+in `tests/model/test_client_features.py`) and are checked against the
 decision-point contract before the model sees them.
 """
 

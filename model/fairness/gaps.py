@@ -55,7 +55,7 @@ def gap(values: Mapping[str, float | None] | pd.Series) -> tuple[float, float]:
     ``difference = max - min`` and ``ratio = min / max`` over the groups with
     a value, exactly as ``MetricFrame.difference(method="between_groups")``
     and ``MetricFrame.ratio(method="between_groups")`` compute them from
-    ``by_group`` (tests/test_fairness.py checks the two agree on the same
+    ``by_group`` (tests/model/test_fairness.py checks the two agree on the same
     groups). Computed from the published values so that a hidden group can
     never be worked out from a gap. NaN with fewer than two groups; the ratio
     is NaN when the largest value is not positive or the smallest negative.

@@ -1,4 +1,4 @@
-"""Every route against every role and unit: 401, 403 and 404 as SPEC §3 says (issue 7).
+"""Every route against every role and unit: 401, 403 and 404 as docs/api.md says.
 
 The table below is the access policy. It is compared with the app's own
 route table (`app.routes`, walked through included routers, so a route
@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from starlette.routing import Route
 
 from api.deps import ROLES_KEY
-from tests.api.conftest import Keys, recommend, request_body
+from tests.support.api_requests import Keys, recommend, request_body
 
 EVERYONE = {"caseworker", "evaluator", "data_scientist", "admin"}
 PUBLIC = {"public"}

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from api.storage.audit import AuditEvent, insert_audit_event, list_audit_events, purge_audit_events
 from api.storage.engine import write_transaction
 from api.storage.tables import audit_events, decisions
-from tests.api.conftest import Keys, recommend
-from tests.conftest import TrainedModel
+from tests.support.api_requests import Keys, recommend
+from tests.support.trained_model import TrainedModel
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

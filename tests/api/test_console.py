@@ -21,7 +21,7 @@ from api.auth import create_key
 from api.console.locale import words
 from api.storage.engine import write_transaction
 from api.storage.tables import console_sessions
-from tests.api.conftest import Keys, request_body
+from tests.support.api_requests import Keys, request_body
 
 LOCALE = Path(__file__).resolve().parents[2] / "api" / "console" / "locale"
 

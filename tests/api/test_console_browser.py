@@ -30,7 +30,7 @@ import pytest
 from fastapi import FastAPI
 
 from api.auth import create_key
-from tests.api.conftest import request_body
+from tests.support.api_requests import request_body
 
 pytestmark = pytest.mark.browser
 

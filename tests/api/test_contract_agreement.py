@@ -36,8 +36,8 @@ from model.vocab import (
     OUTCOME_STATUSES,
     RESIDENCE_BASES,
 )
-from tests.conftest import TrainedModel
-from training.contract.load import check_tables
+from tests.support.trained_model import TrainedModel
+from training.contract import check_tables
 from training.tables import Tables
 
 CATALOGUE = load_catalogue()
@@ -222,7 +222,7 @@ def test_the_api_accepts_and_flags_what_the_contract_does(
 
 
 def test_a_clean_request_passes_both(loaded: LoadedModel) -> None:
-    from tests.api.conftest import request_body
+    from tests.support.api_requests import request_body
 
     body = request_body()
     assert _api_cells(body, loaded) == (True, set())

@@ -1,4 +1,4 @@
-"""Decisions on SQLite and PostgreSQL: idempotent, append-only, unit-scoped (SPEC §3)."""
+"""Decisions on SQLite and PostgreSQL: idempotent, append-only, unit-scoped (docs/api.md)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from api.storage.tables import decisions
-from tests.api.conftest import Keys, recommend
+from tests.support.api_requests import Keys, recommend
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -299,7 +299,7 @@ def test_decisions_work_while_recommendations_are_paused(client: TestClient, key
     )
     paused = client.post("/v1/recommendations", json={}, headers=keys.caseworker)
     assert paused.status_code in (422, 503)
-    from tests.api.conftest import request_body
+    from tests.support.api_requests import request_body
 
     refused = client.post("/v1/recommendations", json=request_body(), headers=keys.caseworker)
     assert refused.status_code == 503

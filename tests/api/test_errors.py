@@ -1,9 +1,15 @@
-"""Errors are problem details with the right status and the request id (SPEC §3, issue 7)."""
+"""Errors are problem details with the right status and the request id (docs/api.md).
+
+The module's tests share one app and database: what a test stores is
+compared with what the tables held before it, and a decision that is stored
+has an idempotency key of its own.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import uuid
 from typing import Any
 
 import pytest
@@ -12,7 +18,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.storage.tables import audit_events, decisions
-from tests.api.conftest import Keys, request_body
+from tests.support.api_requests import Keys, request_body
+
+pytestmark = pytest.mark.one_app_per_module
 
 PROBLEM = "application/problem+json"
 
@@ -68,6 +76,7 @@ def test_wrong_content_type_is_415(client: TestClient, keys: Keys) -> None:
 def test_a_body_over_the_limit_is_413_before_anything_else(
     client: TestClient, keys: Keys, app: FastAPI
 ) -> None:
+    before = _stored(app)
     big = request_body()
     big["client"]["citizenship_region"] = "x" * 300_000
     body = _problem(client.post("/v1/recommendations", json=big, headers=keys.caseworker), 413)
@@ -84,7 +93,7 @@ def test_a_body_over_the_limit_is_413_before_anything_else(
         headers={**keys.caseworker, "Content-Type": "application/json"},
     )
     _problem(chunked, 413)
-    assert _stored(app) == (0, 0)
+    assert _stored(app) == before
 
 
 def test_unknown_fields_are_422_with_their_path(client: TestClient, keys: Keys) -> None:
@@ -129,15 +138,20 @@ def test_hostile_comments_never_cause_a_500(
         "comment": value,
     }
     raw = json.dumps(body).encode()  # json.dumps escapes a lone surrogate as \\ud800
+    decisions_before = _stored(app)[1]
     response = client.post(
         "/v1/decisions",
         content=raw,
-        headers={**keys.caseworker, "Content-Type": "application/json", "Idempotency-Key": "h"},
+        headers={
+            **keys.caseworker,
+            "Content-Type": "application/json",
+            "Idempotency-Key": str(uuid.uuid4()),
+        },
     )
     assert response.status_code in (201, 422), response.text
     if response.status_code == 422:
         _problem(response, 422)
-        assert _stored(app)[1] == 0
+        assert _stored(app)[1] == decisions_before
     else:
         assert response.json()["comment"] == value
 

@@ -22,7 +22,9 @@ from sqlalchemy import select
 import model.router
 from api.storage.tables import audit_events
 from model.vocab import NO_NEW_SERVICE
-from tests.api.conftest import Keys, recommend, request_body
+from tests.support.api_requests import Keys, recommend, request_body
+
+pytestmark = pytest.mark.one_app_per_module
 
 TOLERANCE = 1e-6
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.deps import ROLES_KEY
+
+pytestmark = pytest.mark.one_app_per_module
 
 
 def _schema(client: TestClient) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from api.recommendations import views
 from api.storage.engine import write_transaction, writer_busy
 from api.storage.tables import audit_events
-from tests.api.conftest import Keys, recommend, request_body
+from tests.support.api_requests import Keys, recommend, request_body
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

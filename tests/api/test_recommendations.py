@@ -1,4 +1,8 @@
-"""POST /v1/recommendations through the real app, model and database (docs/api.md)."""
+"""POST /v1/recommendations through the real app, model and database (docs/api.md).
+
+The module's tests share one app and database: a test reads the audit rows
+written after the ones it found there.
+"""
 
 from __future__ import annotations
 
@@ -13,17 +17,21 @@ from sqlalchemy import select
 
 from api.storage.tables import audit_events
 from model.vocab import NO_NEW_SERVICE
-from tests.api.conftest import Keys, recommend, request_body
-from tests.conftest import TrainedModel
+from tests.support.api_requests import Keys, recommend, request_body
+from tests.support.trained_model import TrainedModel
+
+pytestmark = pytest.mark.one_app_per_module
 
 IDENTITY_CODE = (
     "131052-308T"  # the example code of the Finnish Digital and Population Data Services Agency
 )
 
 
-def _audit_rows(app: FastAPI) -> list[Any]:
+def _audit_rows(app: FastAPI, after: int = 0) -> list[Any]:
+    """The audit rows in the order written, without the first `after`."""
     with app.state.engine.connect() as connection:
-        return list(connection.execute(select(audit_events)).mappings())
+        rows = connection.execute(select(audit_events).order_by(audit_events.c.id)).mappings()
+        return list(rows)[after:]
 
 
 def test_answer_has_every_field_of_the_contract(
@@ -161,8 +169,9 @@ def test_an_as_of_later_than_today_is_refused(client: TestClient, keys: Keys) ->
 def test_every_answer_is_in_the_audit_log(
     client: TestClient, keys: Keys, app: FastAPI, trained_model: TrainedModel
 ) -> None:
+    before = len(_audit_rows(app))
     answer = recommend(client, keys.caseworker)
-    rows = _audit_rows(app)
+    rows = _audit_rows(app, after=before)
     assert len(rows) == 1
     row = rows[0]
     assert row["request_id"] == answer["request_id"]
@@ -185,7 +194,7 @@ def test_every_answer_is_in_the_audit_log(
     # the same input hashes the same; another input not
     recommend(client, keys.caseworker)
     recommend(client, keys.caseworker, k=2)
-    hashes = [r["input_hash"] for r in _audit_rows(app)]
+    hashes = [r["input_hash"] for r in _audit_rows(app, after=before)]
     assert hashes[0] == hashes[1] != hashes[2]
 
 
@@ -319,6 +328,7 @@ def test_identity_code_is_refused_and_never_echoed_stored_or_logged(
     client: TestClient, keys: Keys, app: FastAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    before = len(_audit_rows(app))
     for client_id in (IDENTITY_CODE, f"client {IDENTITY_CODE.lower()}"):
         body = request_body()
         body["client"]["client_id"] = client_id
@@ -327,7 +337,7 @@ def test_identity_code_is_refused_and_never_echoed_stored_or_logged(
         assert response.json()["errors"][0]["field"] == "client.client_id"
         assert "identity code" in response.json()["errors"][0]["message"]
         assert IDENTITY_CODE.lower() not in response.text.lower()
-    assert _audit_rows(app) == []
+    assert _audit_rows(app, after=before) == []
     assert IDENTITY_CODE.lower() not in caplog.text.lower()
 
 
@@ -352,6 +362,7 @@ def test_records_on_the_decision_date_are_not_used(
     client: TestClient, keys: Keys, app: FastAPI
 ) -> None:
     """A service that starts on as_of is not history yet (as in features_at)."""
+    before = len(_audit_rows(app))
     base = recommend(client, keys.caseworker)
     body = request_body()
     body["episodes"].append(
@@ -359,7 +370,7 @@ def test_records_on_the_decision_date_are_not_used(
     )
     same = recommend(client, keys.caseworker, episodes=body["episodes"])
     assert same["recommendations"] == base["recommendations"]
-    features = [r["features"] for r in _audit_rows(app)]
+    features = [r["features"] for r in _audit_rows(app, after=before)]
     assert features[0] == features[1]
 
 

@@ -20,8 +20,9 @@ from api.main import create_app, registry_source
 from api.serving import GoldenCaseError, ModelHolder, prepare
 from api.settings import Settings
 from model.golden import GOLDEN_CASES, METADATA_KEY, check_golden, expected_top_services
-from tests.api.conftest import ReloadVersions, request_body
-from tests.conftest import TrainedModel
+from tests.support.api_requests import request_body
+from tests.support.reload_versions import ReloadVersions
+from tests.support.trained_model import TrainedModel
 
 ALIAS = "champion"
 

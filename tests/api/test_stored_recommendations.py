@@ -6,7 +6,7 @@ import uuid
 
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import Keys, recommend
+from tests.support.api_requests import Keys, recommend
 
 
 def test_a_recommendation_reads_back_as_it_was_answered(client: TestClient, keys: Keys) -> None:

@@ -1,6 +1,6 @@
 """Concurrent writers against a real `polku serve`: every 201 is one row, no row without a 201.
 
-SPEC §3: a decision is never lost once 201 was answered; the same
+docs/api.md: a decision is never lost once 201 was answered; the same
 Idempotency-Key and body replay the first answer and store one row.
 """
 
@@ -16,10 +16,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.conftest import TrainedModel
-from tests.durability.checks import enable_amcheck, integrity_problems, stored_decisions
-from tests.durability.conftest import Prepared, ServerProcess, Servers, fresh_database, prepare
-from tests.durability.load import (
+from tests.support.database_checks import enable_amcheck, integrity_problems, stored_decisions
+from tests.support.decision_writers import (
     TIMEOUT,
     Ledger,
     PlannedDecision,
@@ -29,6 +27,9 @@ from tests.durability.load import (
     recommend_many,
     run_writers,
 )
+from tests.support.prepared_database import Prepared, fresh_database, prepare
+from tests.support.servers import ServerProcess, Servers
+from tests.support.trained_model import TrainedModel
 
 pytestmark = pytest.mark.slow
 
@@ -46,15 +47,18 @@ class Served:
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
 def served(
-    request: pytest.FixtureRequest,
-    trained_model: TrainedModel,
-    tmp_path_factory: pytest.TempPathFactory,
+    backend: str, trained_model: TrainedModel, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Served]:
     """One server per backend for this module's tests (a start costs seconds)."""
-    folder = tmp_path_factory.mktemp(f"concurrency-{request.param}")
+    folder = tmp_path_factory.mktemp(f"concurrency-{backend}")
     servers = Servers(trained_model, folder)
-    with fresh_database(str(request.param), folder) as url:
+    with fresh_database(backend, folder) as url:
         prepared = prepare(url)
         try:
             if prepared.engine.dialect.name == "postgresql":

@@ -23,15 +23,14 @@ from collections import Counter
 import httpx
 import pytest
 
-from tests.api.conftest import request_body
-from tests.durability.checks import (
+from tests.support.api_requests import request_body
+from tests.support.database_checks import (
     audit_request_ids,
     enable_amcheck,
     integrity_problems,
     stored_decisions,
 )
-from tests.durability.conftest import Prepared, Servers
-from tests.durability.load import (
+from tests.support.decision_writers import (
     TIMEOUT,
     Ledger,
     PlannedDecision,
@@ -40,12 +39,13 @@ from tests.durability.load import (
     recommend_many,
     run_writers,
 )
+from tests.support.prepared_database import Prepared
+from tests.support.servers import Servers
 
 pytestmark = pytest.mark.slow
 
-# Six rounds per backend in `make test` keep `.ci/run` under its 20 minutes on
-# the slowest machines seen (each round restarts the server); set
-# POLKU_KILL_ROUNDS for a longer run (session 2 ran 10 each).
+# Each round restarts the server, so `make test` runs a few per backend;
+# POLKU_KILL_ROUNDS sets how many for a longer run.
 ROUNDS = int(os.environ.get("POLKU_KILL_ROUNDS", "6"))
 WRITERS = 20
 KILL_AFTER_S = (0.5, 2.5)  # the moment of the kill, uniform after the load starts
@@ -152,14 +152,14 @@ def test_sigkill_under_load_loses_no_acknowledged_decision(
         prepared.engine.dispose()
 
     statuses = ledger.statuses()
-    rows = stored_decisions(prepared.engine)
-    per_key = Counter(r.idempotency_key for r in rows)
+    stored = stored_decisions(prepared.engine)
+    per_key = Counter(r.idempotency_key for r in stored)
     print(
         f"\n{prepared.engine.dialect.name} kill rounds (seed {seed}): {ROUNDS}, kills after "
         f"{[round(k, 2) for k in kills]} s, requests {len(ledger.answers)}, answers "
         f"{dict(statuses)}, without answer at the kill {in_flight_at_kill}, decisions sent "
         f"{len(sent)}, acknowledged {len(ledger.acknowledged())} (of them stored before the "
-        f"kill though unanswered: {len(ledger.replayed_after_refusal())}), rows {len(rows)}, "
+        f"kill though unanswered: {len(ledger.replayed_after_refusal())}), rows {len(stored)}, "
         f"recommendations answered {len(answered_recommendations)}, restarts to live "
         f"{[round(s, 1) for s in restart_s]} s"
     )

@@ -1,6 +1,6 @@
 """The database unavailable for 10 s under load: 503 with Retry-After, not ready, nothing lost.
 
-SPEC §3: 503 with Retry-After when the database does not answer (nothing
+docs/api.md: 503 with Retry-After when the database does not answer (nothing
 stored: retry with the same Idempotency-Key); /health/ready is 503 while the
 database does not answer. Writers keep posting decisions throughout and
 retry every 503 after its Retry-After with the same key and body; a prober
@@ -33,9 +33,11 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.durability.checks import enable_amcheck, integrity_problems, stored_decisions
-from tests.durability.conftest import Cluster, Prepared, ServerProcess, Servers, prepare
-from tests.durability.load import Ledger, plan, recommend_many, run_writers
+from tests.support.database_checks import enable_amcheck, integrity_problems, stored_decisions
+from tests.support.decision_writers import Ledger, plan, recommend_many, run_writers
+from tests.support.postgres_cluster import Cluster
+from tests.support.prepared_database import Prepared, prepare
+from tests.support.servers import ServerProcess, Servers
 
 pytestmark = pytest.mark.slow
 

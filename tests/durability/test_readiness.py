@@ -1,9 +1,9 @@
 """Readiness on SQLite says "not ready" while the database cannot be written.
 
 `SELECT 1` never touches an SQLite file, and in WAL mode a writer that holds
-the lock does not block readers, so readiness used to answer 200 while every
-recommendation and decision failed with 503 (found by test_outage.py). The
-fast, in-process version of that finding.
+the lock does not block readers, so a readiness check that only reads would
+answer 200 while every recommendation and decision fails with 503. The fast,
+in-process version of test_outage.py's SQLite case.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.settings import Settings
-from tests.conftest import TrainedModel
+from tests.support.trained_model import TrainedModel
 
 
 def test_readiness_fails_while_another_connection_holds_the_write_lock(

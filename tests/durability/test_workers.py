@@ -13,11 +13,13 @@ import os
 import signal
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.durability.conftest import ServerProcess, Servers
+from tests.support.servers import ServerProcess, Servers
+from tests.support.trained_model import TrainedModel
 
 pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc")
 
@@ -123,10 +125,27 @@ def _every_worker_answering(server: ServerProcess, timeout: float = 120.0) -> li
     pytest.fail(f"not every worker answered within {timeout:.0f} s:\n{server.log_tail()}")
 
 
+@pytest.fixture(scope="module")
+def two_worker_server(
+    trained_model: TrainedModel, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """One server with two workers for this module's tests (a start costs seconds).
+
+    The first test only opens and closes connections; the second kills a
+    worker, which the server replaces, and checks the sharing again.
+    """
+    folder = tmp_path_factory.mktemp("workers")
+    servers = Servers(trained_model, folder)
+    try:
+        yield servers(f"sqlite:///{(folder / 'polku.db').as_posix()}", workers=WORKERS)
+    finally:
+        servers.close()
+
+
 def test_connections_opened_together_are_shared_by_the_workers(
-    server_factory: Servers, tmp_path: Path
+    two_worker_server: ServerProcess,
 ) -> None:
-    server = server_factory(f"sqlite:///{(tmp_path / 'polku.db').as_posix()}", workers=WORKERS)
+    server = two_worker_server
     pids = _every_worker_answering(server)
     assert len(pids) == WORKERS
     for _ in range(3):
@@ -137,10 +156,8 @@ def test_connections_opened_together_are_shared_by_the_workers(
         time.sleep(0.3)  # the closes reach the workers' counts
 
 
-def test_a_worker_that_dies_is_replaced_in_its_slot(
-    server_factory: Servers, tmp_path: Path
-) -> None:
-    server = server_factory(f"sqlite:///{(tmp_path / 'polku.db').as_posix()}", workers=WORKERS)
+def test_a_worker_that_dies_is_replaced_in_its_slot(two_worker_server: ServerProcess) -> None:
+    server = two_worker_server
     before = _every_worker_answering(server)
     os.kill(before[0], signal.SIGKILL)
     deadline = time.monotonic() + 30

@@ -1,4 +1,4 @@
-"""Schemathesis against the app in-process, from its own OpenAPI document (issue 7).
+"""Schemathesis against the app in-process, from its own OpenAPI document.
 
 Every operation of `/openapi.json`, every built-in check (schemathesis 4.x:
 not_a_server_error, status_code/content_type/response_headers/response_schema
@@ -34,7 +34,7 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
 
 from api.deps import PUBLIC, ROLES_KEY
-from tests.api.conftest import Keys
+from tests.support.api_requests import Keys
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""No personal data in logs, no raw keys in the database, no small cells in reports (issue 7).
+"""No personal data in logs, no raw keys in the database, no small cells in reports.
 
 The API's typical flows run with a marker in every value a caller chooses
 (client id, free-text profile fields, comments, the pause reason,
@@ -25,8 +25,8 @@ from sqlalchemy import String, Text, select
 
 from api.storage.tables import metadata
 from model.privacy import check_character
-from tests.api.conftest import Keys, request_body
-from tests.conftest import TrainedModel
+from tests.support.api_requests import Keys, request_body
+from tests.support.trained_model import TrainedModel
 
 MARKER: Final = "ZZMARKER123"
 IDENTITY_CODE: Final = "131052-308" + check_character("131052308")

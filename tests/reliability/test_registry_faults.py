@@ -1,8 +1,8 @@
-"""Model registry faults on a real MLflow store: serve the last good model or nothing (issue 7).
+"""Model registry faults on a real MLflow store: serve the last good model or nothing.
 
 tests/api/test_serving.py covers a reload to a version failing its golden
 cases and to an unloadable one (outcome `kept`), and a start with the
-registry unreachable or empty. This module adds what issue 7 lists beyond
+registry unreachable or empty. This module adds the faults beyond
 those: a start whose alias names a bad version (never served, not ready,
 503 with Retry-After, readiness and logs say why); the registry lost while
 a good model serves (it keeps serving); recommendations that keep coming
@@ -24,7 +24,8 @@ from fastapi.testclient import TestClient
 from api.auth import create_key
 from api.main import create_app, registry_source
 from api.settings import Settings
-from tests.api.conftest import ReloadVersions, request_body
+from tests.support.api_requests import request_body
+from tests.support.reload_versions import ReloadVersions
 from training.registry.store import configure
 
 ALIAS = "champion"

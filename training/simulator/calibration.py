@@ -6,7 +6,7 @@ integration caseload. This module measures, from the three input tables only
 be set beside published ones: the residence-basis mix, the largest language
 groups, employment by years since arrival and by group, Finnish level after
 integration training, where competence-centre clients go, and how many
-clients reach work or education. `tests/test_world_calibration.py` checks
+clients reach work or education. `tests/training/test_world_calibration.py` checks
 them against the public figures with stated tolerances, and `docs/world.md`
 shows the table that `calibration_table` builds:
 

@@ -80,7 +80,7 @@ def simulate_with_features(
     The second frame has `client_id`, `decision_date`, then every feature of
     `World.features` as the simulator computes it from its internal state, row
     for row with `History.truth`. `model.decision_points` derives the same
-    features from the written tables; tests/test_simulator.py checks that the
+    features from the written tables; tests/training/test_simulator.py checks that the
     two agree.
     """
     draw = _HistoryDraw(World(params, catalogue, design), None, keep_features=True)

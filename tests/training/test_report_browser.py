@@ -1,0 +1,137 @@
+"""The fairness report and the model card open in a real browser (headless
+Chromium): they render with no console errors, every embedded plot decodes,
+the language switch shows one language, and a screenshot is saved.
+
+Chromium is Debian's `chromium` package (.ci/run installs it). Locally the
+test is skipped when it is missing; in CI (CI=true) a missing browser fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from tests.support.report_world import MODEL, build_world, held_out_report
+from training.reports.build import FAIRNESS_HTML, MODEL_CARD_HTML, model_card_for, write_reports
+
+pytestmark = pytest.mark.browser
+
+# Runs in the page (only in the test's copy: the report itself has no script).
+PROBE = """<script>
+window.__problems = [];
+window.addEventListener("error", function (e) {
+  window.__problems.push("error:" + (e.message || (e.target && e.target.tagName) || e.type));
+}, true);
+window.addEventListener("load", function () {
+  var images = Array.prototype.slice.call(document.images);
+  images.forEach(function (img, i) {
+    if (!img.complete || img.naturalWidth === 0) { window.__problems.push("image " + i + " did not decode"); }
+  });
+  var fi = document.querySelector("#findings .lead .fi");
+  var en = document.querySelector("#findings .lead .en");
+  if (!fi || getComputedStyle(fi).display === "none") { window.__problems.push("Finnish text hidden"); }
+  if (!en || getComputedStyle(en).display !== "none") { window.__problems.push("English text shown"); }
+  document.body.setAttribute("data-probe", window.__problems.length ? window.__problems.join("|") : "ok");
+  document.body.setAttribute("data-images", String(images.length));
+});
+</script>"""
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    if os.environ.get("CI") == "true":
+        pytest.fail(
+            "headless Chromium is required in CI (Debian package `chromium`; .ci/run installs it)"
+        )
+    pytest.skip(
+        "headless Chromium is not installed: `apt-get install -y chromium` to run this test"
+    )
+
+
+def run_chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess[str]:
+    command = [
+        chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        *args,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def console_messages(stderr: str) -> list[str]:
+    """Console messages Chromium logged (the report has no script, so any is a problem)."""
+    return [line for line in stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    chromium()  # skip (or fail in CI) before building anything
+    world = build_world()
+    report = held_out_report()
+    card = model_card_for(
+        world.router,
+        fairness=report,
+        model=MODEL,
+        evaluation={"v_hist": 0.22, "v_rec": 0.27, "v_oracle": 0.4, "auc": 0.8, "ece": 0.03},
+        has_truth=True,
+    )
+    folder = tmp_path_factory.mktemp("reports")
+    paths = write_reports(folder, report, card)
+    return {"folder": folder, "paths": paths, "report": report}
+
+
+def check_screenshot(page: Path, shot: Path, tmp_path: Path) -> None:
+    """Screenshot the page as an evaluator first sees it (1280 x 1600) and check it drew."""
+    done = run_chromium(
+        ["--window-size=1280,1600", "--hide-scrollbars", f"--screenshot={shot}", page.as_uri()],
+        tmp_path / "profile-shot",
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert console_messages(done.stderr) == []
+    assert shot.is_file() and shot.stat().st_size > 10_000
+    pixels = imread(shot)
+    # the page drew its header (dark blue band) and is not blank
+    header = pixels[20:60, 20:400, :3].reshape(-1, 3).mean(axis=0)
+    assert header[2] > header[0] + 0.2, f"no header colour at the top, mean {header}"
+    assert np.unique(pixels[:, :, :3].reshape(-1, 3), axis=0).shape[0] > 50
+    print(f"screenshot: {shot}")
+
+
+@pytest.mark.parametrize("name", [FAIRNESS_HTML, MODEL_CARD_HTML])
+def test_report_renders_without_console_errors(
+    written: dict[str, Any], name: str, tmp_path: Path
+) -> None:
+    page = written["paths"][name]
+    if name == FAIRNESS_HTML:
+        check_screenshot(page, written["folder"] / "fairness.png", tmp_path)
+    probe_page = tmp_path / f"probe-{name}"
+    text = page.read_text("utf-8")
+    probe_page.write_text(text.replace("<head>", "<head>" + PROBE, 1), "utf-8")
+    dumped = run_chromium(
+        ["--virtual-time-budget=5000", "--dump-dom", probe_page.as_uri()], tmp_path / "profile-dom"
+    )
+    assert dumped.returncode == 0, dumped.stderr[-2000:]
+    assert 'data-probe="ok"' in dumped.stdout, dumped.stdout[:400] + dumped.stderr[-2000:]
+    assert console_messages(dumped.stderr) == []
+    if name == FAIRNESS_HTML:
+        assert 'data-images="0"' not in dumped.stdout
