@@ -27,6 +27,9 @@ from model.vocab import CEFR_LEVELS
 
 # The action's own share of a contrast (the service itself, not the client).
 SERVICE_FIELD = "service"
+# What a service's chance was lowered (or raised) by because its takers were
+# selected on what the data does not record (`Router.adjustment`).
+SELECTION_FIELD = "selection_correction"
 TOP_CONTRIBUTIONS = 5
 
 
@@ -84,6 +87,11 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
     "n_reviews": {"fi": "Suunnitelman tarkistuksia", "sv": "Planeringsmöten", "en": "Plan reviews so far"},
     "months_unemployed": {"fi": "Työttömyyttä (kk)", "sv": "Arbetslöshet (mån)", "en": "Months unemployed"},
     SERVICE_FIELD: {"fi": "Palvelu itse", "sv": "Tjänsten själv", "en": "The service itself"},
+    SELECTION_FIELD: {
+        "fi": "Korjaus sille, että palveluun on valikoitunut muita valmiimpia asiakkaita,",
+        "sv": "Korrigeringen för att mer redo kunder har valts till tjänsten",
+        "en": "The correction for clients more ready than others being chosen for the service",
+    },
 }
 
 COMPLETED_LABEL = {"fi": "Suoritettu: {}", "sv": "Genomförd: {}", "en": "Completed: {}"}
@@ -178,6 +186,6 @@ def describe(field: str, value: Any, contribution: float, language: str, service
     amount = format_points(size, language, 1 if size * 100 < 9.95 else 0, trim=True, unit="long")
     verb = f"{up if contribution > 0 else down} {amount}"
     label = field_label(field, language, service_names)
-    if field == SERVICE_FIELD:
+    if field in (SERVICE_FIELD, SELECTION_FIELD):
         return f"{label} {verb}"
     return f"{label} {format_value(field, value, language, service_names)} {verb}"

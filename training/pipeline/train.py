@@ -37,6 +37,7 @@ from training.pipeline.inputs import Inputs, build_points, load_inputs
 from training.pipeline.result import TrainingResult, decision_window, polku_version
 from training.pipeline.rows import TrainingRows, planned_share, training_rows
 from training.pipeline.split import Split, split_clients
+from training.pipeline.units import correct_with_units
 from training.router_figures import evaluable_rows, evaluate_scores
 from training.truth import align_truth
 
@@ -105,11 +106,24 @@ def train(
     seconds["calibrate"] = time.perf_counter() - t
 
     chosen = choice.chosen
+    t = stage("checking the services' effects against the assignment units")
+    units = correct_with_units(
+        dp=dp,
+        clients=inputs.tables.clients,
+        units=config.assignment_units,
+        split=split,
+        models=models,
+        learner=models.learners[chosen],
+    )
+    choice.routers[chosen].adjustment_from(units.adjustment)
+    seconds["units"] = time.perf_counter() - t
+
     if config.refit:
         # Chosen and calibrated on validation; now learn from those clients too.
         t = stage(f"refitting {chosen} on the training and validation clients")
         models.learners[chosen] = refit_learner(models, dp, split, rows, config, chosen, seed=seed)
         choice.routers[chosen] = make_router(inputs, models, chosen, choice.metadata)
+        choice.routers[chosen].adjustment_from(units.adjustment)
         seconds[f"refit_{chosen}"] = time.perf_counter() - t
 
     t = stage("evaluating every learner on the held-out clients")
@@ -120,6 +134,9 @@ def train(
     seconds["evaluate"] = time.perf_counter() - t
 
     router = choice.routers[chosen]
+    router.metadata["assignment_units"] = units.record(dp.actions)
+    if units.correction is not None:
+        logger.info(units.note)
     golden_problems = seal_router(router, choice, widths[chosen])
     result = TrainingResult(
         inputs=inputs,
