@@ -17,7 +17,17 @@ import unicodedata
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Final
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    WithJsonSchema,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from model.privacy import looks_like_personal_identity_code
 
@@ -104,6 +114,11 @@ JsonInt = Annotated[int, WHOLE_NUMBER]
 """An integer as JSON Schema defines it: 3 or 3.0, never 3.5, "3" or true."""
 
 _EXTRA_TEXT_MAX: Final = 100
+# The rule of `_clean_text` as JSON Schema states it (ECMA-262 and Python regular
+# expressions alike): no C0/C1 control character but tab and line breaks, no surrogate.
+NO_CONTROL_CHARACTERS: Final = (
+    r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ud800-\udfff]*$"
+)
 
 
 def _extra_value(value: Any) -> Any:
@@ -134,7 +149,7 @@ ExtraValue = Annotated[
             "anyOf": [
                 {"type": "boolean"},
                 {"type": "number"},
-                {"type": "string", "maxLength": _EXTRA_TEXT_MAX},
+                {"type": "string", "maxLength": _EXTRA_TEXT_MAX, "pattern": NO_CONTROL_CHARACTERS},
                 {"type": "null"},
             ]
         }
@@ -143,10 +158,23 @@ ExtraValue = Annotated[
 """The value of an extra client field: a boolean, a number, short text or null."""
 
 
-Text = Annotated[str, AfterValidator(_clean_text)]
+class _StatedInSchema:
+    """Puts the no-control-characters rule in the JSON Schema; `_clean_text` enforces it."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema["pattern"] = NO_CONTROL_CHARACTERS
+        return schema
+
+
+Text = Annotated[str, AfterValidator(_clean_text), _StatedInSchema()]
 """Free text: no control characters or unpaired surrogates."""
 
-SafeText = Annotated[str, AfterValidator(_clean_text), AfterValidator(_no_identity_code)]
+SafeText = Annotated[
+    str, AfterValidator(_clean_text), AfterValidator(_no_identity_code), _StatedInSchema()
+]
 """Free text that must not hold a personal identity code either."""
 
 

@@ -23,12 +23,16 @@ from fastapi.routing import APIRoute
 from api import problems
 from api.admin.views import router as admin_router
 from api.audit.views import router as audit_router
+from api.console.views import PREFIX as CONSOLE_PREFIX
+from api.console.views import install_console
 from api.decisions.views import router as decisions_router
 from api.deps import ROLES_KEY, validation_handler
+from api.docs import install_docs
 from api.health.views import router as health_router
 from api.info.views import router as info_router
 from api.logs import bind_request_ids
 from api.middleware import PolkuMiddleware
+from api.openapi import install_openapi
 from api.recommendations.service import close_audit_writer
 from api.recommendations.views import router as recommendations_router
 from api.serving import ModelHolder, ModelSource, RegistrySource
@@ -113,6 +117,8 @@ def create_app(
         version=API_VERSION,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # api.docs serves them with local assets
+        redoc_url=None,
         openapi_tags=[
             {"name": "recommendations", "description": "ranked next services for one client"},
             {"name": "decisions", "description": "what the caseworker chose, and why"},
@@ -141,10 +147,17 @@ def create_app(
         for path, item in app.openapi()["paths"].items()
         for method, operation in item.items()
     }
+    install_openapi(app)
+    install_docs(app)
+    install_console(app)
     problems.install(app)
     # a refused body is answered only after the caller is checked (api.deps)
     app.add_exception_handler(RequestValidationError, validation_handler)
-    app.add_middleware(PolkuMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        PolkuMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        form_paths=(CONSOLE_PREFIX + "/",),
+    )
     return app
 
 

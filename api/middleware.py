@@ -5,7 +5,8 @@
   problem body. A recommendation's `request_id` is this id.
 - Bodies over ``POLKU_MAX_BODY_BYTES`` are refused with 413 before they are
   read (by Content-Length) or as soon as the limit is passed (chunked).
-- A body that is not JSON (by Content-Type) is refused with 415.
+- A body that is not JSON (by Content-Type) is refused with 415; under
+  ``form_paths`` (the console) a form's body is taken instead.
 - One log line per request: method, route template, status, milliseconds.
   The raw path and query string are never logged.
 """
@@ -36,10 +37,18 @@ def _is_json(content_type: str) -> bool:
     )
 
 
+def _is_form(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media in ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 class PolkuMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, form_paths: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.form_paths = form_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -129,6 +138,8 @@ class PolkuMiddleware:
             length = 1 if b"transfer-encoding" in headers else 0
         if scope.get("method") in _BODY_METHODS and length > 0:
             content_type = headers.get(b"content-type", b"").decode("latin-1")
+            if str(scope.get("path", "")).startswith(self.form_paths) and _is_form(content_type):
+                return None
             if not _is_json(content_type):
                 return (
                     415,

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
         default=True, description="accept keys created with --demo; production requires false"
     )
     retry_after_seconds: int = Field(default=5, ge=1, description="Retry-After of 503 answers")
+    console_idle_minutes: int = Field(
+        default=15, ge=1, le=480, description="the console signs out after this long unused"
+    )
+    console_session_hours: int = Field(
+        default=8, ge=1, le=24, description="the console signs out this long after sign-in"
+    )
     log_level: str = Field(default="INFO", description="level of the polku and api loggers")
 
     @property

@@ -46,23 +46,26 @@ def demo(
 
 
 def serve_demo(console: Console) -> None:
-    """End of `polku demo`: a demo caseworker key, a curl call that works, then serve."""
+    """End of `polku demo`: a demo caseworker key, the console's address, a curl call, then serve."""
     from cli import operations
 
     with domain_errors():
         key = operations.demo_key()
+    options = operations.ServeOptions()
+    base = f"http://{options.host}:{options.port}"
     console.print(
         "Demo caseworker key (unit demo; refused in production):\n"
         f"  {key.key}\n"
-        "Try, in another terminal:\n"
+        f"Caseworker console: {base}/console (sign in with the key above)\n"
+        "Or try the API, in another terminal:\n"
         f"  curl -s -H 'Authorization: Bearer {key.key}' -H 'Content-Type: application/json' "
-        "-d @api/examples/recommendation.json http://127.0.0.1:8000/v1/recommendations\n"
-        "Serving on http://127.0.0.1:8000 (API docs at /docs); Ctrl-C stops.",
+        f"-d @api/examples/recommendation.json {base}/v1/recommendations\n"
+        f"Serving on {base} (API docs at /docs); Ctrl-C stops.",
         highlight=False,
         soft_wrap=True,
     )
     with domain_errors():
-        operations.serve(operations.ServeOptions())
+        operations.serve(options)
 
 
 def register(app: typer.Typer) -> None:

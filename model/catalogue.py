@@ -41,6 +41,10 @@ class Service:
     eligibility: Rule
     typical_duration_days: int | None = None
     monthly_capacity: int | None = None
+    # Why a client is not offered the service, in the catalogue's own words;
+    # without it Polku writes the reason from the rule (model.reasons).
+    eligibility_text: Mapping[str, str] | None = None
+    expected_wait_days: int | None = None
 
     def localised_name(self, language: str) -> str:
         return self.name[language]
@@ -91,10 +95,6 @@ class Catalogue:
             out[:, j] = service.eligibility.evaluate(columns, n_rows, cache)
         return out
 
-    def ineligibility_reason(self, code: str, language: str = "en") -> str:
-        rule = self.get(code).eligibility.source
-        prefix = {"fi": "Ehto ei täyty", "sv": "Villkoret uppfylls inte", "en": "Rule not met"}
-        return f"{prefix.get(language, prefix['en'])}: {rule}"
 
 
 def load_catalogue(
@@ -225,6 +225,8 @@ _ALLOWED_KEYS = {
     "eligibility",
     "typical_duration_days",
     "monthly_capacity",
+    "eligibility_text",
+    "expected_wait_days",
 }
 
 
@@ -241,13 +243,18 @@ def _service(entry: dict[str, Any], kinds: Mapping[str, FeatureKind], source: st
         raise CatalogueError(f"{source}: service {code!r}: 'eligibility' must be a string")
     duration = entry.get("typical_duration_days")
     capacity = entry.get("monthly_capacity")
-    for key, value in (("typical_duration_days", duration), ("monthly_capacity", capacity)):
+    wait = entry.get("expected_wait_days")
+    for key, value in (
+        ("typical_duration_days", duration),
+        ("monthly_capacity", capacity),
+        ("expected_wait_days", wait),
+    ):
+        least = 0 if key == "expected_wait_days" else 1  # no wait is a known wait
         if value is not None and (
-            not isinstance(value, int) or isinstance(value, bool) or value <= 0
+            not isinstance(value, int) or isinstance(value, bool) or value < least
         ):
-            raise CatalogueError(
-                f"{source}: service {code!r}: {key!r} must be a positive whole number"
-            )
+            whole = "a whole number of 0 or more" if least == 0 else "a positive whole number"
+            raise CatalogueError(f"{source}: service {code!r}: {key!r} must be {whole}")
     try:
         rule = parse_rule(rule_text, kinds, service=code)
     except CatalogueError as exc:
@@ -259,6 +266,12 @@ def _service(entry: dict[str, Any], kinds: Mapping[str, FeatureKind], source: st
         eligibility=rule,
         typical_duration_days=duration,
         monthly_capacity=capacity,
+        eligibility_text=(
+            _localised(entry["eligibility_text"], code, "eligibility_text", source)
+            if "eligibility_text" in entry
+            else None
+        ),
+        expected_wait_days=wait,
     )
 
 

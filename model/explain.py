@@ -39,6 +39,8 @@ class Contribution:
     value: Any  # as JSON holds it: None where missing (`model.json_values.json_value`)
     contribution: float  # probability points (0.04 = 4 percentage points)
     text: str
+    # The value as people write it (A1, humanitaarinen, 2,5); None for the service's own share.
+    value_text: str | None = None
 
 
 def rescale_to_probability(
@@ -143,6 +145,14 @@ VALUE_LABELS: dict[str, dict[str, dict[str, str]]] = {
         "male": {"fi": "mies", "sv": "man", "en": "male"},
         "other": {"fi": "muu", "sv": "annat", "en": "other"},
     },
+    "citizenship_region": {
+        "eu_efta": {"fi": "EU/ETA", "sv": "EU/EES", "en": "EU/EFTA"},
+        "europe_other": {"fi": "muu Eurooppa", "sv": "övriga Europa", "en": "other Europe"},
+        "middle_east": {"fi": "Lähi-itä", "sv": "Mellanöstern", "en": "Middle East"},
+        "africa": {"fi": "Afrikka", "sv": "Afrika", "en": "Africa"},
+        "asia": {"fi": "Aasia", "sv": "Asien", "en": "Asia"},
+        "americas": {"fi": "Amerikka", "sv": "Amerika", "en": "Americas"},
+    },
     "last_service_status": {
         "completed": {"fi": "suoritettu", "sv": "slutförd", "en": "completed"},
         "interrupted": {"fi": "keskeytynyt", "sv": "avbruten", "en": "interrupted"},
@@ -151,6 +161,8 @@ VALUE_LABELS: dict[str, dict[str, dict[str, str]]] = {
     },
 }
 _BOOLEAN_FIELDS = {"literacy_needs", "health_limitation", "in_service"}
+# Lengths of time in years are written with one decimal, as people write them (2,5 vuotta).
+_YEAR_FIELDS = {"years_since_arrival", "prior_work_years"}
 
 
 def format_value(field: str, value: Any, language: str, service_names: Mapping[str, str] | None = None) -> str:
@@ -171,13 +183,48 @@ def format_value(field: str, value: Any, language: str, service_names: Mapping[s
     if isinstance(value, bool):
         yes, no = YES_NO.get(language, YES_NO["en"])
         return yes if value else no
+    if field in _YEAR_FIELDS and isinstance(value, int | float) and not isinstance(value, bool):
+        return format_number(float(value), language if language in LOCALES else "en", 1)
     if isinstance(value, float):
         return format_number(value, language if language in LOCALES else "en", 1, trim=True)
     return str(value)
 
 
+def contribution(
+    field: str,
+    value: Any,
+    points: float,
+    language: str,
+    service_names: Mapping[str, str] | None = None,
+) -> Contribution:
+    """A contribution with its sentence and its value in words, in `language`."""
+    shown = (
+        None
+        if field in (SERVICE_FIELD, SELECTION_FIELD)
+        else format_value(field, value, language, service_names)
+    )
+    return Contribution(
+        field, value, points, _sentence(field, shown, points, language, service_names), shown
+    )
+
+
 def describe(field: str, value: Any, contribution: float, language: str, service_names: Mapping[str, str] | None = None) -> str:
     """One sentence, e.g. "Suomen kielen taso A1 pienentää arviota 4 prosenttiyksikköä"."""
+    shown = (
+        None
+        if field in (SERVICE_FIELD, SELECTION_FIELD)
+        else format_value(field, value, language, service_names)
+    )
+    return _sentence(field, shown, contribution, language, service_names)
+
+
+def _sentence(
+    field: str,
+    shown: str | None,
+    contribution: float,
+    language: str,
+    service_names: Mapping[str, str] | None,
+) -> str:
     if language not in VERBS:
         language = "en"
     up, down = VERBS[language]
@@ -186,6 +233,6 @@ def describe(field: str, value: Any, contribution: float, language: str, service
     amount = format_points(size, language, 1 if size * 100 < 9.95 else 0, trim=True, unit="long")
     verb = f"{up if contribution > 0 else down} {amount}"
     label = field_label(field, language, service_names)
-    if field in (SERVICE_FIELD, SELECTION_FIELD):
+    if shown is None:
         return f"{label} {verb}"
-    return f"{label} {format_value(field, value, language, service_names)} {verb}"
+    return f"{label} {shown} {verb}"

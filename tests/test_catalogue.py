@@ -177,16 +177,34 @@ def test_eligibility_of_no_rows(default: Catalogue) -> None:
     assert default.eligibility({}, 0).shape == (0, len(default.actions))
 
 
-def test_get_and_reasons(default: Catalogue) -> None:
+def test_get(default: Catalogue) -> None:
     assert default.get("work_trial").code == "work_trial"
     with pytest.raises(UnknownServiceError, match="unknown service 'sauna'") as caught:
         default.get("sauna")
     assert isinstance(caught.value, KeyError)
-    assert default.ineligibility_reason("work_trial", "fi") == (
-        "Ehto ei täyty: completed_integration_plan >= 1 and finnish_level >= A1"
+
+
+def test_a_service_may_give_its_reason_in_words_and_its_expected_wait() -> None:
+    text = _one_service(
+        extra='eligibility_text.fi = "Vain työkykyisille"\n'
+        'eligibility_text.sv = "Bara för arbetsföra"\n'
+        'eligibility_text.en = "Only for clients able to work"\n'
+        "expected_wait_days = 0"
     )
-    assert default.ineligibility_reason("work_trial", "sv").startswith("Villkoret uppfylls inte")
-    assert default.ineligibility_reason("work_trial", "xx").startswith("Rule not met")
+    service = parse_catalogue(text).get("work_trial")
+    assert service.eligibility_text == {
+        "fi": "Vain työkykyisille",
+        "sv": "Bara för arbetsföra",
+        "en": "Only for clients able to work",
+    }
+    assert service.expected_wait_days == 0
+    assert parse_catalogue(_one_service()).get("work_trial").eligibility_text is None
+    with pytest.raises(CatalogueError, match=r"'eligibility_text' lacks the Swedish"):
+        parse_catalogue(
+            _one_service(extra='eligibility_text.fi = "a"\neligibility_text.en = "b"')
+        )
+    with pytest.raises(CatalogueError, match="'expected_wait_days' must be a whole number of 0"):
+        parse_catalogue(_one_service(extra="expected_wait_days = -1"))
 
 
 # -- a replacement catalogue (`--catalogue FILE`) ------------------------------------

@@ -27,6 +27,9 @@ class ServiceOut(ResponseModel):
         description="typical duration in days", examples=[300]
     )
     monthly_capacity: int | None = Field(description="places per month, when set", examples=[None])
+    expected_wait_days: int | None = Field(
+        description="days a client usually waits for a place, when known", examples=[23]
+    )
 
 
 class ServiceList(ResponseModel):

@@ -45,6 +45,7 @@ def get_services(caller: CallerDep, model: ServedModelDep, language: Language = 
             "eligibility": service.eligibility.source,
             "typical_duration_days": service.typical_duration_days,
             "monthly_capacity": service.monthly_capacity,
+            "expected_wait_days": service.expected_wait_days,
         }
         for service in (*catalogue.services, catalogue.no_new_service)
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Final, Literal
 
 from pydantic import Field, StringConstraints
@@ -221,6 +221,11 @@ class ContributionOut(ResponseModel):
         description="the feature's value for this client (CEFR levels as 0=A0 .. 6=C2)",
         examples=[1.0],
     )
+    value_text: str | None = Field(
+        description="the value as people write it, in the asked language (A1, humanitaarinen, "
+        "2,5); null for the service's own share",
+        examples=["A1"],
+    )
     contribution: float = Field(
         description="probability points (0.04 = 4 percentage points); a service's contributions add up "
         "to its p_outcome minus the reference's, the reference's to its p_outcome minus the "
@@ -311,3 +316,11 @@ class RecommendationResponse(ResponseModel):
     not_eligible: list[NotEligibleOut] = Field(
         description="services the client is not eligible for, with the rule", examples=[[]]
     )
+
+
+class StoredRecommendation(RecommendationResponse):
+    answered_at: datetime = Field(
+        description="when it was answered (UTC)", examples=["2024-05-02T09:14:03Z"]
+    )
+    language: Language = Field(description="the language that was asked", examples=["fi"])
+    k: int = Field(description="how many ranked services were asked", examples=[3])

@@ -30,10 +30,13 @@ import orjson
 from sqlalchemy import Engine
 
 from api.auth import Caller
-from api.problems import FieldError
+from api.deps import require_model
+from api.problems import FieldError, unavailable, validation_problem
 from api.recommendations.schemas import RecommendationRequest
-from api.serving import LoadedModel
+from api.serving import LoadedModel, ModelHolder
+from api.settings import Settings
 from api.storage.audit import AuditEvent, AuditWriter
+from api.storage.control import ControlState
 from model.client_features import check_features, client_features
 from model.json_values import json_value
 from model.router import Recommendation, Scored
@@ -46,6 +49,21 @@ ENDED: Final = tuple(s for s in EPISODE_STATUSES if s != "ongoing")
 
 def today() -> date:
     return datetime.now(HELSINKI).date()
+
+
+def check_as_of(as_of: date, today: date) -> list[FieldError]:
+    """`as_of` may not be later than today: features of a future date count time not yet passed."""
+    if as_of <= today:
+        return []
+    return [
+        FieldError(
+            "body",
+            "as_of",
+            f"as_of is later than today ({today.isoformat()}, Europe/Helsinki); "
+            "a recommendation is made with what is known today",
+            "after_today",
+        )
+    ]
 
 
 @dataclass(frozen=True)
@@ -186,6 +204,7 @@ def _scored(s: Scored) -> dict[str, Any]:
             {
                 "feature": c.feature,
                 "value": c.value,
+                "value_text": c.value_text,
                 "contribution": c.contribution,
                 "text": c.text,
             }
@@ -275,3 +294,41 @@ def close_audit_writer(engine: Engine) -> None:
 
 def _json_features(features: Mapping[str, Any]) -> dict[str, Any]:
     return {name: json_value(value) for name, value in features.items()}
+
+
+def answer_checked(
+    body: RecommendationRequest,
+    *,
+    caller: Caller,
+    state: ControlState,
+    holder: ModelHolder,
+    settings: Settings,
+    engine: Engine,
+    request_id: str,
+) -> dict[str, Any]:
+    """The answer to a checked caller: 503 while paused or without a model, 422 for bad input.
+
+    The console asks through here too, with the caller of its session.
+    """
+    if state.paused:
+        why = f" ({state.reason})" if state.reason else ""
+        raise unavailable(
+            "paused",
+            "Recommendations are paused",
+            f"an administrator paused recommendations{why}; decisions can still be recorded",
+            settings.retry_after_seconds,
+        )
+    model = require_model(holder, settings)
+    if state.reload_generation > model.generation:
+        holder.request_reload(state.reload_generation)
+    now = today()
+    as_of = body.as_of or now
+    future = check_as_of(as_of, now)
+    if future:
+        raise validation_problem(future, detail=future[0].message)
+    errors = check_request(body, model, as_of)
+    if errors:
+        raise validation_problem(errors)
+    return recommend(
+        body, model=model, as_of=as_of, request_id=request_id, caller=caller, engine=engine
+    )

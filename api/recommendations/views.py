@@ -1,36 +1,58 @@
-"""POST /v1/recommendations."""
+"""POST /v1/recommendations, and a recommendation read back: as answered, and for the client."""
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 import orjson
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Role
+from api.common import REQUEST_ID_EXAMPLE, UUID_PATTERN
+from api.console.explanation import client_explanation, decisions_on, explanation_text
+from api.console.pages import render
 from api.deps import (
     BearerDep,
+    CallerDep,
     EngineDep,
     HolderDep,
     SettingsDep,
     access,
     check_caller,
-    require_model,
 )
-from api.problems import unavailable, validation_problem
-from api.recommendations.schemas import RecommendationRequest, RecommendationResponse
-from api.recommendations.service import check_request, recommend, today
+from api.recommendations.schemas import (
+    RecommendationRequest,
+    RecommendationResponse,
+    StoredRecommendation,
+)
+from api.recommendations.service import answer_checked
+from api.recommendations.stored import find_event, stored_answer
 from api.responses import AUTHENTICATED, problems
 from api.serving import ModelHolder
 from api.settings import Settings
 from api.storage.control import control_state
 from api.storage.engine import read_transaction, writer_busy
+from model.vocab import LANGUAGES
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 
 ROLES = frozenset({Role.caseworker})
+RequestId = Annotated[
+    str,
+    Path(
+        pattern=UUID_PATTERN,
+        description="request_id of the recommendation (X-Request-ID of its answer)",
+        examples=[REQUEST_ID_EXAMPLE],
+    ),
+]
+ExplanationLanguage = Annotated[
+    Literal[LANGUAGES],  # type: ignore[valid-type]
+    Query(description="language of the explanation", examples=["fi"]),
+]
 
 
 @router.post(
@@ -92,27 +114,60 @@ def _answer(
     with read_transaction(engine) as connection:
         caller = check_caller(connection, credentials, settings, request, ROLES)
         state = control_state(connection)
-    if state.paused:
-        why = f" ({state.reason})" if state.reason else ""
-        raise unavailable(
-            "paused",
-            "Recommendations are paused",
-            f"an administrator paused recommendations{why}; decisions can still be recorded",
-            settings.retry_after_seconds,
-        )
-    model = require_model(holder, settings)
-    if state.reload_generation > model.generation:
-        holder.request_reload(state.reload_generation)
-    as_of = body.as_of or today()
-    errors = check_request(body, model, as_of)
-    if errors:
-        raise validation_problem(errors)
-    answer = recommend(
+    answer = answer_checked(
         body,
-        model=model,
-        as_of=as_of,
-        request_id=request.state.request_id,
         caller=caller,
+        state=state,
+        holder=holder,
+        settings=settings,
         engine=engine,
+        request_id=request.state.request_id,
     )
     return Response(orjson.dumps(answer), media_type="application/json")
+
+
+@router.get(
+    "/recommendations/{request_id}",
+    response_model=StoredRecommendation,
+    summary="A recommendation as it was answered, from the audit log",
+    responses=problems(*AUTHENTICATED, 404, 503),
+    **access(Role.caseworker, Role.admin),
+)
+def get_recommendation(request_id: RequestId, caller: CallerDep, engine: EngineDep) -> Response:
+    """What POST /v1/recommendations answered, with when and in which language.
+
+    A caseworker sees the recommendations of their own unit; another unit's
+    is not found (404). An administrator sees every unit's.
+    """
+    event = find_event(engine, request_id, caller)
+    return Response(orjson.dumps(stored_answer(event)), media_type="application/json")
+
+
+@router.get(
+    "/recommendations/{request_id}/explanation",
+    response_class=HTMLResponse,
+    summary="The client's explanation of a recommendation, a printable page",
+    responses={
+        200: {
+            "description": "the explanation as a printable HTML page",
+            "content": {"text/html": {}},
+        },
+        **problems(*AUTHENTICATED, 404, 503),
+    },
+    **access(Role.caseworker, Role.admin),
+)
+def get_explanation(
+    request_id: RequestId,
+    caller: CallerDep,
+    engine: EngineDep,
+    holder: HolderDep,
+    language: ExplanationLanguage = "fi",
+) -> HTMLResponse:
+    """What was suggested and why in plain words, who decided what, how to ask for a review.
+
+    For the client (EU AI Act Art. 86, GDPR Art. 15): no scores and no model
+    internals. The same page as the console's, without its menus.
+    """
+    event = find_event(engine, request_id, caller)
+    document = client_explanation(event, decisions_on(engine, event), language, holder.current)
+    return render("explanation_page.html", language, {"text": explanation_text(document)})

@@ -162,3 +162,14 @@ def purge_audit_events(connection: Connection, *, older_than: datetime) -> int:
     """Retention: delete events (and, by cascade, their decisions) written before `older_than`."""
     result = connection.execute(delete(audit_events).where(audit_events.c.created_at < older_than))
     return int(result.rowcount)
+
+
+def recent_audit_events(connection: Connection, *, unit: str, limit: int) -> list[AuditEvent]:
+    """The unit's latest events, newest first."""
+    query = (
+        select(audit_events)
+        .where(audit_events.c.unit == unit)
+        .order_by(audit_events.c.id.desc())
+        .limit(limit)
+    )
+    return [AuditEvent(**row) for row in connection.execute(query).mappings()]

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select
 
-from api.storage.tables import decisions
+from api.storage.tables import audit_events, decisions
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,4 +99,23 @@ def decisions_for_requests(
     )
     for row in connection.execute(query).mappings():
         out[row["request_id"]].append(DecisionRow(**row))
+    return out
+
+
+def recent_decisions(
+    connection: Connection, *, unit: str | None, limit: int
+) -> list[tuple[DecisionRow, str]]:
+    """The latest decisions of `unit` (None: every unit), newest first, with their client ids."""
+    query = (
+        select(decisions, audit_events.c.client_id)
+        .join(audit_events, audit_events.c.request_id == decisions.c.request_id)
+        .order_by(decisions.c.id.desc())
+        .limit(limit)
+    )
+    if unit is not None:
+        query = query.where(decisions.c.unit == unit)
+    out = []
+    for row in connection.execute(query).mappings():
+        fields = {name: row[decisions.c[name]] for name in DecisionRow.__slots__}
+        out.append((DecisionRow(**fields), str(row[audit_events.c.client_id])))
     return out

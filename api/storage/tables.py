@@ -6,6 +6,8 @@
   Append-only: a correction is a new row (`corrects` names the earlier one).
   `(unit, idempotency_key)` is unique; `body_hash` tells a replay from a
   reuse of the key for another body.
+- `console_sessions`: sign-ins to the console (a hash of the cookie), ended on
+  sign-out, idle timeout or a revoked key; deleted once expired.
 - `control_events`: the stop switch and reload requests (pause, resume,
   reload), append-only; the latest pause or resume is the current state.
 
@@ -168,4 +170,21 @@ control_events = Table(
     Column("key_id", String(32), nullable=True),
     Column("created_at", Timestamp, nullable=False),
     CheckConstraint(_one_of("action", CONTROL_ACTIONS), name="action"),
+)
+
+# Console sign-ins: a row per session, found by a hash of its cookie (the
+# cookie's value is never stored). Rows are updated (last use, end), so this
+# table is not append-only; ended and expired rows are deleted.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("session_hash", String(64), primary_key=True),
+    Column("key_id", String(32), ForeignKey("api_keys.key_id", ondelete="CASCADE"), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("unit", String(64), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("last_seen_at", Timestamp, nullable=False),
+    Column("ended_at", Timestamp, nullable=True),
+    Index("ix_console_sessions_last_seen_at", "last_seen_at"),
 )

@@ -122,6 +122,32 @@ def test_level_text_reads_like_the_issue(client: TestClient, keys: Keys, app: Fa
     ).all()
 
 
+def test_values_are_shown_as_people_write_them(
+    client: TestClient, keys: Keys, every_contribution: None
+) -> None:
+    """The value of a contribution is an encoding (finnish_level 1.0); value_text reads A1."""
+    by_language = {
+        language: recommend(client, keys.caseworker, language=language)
+        for language in ("fi", "sv", "en")
+    }
+    for language, answer in by_language.items():
+        shown = {
+            c["feature"]: c["value_text"]
+            for scored in [*answer["recommendations"], answer["reference"]]
+            for c in scored["explanation"]
+        }
+        assert shown["finnish_level"] == "A1"
+        assert shown["residence_basis"] == {
+            "fi": "humanitaarinen",
+            "sv": "humanitär",
+            "en": "humanitarian",
+        }[language]
+        assert shown["prior_work_years"] == ("2,5" if language != "en" else "2.5")
+        years = shown["years_since_arrival"]
+        assert years.replace(",", ".").replace(".", "", 1).isdigit() and len(years) == 3
+        assert shown.get("service") is None
+
+
 @pytest.mark.parametrize(
     ("language", "one", "two"),
     [

@@ -97,3 +97,48 @@ def test_the_request_models_forbid_unknown_fields(client: TestClient) -> None:
         "PauseRequest",
     ):
         assert components[name]["additionalProperties"] is False, name
+
+
+def test_the_documentation_pages_load_their_assets_from_the_app(client: TestClient) -> None:
+    """Swagger UI and ReDoc work on a closed network: no asset comes from elsewhere."""
+    import re
+
+    for page in ("/docs", "/redoc"):
+        response = client.get(page)
+        assert response.status_code == 200
+        html = response.text
+        assert "cdn" not in html.lower() and "fonts.googleapis" not in html
+        assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert assets, page
+        for asset in assets:
+            assert asset.startswith("/"), (page, asset)
+            assert client.get(asset).status_code == 200, asset
+    assert '"validatorUrl": null' in client.get("/docs").text  # no third-party validator badge
+
+
+def test_the_document_states_the_served_codes_and_the_text_rule(
+    client: TestClient, app: Any
+) -> None:
+    """What JSON Schema can state is stated, so schema-valid data is not refused for it."""
+    import re
+
+    from api.common import NO_CONTROL_CHARACTERS
+
+    schemas = _schema(client)["components"]["schemas"]
+    model = app.state.holder.current
+    services = [*model.router.catalogue.service_codes, "review"]
+    episode = schemas["EpisodeIn"]["properties"]
+    assert episode["service"]["enum"] == services
+    planned = next(s for s in episode["planned_service"]["anyOf"] if s.get("type") == "string")
+    assert planned["enum"] == list(model.actions)
+    decision = schemas["DecisionRequest"]["properties"]
+    assert decision["chosen_service"]["enum"] == list(model.actions)
+    comment = next(s for s in decision["comment"]["anyOf"] if s.get("type") == "string")
+    assert comment["pattern"] == NO_CONTROL_CHARACTERS
+    assert schemas["ClientIn"]["properties"]["client_id"]["pattern"] == NO_CONTROL_CHARACTERS
+    reason = next(
+        s for s in schemas["PauseRequest"]["properties"]["reason"]["anyOf"] if s.get("type")
+    )
+    assert reason["pattern"] == NO_CONTROL_CHARACTERS
+    rule = re.compile(NO_CONTROL_CHARACTERS)
+    assert rule.match("Asiakas\taloittaa\r\nensin.") and not rule.match("bad\x07bell")

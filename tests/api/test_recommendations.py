@@ -56,7 +56,7 @@ def test_answer_has_every_field_of_the_contract(
         assert 0 <= low <= item["p_outcome"] <= high <= 1
         assert 1 <= len(item["explanation"]) <= 5
         for c in item["explanation"]:
-            assert set(c) == {"feature", "value", "contribution", "text"}
+            assert set(c) == {"feature", "value", "value_text", "contribution", "text"}
             assert "prosenttiyksikk" in c["text"]
     p = [r["p_outcome"] for r in answer["recommendations"]]
     assert p == sorted(p, reverse=True) or any(r["thin_support"] for r in answer["recommendations"])
@@ -69,7 +69,11 @@ def test_answer_has_every_field_of_the_contract(
     # the client has finished the plan: the assessment and the plan are not offered again
     ineligible = {n["service"] for n in answer["not_eligible"]}
     assert {"initial_assessment", "integration_plan"} <= ineligible
-    assert all(n["reason"].startswith("Ehto ei täyty") for n in answer["not_eligible"])
+    reasons = {n["service"]: n["reason"] for n in answer["not_eligible"]}
+    assert reasons["integration_plan"] == (
+        "Kotoutumissuunnitelma vain kerran — asiakas on jo suorittanut sen"
+    )
+    assert not any("completed_" in reason or ">=" in reason for reason in reasons.values())
     response = client.post("/v1/recommendations", json=request_body(), headers=keys.caseworker)
     assert response.json()["request_id"] == response.headers["x-request-id"]
 
@@ -115,7 +119,7 @@ def test_names_and_explanations_follow_the_language(client: TestClient, keys: Ke
     # "procentenhet(er)", "percentage point(s)": the number's plural chooses
     assert "procentenhet" in sv["recommendations"][0]["explanation"][0]["text"]
     assert "percentage point" in en["recommendations"][0]["explanation"][0]["text"]
-    assert en["not_eligible"][0]["reason"].startswith("Rule not met")
+    assert en["not_eligible"][0]["reason"].endswith("the client has already completed it")
     response = client.post(
         "/v1/recommendations", json=request_body(language="de"), headers=keys.caseworker
     )
@@ -130,6 +134,28 @@ def test_as_of_defaults_to_today(client: TestClient, keys: Keys) -> None:
     from api.recommendations.service import today
 
     assert answer["as_of"] == today().isoformat()
+
+
+def test_an_as_of_later_than_today_is_refused(client: TestClient, keys: Keys) -> None:
+    """A future date would count months not yet lived (unemployment, years since arrival)."""
+    from datetime import timedelta
+
+    from api.recommendations.service import today
+
+    tomorrow = (today() + timedelta(days=1)).isoformat()
+    response = client.post(
+        "/v1/recommendations", json=request_body(as_of=tomorrow), headers=keys.caseworker
+    )
+    assert response.status_code == 422
+    problem = response.json()
+    assert "later than today" in problem["detail"]
+    assert [(e["field"], e["code"]) for e in problem["errors"]] == [("as_of", "after_today")]
+    on_today = client.post(
+        "/v1/recommendations",
+        json=request_body(as_of=today().isoformat()),
+        headers=keys.caseworker,
+    )
+    assert on_today.status_code == 200
 
 
 def test_every_answer_is_in_the_audit_log(
