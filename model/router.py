@@ -189,8 +189,7 @@ class Router:
         correction = -float(self.adjustment[action])
         if abs(correction) < 0.0005:
             return items
-        text = describe(SELECTION_FIELD, None, correction, language)
-        return [*items, Contribution(SELECTION_FIELD, None, correction, text)]
+        return [*items, explained(SELECTION_FIELD, None, correction, language)]
 
     # -- one client ---------------------------------------------------------------
     def recommend(
