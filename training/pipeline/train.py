@@ -336,6 +336,38 @@ def attach_reports(result: TrainingResult, truth: np.ndarray | None) -> None:
     if sensitivity is not None:
         card["sensitivity"] = sensitivity
         card["limitations"] = [*card.get("limitations", []), sensitivity_limitation(sensitivity)]
+    units = result.router.metadata.get("assignment_units")
+    if units is not None:
+        card["assignment_units"] = units
+        corrected = {
+            service: entry["adjustment"]
+            for service, entry in units["services"].items()
+            if abs(entry["adjustment"]) >= 0.005
+        }
+        card["limitations"] = [
+            *card.get("limitations", []),
+            {
+                "id": "selection_corrected_by_units",
+                "fi": "Palveluiden vaikutukset on tarkistettu asiakkaita käsitelleiden yksiköiden "
+                "(toimipiste, tiimi tai työntekijä) erojen avulla. "
+                + (
+                    "Seuraavien palveluiden arviota on korjattu, koska niihin valikoitui muita "
+                    "valmiimpia (tai vähemmän valmiita) asiakkaita: "
+                    + ", ".join(f"{k} {-v * 100:+.1f} %-yks." for k, v in corrected.items())
+                    if corrected
+                    else "Yksiköiden erot eivät osoittaneet kohinaa suurempaa valikoitumista."
+                ),
+                "en": "The services' effects were checked against the differences between the "
+                "units (office, team or caseworker) that handled the clients. "
+                + (
+                    "These services' chances were corrected because clients more (or less) ready "
+                    "than others were chosen for them: "
+                    + ", ".join(f"{k} {-v * 100:+.1f} pp" for k, v in corrected.items())
+                    if corrected
+                    else "The units showed no selection beyond their noise."
+                ),
+            },
+        ]
     result.model_card = card
 
 
