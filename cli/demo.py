@@ -24,6 +24,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="random seed of the world")] = 1,
 ) -> None:
     """Simulate a world, train on it, promote the new version to champion (then serve)."""
+    from model.config import RunConfig
     from training.registry.runs import train_and_register
     from training.registry.versions import promote
     from training.simulator import WorldParams, write_world
@@ -33,7 +34,7 @@ def demo(
         err_console.print(
             write_world(WorldParams(n_clients=clients, seed=seed), out, progress=True)
         )
-        with stages(stage_count(2)) as progress:
+        with stages(stage_count(RunConfig())) as progress:
             result, registered = train_and_register(out, progress=progress)
         print_training_summary(result, registered, out_console, next_steps=False)
         promoted = promote(registered.version, alias="champion", name=registered.name)

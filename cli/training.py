@@ -23,12 +23,14 @@ from cli.console import (
 from cli.tables import effects_table, print_training_summary, sensitivity_table, sensitivity_text
 
 if TYPE_CHECKING:
+    from model.config import RunConfig
     from training.registry.served import ServedModel
 
 
-def stage_count(n_learners: int) -> int:
-    """Progress messages of a training run: 8 pipeline stages, one per learner, 3 registry ones."""
-    return 8 + n_learners + 3
+def stage_count(config: RunConfig) -> int:
+    """Progress messages of a training run: the pipeline's stages (one per learner, two
+    optional), then 3 of the registry."""
+    return 9 + len(config.learners) + config.recalibrate + config.refit + 3
 
 
 def train(
@@ -42,7 +44,7 @@ def train(
     from training.registry.runs import train_and_register
 
     quiet_mlflow()
-    with domain_errors(), stages(stage_count(len(load_config(config).learners))) as progress:
+    with domain_errors(), stages(stage_count(load_config(config))) as progress:
         result, registered = train_and_register(
             data,
             catalogue_path=catalogue,

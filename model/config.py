@@ -11,7 +11,14 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from model.errors import ConfigError
 from model.features import PROTECTED_BY_DEFAULT
@@ -48,6 +55,11 @@ class RunConfig(BaseModel):
     )
     extra_features: dict[str, Literal["numeric", "categorical", "boolean"]] = Field(
         default_factory=dict, description="extra client columns to accept and use as features"
+    )
+    assignment_units: tuple[str, ...] = Field(
+        default=(),
+        description="extra categorical client columns naming the office, team or caseworker "
+        "that handled the client; their habits serve as instruments for the services' effects",
     )
     protected_attributes: tuple[str, ...] = Field(
         default=PROTECTED_BY_DEFAULT,
@@ -123,6 +135,16 @@ class RunConfig(BaseModel):
             if not name.isidentifier():
                 raise ValueError(f"extra feature name {name!r} is not an identifier")
         return value
+
+    @model_validator(mode="after")
+    def _units_are_declared_categories(self) -> RunConfig:
+        for name in self.assignment_units:
+            if self.extra_features.get(name) != "categorical":
+                raise ValueError(
+                    f"assignment unit {name!r} must also be declared under extra_features as "
+                    f'{name} = "categorical"'
+                )
+        return self
 
     @field_validator("learners")
     @classmethod

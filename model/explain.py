@@ -27,6 +27,9 @@ from model.vocab import CEFR_LEVELS
 
 # The action's own share of a contrast (the service itself, not the client).
 SERVICE_FIELD = "service"
+# What a service's chance was lowered (or raised) by because its takers were
+# selected on what the data does not record (`Router.adjustment`).
+SELECTION_FIELD = "selection_correction"
 TOP_CONTRIBUTIONS = 5
 
 
@@ -86,6 +89,11 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
     "n_reviews": {"fi": "Suunnitelman tarkistuksia", "sv": "Planeringsmöten", "en": "Plan reviews so far"},
     "months_unemployed": {"fi": "Työttömyyttä (kk)", "sv": "Arbetslöshet (mån)", "en": "Months unemployed"},
     SERVICE_FIELD: {"fi": "Palvelu itse", "sv": "Tjänsten själv", "en": "The service itself"},
+    SELECTION_FIELD: {
+        "fi": "Korjaus sille, että palveluun on valikoitunut muita valmiimpia asiakkaita,",
+        "sv": "Korrigeringen för att mer redo kunder har valts till tjänsten",
+        "en": "The correction for clients more ready than others being chosen for the service",
+    },
 }
 
 COMPLETED_LABEL = {"fi": "Suoritettu: {}", "sv": "Genomförd: {}", "en": "Completed: {}"}
@@ -190,7 +198,11 @@ def contribution(
     service_names: Mapping[str, str] | None = None,
 ) -> Contribution:
     """A contribution with its sentence and its value in words, in `language`."""
-    shown = None if field == SERVICE_FIELD else format_value(field, value, language, service_names)
+    shown = (
+        None
+        if field in (SERVICE_FIELD, SELECTION_FIELD)
+        else format_value(field, value, language, service_names)
+    )
     return Contribution(
         field, value, points, _sentence(field, shown, points, language, service_names), shown
     )
@@ -198,7 +210,11 @@ def contribution(
 
 def describe(field: str, value: Any, contribution: float, language: str, service_names: Mapping[str, str] | None = None) -> str:
     """One sentence, e.g. "Suomen kielen taso A1 pienentää arviota 4 prosenttiyksikköä"."""
-    shown = None if field == SERVICE_FIELD else format_value(field, value, language, service_names)
+    shown = (
+        None
+        if field in (SERVICE_FIELD, SELECTION_FIELD)
+        else format_value(field, value, language, service_names)
+    )
     return _sentence(field, shown, contribution, language, service_names)
 
 

@@ -11,29 +11,32 @@ caseworkers also select on what no column records.
 Polku uses it to *check and correct* its outcome model rather than to replace
 it. For decision point i with features X, unit U, action A and outcome Y,
 let p(X, A) be the model's chance of success and R = Y - p(X, A) its
-residual. If the model's effects were right, a unit's habits could not
-predict R: given X and the action, a valid unit carries no information on the
-outcome. Under hidden selection they do: where a unit rarely offers a
-service, the few who get it were selected harder, and succeed more often than
-the model (which pools the units) predicts.
+residual, and D_a - e_a(X) how much more (or less) the point received action
+a than the historical policy would give anyone with its features. If the
+model's effects were right, a unit could not predict R: given X and the
+action, a valid unit carries no information on the outcome. If the model
+overstates the effect of action a by b_a (its takers were selected on what
+no column records), then units that give a more often than their clients'
+features suggest do *worse* than the model expects, in proportion:
 
-The partially linear instrumental-variables model of Chernozhukov et al.
-(2018, "Double/debiased machine learning", section 4.2) with the optimal
-instruments Z_a = e_a(X, U) - e_a(X) (what the unit adds to each action's
-propensity) and the treatment residuals D_a - e_a(X) gives, per action
-against the reference action,
+    mean R in unit u  =  - sum_a b_a * mean (D_a - e_a(X)) in unit u  +  noise.
 
-    bias = -(Z' D~)^{-1} Z' R,
+Across units this is a linear regression (the grouped form of two-stage
+least squares with unit indicators as instruments; Angrist 1991), weighted
+by the units' sizes, of the units' mean residuals on their excess shares of
+the services. Every estimate rests on differences *between* units, which is
+what the design identifies; its standard errors come from how far the units
+scatter around the fit, so a unit's own effect on outcomes (a local labour
+market, or habits that reach the clients' later choices) widens them instead
+of passing for a service's effect. Only actions the units move clearly are
+estimated, never more than half as many as there are units less one, and
+never leaving fewer than five degrees of freedom; the others keep the
+model's effect.
 
-how much the model's effect of each action (against the reference) exceeds
-what the units' variation shows. A small ridge term keeps actions that the
-units do not move from being estimated at all: their bias stays near zero
-("no evidence, no change"). Standard errors are clustered by client.
-
-Validity is testable when there are more units than actions moved by them:
-the Sargan-Hansen J statistic of the residuals against every unit dummy
-(Hansen 1982). A unit that predicts outcomes beyond the services it assigns
-(a local labour market, say) fails it, and its correction is not used.
+The remaining scatter beyond sampling noise is tested too (its sum of
+squares against a chi-squared with the residual degrees of freedom, the
+grouped form of the Sargan-Hansen overidentification test; Hansen 1982): a
+rejection says the units predict outcomes beyond the services they assign.
 """
 
 from __future__ import annotations
@@ -46,17 +49,19 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
-# Relative ridge on (Z' D~): a fraction of its largest diagonal entry.
-RIDGE: float = 1e-3
+# An action is estimated only when its excess share varies between units by at
+# least this many times its sampling noise (a first-stage F of the unit means).
+MIN_FIRST_STAGE: float = 4.0
+MIN_RESIDUAL_DEGREES: int = 5
 
 
 @dataclass(frozen=True)
 class UnitCorrection:
     """Per action: the model's effect bias against the reference, as the units show it."""
 
-    bias: np.ndarray  # (A,) probability points; 0 for the reference and unmoved actions
-    standard_error: np.ndarray  # (A,) clustered; inf where not identified
-    first_stage: np.ndarray  # (A,) share of the action's variation the units move
+    bias: np.ndarray  # (A,) probability points; 0 for the reference and unestimated actions
+    standard_error: np.ndarray  # (A,) inf where not estimated, 0 for the reference
+    first_stage: np.ndarray  # (A,) between-unit variance of the excess share over its noise
     j_statistic: float | None
     j_degrees: int
     j_p_value: float | None
@@ -65,9 +70,14 @@ class UnitCorrection:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def valid(self) -> bool:
-        """False when the overidentification test rejects the units at the 1 % level."""
-        return self.j_p_value is None or self.j_p_value >= 0.01
+    def rejected(self) -> bool:
+        """True when the units scatter beyond sampling noise at the 1 % level.
+
+        With many clients this also flags units whose habits reach later
+        choices a little; the correction carries that scatter in its
+        standard errors either way.
+        """
+        return self.j_p_value is not None and self.j_p_value < 0.01
 
     def shrunk(self) -> np.ndarray:
         """The bias with the positive-part James-Stein factor 1 - se^2 / bias^2 per action.
@@ -81,97 +91,106 @@ class UnitCorrection:
         return self.bias * factor
 
 
-def unit_dummies(units: npt.ArrayLike) -> tuple[np.ndarray, int]:
-    """Centred one-hot columns of the units (one dropped), and the number of units."""
-    codes, uniques = pd.factorize(pd.Series(np.asarray(units, dtype=object)).astype(str))
-    n_units = len(uniques)
-    if n_units < 2:
-        return np.zeros((len(codes), 0)), n_units
-    onehot = np.zeros((len(codes), n_units - 1))
-    rows = np.flatnonzero(codes > 0)
-    onehot[rows, codes[rows] - 1] = 1.0
-    return onehot - onehot.mean(axis=0), n_units
+@dataclass(frozen=True)
+class _UnitMeans:
+    size: np.ndarray  # (U,) points per unit
+    residual: np.ndarray  # (U,) mean R
+    residual_noise: np.ndarray  # (U,) sampling variance of mean R
+    excess: np.ndarray  # (U, A) mean D - e
+    excess_noise: np.ndarray  # (U, A) sampling variance of mean D - e
 
 
-def _clustered_meat(scores: np.ndarray, clusters: np.ndarray) -> np.ndarray:
-    codes = pd.factorize(np.asarray(clusters))[0]
-    summed = np.zeros((codes.max() + 1, scores.shape[1]))
-    np.add.at(summed, codes, scores)
-    m = len(summed)
-    return summed.T @ summed * (m / max(m - 1, 1))
+def _unit_means(r: np.ndarray, excess: np.ndarray, units: npt.ArrayLike) -> _UnitMeans:
+    codes = pd.factorize(pd.Series(np.asarray(units, dtype=object)).astype(str))[0]
+    size = np.bincount(codes).astype(float)
+    n_units = len(size)
+
+    def mean_and_noise(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        sums = np.zeros((n_units, values.shape[1]))
+        squares = np.zeros_like(sums)
+        np.add.at(sums, codes, values)
+        np.add.at(squares, codes, values**2)
+        mean = sums / size[:, None]
+        variance = np.maximum(squares / size[:, None] - mean**2, 0.0)
+        return mean, variance / np.maximum(size - 1, 1)[:, None]
+
+    residual, residual_noise = mean_and_noise(r[:, None])
+    shares, share_noise = mean_and_noise(excess)
+    return _UnitMeans(size, residual[:, 0], residual_noise[:, 0], shares, share_noise)
 
 
 def unit_correction(
     *,
     residual: npt.ArrayLike,
     taken: npt.ArrayLike,
-    propensity_with_unit: npt.ArrayLike,
-    propensity_without_unit: npt.ArrayLike,
+    propensity: npt.ArrayLike,
     units: npt.ArrayLike,
-    clusters: npt.ArrayLike,
     reference: int,
 ) -> UnitCorrection:
     """Estimate each action's effect bias of a model from its residuals (module docstring).
 
-    `residual` is Y - p(X, A) on points the model was not fitted on;
-    `propensity_with_unit` and `propensity_without_unit` are (n, A) historical
-    policy models with and without the unit among the features; `taken` the
-    action index of each point; `reference` the action effects are measured
-    against (no new service).
+    `residual` is Y - p(X, A) per decision point; `propensity` (n, A) the
+    historical policy given the features alone (without the unit); `taken`
+    the action index of each point; `reference` the action effects are
+    measured against (no new service).
     """
     r = np.asarray(residual, dtype=float)
     a = np.asarray(taken, dtype=int)
-    with_unit = np.asarray(propensity_with_unit, dtype=float)
-    without_unit = np.asarray(propensity_without_unit, dtype=float)
-    n, n_actions = with_unit.shape
-    clusters = np.asarray(clusters)
-    others = [j for j in range(n_actions) if j != reference]
+    e = np.asarray(propensity, dtype=float)
+    n, n_actions = e.shape
     treated = np.zeros((n, n_actions))
     treated[np.arange(n), a] = 1.0
-    d_resid = (treated - without_unit)[:, others]
-    z = (with_unit - without_unit)[:, others]
-    zd = z.T @ d_resid
-    ridge = RIDGE * max(float(np.max(np.abs(np.diag(zd)))), 1e-12)
-    bread = np.linalg.inv(zd + ridge * np.eye(len(others)))
-    beta = -bread @ (z.T @ r)
-    # Residual of the structural equation R = -D~ beta + u, for the sandwich.
-    u = r + d_resid @ beta
-    meat = _clustered_meat(z * u[:, None], clusters)
-    cov = bread @ meat @ bread.T
-    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    # How much of each action's variation the units move: Var(Z_a) / Var(D~_a).
-    moved = z.var(axis=0) / np.maximum(d_resid.var(axis=0), 1e-12)
+    means = _unit_means(r, treated - e, units)
+    n_units = len(means.size)
+    weight = means.size / means.size.sum()
     bias = np.zeros(n_actions)
     standard_error = np.full(n_actions, np.inf)
-    first_stage = np.zeros(n_actions)
-    bias[others], standard_error[others], first_stage[others] = beta, se, moved
     standard_error[reference] = 0.0
-    dummies, n_units = unit_dummies(units)
-    j_stat, j_df, j_p = _overidentification(u, dummies, clusters, identified=int((moved > 1e-3).sum()))
+
+    # How clearly the units move each action: between-unit variance of its
+    # excess share against the sampling noise of those unit means.
+    centred = means.excess - weight @ means.excess
+    between = weight @ centred**2
+    noise = weight @ means.excess_noise
+    first_stage = np.where(noise > 0, between / np.maximum(noise, 1e-12), 0.0)
+    first_stage[reference] = 0.0
+    limit = min((n_units - 1) // 2, n_units - 1 - MIN_RESIDUAL_DEGREES)
+    order = [
+        j for j in np.argsort(-first_stage, kind="stable") if first_stage[j] >= MIN_FIRST_STAGE
+    ]
+    chosen = sorted(order[: max(0, limit)])
+    if not chosen:
+        return UnitCorrection(bias, standard_error, first_stage, None, 0, None, n_units, n)
+
+    design = np.column_stack([np.ones(n_units), centred[:, chosen]])
+    sqrt_w = np.sqrt(weight)
+    coef, *_ = np.linalg.lstsq(design * sqrt_w[:, None], means.residual * sqrt_w, rcond=None)
+    fitted = design @ coef
+    scatter = means.residual - fitted
+    degrees = n_units - design.shape[1]
+    # Heteroskedasticity-robust (HC1) covariance over units.
+    bread = np.linalg.pinv((design * weight[:, None]).T @ design)
+    meat = (design * (weight * scatter)[:, None]).T @ (design * (weight * scatter)[:, None])
+    cov = bread @ meat @ bread * n_units / max(degrees, 1)
+    se = np.sqrt(np.clip(np.diag(cov)[1:], 0.0, None))
+    # mean R = - sum_a b_a * excess_a: the bias is minus the slope.
+    bias[chosen] = -coef[1:]
+    standard_error[chosen] = se
+    # Scatter beyond the sampling noise of the unit means.
+    j = float(np.sum(scatter**2 / np.maximum(means.residual_noise, 1e-12)))
     return UnitCorrection(
         bias=bias,
         standard_error=standard_error,
         first_stage=first_stage,
-        j_statistic=j_stat,
-        j_degrees=j_df,
-        j_p_value=j_p,
+        j_statistic=j,
+        j_degrees=degrees,
+        j_p_value=float(stats.chi2.sf(j, degrees)) if degrees > 0 else None,
         n_units=n_units,
         n_rows=n,
+        extra={
+            "estimated": [int(k) for k in chosen],
+            "unit_scatter_sd": float(
+                np.sqrt(max(float(weight @ scatter**2 - weight @ means.residual_noise), 0.0))
+            ),
+        },
     )
-
-
-def _overidentification(
-    u: np.ndarray, dummies: np.ndarray, clusters: np.ndarray, *, identified: int
-) -> tuple[float | None, int, float | None]:
-    """Hansen's J: do the units predict what the corrected model leaves unexplained?"""
-    degrees = dummies.shape[1] - identified
-    if degrees < 1:
-        return None, 0, None
-    moments = dummies.T @ u / len(u)
-    scores = dummies * (u - u.mean())[:, None]
-    weight = _clustered_meat(scores, clusters) / len(u) ** 2
-    try:
-        j = float(moments @ np.linalg.pinv(weight) @ moments)
-    except np.linalg.LinAlgError:
-        return None, degrees, None
-    return j, degrees, float(stats.chi2.sf(j, degrees))

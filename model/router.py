@@ -26,6 +26,7 @@ from model.config import RunConfig
 from model.encoding import FeatureEncoder
 from model.errors import UnknownServiceError
 from model.explain import (
+    SELECTION_FIELD,
     SERVICE_FIELD,
     Contribution,
     rescale_to_probability,
@@ -43,6 +44,8 @@ from model.vocab import LANGUAGES, NO_NEW_SERVICE
 ROUTER_FILE = "router.json"
 FORMAT_VERSION = 1
 TOP_K_EXPLAIN = 5
+# Adjusted chances stay inside (0, 1), as the learners' own do.
+ADJUSTED_FLOOR = 1e-4
 
 
 # Bound on the remembered rule answers (a few MB at most); forgotten all at once.
@@ -115,6 +118,7 @@ class Router:
         min_support: float = DEFAULT_MIN_SUPPORT,
         interval_level: float = 0.9,
         metadata: Mapping[str, Any] | None = None,
+        adjustment: Sequence[float] | np.ndarray | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.config = config
@@ -126,6 +130,9 @@ class Router:
         self.metadata = dict(metadata or {})
         self.actions = catalogue.actions
         self.reference_index = self.actions.index(NO_NEW_SERVICE)
+        # Per action, what its chance is lowered by for selection the data does
+        # not show (probability points; training.pipeline.units). Zero: none.
+        self.adjustment_from(adjustment)
         self._names = {lang: {a: catalogue.get(a).name[lang] for a in self.actions} for lang in LANGUAGES}
         # Expected margin of the reference over the training data, for the
         # explanation of the reference against the average client.
@@ -156,9 +163,33 @@ class Router:
             low, high = self.learner.interval(X, self.interval_level, p=p)
         else:
             low = high = np.full_like(p, np.nan)
+        if self._adjusted:
+            p, low, high = (self._adjust(values) for values in (p, low, high))
         support = self.propensity.predict_proba(X, eligible)
         ranked = rank_actions(p, eligible, support, min_support=self.min_support)
         return ScoredBatch(p, low, high, support, eligible, ranked, self.actions)
+
+    def adjustment_from(self, adjustment: Sequence[float] | np.ndarray | None) -> None:
+        """Set the per-action correction for selection (None: no correction)."""
+        values = np.zeros(len(self.actions)) if adjustment is None else np.asarray(adjustment, dtype=float)
+        if values.shape != (len(self.actions),):
+            raise ValueError(f"adjustment must have one value per action ({len(self.actions)})")
+        self.adjustment = values.copy()
+        self._adjusted = bool(np.any(self.adjustment != 0.0))
+
+    def _adjust(self, values: np.ndarray) -> np.ndarray:
+        return np.clip(values - self.adjustment, ADJUSTED_FLOOR, 1.0 - ADJUSTED_FLOOR)
+
+    def _model_p(self, p: np.ndarray) -> np.ndarray:
+        """The learner's own chances behind adjusted ones (for rescaling explanations)."""
+        return p + self.adjustment if self._adjusted else p
+
+    def _with_selection(self, items: list[Contribution], action: int, language: str) -> list[Contribution]:
+        """A service's explanation, with its correction for selection when it has one."""
+        correction = -float(self.adjustment[action])
+        if abs(correction) < 0.0005:
+            return items
+        return [*items, explained(SELECTION_FIELD, None, correction, language)]
 
     # -- one client ---------------------------------------------------------------
     def recommend(
@@ -181,7 +212,7 @@ class Router:
         contributions: dict[int, list[Contribution]] = {}
         if explain:
             services = [a for a in top if a != self.reference_index]
-            contributions = self._explain(x, batch.p[0], features, services, language)
+            contributions = self._explain(x, self._model_p(batch.p[0]), features, services, language)
 
         def scored(a: int, rank: int | None) -> Scored:
             return Scored(
@@ -299,7 +330,7 @@ class Router:
             scaled = rescale_to_probability(contrib, target, base, self.learner.scale)
             fields = self._fields_with_service
             for i, a in enumerate(services):
-                out[a] = self._top(fields, scaled[i], features, language)
+                out[a] = self._with_selection(self._top(fields, scaled[i], features, language), a, language)
         ref_base = self._baseline_of(c_ref)
         scaled_ref = rescale_to_probability(
             c_ref[:, :m], np.array([p[self.reference_index]]), np.array([ref_base]), self.learner.scale
@@ -341,6 +372,7 @@ class Router:
         diff = c_s - c_ref[ci]
         own = diff[:, m] + diff[:, m + 1]
         contrib = np.concatenate([diff[:, :m], own[:, None]], axis=1)
+        p = self._model_p(p)
         scaled = rescale_to_probability(contrib, p[ci, acts_s], p[ci, ref], self.learner.scale)
         if self.learner.scale == "logit":
             ref_base = expit(c_ref[:, m + 1] + c_ref[:, m])
@@ -350,7 +382,11 @@ class Router:
         out: list[dict[int, list[Contribution]]] = [{} for _ in range(n)]
         columns = {name: values[name] for name in self._fields if name in values}
         for i, a, row in zip(ci.tolist(), acts_s.tolist(), scaled, strict=True):
-            out[i][a] = self._top_of(self._fields_with_service, self._name_rank_with_service, row, columns, i, language)
+            out[i][a] = self._with_selection(
+                self._top_of(self._fields_with_service, self._name_rank_with_service, row, columns, i, language),
+                a,
+                language,
+            )
         for i in range(n):
             out[i][ref] = self._top_of(self._fields, self._name_rank, scaled_ref[i], columns, i, language)
         return out
@@ -421,6 +457,7 @@ class Router:
             "propensity": self.propensity.to_dict(),
             "min_support": self.min_support,
             "interval_level": self.interval_level,
+            "adjustment": self.adjustment.tolist(),
             "metadata": self.metadata,
         }
 
@@ -446,6 +483,7 @@ class Router:
             min_support=float(data["min_support"]),
             interval_level=float(data["interval_level"]),
             metadata=data.get("metadata", {}),
+            adjustment=data.get("adjustment"),
         )
 
     @classmethod

@@ -88,9 +88,12 @@ def fit_models(
     started = time.perf_counter()
     frame = dp.frame
     # Protected attributes are for the fairness audit only; action proxies
-    # would take the action's effect (model.features.ACTION_PROXY_FEATURES).
+    # would take the action's effect (model.features.ACTION_PROXY_FEATURES);
+    # assignment units only move clients between services, so the outcome
+    # models must not learn from them (training.pipeline.units uses them).
     encoder = FeatureEncoder(
-        dp.features, exclude=(*config.protected_attributes, *ACTION_PROXY_FEATURES)
+        dp.features,
+        exclude=(*config.protected_attributes, *config.assignment_units, *ACTION_PROXY_FEATURES),
     ).fit(frame.loc[split.train])
     X = encoder.transform(frame)
     seconds["encode"] = time.perf_counter() - started

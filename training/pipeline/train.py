@@ -37,6 +37,7 @@ from training.pipeline.inputs import Inputs, build_points, load_inputs
 from training.pipeline.result import TrainingResult, decision_window, polku_version
 from training.pipeline.rows import TrainingRows, planned_share, training_rows
 from training.pipeline.split import Split, split_clients
+from training.pipeline.units import correct_with_units
 from training.router_figures import evaluable_rows, evaluate_scores
 from training.truth import align_truth
 
@@ -105,11 +106,24 @@ def train(
     seconds["calibrate"] = time.perf_counter() - t
 
     chosen = choice.chosen
+    t = stage("checking the services' effects against the assignment units")
+    units = correct_with_units(
+        dp=dp,
+        clients=inputs.tables.clients,
+        units=config.assignment_units,
+        split=split,
+        models=models,
+        learner=models.learners[chosen],
+    )
+    choice.routers[chosen].adjustment_from(units.adjustment)
+    seconds["units"] = time.perf_counter() - t
+
     if config.refit:
         # Chosen and calibrated on validation; now learn from those clients too.
         t = stage(f"refitting {chosen} on the training and validation clients")
         models.learners[chosen] = refit_learner(models, dp, split, rows, config, chosen, seed=seed)
         choice.routers[chosen] = make_router(inputs, models, chosen, choice.metadata)
+        choice.routers[chosen].adjustment_from(units.adjustment)
         seconds[f"refit_{chosen}"] = time.perf_counter() - t
 
     t = stage("evaluating every learner on the held-out clients")
@@ -120,6 +134,9 @@ def train(
     seconds["evaluate"] = time.perf_counter() - t
 
     router = choice.routers[chosen]
+    router.metadata["assignment_units"] = units.record(dp.actions)
+    if units.correction is not None:
+        logger.info(units.note)
     golden_problems = seal_router(router, choice, widths[chosen])
     result = TrainingResult(
         inputs=inputs,
@@ -319,6 +336,38 @@ def attach_reports(result: TrainingResult, truth: np.ndarray | None) -> None:
     if sensitivity is not None:
         card["sensitivity"] = sensitivity
         card["limitations"] = [*card.get("limitations", []), sensitivity_limitation(sensitivity)]
+    units = result.router.metadata.get("assignment_units")
+    if units is not None:
+        card["assignment_units"] = units
+        corrected = {
+            service: entry["adjustment"]
+            for service, entry in units["services"].items()
+            if abs(entry["adjustment"]) >= 0.005
+        }
+        card["limitations"] = [
+            *card.get("limitations", []),
+            {
+                "id": "selection_corrected_by_units",
+                "fi": "Palveluiden vaikutukset on tarkistettu asiakkaita käsitelleiden yksiköiden "
+                "(toimipiste, tiimi tai työntekijä) erojen avulla. "
+                + (
+                    "Seuraavien palveluiden arviota on korjattu, koska niihin valikoitui muita "
+                    "valmiimpia (tai vähemmän valmiita) asiakkaita: "
+                    + ", ".join(f"{k} {-v * 100:+.1f} %-yks." for k, v in corrected.items())
+                    if corrected
+                    else "Yksiköiden erot eivät osoittaneet kohinaa suurempaa valikoitumista."
+                ),
+                "en": "The services' effects were checked against the differences between the "
+                "units (office, team or caseworker) that handled the clients. "
+                + (
+                    "These services' chances were corrected because clients more (or less) ready "
+                    "than others were chosen for them: "
+                    + ", ".join(f"{k} {-v * 100:+.1f} pp" for k, v in corrected.items())
+                    if corrected
+                    else "The units showed no selection beyond their noise."
+                ),
+            },
+        ]
     result.model_card = card
 
 

@@ -80,9 +80,15 @@ def catalogue_text(spec: WorldSpec) -> str:
 def config_text(spec: WorldSpec, params: WorldParams, extras: Mapping[str, str]) -> str:
     lines = [
         f"# Run configuration of the drawn world of seed {spec.seed}: the label's horizon,",
-        "# the extract date, and the extra client columns (the assignment unit among them).",
+        "# the extract date, and the extra client columns (the assignment unit among them,",
+        "# declared as what it is: the case data says which unit handled a client, not",
+        "# whether its habits are a valid instrument).",
         f"horizon_days = {params.horizon_days}",
         f"extract_date = {params.extract_date}",
+    ]
+    if spec.units is not None:
+        lines.append(f"assignment_units = [{_quoted(spec.units.column)}]")
+    lines += [
         "",
         "[extra_features]",
         *(f"{name} = {_quoted(kind)}" for name, kind in extras.items()),

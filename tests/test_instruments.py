@@ -1,0 +1,106 @@
+"""Assignment units as instruments: the bias of a model's effects, as the units show it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model.instruments import unit_correction
+
+ACTIONS = 4  # three services and no new service (the last, the reference)
+REFERENCE = 3
+TRUE_EFFECT = np.array([0.05, 0.0, -0.03, 0.0])
+
+
+def _world(
+    *, seed: int, units: int = 40, n: int = 60_000, selection: float = 1.5, direct: float = 0.0
+) -> dict[str, np.ndarray]:
+    """Clients assigned to units at random; each unit's habits shift the services'
+    logits; caseworkers also send the readier clients to service 0 (`selection`),
+    and readiness raises the chance of success. `direct` gives each unit its own
+    effect on the outcome (an invalid instrument)."""
+    rng = np.random.default_rng(seed)
+    unit = rng.integers(0, units, n)
+    habits = rng.normal(0.0, 0.8, (units, ACTIONS))
+    habits[:, REFERENCE] = 0.0
+    readiness = rng.normal(size=n)
+    logits = habits[unit] + rng.gumbel(size=(n, ACTIONS))
+    logits[:, 0] += selection * readiness
+    taken = logits.argmax(axis=1)
+    unit_effect = rng.normal(0.0, direct, units)
+    chance = np.clip(0.3 + TRUE_EFFECT[taken] + 0.08 * readiness + unit_effect[unit], 0.01, 0.99)
+    y = (rng.random(n) < chance).astype(float)
+    # The model: each action's observed success rate (what a model blind to
+    # readiness and units learns); the policy given the (absent) features: the shares.
+    rates = np.array([y[taken == a].mean() for a in range(ACTIONS)])
+    shares = np.bincount(taken, minlength=ACTIONS) / n
+    return {
+        "residual": y - rates[taken],
+        "taken": taken,
+        "propensity": np.tile(shares, (n, 1)),
+        "units": np.array([f"office_{u}" for u in unit], dtype=object),
+        "model_effect": rates - rates[REFERENCE],
+    }
+
+
+def test_a_valid_unit_shows_the_bias_of_a_selected_service() -> None:
+    world = _world(seed=1)
+    c = unit_correction(
+        residual=world["residual"],
+        taken=world["taken"],
+        propensity=world["propensity"],
+        units=world["units"],
+        reference=REFERENCE,
+    )
+    true_bias = world["model_effect"] - (TRUE_EFFECT - TRUE_EFFECT[REFERENCE])
+    assert true_bias[0] > 0.05  # the readier clients made service 0 look good
+    for a in range(3):
+        assert abs(c.bias[a] - true_bias[a]) < 3 * c.standard_error[a] + 0.01, (a, c.bias, true_bias)
+    shrunk = c.shrunk()
+    assert shrunk[0] > 0.03 and abs(shrunk[1]) < 0.02
+    assert c.bias[REFERENCE] == 0.0 and c.standard_error[REFERENCE] == 0.0
+    assert not c.rejected
+
+
+def test_a_unit_with_its_own_effect_on_outcomes_is_flagged_and_its_corrections_widen() -> None:
+    valid = _world(seed=2, selection=0.0)
+    invalid = _world(seed=2, selection=0.0, direct=0.05)
+    out = {}
+    for name, world in (("valid", valid), ("invalid", invalid)):
+        out[name] = unit_correction(
+            residual=world["residual"],
+            taken=world["taken"],
+            propensity=world["propensity"],
+            units=world["units"],
+            reference=REFERENCE,
+        )
+    assert out["invalid"].rejected and out["invalid"].j_p_value < out["valid"].j_p_value
+    assert np.all(out["invalid"].standard_error[:3] > out["valid"].standard_error[:3])
+    assert out["invalid"].extra["unit_scatter_sd"] > 0.02
+
+
+def test_too_few_units_estimate_nothing() -> None:
+    world = _world(seed=3, units=6)
+    c = unit_correction(
+        residual=world["residual"],
+        taken=world["taken"],
+        propensity=world["propensity"],
+        units=world["units"],
+        reference=REFERENCE,
+    )
+    # 6 units leave no room for an estimate with five degrees of freedom to spare
+    assert np.all(c.bias == 0.0) and np.all(np.isinf(c.standard_error[:3]))
+    np.testing.assert_array_equal(c.shrunk(), np.zeros(ACTIONS))
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_no_hidden_selection_means_no_correction_beyond_noise(seed: int) -> None:
+    world = _world(seed=seed, selection=0.0)
+    c = unit_correction(
+        residual=world["residual"],
+        taken=world["taken"],
+        propensity=world["propensity"],
+        units=world["units"],
+        reference=REFERENCE,
+    )
+    assert np.all(np.abs(c.shrunk()[:3]) < 0.02)
