@@ -10,7 +10,7 @@ import numpy as np
 
 from model.explain import SELECTION_FIELD
 from model.router import Router
-from tests.conftest import TrainedModel
+from tests.support.trained_model import TrainedModel
 
 AS_OF = "2025-06-30"
 
