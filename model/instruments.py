@@ -53,6 +53,8 @@ from scipy import stats
 # least this many times its sampling noise (a first-stage F of the unit means).
 MIN_FIRST_STAGE: float = 4.0
 MIN_RESIDUAL_DEGREES: int = 5
+# Fewer units than this give too few differences to tell habits from chance.
+MIN_UNITS: int = 20
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,8 @@ def unit_correction(
     first_stage = np.where(noise > 0, between / np.maximum(noise, 1e-12), 0.0)
     first_stage[reference] = 0.0
     limit = min((n_units - 1) // 2, n_units - 1 - MIN_RESIDUAL_DEGREES)
+    if n_units < MIN_UNITS:
+        limit = 0
     order = [
         j for j in np.argsort(-first_stage, kind="stable") if first_stage[j] >= MIN_FIRST_STAGE
     ]
@@ -173,9 +177,16 @@ def unit_correction(
     meat = (design * (weight * scatter)[:, None]).T @ (design * (weight * scatter)[:, None])
     cov = bread @ meat @ bread * n_units / max(degrees, 1)
     se = np.sqrt(np.clip(np.diag(cov)[1:], 0.0, None))
-    # mean R = - sum_a b_a * excess_a: the bias is minus the slope.
-    bias[chosen] = -coef[1:]
-    standard_error[chosen] = se
+    # mean R = - sum_a b_a * excess_a: the bias is minus the slope. Only the
+    # biases relative to one another are kept: a unit that offers more of
+    # every service also does so at its clients' later reviews, which raises
+    # its outcomes through the services to come, not the one at hand, and
+    # would shift every estimate alike.
+    slopes = -coef[1:]
+    precision = 1.0 / np.maximum(se, 1e-12) ** 2
+    common = float(precision @ slopes / precision.sum())
+    bias[chosen] = slopes - common
+    standard_error[chosen] = np.sqrt(se**2 + 1.0 / precision.sum())
     # Scatter beyond the sampling noise of the unit means.
     j = float(np.sum(scatter**2 / np.maximum(means.residual_noise, 1e-12)))
     return UnitCorrection(

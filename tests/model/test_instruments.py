@@ -54,10 +54,12 @@ def test_a_valid_unit_shows_the_bias_of_a_selected_service() -> None:
     )
     true_bias = world["model_effect"] - (TRUE_EFFECT - TRUE_EFFECT[REFERENCE])
     assert true_bias[0] > 0.05  # the readier clients made service 0 look good
-    for a in range(3):
-        assert abs(c.bias[a] - true_bias[a]) < 3 * c.standard_error[a] + 0.01, (a, c.bias, true_bias)
+    # only biases relative to one another are estimated
+    for a, b in ((0, 1), (0, 2), (1, 2)):
+        got, want = c.bias[a] - c.bias[b], true_bias[a] - true_bias[b]
+        assert abs(got - want) < 3 * (c.standard_error[a] + c.standard_error[b]) + 0.01, (a, b)
     shrunk = c.shrunk()
-    assert shrunk[0] > 0.03 and abs(shrunk[1]) < 0.02
+    assert shrunk[0] > shrunk[1] and shrunk[0] > shrunk[2] and shrunk[0] > 0
     assert c.bias[REFERENCE] == 0.0 and c.standard_error[REFERENCE] == 0.0
     assert not c.rejected
 
@@ -79,8 +81,9 @@ def test_a_unit_with_its_own_effect_on_outcomes_is_flagged_and_its_corrections_w
     assert out["invalid"].extra["unit_scatter_sd"] > 0.02
 
 
-def test_too_few_units_estimate_nothing() -> None:
-    world = _world(seed=3, units=6)
+@pytest.mark.parametrize("units", [6, 12])
+def test_too_few_units_estimate_nothing(units: int) -> None:
+    world = _world(seed=3, units=units)
     c = unit_correction(
         residual=world["residual"],
         taken=world["taken"],
@@ -88,7 +91,7 @@ def test_too_few_units_estimate_nothing() -> None:
         units=world["units"],
         reference=REFERENCE,
     )
-    # 6 units leave no room for an estimate with five degrees of freedom to spare
+    # a dozen units are too few differences to tell habits from chance
     assert np.all(c.bias == 0.0) and np.all(np.isinf(c.standard_error[:3]))
     np.testing.assert_array_equal(c.shrunk(), np.zeros(ACTIONS))
 
