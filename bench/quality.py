@@ -9,7 +9,7 @@ recommend the action with the largest estimated effect against
 `no_new_service`. A second EconML run ("econml_naive") is what an analyst
 gets by taking the case data at face value: reviews with no service start
 are "no new service" even when an outcome cut their 30 days short (the
-reverse-causation trap of SPEC §1), and no recorded plans are used.
+reverse-causation trap described in docs/data.md), and no recorded plans are used.
 
 Every figure is on the held-out (newest) clients with the simulator's truth.
 
@@ -48,10 +48,10 @@ WORLDS = {
     "seed2": WorldParams(seed=2),
     "strong": WorldParams(seed=1, confounding=2.0, motivation_selection=2.0),
     "weak": WorldParams(seed=3, confounding=0.5, motivation_selection=0.5),
-    # Added with the sensitivity analysis (issue 3), never tuned on: a stronger
+    # Declared before any method was tuned on it: a stronger
     # latent-motivation effect on outcomes and weaker service effects.
     "untuned": WorldParams(seed=7, motivation_effect=1.0, effect_scale=0.7),
-    # Added in session 6, declared before any was run: no confounding at all
+    # Declared before any was run: no confounding at all
     # (assignment by habit-free policy and no selection on motivation, where
     # the doubly-robust interval has nothing hidden to miss), stronger effects
     # and lock-in, and a case system that records no agreed plans (every

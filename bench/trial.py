@@ -44,12 +44,12 @@ from training.router_figures import evaluable_rows  # noqa: E402
 from training.simulator.trial import make_trial  # noqa: E402
 from training.truth import align_truth  # noqa: E402
 
-# Settings declared before any was run (session 6): one service helping
+# Settings declared before any was run: one service helping
 # most clients (the effect varies with the extra column), two equally good
 # services, and a service with no effect at all; each as converted without
 # and with the arm recorded as the review's planned_service. Without it, a
 # control client who finds work within the review window has an unknown
-# action (SPEC §1), so the control arm loses early successes.
+# action (docs/data.md), so the control arm loses early successes.
 _BASE: dict[str, dict[str, Any]] = {
     "one_service_varied": {"services": ("job_coaching",), "effect": 0.8, "heterogeneous": True},
     "two_services": {"services": ("job_coaching", "work_trial"), "effect": 0.8},

@@ -1,4 +1,4 @@
-"""The service catalogue (SPEC §2): services, their names and eligibility.
+"""The service catalogue: services, their names and eligibility.
 
 The catalogue is a TOML data file that a municipality can edit without
 touching code. Loading it checks every field and parses every eligibility

@@ -3,7 +3,7 @@
 `model.decision_points.features_at` computes the features of many points from
 three pandas tables. Serving one recommendation needs them for a single
 client on a single date, where building those tables costs more than the
-model itself (about 6 ms against well under 1 ms here). `client_features`
+model itself (bench/RESULTS.md has the figures). `client_features`
 computes exactly the same values from plain mappings and lists;
 `tests/model/test_client_features.py` proves, with generated histories, that the
 two agree feature by feature.

@@ -1,7 +1,7 @@
 """Decision-point features: their names, kinds and meaning.
 
 A decision point is a (client, date) at which a caseworker chose what comes
-next. Its features use only what was known on that date (SPEC §1): records
+next. Its features use only what was known on that date (docs/data.md): records
 dated strictly before the decision date, and the state "as of" the date of
 records that were still open then. The same definitions are used by the
 decision-point builder, the simulator (which keeps the same state internally)
@@ -78,16 +78,10 @@ PROGRESS_FEATURES: Final[tuple[Feature, ...]] = (
 # support estimate behind the overlap guard and the off-policy figures ("how
 # often did clients like this one receive it?") leaves them out; the outcome
 # learners keep them (but see ACTION_PROXY_FEATURES).
-# `months_unemployed` and `years_since_arrival` joined in session 6: on a
-# randomized trial with two services and equal arms
-# (tests/training/test_trial_data.py) the support estimate ranged over 0.08..0.69
-# where every true propensity is 1/3, and the doubly-robust interval missed
-# the true V_rec on two of three 3000-client trials; without them it stays
-# within 0.25..0.42 and all three cover. On the built-in 20 000-client worlds
-# the capture ratio did not move and the DR value moved towards the truth on
-# the confounded ones (seed 1: 0.3345 -> 0.3280 against 0.2960; twice the
-# confounding 0.3402 -> 0.3256 against 0.2828) and slightly away from it on
-# the unconfounded one (0.3288 -> 0.3228 against 0.3376; both cover).
+# Leaving all of them out of the support estimate keeps it honest where the
+# truth is known: on a randomized trial (tests/training/test_trial_data.py)
+# it stays near the true propensities and the doubly-robust interval covers
+# the true value (figures in bench/RESULTS.md, "Feature choices").
 DECISION_TIMING_FEATURES: Final = (
     "days_since_last_service_end",
     "n_reviews",
@@ -103,15 +97,13 @@ DECISION_TIMING_FEATURES: Final = (
 # the current one (records strictly before the date). An S-learner then reads
 # the action's effect off `n_reviews` instead of the action: on a randomized
 # trial (one review, then the service or nothing; tests/training/test_trial_data.py)
-# it is 1 for every treated client and 0 for every control, the learner
-# predicted the same chance under both actions (uplift +0.01 against a true
-# +0.26) and served a recommendation that lost the effect. Dropping it cost
-# nothing on the 10 000-client built-in world of seed 1 (capture 0.924 ->
-# 0.923; the DR-learner's 0.641 -> 0.664). The other timing features stay:
-# dropping all of DECISION_TIMING_FEATURES took that capture to 0.758.
+# it is 1 for every treated client and 0 for every control, and the learner
+# predicts the same chance under both actions, losing the effect. Only this
+# feature is dropped: the other timing features carry information the
+# learners need (bench/RESULTS.md, "Feature choices").
 ACTION_PROXY_FEATURES: Final = ("n_reviews",)
 
-# Not model features by default: used for the fairness audit only (issue 5).
+# Not model features by default: used for the fairness audit only.
 PROTECTED_BY_DEFAULT: Final = ("gender", "mother_tongue", "citizenship_region")
 
 

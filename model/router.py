@@ -242,8 +242,8 @@ class Router:
         A rule reads a handful of features, most of them small counts and
         categories, so the same values come back request after request. Each
         rule's answer is remembered by the exact values (and types) of the
-        features it reads; only new combinations are evaluated. This cut
-        eligibility from about 0.3 ms, a tenth of a request, to a few µs.
+        features it reads; only new combinations are evaluated, which makes
+        eligibility a small share of a request instead of a large one.
         Values that are not hashable, or NaN (never equal to itself), are
         simply evaluated every time.
         """

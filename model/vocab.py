@@ -1,4 +1,4 @@
-"""The shared vocabulary of Polku's data contract (SPEC §1).
+"""The shared vocabulary of Polku's data contract (docs/data.md).
 
 Category values, their order where they have one, and the column names of the
 three input tables. Everything that reads or writes the tables takes its names

@@ -1,4 +1,4 @@
-"""Recommendations for many decision points at once (issue 3, `polku recommend`).
+"""Recommendations for many decision points at once (`polku recommend`).
 
 - `score_frame`: one row per decision point with the recommended service and,
   for every action, its probability, interval, uplift against

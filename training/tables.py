@@ -1,4 +1,4 @@
-"""Reading and writing the three input tables (SPEC §1).
+"""Reading and writing the three input tables (docs/data.md).
 
 `read_tables` reads `clients`, `episodes` and `outcomes` from a folder, each
 as CSV or Parquet, and converts every contract column to one canonical dtype:

@@ -1,4 +1,4 @@
-"""Request and answers of /v1/decisions (SPEC §3)."""
+"""Request and answers of /v1/decisions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Request and answer of POST /v1/recommendations (SPEC §3)."""
+"""Request and answer of POST /v1/recommendations."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ ExtraName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,
 
 
 class ClientIn(RequestModel):
-    """The client's profile at intake: the fields of the `clients` table (SPEC §1)."""
+    """The client's profile at intake: the fields of the `clients` table (docs/data.md)."""
 
     client_id: Annotated[SafeText, StringConstraints(min_length=1, max_length=100)] = Field(
         description="pseudonymous client id of the case system; never a personal identity code",

@@ -80,8 +80,8 @@ async def post_recommendations(
     # The work is synchronous (scoring, SQLite). When this worker answers no
     # other recommendation, the database is a local SQLite file and no other
     # writer holds it, it is done on the event loop: nothing else waits for
-    # the loop, and the hop to a worker thread and back costs about 0.2 ms of
-    # a 3 ms request. Otherwise (concurrent requests; another writer, such as
+    # the loop, and the hop to a worker thread and back is a noticeable share
+    # of a short request. Otherwise (concurrent requests; another writer, such as
     # a purge, that the audit write would wait for; PostgreSQL, whose network
     # waits must never hold the loop) it runs in the thread pool, where audit
     # writes that overlap are committed together and the loop keeps serving.

@@ -133,9 +133,8 @@ class _WriterQueue:
     anyway and leaves it to SQLite (busy timeout, then "database is
     locked"), so a stuck process cannot hold the others up for longer than
     it could before (at most twice the busy timeout in all). The kernel
-    lets go of the lock when a process dies. Measured with `polku serve`, two
-    workers, concurrency 8 (2 cores, loaded): p99 103 ms against 142 and
-    450 ms without, the same requests per second.
+    lets go of the lock when a process dies. Its effect on the tail latency
+    is measured in bench/RESULTS.md.
     """
 
     def __init__(self, database: str, timeout_s: float) -> None:

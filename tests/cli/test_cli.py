@@ -31,8 +31,8 @@ def test_evaluate_json_prints_one_object_with_exactly_the_keys(trained_model: Tr
     result = runner.invoke(app, ["evaluate", "--data", str(trained_model.data_dir), "--json"])
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout)  # exactly one JSON document on standard output
-    # the keys first, unchanged; the sensitivity analysis and the
-    # per-service effects added after them
+    # the evaluation's keys first; the sensitivity analysis and the
+    # per-service effects after them
     assert tuple(figures) == (*EVALUATION_KEYS, *SENSITIVITY_KEYS, "service_effects")
     effects = figures["service_effects"]
     assert effects and all(set(e) == set(UPLIFT_COLUMNS) for e in effects)

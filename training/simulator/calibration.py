@@ -366,7 +366,7 @@ def _service_figures(
             "completed competence-centre episodes: employed / education within 365 days of the end",
             f"{_pct(completed['employed'])} / {_pct(completed['education'])}",
             "32 % / 55 %",
-            "Omnia competence centre for immigrants, clients who left in 2020 (SPEC)",
+            "Omnia competence centre for immigrants, clients who left in 2020",
         ),
         Figure(
             "all competence-centre leavers: employed / education from the start to 365 days after the end",
