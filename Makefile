@@ -1,6 +1,6 @@
 # Two entry points for a fresh machine with only Python 3.11+ and make:
 #   make demo   simulate, train, promote and serve
-#   make test   the whole test suite
+#   make test   the checks (make lint), then the whole test suite
 #   make test-fast   all but the tests that start servers or need PostgreSQL,
 #                    Chromium or minutes (markers server, postgres, browser, slow)
 # Both install the locked environment into .venv/ first.
@@ -30,14 +30,19 @@ demo: setup
 TEST_PROCESSES ?= 2
 PYTEST := $(VENV)/bin/python -m pytest -n $(TEST_PROCESSES) --dist loadscope --no-loadscope-reorder
 
-test: setup
+test: lint
 	$(PYTEST)
 
 test-fast: setup
 	$(PYTEST) -m "not slow and not server and not postgres and not browser"
 
+# The checks every change passes: style, formatting, types and the layers
+# cli -> api -> training -> model (pyproject's import-linter contracts).
+CODE := model training api cli tests bench
 lint: setup
-	$(VENV)/bin/ruff check model training api tests bench
+	$(VENV)/bin/ruff check $(CODE)
+	$(VENV)/bin/ruff format --check $(CODE)
+	$(VENV)/bin/mypy model training api cli
 	$(VENV)/bin/lint-imports
 
 clean:

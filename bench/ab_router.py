@@ -28,7 +28,10 @@ from bench.common import ROOT, load_average, machine, store_env, table, write_js
 
 def old_router_class(commit: str) -> type:
     text = subprocess.run(
-        ["git", "-C", str(ROOT), "show", f"{commit}:model/router.py"], capture_output=True, text=True, check=True
+        ["git", "-C", str(ROOT), "show", f"{commit}:model/router.py"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     path = Path(tempfile.mkdtemp()) / "old_router.py"
     path.write_text(text)
@@ -55,8 +58,11 @@ def main() -> None:
     from bench.serve import _event, build_requests
     from training.registry.served import load_served
 
-    served = load_served("polku-router", version=options.version,
-                         tracking_uri=store_env(options.store)["MLFLOW_TRACKING_URI"])
+    served = load_served(
+        "polku-router",
+        version=options.version,
+        tracking_uri=store_env(options.store)["MLFLOW_TRACKING_URI"],
+    )
     model = prepare(served, generation=0)
     new = model.router
     old = old_router_class(options.old_commit).from_dict(new.to_dict())
@@ -127,8 +133,16 @@ def main() -> None:
         "load_average_after": load_average(),
     }
     path = write_json("ab_router", document)
-    print(table(["Router.recommend (k=3, fi, explained)", "median µs"],
-                [[f"before ({options.old_commit})", rec["old"]], ["now", rec["new"]], ["speed-up ×", document["speedup"]]]))
+    print(
+        table(
+            ["Router.recommend (k=3, fi, explained)", "median µs"],
+            [
+                [f"before ({options.old_commit})", rec["old"]],
+                ["now", rec["new"]],
+                ["speed-up ×", document["speedup"]],
+            ],
+        )
+    )
     print(table(["audit writes (SQLite, synchronous=FULL)", "per second"], list(audit.items())))
     print(f"load average {load_before} -> {load_average()}; wrote {path}")
 

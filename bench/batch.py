@@ -60,7 +60,9 @@ def busiest_date(world: Path) -> tuple[date, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="20 000 clients")
     parser.add_argument("--clients", type=int, default=None)
     parser.add_argument("--as-of", default=None, help="caseload date (default: the busiest)")
@@ -88,12 +90,27 @@ def main() -> None:
     log(f"caseload on {as_of}: {n_open} open cases of {clients} clients")
     env = store_env(store)
     runs = {}
-    for label, flag in (("no explanations", ["--no-explanations"]), ("explanations (fi)", ["--explanations"])):
+    for label, flag in (
+        ("no explanations", ["--no-explanations"]),
+        ("explanations (fi)", ["--explanations"]),
+    ):
         out = work / f"caseload-{clients}-{'x' if 'no' not in label else 'n'}.parquet"
         runs[label] = measure(
-            [POLKU, "recommend", "--data", str(world), "--as-of", as_of, "--out", str(out),
-             "--version", version, *flag],
-            env=env, cwd=store,
+            [
+                POLKU,
+                "recommend",
+                "--data",
+                str(world),
+                "--as-of",
+                as_of,
+                "--out",
+                str(out),
+                "--version",
+                version,
+                *flag,
+            ],
+            env=env,
+            cwd=store,
         )
     document = {
         "benchmark": "batch",
@@ -107,11 +124,23 @@ def main() -> None:
         "runs": runs,
     }
     path = write_json("batch", document)
-    print(table(
-        ["polku recommend", "clients", "open cases", "wall s", "CPU s", "peak RSS GiB", "load"],
-        [[label, clients, n_open, r["wall_seconds"], r["cpu_seconds"], r["peak_rss_gib"],
-          r["load_average_before"][0]] for label, r in runs.items()],
-    ))
+    print(
+        table(
+            ["polku recommend", "clients", "open cases", "wall s", "CPU s", "peak RSS GiB", "load"],
+            [
+                [
+                    label,
+                    clients,
+                    n_open,
+                    r["wall_seconds"],
+                    r["cpu_seconds"],
+                    r["peak_rss_gib"],
+                    r["load_average_before"][0],
+                ]
+                for label, r in runs.items()
+            ],
+        )
+    )
     print(f"wrote {path}")
 
 

@@ -99,7 +99,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
-def run(args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> str:
+def run(
+    args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> str:
     """Run a command; its standard output, or exit with its standard error."""
     started = time.perf_counter()
     done = subprocess.run(
@@ -108,13 +110,19 @@ def run(args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path 
     if done.returncode != 0:
         sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
         raise SystemExit(f"failed ({done.returncode}): {' '.join(args)}")
-    log(f"{' '.join(Path(a).name if i == 0 else a for i, a in enumerate(args))} "
-        f"({time.perf_counter() - started:.1f} s)")
+    log(
+        f"{' '.join(Path(a).name if i == 0 else a for i, a in enumerate(args))} "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
     return done.stdout
 
 
 def log(message: str) -> None:
-    print(f"[{datetime.now():%H:%M:%S} load {os.getloadavg()[0]:.2f}] {message}", file=sys.stderr, flush=True)
+    print(
+        f"[{datetime.now():%H:%M:%S} load {os.getloadavg()[0]:.2f}] {message}",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def store_env(folder: Path) -> dict[str, str]:
@@ -127,7 +135,18 @@ def store_env(folder: Path) -> dict[str, str]:
 
 def simulate(folder: Path, clients: int, seed: int = 1) -> Path:
     if not (folder / "clients.csv").is_file():
-        run([POLKU, "simulate", "--clients", str(clients), "--seed", str(seed), "--out", str(folder)])
+        run(
+            [
+                POLKU,
+                "simulate",
+                "--clients",
+                str(clients),
+                "--seed",
+                str(seed),
+                "--out",
+                str(folder),
+            ]
+        )
     return folder
 
 
@@ -150,11 +169,24 @@ def train_and_promote(
     return version
 
 
-def evaluate_json(data: Path, store: Path, version: str, model_name: str = "polku-router") -> dict[str, Any]:
+def evaluate_json(
+    data: Path, store: Path, version: str, model_name: str = "polku-router"
+) -> dict[str, Any]:
     """`polku evaluate --json` of a version (with the world's truth)."""
     text = run(
-        [POLKU, "evaluate", "--data", str(data), "--version", version, "--json",
-         "--truth", str(data / "truth.csv"), "--model-name", model_name],
+        [
+            POLKU,
+            "evaluate",
+            "--data",
+            str(data),
+            "--version",
+            version,
+            "--json",
+            "--truth",
+            str(data / "truth.csv"),
+            "--model-name",
+            model_name,
+        ],
         env=store_env(store),
         cwd=store,
     )
@@ -217,14 +249,20 @@ class PeakRss:
         return self.peak
 
 
-def measure(args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> dict[str, Any]:
+def measure(
+    args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> dict[str, Any]:
     """Run a command: wall seconds, peak RSS (sampled), CPU seconds, load average before and after."""
     load_before = load_average()
     before = os.times()
     started = time.perf_counter()
     process = subprocess.Popen(
-        list(args), env={**os.environ, **(env or {})}, cwd=cwd,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        list(args),
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     sampler = PeakRss(process.pid).start()
     stdout, stderr = process.communicate()
@@ -234,10 +272,16 @@ def measure(args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: P
     if process.returncode != 0:
         sys.stderr.write(stdout[-4000:] + stderr[-4000:])
         raise SystemExit(f"failed ({process.returncode}): {' '.join(args)}")
-    log(f"{Path(args[0]).name} {' '.join(args[1:3])} ... {wall:.1f} s, peak RSS {peak / 2**30:.2f} GiB")
+    log(
+        f"{Path(args[0]).name} {' '.join(args[1:3])} ... {wall:.1f} s, peak RSS {peak / 2**30:.2f} GiB"
+    )
     return {
         "wall_seconds": round(wall, 2),
-        "cpu_seconds": round((after.children_user - before.children_user) + (after.children_system - before.children_system), 2),
+        "cpu_seconds": round(
+            (after.children_user - before.children_user)
+            + (after.children_system - before.children_system),
+            2,
+        ),
         "peak_rss_gib": round(peak / 2**30, 3),
         "load_average_before": load_before,
         "load_average_after": load_average(),

@@ -57,9 +57,23 @@ def simulate(seed: int, clients: int, folder: Path) -> Path:
     """Draw world `seed` with the command line, as a newcomer would."""
     polku = Path(sys.executable).parent / "polku"
     subprocess.run(
-        [str(polku), "simulate", "--scenario", "random", "--seed", str(seed),
-         "--clients", str(clients), "--out", str(folder), "--format", "parquet"],
-        check=True, capture_output=True, text=True,
+        [
+            str(polku),
+            "simulate",
+            "--scenario",
+            "random",
+            "--seed",
+            str(seed),
+            "--clients",
+            str(clients),
+            "--out",
+            str(folder),
+            "--format",
+            "parquet",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return folder
 
@@ -123,8 +137,19 @@ def score_world(seed: int, clients: int, work: Path, *, peers: bool) -> dict[str
         "load_average": os.getloadavg(),
         "polku": {
             k: figures.get(k)
-            for k in ("v_hist", "v_rec", "v_oracle", "capture_ratio", "dr_value", "dr_low",
-                      "dr_high", "ece", "auc", "coverage", "agreement_at_1")
+            for k in (
+                "v_hist",
+                "v_rec",
+                "v_oracle",
+                "capture_ratio",
+                "dr_value",
+                "dr_low",
+                "dr_high",
+                "ece",
+                "auc",
+                "coverage",
+                "agreement_at_1",
+            )
         },
         "break_even_lambda": chosen.extra.get("break_even_lambda"),
     }
@@ -142,15 +167,24 @@ def score_world(seed: int, clients: int, work: Path, *, peers: bool) -> dict[str
     started = time.perf_counter()
     out["econml"] = capture(
         econml_recommendations(
-            models.X[train_rows], taken[train_rows], y[train_rows], models.X[test_rows],
-            eligible[test_rows], actions, seed=seed,
+            models.X[train_rows],
+            taken[train_rows],
+            y[train_rows],
+            models.X[test_rows],
+            eligible[test_rows],
+            actions,
+            seed=seed,
         )
     ) | {"seconds": time.perf_counter() - started}
     truth_rows = split.train & np.isfinite(truth).any(axis=1)
     out["ceiling"] = capture(
         observable_ceiling(
-            models.X[truth_rows], truth[truth_rows], eligible[truth_rows],
-            models.X[test_rows], eligible[test_rows], seed=seed,
+            models.X[truth_rows],
+            truth[truth_rows],
+            eligible[truth_rows],
+            models.X[test_rows],
+            eligible[test_rows],
+            seed=seed,
         )
     )
     return out
@@ -163,8 +197,11 @@ def _one(args: tuple[int, int, str, bool]) -> dict[str, Any]:
         try:
             return score_world(seed, clients, Path(tmp), peers=peers)
         except Exception as exc:  # a world that fails is a finding, not a crash of the run
-            return {"seed": seed, "error": f"{type(exc).__name__}: {exc}",
-                    "traceback": traceback.format_exc()}
+            return {
+                "seed": seed,
+                "error": f"{type(exc).__name__}: {exc}",
+                "traceback": traceback.format_exc(),
+            }
 
 
 def _quantile(values: list[float], q: float) -> float | None:
@@ -193,7 +230,10 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
             for r in with_peers
             if r["ceiling"]["capture_ratio"] and r["ceiling"]["capture_ratio"] > 0
         ]
-        summary["share_of_ceiling"] = {"median": _quantile(shares, 0.5), "p10": _quantile(shares, 0.1)}
+        summary["share_of_ceiling"] = {
+            "median": _quantile(shares, 0.5),
+            "p10": _quantile(shares, 0.1),
+        }
         summary["econml_capture_median"] = _quantile(
             [r["econml"]["capture_ratio"] for r in with_peers], 0.5
         )
@@ -240,7 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     seeds = (
         tuple(int(s) for s in args.seeds.split(","))
         if args.seeds
-        else WORLD_SEEDS if args.set == "fixed" else DEVELOPMENT_SEEDS
+        else WORLD_SEEDS
+        if args.set == "fixed"
+        else DEVELOPMENT_SEEDS
     )
     out = args.out or OUT / f"generalise-{args.set if not args.seeds else 'seeds'}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -258,7 +300,9 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
     results.sort(key=lambda r: r["seed"])
     summary = summarise(results)
-    out.write_text(json.dumps({"summary": summary, "results": results}, indent=2, default=str) + "\n")
+    out.write_text(
+        json.dumps({"summary": summary, "results": results}, indent=2, default=str) + "\n"
+    )
     print(json.dumps(summary, indent=2))
     print(f"wrote {out}")
     return 0

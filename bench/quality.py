@@ -119,7 +119,11 @@ def run_world(
                 "bounds": [{k: b[k] for k in ("lambda", "low", "high")} for b in bounds],
                 "break_even_lambda": analysis.get("break_even_lambda"),
                 "covers_truth_from_lambda": next(
-                    (b["lambda"] for b in bounds if v_rec is not None and b["low"] <= v_rec <= b["high"]),
+                    (
+                        b["lambda"]
+                        for b in bounds
+                        if v_rec is not None and b["low"] <= v_rec <= b["high"]
+                    ),
                     None,
                 ),
             }
@@ -136,20 +140,29 @@ def run_world(
 
     def score(rec: np.ndarray) -> dict:
         values = policy_values(
-            truth=truth[test_rows], eligible=eligible[test_rows], taken=taken[test_rows], recommended=rec
+            truth=truth[test_rows],
+            eligible=eligible[test_rows],
+            taken=taken[test_rows],
+            recommended=rec,
         )
         return values.as_dict()
 
     # Why the doubly-robust estimate may miss: the direct method, IPW and the
     # share of recommendations with thin support, for the chosen learner.
-    batch = result.router.score(dp.frame.loc[test_rows], eligible=eligible[test_rows], intervals=False)
+    batch = result.router.score(
+        dp.frame.loc[test_rows], eligible=eligible[test_rows], intervals=False
+    )
     rows = np.arange(int(test_rows.sum()))
     p_rec = batch.support[rows, batch.recommended]
     out["off_policy"] = {
         "direct_method": float(batch.p[rows, batch.recommended].mean()),
         "ipw": ipw_policy_value(
-            y=y[test_rows], taken=taken[test_rows], propensity=batch.support, recommended=batch.recommended,
-            clusters=dp.frame.loc[test_rows, "client_id"].astype(str).to_numpy(), n_boot=0,
+            y=y[test_rows],
+            taken=taken[test_rows],
+            propensity=batch.support,
+            recommended=batch.recommended,
+            clusters=dp.frame.loc[test_rows, "client_id"].astype(str).to_numpy(),
+            n_boot=0,
         ).value,
         "share_support_below_0.01": float((p_rec < 0.01).mean()),
         "share_support_below_0.05": float((p_rec < 0.05).mean()),
@@ -160,8 +173,13 @@ def run_world(
         return out
     started = time.perf_counter()
     rec = econml_recommendations(
-        models.X[train_rows], taken[train_rows], y[train_rows], models.X[test_rows],
-        eligible[test_rows], actions, seed=params.seed,
+        models.X[train_rows],
+        taken[train_rows],
+        y[train_rows],
+        models.X[test_rows],
+        eligible[test_rows],
+        actions,
+        seed=params.seed,
     )
     out["econml"] = score(rec) | {"seconds": time.perf_counter() - started}
     if "econml_naive" not in peers:
@@ -175,28 +193,41 @@ def run_world(
         & ~frame["censored"].to_numpy(dtype=bool)
     )
     naive_taken = np.where(unknown_review, actions.index(NO_NEW_SERVICE), taken)
-    naive_rows = split.train & ((taken >= 0) | unknown_review) & ~frame["censored"].to_numpy(dtype=bool)
+    naive_rows = (
+        split.train & ((taken >= 0) | unknown_review) & ~frame["censored"].to_numpy(dtype=bool)
+    )
     started = time.perf_counter()
     rec = econml_recommendations(
-        models.X[naive_rows], naive_taken[naive_rows], y[naive_rows], models.X[test_rows],
-        eligible[test_rows], actions, seed=params.seed,
+        models.X[naive_rows],
+        naive_taken[naive_rows],
+        y[naive_rows],
+        models.X[test_rows],
+        eligible[test_rows],
+        actions,
+        seed=params.seed,
     )
     out["econml_naive"] = score(rec) | {"seconds": time.perf_counter() - started}
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--clients", type=int, default=50_000)
     parser.add_argument("--worlds", default="seed1,seed2,strong")
-    parser.add_argument("--config", type=Path, default=None, help="run configuration for polku's learners")
+    parser.add_argument(
+        "--config", type=Path, default=None, help="run configuration for polku's learners"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "quality.json")
     parser.add_argument(
-        "--peers", default="econml,econml_naive",
+        "--peers",
+        default="econml,econml_naive",
         help="EconML runs beside polku's learners: econml, econml_naive (needs econml), or none",
     )
     parser.add_argument(
-        "--large-s-learner", action="store_true",
+        "--large-s-learner",
+        action="store_true",
         help="register `s_learner_large` (200 rounds of 15 leaves, rate 0.1) for a configuration "
         "that lets the pipeline choose between two S-learner sizes on the validation clients",
     )

@@ -144,7 +144,9 @@ def build_requests(world: Path, n: int, *, seed: int = 0) -> list[dict[str, Any]
             "citizenship_region": client["citizenship_region"],
             "residence_basis": client["residence_basis"],
             "education_level": client["education_level"],
-            "prior_work_years": float(client["prior_work_years"]) if client["prior_work_years"] else None,
+            "prior_work_years": float(client["prior_work_years"])
+            if client["prior_work_years"]
+            else None,
             "literacy_needs": _bool(client["literacy_needs"]),
             "finnish_level": client["finnish_level"],
             "health_limitation": _bool(client.get("health_limitation", "")),
@@ -188,7 +190,9 @@ def mlflow_rows(bodies: list[dict[str, Any]], store: Path, version: str) -> list
             return {
                 **record,
                 "start_date": date.fromisoformat(record["start_date"]),
-                "end_date": date.fromisoformat(record["end_date"]) if record.get("end_date") else None,
+                "end_date": date.fromisoformat(record["end_date"])
+                if record.get("end_date")
+                else None,
             }
 
         features = client_features(
@@ -205,7 +209,9 @@ def mlflow_rows(bodies: list[dict[str, Any]], store: Path, version: str) -> list
     return out
 
 
-def stage_costs(bodies: list[dict[str, Any]], store: Path, version: str, work: Path) -> dict[str, float]:
+def stage_costs(
+    bodies: list[dict[str, Any]], store: Path, version: str, work: Path
+) -> dict[str, float]:
     """Median microseconds of each step of one request, in this process (no HTTP)."""
     import statistics
 
@@ -219,7 +225,9 @@ def stage_costs(bodies: list[dict[str, Any]], store: Path, version: str, work: P
     from api.storage.engine import make_engine
     from training.registry.served import load_served
 
-    served = load_served(MODEL_NAME, version=version, tracking_uri=store_env(store)["MLFLOW_TRACKING_URI"])
+    served = load_served(
+        MODEL_NAME, version=version, tracking_uri=store_env(store)["MLFLOW_TRACKING_URI"]
+    )
     model = prepare(served, generation=0)
     router = model.router
     texts = [json.dumps(b).encode() for b in bodies[:300]]
@@ -246,28 +254,66 @@ def stage_costs(bodies: list[dict[str, Any]], store: Path, version: str, work: P
         errors = service.check_request(request, model, request.as_of)  # type: ignore[arg-type]
         assert not errors
         body = service.recommend(
-            request, model=model, as_of=request.as_of, request_id=f"r{next(counter)}",  # type: ignore[arg-type]
-            caller=caller, engine=engine,
+            request,
+            model=model,
+            as_of=request.as_of,
+            request_id=f"r{next(counter)}",  # type: ignore[arg-type]
+            caller=caller,
+            engine=engine,
         )
         orjson.dumps(body)
 
     costs = {
-        "parse and validate the body (pydantic)": timed(lambda i: RecommendationRequest.model_validate_json(texts[i])),
-        "contract checks": timed(lambda i: service.check_request(requests[i], model, requests[i].as_of)),  # type: ignore[arg-type]
-        "features (client_features + check)": timed(lambda i: service.features_of(requests[i], model, requests[i].as_of)),  # type: ignore[arg-type]
-        "eligibility (rules evaluated)": timed(lambda i: router.catalogue.eligibility(
-            {k: np.asarray([v], dtype=object if isinstance(v, str) or v is None else None) for k, v in features[i].items()}, 1)),
-        "eligibility (as served: remembered rule answers)": timed(lambda i: router.eligibility_row(features[i])),
-        "score: predict, intervals, support, rank": timed(lambda i: router.score_encoded(
-            router.encoder.encode_row(features[i])[None, :], np.ones((1, len(router.actions)), dtype=bool))),
-        "recommend without explanations": timed(lambda i: router.recommend(features[i], k=3, explain=False)),
+        "parse and validate the body (pydantic)": timed(
+            lambda i: RecommendationRequest.model_validate_json(texts[i])
+        ),
+        "contract checks": timed(
+            lambda i: service.check_request(requests[i], model, requests[i].as_of)
+        ),  # type: ignore[arg-type]
+        "features (client_features + check)": timed(
+            lambda i: service.features_of(requests[i], model, requests[i].as_of)
+        ),  # type: ignore[arg-type]
+        "eligibility (rules evaluated)": timed(
+            lambda i: router.catalogue.eligibility(
+                {
+                    k: np.asarray([v], dtype=object if isinstance(v, str) or v is None else None)
+                    for k, v in features[i].items()
+                },
+                1,
+            )
+        ),
+        "eligibility (as served: remembered rule answers)": timed(
+            lambda i: router.eligibility_row(features[i])
+        ),
+        "score: predict, intervals, support, rank": timed(
+            lambda i: router.score_encoded(
+                router.encoder.encode_row(features[i])[None, :],
+                np.ones((1, len(router.actions)), dtype=bool),
+            )
+        ),
+        "recommend without explanations": timed(
+            lambda i: router.recommend(features[i], k=3, explain=False)
+        ),
         "recommend with explanations": timed(lambda i: router.recommend(features[i], k=3)),
-        "TreeSHAP rows of one request (one call)": timed(lambda i: router.learner.contributions(
-            np.repeat(router.encoder.encode_row(features[i])[None, :], 3, axis=0), np.array([0, 1, router.reference_index]))),
-        "answer body + input hash + JSON": timed(lambda i: orjson.dumps(service.answer_body(
-            answers[i], request_id="x", model=model, as_of=requests[i].as_of)) and service.input_hash(requests[i], requests[i].as_of)),  # type: ignore[arg-type]
-        "audit write (SQLite, synchronous=FULL)": timed(lambda i: service.audit_writer(engine).write(
-            _event(requests[i], next(counter)))),
+        "TreeSHAP rows of one request (one call)": timed(
+            lambda i: router.learner.contributions(
+                np.repeat(router.encoder.encode_row(features[i])[None, :], 3, axis=0),
+                np.array([0, 1, router.reference_index]),
+            )
+        ),
+        "answer body + input hash + JSON": timed(
+            lambda i: (
+                orjson.dumps(
+                    service.answer_body(
+                        answers[i], request_id="x", model=model, as_of=requests[i].as_of
+                    )
+                )
+                and service.input_hash(requests[i], requests[i].as_of)
+            )
+        ),  # type: ignore[arg-type]
+        "audit write (SQLite, synchronous=FULL)": timed(
+            lambda i: service.audit_writer(engine).write(_event(requests[i], next(counter)))
+        ),
         "whole request without HTTP": timed(whole),
     }
     engine.dispose()
@@ -280,10 +326,21 @@ def _event(request: Any, n: int) -> Any:
     from api.storage.audit import AuditEvent
 
     return AuditEvent(
-        request_id=f"e{n}", created_at=datetime.now(UTC), client_id=request.client.client_id,
-        unit="bench", role="caseworker", key_id="k000000000000", model_name=MODEL_NAME,
-        model_version="1", model_run_id=None, as_of=request.as_of, language="fi", k=3,
-        input_hash="0" * 64, features={"a": 1.0}, output={"recommendations": []},
+        request_id=f"e{n}",
+        created_at=datetime.now(UTC),
+        client_id=request.client.client_id,
+        unit="bench",
+        role="caseworker",
+        key_id="k000000000000",
+        model_name=MODEL_NAME,
+        model_version="1",
+        model_run_id=None,
+        as_of=request.as_of,
+        language="fi",
+        k=3,
+        input_hash="0" * 64,
+        features={"a": 1.0},
+        output={"recommendations": []},
     )
 
 
@@ -313,8 +370,16 @@ async def _connection(
             body = bodies[i % len(bodies)]
             i += 1
             request = (
-                b"POST " + path.encode() + b" HTTP/1.1\r\nHost: " + host.encode() + b"\r\n" + headers
-                + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+                b"POST "
+                + path.encode()
+                + b" HTTP/1.1\r\nHost: "
+                + host.encode()
+                + b"\r\n"
+                + headers
+                + b"Content-Length: "
+                + str(len(body)).encode()
+                + b"\r\n\r\n"
+                + body
             )
             started = time.perf_counter()
             writer.write(request)
@@ -351,8 +416,14 @@ async def _connection(
 
 
 async def _drive(
-    host: str, port: int, path: str, headers: bytes, bodies: list[bytes], concurrency: int,
-    warmup: float, seconds: float,
+    host: str,
+    port: int,
+    path: str,
+    headers: bytes,
+    bodies: list[bytes],
+    concurrency: int,
+    warmup: float,
+    seconds: float,
 ) -> dict[str, Any]:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -363,8 +434,19 @@ async def _drive(
     step = max(1, len(bodies) // concurrency)
     await asyncio.gather(
         *[
-            _connection(host, port, path, headers, bodies, c * step, warmup_until, stop_at,
-                        latencies, statuses, errors)
+            _connection(
+                host,
+                port,
+                path,
+                headers,
+                bodies,
+                c * step,
+                warmup_until,
+                stop_at,
+                latencies,
+                statuses,
+                errors,
+            )
             for c in range(concurrency)
         ]
     )
@@ -386,8 +468,15 @@ def _generator(args: tuple[Any, ...], queue: Any) -> None:
 
 
 def load(
-    port: int, path: str, headers: dict[str, str], bodies: list[bytes], concurrency: int,
-    *, warmup: float, seconds: float, server_pids: list[int],
+    port: int,
+    path: str,
+    headers: dict[str, str],
+    bodies: list[bytes],
+    concurrency: int,
+    *,
+    warmup: float,
+    seconds: float,
+    server_pids: list[int],
 ) -> dict[str, Any]:
     """Drive one concurrency level from a separate process; the figures."""
     head = b"".join(f"{k}: {v}\r\n".encode() for k, v in headers.items())
@@ -411,8 +500,10 @@ def load(
         "requests": len(lat),
         "ok": ok,
         "errors": bad + len(result["errors"]),
-        "error_kinds": {**{str(s): n for s, n in result["statuses"].items() if not 200 <= s < 300},
-                        **{k: result["errors"].count(k) for k in set(result["errors"])}},
+        "error_kinds": {
+            **{str(s): n for s, n in result["statuses"].items() if not 200 <= s < 300},
+            **{k: result["errors"].count(k) for k in set(result["errors"])},
+        },
         "seconds": round(result["seconds"], 2),
         "rps": round(ok / result["seconds"], 1),
         "p50_ms": _round(percentile(lat, 50)),
@@ -469,7 +560,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(url: str, timeout: float, headers: dict[str, str] | None = None, data: bytes | None = None) -> None:
+def wait_until(
+    url: str, timeout: float, headers: dict[str, str] | None = None, data: bytes | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
@@ -484,10 +577,16 @@ def wait_until(url: str, timeout: float, headers: dict[str, str] | None = None, 
     raise SystemExit(f"{url} not ready after {timeout:.0f} s ({last})")
 
 
-def start(args: list[str], env: dict[str, str], cwd: Path, log_file: Path) -> subprocess.Popen[bytes]:
+def start(
+    args: list[str], env: dict[str, str], cwd: Path, log_file: Path
+) -> subprocess.Popen[bytes]:
     handle = log_file.open("wb")
     return subprocess.Popen(
-        args, env={**os.environ, **env}, cwd=cwd, stdout=handle, stderr=subprocess.STDOUT,
+        args,
+        env={**os.environ, **env},
+        cwd=cwd,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
 
@@ -506,19 +605,27 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="5 s per level, 2 s warm-up")
     parser.add_argument("--clients", type=int, default=10_000, help="size of the simulated world")
     parser.add_argument("--seconds", type=float, default=None, help="measured seconds per level")
     parser.add_argument("--concurrency", default="1,8,64")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--config", type=Path, default=None, help="run configuration for training (a smaller model)")
+    parser.add_argument(
+        "--config", type=Path, default=None, help="run configuration for training (a smaller model)"
+    )
     parser.add_argument("--label", default="", help="suffix of the output file")
-    parser.add_argument("--work", type=Path, default=None, help="reuse this folder (world, store) between runs")
+    parser.add_argument(
+        "--work", type=Path, default=None, help="reuse this folder (world, store) between runs"
+    )
     parser.add_argument("--no-mlflow", action="store_true", help="skip `mlflow models serve`")
     parser.add_argument("--no-evaluate", action="store_true", help="skip `polku evaluate`")
     parser.add_argument("--requests", type=int, default=2000, help="distinct request bodies")
-    parser.add_argument("--reuse-port", action="store_true", help="polku serve --reuse-port (a socket per worker)")
+    parser.add_argument(
+        "--reuse-port", action="store_true", help="polku serve --reuse-port (a socket per worker)"
+    )
     options = parser.parse_args()
     seconds = options.seconds or (5.0 if options.quick else 20.0)
     warmup = 2.0 if options.quick else 3.0
@@ -543,12 +650,16 @@ def main() -> None:
         "POLKU_LOG_LEVEL": "WARNING",
         "POLKU_MODEL_START_WAIT_SECONDS": "120",
     }
-    key = run([POLKU, "keys", "create", "--role", "caseworker", "--unit", "bench"], env=api_env, cwd=ROOT).strip()
+    key = run(
+        [POLKU, "keys", "create", "--role", "caseworker", "--unit", "bench"], env=api_env, cwd=ROOT
+    ).strip()
 
     bodies = build_requests(world, options.requests)
     encoded = [json.dumps(b).encode() for b in bodies]
     n_episodes = [len(b["episodes"]) for b in bodies]
-    log(f"{len(bodies)} requests, episodes per request: median {sorted(n_episodes)[len(n_episodes) // 2]}, max {max(n_episodes)}")
+    log(
+        f"{len(bodies)} requests, episodes per request: median {sorted(n_episodes)[len(n_episodes) // 2]}, max {max(n_episodes)}"
+    )
 
     costs = stage_costs(bodies, store, version, work)
     log("in-process costs (median µs): " + "; ".join(f"{k} {v}" for k, v in costs.items()))
@@ -556,9 +667,20 @@ def main() -> None:
     results: dict[str, Any] = {"polku": [], "mlflow": []}
     port = free_port()
     server = start(
-        [POLKU, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(options.workers),
-         *(["--reuse-port"] if options.reuse_port else [])],
-        api_env, ROOT, work / "polku-serve.log",
+        [
+            POLKU,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(options.workers),
+            *(["--reuse-port"] if options.reuse_port else []),
+        ],
+        api_env,
+        ROOT,
+        work / "polku-serve.log",
     )
     try:
         wait_until(f"http://127.0.0.1:{port}/health/ready", 180)
@@ -573,9 +695,19 @@ def main() -> None:
         pids = workers_of(server.pid)
         log(f"polku serve on port {port}, worker pids {pids}")
         for c in levels:
-            figures = load(port, "/v1/recommendations", headers, encoded, c, warmup=warmup,
-                           seconds=seconds, server_pids=pids)
-            log(f"polku c={c}: {figures['rps']} req/s p50 {figures['p50_ms']} ms p99 {figures['p99_ms']} ms errors {figures['errors']}")
+            figures = load(
+                port,
+                "/v1/recommendations",
+                headers,
+                encoded,
+                c,
+                warmup=warmup,
+                seconds=seconds,
+                server_pids=pids,
+            )
+            log(
+                f"polku c={c}: {figures['rps']} req/s p50 {figures['p50_ms']} ms p99 {figures['p99_ms']} ms errors {figures['errors']}"
+            )
             results["polku"].append(figures)
     finally:
         stop(server)
@@ -584,12 +716,28 @@ def main() -> None:
         rows = mlflow_rows(bodies, store, version)
         port = free_port()
         server = start(
-            [which("mlflow"), "models", "serve", "-m", f"models:/{MODEL_NAME}/{version}",
-             "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(options.workers)],
-            {**env, "OMP_NUM_THREADS": "1",
-             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"},
-            store, work / "mlflow-serve.log",
+            [
+                which("mlflow"),
+                "models",
+                "serve",
+                "-m",
+                f"models:/{MODEL_NAME}/{version}",
+                "--env-manager",
+                "local",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(options.workers),
+            ],
+            {
+                **env,
+                "OMP_NUM_THREADS": "1",
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            },
+            store,
+            work / "mlflow-serve.log",
         )
         try:
             headers = {"Content-Type": "application/json"}
@@ -598,9 +746,19 @@ def main() -> None:
             pids = workers_of(server.pid)
             log(f"mlflow models serve on port {port}, pids {pids}")
             for c in levels:
-                figures = load(port, "/invocations", headers, rows, c, warmup=warmup,
-                               seconds=seconds, server_pids=pids)
-                log(f"mlflow c={c}: {figures['rps']} req/s p50 {figures['p50_ms']} ms p99 {figures['p99_ms']} ms errors {figures['errors']}")
+                figures = load(
+                    port,
+                    "/invocations",
+                    headers,
+                    rows,
+                    c,
+                    warmup=warmup,
+                    seconds=seconds,
+                    server_pids=pids,
+                )
+                log(
+                    f"mlflow c={c}: {figures['rps']} req/s p50 {figures['p50_ms']} ms p99 {figures['p99_ms']} ms errors {figures['errors']}"
+                )
                 results["mlflow"].append(figures)
         finally:
             stop(server)
@@ -620,7 +778,10 @@ def main() -> None:
         "workers": options.workers,
         "reuse_port": options.reuse_port,
         "seconds_per_level": seconds,
-        "episodes_per_request": {"median": sorted(n_episodes)[len(n_episodes) // 2], "max": max(n_episodes)},
+        "episodes_per_request": {
+            "median": sorted(n_episodes)[len(n_episodes) // 2],
+            "max": max(n_episodes),
+        },
         "results": results,
         "in_process_median_us": costs,
         "work": str(work),
@@ -629,17 +790,42 @@ def main() -> None:
     rows_out = []
     for server_name in ("polku", "mlflow"):
         for r in results[server_name]:
-            rows_out.append([
-                server_name, r["concurrency"], r["rps"], r["p50_ms"], r["p95_ms"], r["p99_ms"],
-                r["errors"], r.get("throughput_ratio_vs_mlflow"),
-                "/".join(str(v) for v in r["worker_cpu_seconds"].values()),
-                f"{r['load_average_before'][0]}",
-            ])
-    print(table(["server", "conc.", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors",
-                 "× mlflow", "worker CPU s", "load"], rows_out))
+            rows_out.append(
+                [
+                    server_name,
+                    r["concurrency"],
+                    r["rps"],
+                    r["p50_ms"],
+                    r["p95_ms"],
+                    r["p99_ms"],
+                    r["errors"],
+                    r.get("throughput_ratio_vs_mlflow"),
+                    "/".join(str(v) for v in r["worker_cpu_seconds"].values()),
+                    f"{r['load_average_before'][0]}",
+                ]
+            )
+    print(
+        table(
+            [
+                "server",
+                "conc.",
+                "req/s",
+                "p50 ms",
+                "p95 ms",
+                "p99 ms",
+                "errors",
+                "× mlflow",
+                "worker CPU s",
+                "load",
+            ],
+            rows_out,
+        )
+    )
     if quality:
-        print(f"model version {version} ({quality.get('learner')}): capture ratio "
-              f"{quality.get('capture_ratio')}, DR value {quality.get('dr_value')}")
+        print(
+            f"model version {version} ({quality.get('learner')}): capture ratio "
+            f"{quality.get('capture_ratio')}, DR value {quality.get('dr_value')}"
+        )
     print(table(["step of one request (in process)", "median µs"], list(costs.items())))
     print(f"wrote {path}")
 

@@ -56,8 +56,13 @@ def one(data: Path, config: Path | None, out: Path) -> None:
 
     def progress(what: str) -> None:
         now = time.perf_counter()
-        stages.append({"stage": current["stage"], "seconds": round(now - current["t"], 2),
-                       "peak_rss_gib": round(sampler.take() / 2**30, 3)})
+        stages.append(
+            {
+                "stage": current["stage"],
+                "seconds": round(now - current["t"], 2),
+                "peak_rss_gib": round(sampler.take() / 2**30, 3),
+            }
+        )
         current["stage"], current["t"] = what, now
         # The stages so far, so that a run stopped midway still says something.
         out.with_suffix(".partial.json").write_text(json.dumps(stages))
@@ -68,16 +73,20 @@ def one(data: Path, config: Path | None, out: Path) -> None:
     wall = time.perf_counter() - started
     peak = max(s["peak_rss_gib"] for s in stages)
     sampler.stop()
-    out.write_text(json.dumps({
-        "wall_seconds": round(wall, 2),
-        "peak_rss_gib": peak,
-        "stages": [s for s in stages if s["stage"] != "start"],
-        "pipeline_seconds": {k: round(v, 2) for k, v in result.seconds.items()},
-        "chosen": result.chosen,
-        "capture_ratio": result.evaluation.get("capture_ratio"),
-        "rows": len(result.dp.frame),
-        "version": registered.version,
-    }))
+    out.write_text(
+        json.dumps(
+            {
+                "wall_seconds": round(wall, 2),
+                "peak_rss_gib": peak,
+                "stages": [s for s in stages if s["stage"] != "start"],
+                "pipeline_seconds": {k: round(v, 2) for k, v in result.seconds.items()},
+                "chosen": result.chosen,
+                "capture_ratio": result.evaluation.get("capture_ratio"),
+                "rows": len(result.dp.frame),
+                "version": registered.version,
+            }
+        )
+    )
 
 
 def slope(sizes: list[int], seconds: list[float]) -> float | None:
@@ -95,13 +104,20 @@ def main() -> None:
         config = Path(sys.argv[3]) if sys.argv[3] != "-" else None
         one(Path(sys.argv[2]), config, Path(sys.argv[4]))
         return
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="10k and 50k clients")
     parser.add_argument("--sizes", default=None, help="comma-separated client counts")
     parser.add_argument("--config", type=Path, default=None, help="run configuration (TOML)")
     parser.add_argument("--work", type=Path, default=None, help="reuse this folder (worlds)")
     options = parser.parse_args()
-    sizes = [int(x) for x in (options.sizes or ("10000,50000" if options.quick else "10000,50000,100000,200000")).split(",")]
+    sizes = [
+        int(x)
+        for x in (
+            options.sizes or ("10000,50000" if options.quick else "10000,50000,100000,200000")
+        ).split(",")
+    ]
     work = options.work or Path(tempfile.mkdtemp(prefix="polku-bench-train-"))
     work.mkdir(parents=True, exist_ok=True)
     runs: dict[int, dict[str, Any]] = {}
@@ -113,7 +129,9 @@ def main() -> None:
         log(f"polku train, {n} clients")
         subprocess.run(
             [sys.executable, __file__, "_one", str(world), str(options.config or "-"), str(out)],
-            env={**__import__("os").environ, **store_env(store)}, cwd=store, check=True,
+            env={**__import__("os").environ, **store_env(store)},
+            cwd=store,
+            check=True,
         )
         figures = json.loads(out.read_text())
         figures["load_average_before"] = load_before
@@ -144,19 +162,35 @@ def main() -> None:
         "log_log_slope": slopes,
     }
     path = write_json("train", document)
-    headers = ["stage", *[f"{n // 1000}k s" for n in sizes], *[f"{n // 1000}k GiB" for n in sizes], "slope"]
+    headers = [
+        "stage",
+        *[f"{n // 1000}k s" for n in sizes],
+        *[f"{n // 1000}k GiB" for n in sizes],
+        "slope",
+    ]
     rows = []
     for name in stage_names:
-        rows.append([
-            name,
-            *[(stage_of(n, name) or {}).get("seconds") for n in sizes],
-            *[(stage_of(n, name) or {}).get("peak_rss_gib") for n in sizes],
-            slopes[name],
-        ])
-    rows.append(["total", *[runs[n]["wall_seconds"] for n in sizes],
-                 *[runs[n]["peak_rss_gib"] for n in sizes], slopes["total"]])
+        rows.append(
+            [
+                name,
+                *[(stage_of(n, name) or {}).get("seconds") for n in sizes],
+                *[(stage_of(n, name) or {}).get("peak_rss_gib") for n in sizes],
+                slopes[name],
+            ]
+        )
+    rows.append(
+        [
+            "total",
+            *[runs[n]["wall_seconds"] for n in sizes],
+            *[runs[n]["peak_rss_gib"] for n in sizes],
+            slopes["total"],
+        ]
+    )
     print(table(headers, rows))
-    print("load average before each size: " + ", ".join(f"{n}: {runs[n]['load_average_before'][0]}" for n in sizes))
+    print(
+        "load average before each size: "
+        + ", ".join(f"{n}: {runs[n]['load_average_before'][0]}" for n in sizes)
+    )
     print(f"wrote {path}")
 
 

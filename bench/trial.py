@@ -72,7 +72,9 @@ def run_trial(setting: str, n_clients: int, seed: int, folder: Path) -> dict[str
     dp = result.dp
     rows = evaluable_rows(dp, result.split.test)
     truth = np.asarray(align_truth(dp.frame, result.inputs.truth, dp.actions), dtype=float)[rows]
-    batch = result.router.score(dp.frame.loc[rows], eligible=dp.eligibility()[rows], intervals=False)
+    batch = result.router.score(
+        dp.frame.loc[rows], eligible=dp.eligibility()[rows], intervals=False
+    )
     better_first = float((batch.recommended == truth.argmax(axis=1)).mean())
     effects = []
     for row in chosen.uplift.to_dict(orient="records"):
@@ -112,7 +114,10 @@ def run_trial(setting: str, n_clients: int, seed: int, folder: Path) -> dict[str
 
 def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
-    keys = sorted({(r["setting"], r["clients"]) for r in runs}, key=lambda k: (list(SETTINGS).index(k[0]), k[1]))
+    keys = sorted(
+        {(r["setting"], r["clients"]) for r in runs},
+        key=lambda k: (list(SETTINGS).index(k[0]), k[1]),
+    )
     for setting, clients in keys:
         group = [r for r in runs if r["setting"] == setting and r["clients"] == clients]
         effects = [e for r in group for e in r["effects"] if e["covered"] is not None]
@@ -126,7 +131,9 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "dr_bias_median": float(np.median([r["dr_value"] - r["v_rec"] for r in group])),
                 "effect_covers": sum(e["covered"] for e in effects),
                 "effects": len(effects),
-                "effect_bias_median": float(np.median([e["dr_effect"] - e["true_effect"] for e in effects]))
+                "effect_bias_median": float(
+                    np.median([e["dr_effect"] - e["true_effect"] for e in effects])
+                )
                 if effects
                 else None,
                 "model_effect_bias_median": float(
@@ -144,7 +151,9 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--sizes", default="1000,3000")
     parser.add_argument("--settings", default=",".join(SETTINGS))
@@ -158,7 +167,9 @@ def main(argv: list[str] | None = None) -> int:
                     folder = Path(tmp) / f"{setting}-{size}-{seed}"
                     runs.append(run_trial(setting, size, seed, folder))
     summary = summarise(runs)
-    print("| setting | clients | DR V_rec covers | median DR − true | effect covers | median DR effect − true | median model effect − true | median capture | better first | per-action coverage (0.9) |")
+    print(
+        "| setting | clients | DR V_rec covers | median DR − true | effect covers | median DR effect − true | median model effect − true | median capture | better first | per-action coverage (0.9) |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for s in summary:
         print(
@@ -171,7 +182,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
-        json.dumps({"load_average": os.getloadavg(), "summary": summary, "runs": runs}, indent=1, default=float)
+        json.dumps(
+            {"load_average": os.getloadavg(), "summary": summary, "runs": runs},
+            indent=1,
+            default=float,
+        )
     )
     print(f"wrote {args.out}")
     return 0

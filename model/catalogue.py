@@ -96,7 +96,6 @@ class Catalogue:
         return out
 
 
-
 def load_catalogue(
     path: str | Path | None = None,
     *,

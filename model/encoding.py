@@ -80,7 +80,10 @@ class FeatureEncoder:
             if kind == "categorical":
                 lookup = self._lookup[name]
                 values = column.to_numpy(dtype=object) if isinstance(column, pd.Series) else column
-                out[:, j] = [lookup.get(str(v), MISSING_CODE) if v is not None else MISSING_CODE for v in values]
+                out[:, j] = [
+                    lookup.get(str(v), MISSING_CODE) if v is not None else MISSING_CODE
+                    for v in values
+                ]
             else:
                 out[:, j] = _as_float(column)
         return out
@@ -92,7 +95,11 @@ class FeatureEncoder:
         for j, name in enumerate(self.columns_):
             value = row.get(name)
             if self.kinds_[name] == "categorical":
-                out[j] = self._lookup[name].get(str(value), MISSING_CODE) if value is not None else MISSING_CODE
+                out[j] = (
+                    self._lookup[name].get(str(value), MISSING_CODE)
+                    if value is not None
+                    else MISSING_CODE
+                )
             else:
                 out[j] = _scalar_float(value)
         return out

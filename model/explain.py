@@ -50,7 +50,9 @@ def rescale_to_probability(
     if scale == "probability":
         total = contrib.sum(axis=1)
         gap = p_target - p_base
-        factor = np.where(np.abs(total) > 1e-12, gap / np.where(np.abs(total) > 1e-12, total, 1.0), 0.0)
+        factor = np.where(
+            np.abs(total) > 1e-12, gap / np.where(np.abs(total) > 1e-12, total, 1.0), 0.0
+        )
         return contrib * factor[:, None]
     total = contrib.sum(axis=1)
     gap = p_target - p_base
@@ -69,25 +71,89 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
     "age": {"fi": "Ikä", "sv": "Ålder", "en": "Age"},
     "gender": {"fi": "Sukupuoli", "sv": "Kön", "en": "Gender"},
     "mother_tongue": {"fi": "Äidinkieli", "sv": "Modersmål", "en": "Mother tongue"},
-    "citizenship_region": {"fi": "Kansalaisuusalue", "sv": "Medborgarskapsregion", "en": "Region of citizenship"},
-    "residence_basis": {"fi": "Oleskeluperuste", "sv": "Uppehållsgrund", "en": "Basis of residence"},
+    "citizenship_region": {
+        "fi": "Kansalaisuusalue",
+        "sv": "Medborgarskapsregion",
+        "en": "Region of citizenship",
+    },
+    "residence_basis": {
+        "fi": "Oleskeluperuste",
+        "sv": "Uppehållsgrund",
+        "en": "Basis of residence",
+    },
     "education_level": {"fi": "Koulutustaso", "sv": "Utbildningsnivå", "en": "Education"},
-    "prior_work_years": {"fi": "Aiempi työkokemus (vuotta)", "sv": "Tidigare arbetserfarenhet (år)", "en": "Prior work experience (years)"},
-    "literacy_needs": {"fi": "Luku- ja kirjoitustaidon tarve", "sv": "Behov av läs- och skrivundervisning", "en": "Literacy needs"},
-    "finnish_level": {"fi": "Suomen kielen taso", "sv": "Kunskaper i finska", "en": "Finnish level"},
-    "finnish_level_intake": {"fi": "Suomen kielen taso alussa", "sv": "Kunskaper i finska vid start", "en": "Finnish level at intake"},
-    "health_limitation": {"fi": "Terveydellinen rajoite", "sv": "Hälsobegränsning", "en": "Health limitation"},
-    "children_under_school_age": {"fi": "Alle kouluikäisiä lapsia", "sv": "Barn under skolåldern", "en": "Children under school age"},
-    "years_since_arrival": {"fi": "Aika maahantulosta (vuotta)", "sv": "Tid sedan ankomsten (år)", "en": "Years since arrival"},
-    "months_since_intake": {"fi": "Aika asiakkuuden alusta (kk)", "sv": "Tid sedan klientskapets början (mån)", "en": "Months since intake"},
-    "n_services": {"fi": "Aiempien palvelujen määrä", "sv": "Antal tidigare tjänster", "en": "Services so far"},
-    "n_interrupted": {"fi": "Keskeytyneet palvelut", "sv": "Avbrutna tjänster", "en": "Interrupted services"},
+    "prior_work_years": {
+        "fi": "Aiempi työkokemus (vuotta)",
+        "sv": "Tidigare arbetserfarenhet (år)",
+        "en": "Prior work experience (years)",
+    },
+    "literacy_needs": {
+        "fi": "Luku- ja kirjoitustaidon tarve",
+        "sv": "Behov av läs- och skrivundervisning",
+        "en": "Literacy needs",
+    },
+    "finnish_level": {
+        "fi": "Suomen kielen taso",
+        "sv": "Kunskaper i finska",
+        "en": "Finnish level",
+    },
+    "finnish_level_intake": {
+        "fi": "Suomen kielen taso alussa",
+        "sv": "Kunskaper i finska vid start",
+        "en": "Finnish level at intake",
+    },
+    "health_limitation": {
+        "fi": "Terveydellinen rajoite",
+        "sv": "Hälsobegränsning",
+        "en": "Health limitation",
+    },
+    "children_under_school_age": {
+        "fi": "Alle kouluikäisiä lapsia",
+        "sv": "Barn under skolåldern",
+        "en": "Children under school age",
+    },
+    "years_since_arrival": {
+        "fi": "Aika maahantulosta (vuotta)",
+        "sv": "Tid sedan ankomsten (år)",
+        "en": "Years since arrival",
+    },
+    "months_since_intake": {
+        "fi": "Aika asiakkuuden alusta (kk)",
+        "sv": "Tid sedan klientskapets början (mån)",
+        "en": "Months since intake",
+    },
+    "n_services": {
+        "fi": "Aiempien palvelujen määrä",
+        "sv": "Antal tidigare tjänster",
+        "en": "Services so far",
+    },
+    "n_interrupted": {
+        "fi": "Keskeytyneet palvelut",
+        "sv": "Avbrutna tjänster",
+        "en": "Interrupted services",
+    },
     "in_service": {"fi": "Palvelu käynnissä", "sv": "Pågående tjänst", "en": "In a service now"},
     "last_service": {"fi": "Edellinen palvelu", "sv": "Föregående tjänst", "en": "Last service"},
-    "last_service_status": {"fi": "Edellisen palvelun tila", "sv": "Föregående tjänsts status", "en": "Status of the last service"},
-    "days_since_last_service_end": {"fi": "Päiviä edellisen palvelun päättymisestä", "sv": "Dagar sedan föregående tjänst slutade", "en": "Days since the last service ended"},
-    "n_reviews": {"fi": "Suunnitelman tarkistuksia", "sv": "Planeringsmöten", "en": "Plan reviews so far"},
-    "months_unemployed": {"fi": "Työttömyyttä (kk)", "sv": "Arbetslöshet (mån)", "en": "Months unemployed"},
+    "last_service_status": {
+        "fi": "Edellisen palvelun tila",
+        "sv": "Föregående tjänsts status",
+        "en": "Status of the last service",
+    },
+    "days_since_last_service_end": {
+        "fi": "Päiviä edellisen palvelun päättymisestä",
+        "sv": "Dagar sedan föregående tjänst slutade",
+        "en": "Days since the last service ended",
+    },
+    "n_reviews": {
+        "fi": "Suunnitelman tarkistuksia",
+        "sv": "Planeringsmöten",
+        "en": "Plan reviews so far",
+    },
+    "months_unemployed": {
+        "fi": "Työttömyyttä (kk)",
+        "sv": "Arbetslöshet (mån)",
+        "en": "Months unemployed",
+    },
     SERVICE_FIELD: {"fi": "Palvelu itse", "sv": "Tjänsten själv", "en": "The service itself"},
     SELECTION_FIELD: {
         "fi": "Korjaus sille, että palveluun on valikoitunut muita valmiimpia asiakkaita,",
@@ -129,7 +195,11 @@ VALUE_LABELS: dict[str, dict[str, dict[str, str]]] = {
         "humanitarian": {"fi": "humanitaarinen", "sv": "humanitär", "en": "humanitarian"},
         "study": {"fi": "opiskelu", "sv": "studier", "en": "study"},
         "eu": {"fi": "EU-rekisteröinti", "sv": "EU-registrering", "en": "EU registration"},
-        "temporary_protection": {"fi": "tilapäinen suojelu", "sv": "tillfälligt skydd", "en": "temporary protection"},
+        "temporary_protection": {
+            "fi": "tilapäinen suojelu",
+            "sv": "tillfälligt skydd",
+            "en": "temporary protection",
+        },
         "other": {"fi": "muu", "sv": "annan", "en": "other"},
     },
     "education_level": {
@@ -137,8 +207,16 @@ VALUE_LABELS: dict[str, dict[str, dict[str, str]]] = {
         "primary": {"fi": "perusaste", "sv": "grundnivå", "en": "primary"},
         "secondary": {"fi": "toinen aste", "sv": "andra stadiet", "en": "secondary"},
         "vocational": {"fi": "ammatillinen", "sv": "yrkesutbildning", "en": "vocational"},
-        "bachelor": {"fi": "alempi korkeakoulututkinto", "sv": "lägre högskoleexamen", "en": "bachelor's degree"},
-        "master_or_higher": {"fi": "ylempi korkeakoulututkinto", "sv": "högre högskoleexamen", "en": "master's or higher"},
+        "bachelor": {
+            "fi": "alempi korkeakoulututkinto",
+            "sv": "lägre högskoleexamen",
+            "en": "bachelor's degree",
+        },
+        "master_or_higher": {
+            "fi": "ylempi korkeakoulututkinto",
+            "sv": "högre högskoleexamen",
+            "en": "master's or higher",
+        },
     },
     "gender": {
         "female": {"fi": "nainen", "sv": "kvinna", "en": "female"},
@@ -157,7 +235,11 @@ VALUE_LABELS: dict[str, dict[str, dict[str, str]]] = {
         "completed": {"fi": "suoritettu", "sv": "slutförd", "en": "completed"},
         "interrupted": {"fi": "keskeytynyt", "sv": "avbruten", "en": "interrupted"},
         "ongoing": {"fi": "käynnissä", "sv": "pågående", "en": "ongoing"},
-        "none": {"fi": "ei aiempaa palvelua", "sv": "ingen tidigare tjänst", "en": "no service yet"},
+        "none": {
+            "fi": "ei aiempaa palvelua",
+            "sv": "ingen tidigare tjänst",
+            "en": "no service yet",
+        },
     },
 }
 _BOOLEAN_FIELDS = {"literacy_needs", "health_limitation", "in_service"}
@@ -165,7 +247,9 @@ _BOOLEAN_FIELDS = {"literacy_needs", "health_limitation", "in_service"}
 _YEAR_FIELDS = {"years_since_arrival", "prior_work_years"}
 
 
-def format_value(field: str, value: Any, language: str, service_names: Mapping[str, str] | None = None) -> str:
+def format_value(
+    field: str, value: Any, language: str, service_names: Mapping[str, str] | None = None
+) -> str:
     if value is None or (isinstance(value, float) and value != value) or value == "unknown":
         return {"fi": "ei tiedossa", "sv": "okänd", "en": "unknown"}.get(language, "unknown")
     if field in _CEFR_FIELDS and isinstance(value, int | float):
@@ -208,7 +292,13 @@ def contribution(
     )
 
 
-def describe(field: str, value: Any, contribution: float, language: str, service_names: Mapping[str, str] | None = None) -> str:
+def describe(
+    field: str,
+    value: Any,
+    contribution: float,
+    language: str,
+    service_names: Mapping[str, str] | None = None,
+) -> str:
     """One sentence, e.g. "Suomen kielen taso A1 pienentää arviota 4 prosenttiyksikköä"."""
     shown = (
         None

@@ -44,7 +44,9 @@ PROFILE_FEATURES: Final[tuple[Feature, ...]] = (
     Feature("education_level", "categorical", "highest education", "education_level"),
     Feature("prior_work_years", "numeric", "years of work before arrival", "prior_work_years"),
     Feature("literacy_needs", "boolean", "needs literacy training", "literacy_needs"),
-    Feature("finnish_level_intake", "numeric", "Finnish level at intake (A0=0 .. C2=6)", "finnish_level"),
+    Feature(
+        "finnish_level_intake", "numeric", "Finnish level at intake (A0=0 .. C2=6)", "finnish_level"
+    ),
     Feature("health_limitation", "boolean", "health limitation", "health_limitation"),
     Feature(
         "children_under_school_age",

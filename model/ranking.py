@@ -46,4 +46,3 @@ def rank_actions(
     ranked = np.where(np.take_along_axis(eligible, order, axis=1), order, -1)
     # Keep -1 padding at the end (ineligible actions sort last already).
     return ranked
-

@@ -133,7 +133,9 @@ class Router:
         # Per action, what its chance is lowered by for selection the data does
         # not show (probability points; training.pipeline.units). Zero: none.
         self.adjustment_from(adjustment)
-        self._names = {lang: {a: catalogue.get(a).name[lang] for a in self.actions} for lang in LANGUAGES}
+        self._names = {
+            lang: {a: catalogue.get(a).name[lang] for a in self.actions} for lang in LANGUAGES
+        }
         # Expected margin of the reference over the training data, for the
         # explanation of the reference against the average client.
         self._base_margin: float | None = None
@@ -142,7 +144,10 @@ class Router:
         self._fields_with_service = [*self._fields, SERVICE_FIELD]
         self._name_rank = _alphabetical_ranks(self._fields)
         self._name_rank_with_service = _alphabetical_ranks(self._fields_with_service)
-        self._rules = [(j, s.eligibility, tuple(sorted(s.eligibility.features))) for j, s in enumerate(catalogue.services)]
+        self._rules = [
+            (j, s.eligibility, tuple(sorted(s.eligibility.features)))
+            for j, s in enumerate(catalogue.services)
+        ]
         self._admits: dict[tuple[int, tuple[Any, ...]], _RuleAnswer] = {}
         # Rules as trees of plain conditions, read on the first reason needed.
         self._trees: dict[int, Node | None] = {}
@@ -152,12 +157,16 @@ class Router:
         columns = {name: features[name].to_numpy() for name in features.columns}
         return self.catalogue.eligibility(columns, len(features))
 
-    def score(self, features: pd.DataFrame, *, eligible: np.ndarray | None = None, intervals: bool = True) -> ScoredBatch:
+    def score(
+        self, features: pd.DataFrame, *, eligible: np.ndarray | None = None, intervals: bool = True
+    ) -> ScoredBatch:
         X = self.encoder.transform(features)
         eligible = self.eligibility(features) if eligible is None else eligible
         return self.score_encoded(X, eligible, intervals=intervals)
 
-    def score_encoded(self, X: np.ndarray, eligible: np.ndarray, *, intervals: bool = True) -> ScoredBatch:
+    def score_encoded(
+        self, X: np.ndarray, eligible: np.ndarray, *, intervals: bool = True
+    ) -> ScoredBatch:
         p = self.learner.predict(X)
         if intervals:
             low, high = self.learner.interval(X, self.interval_level, p=p)
@@ -171,7 +180,11 @@ class Router:
 
     def adjustment_from(self, adjustment: Sequence[float] | np.ndarray | None) -> None:
         """Set the per-action correction for selection (None: no correction)."""
-        values = np.zeros(len(self.actions)) if adjustment is None else np.asarray(adjustment, dtype=float)
+        values = (
+            np.zeros(len(self.actions))
+            if adjustment is None
+            else np.asarray(adjustment, dtype=float)
+        )
         if values.shape != (len(self.actions),):
             raise ValueError(f"adjustment must have one value per action ({len(self.actions)})")
         self.adjustment = values.copy()
@@ -184,7 +197,9 @@ class Router:
         """The learner's own chances behind adjusted ones (for rescaling explanations)."""
         return p + self.adjustment if self._adjusted else p
 
-    def _with_selection(self, items: list[Contribution], action: int, language: str) -> list[Contribution]:
+    def _with_selection(
+        self, items: list[Contribution], action: int, language: str
+    ) -> list[Contribution]:
         """A service's explanation, with its correction for selection when it has one."""
         correction = -float(self.adjustment[action])
         if abs(correction) < 0.0005:
@@ -212,7 +227,9 @@ class Router:
         contributions: dict[int, list[Contribution]] = {}
         if explain:
             services = [a for a in top if a != self.reference_index]
-            contributions = self._explain(x, self._model_p(batch.p[0]), features, services, language)
+            contributions = self._explain(
+                x, self._model_p(batch.p[0]), features, services, language
+            )
 
         def scored(a: int, rank: int | None) -> Scored:
             return Scored(
@@ -330,10 +347,15 @@ class Router:
             scaled = rescale_to_probability(contrib, target, base, self.learner.scale)
             fields = self._fields_with_service
             for i, a in enumerate(services):
-                out[a] = self._with_selection(self._top(fields, scaled[i], features, language), a, language)
+                out[a] = self._with_selection(
+                    self._top(fields, scaled[i], features, language), a, language
+                )
         ref_base = self._baseline_of(c_ref)
         scaled_ref = rescale_to_probability(
-            c_ref[:, :m], np.array([p[self.reference_index]]), np.array([ref_base]), self.learner.scale
+            c_ref[:, :m],
+            np.array([p[self.reference_index]]),
+            np.array([ref_base]),
+            self.learner.scale,
         )
         out[self.reference_index] = self._top(self._fields, scaled_ref[0], features, language)
         return out
@@ -383,12 +405,21 @@ class Router:
         columns = {name: values[name] for name in self._fields if name in values}
         for i, a, row in zip(ci.tolist(), acts_s.tolist(), scaled, strict=True):
             out[i][a] = self._with_selection(
-                self._top_of(self._fields_with_service, self._name_rank_with_service, row, columns, i, language),
+                self._top_of(
+                    self._fields_with_service,
+                    self._name_rank_with_service,
+                    row,
+                    columns,
+                    i,
+                    language,
+                ),
                 a,
                 language,
             )
         for i in range(n):
-            out[i][ref] = self._top_of(self._fields, self._name_rank, scaled_ref[i], columns, i, language)
+            out[i][ref] = self._top_of(
+                self._fields, self._name_rank, scaled_ref[i], columns, i, language
+            )
         return out
 
     def _top_of(
@@ -431,9 +462,13 @@ class Router:
             return float(expit(contrib[0, m + 1] + contrib[0, m]))
         return float(contrib[0, m + 1])
 
-    def _top(self, fields: list[str], values: np.ndarray, features: Mapping[str, Any], language: str) -> list[Contribution]:
+    def _top(
+        self, fields: list[str], values: np.ndarray, features: Mapping[str, Any], language: str
+    ) -> list[Contribution]:
         # Largest by size first, ties by field name (np.lexsort: last key first).
-        name_rank = self._name_rank_with_service if len(fields) > len(self._fields) else self._name_rank
+        name_rank = (
+            self._name_rank_with_service if len(fields) > len(self._fields) else self._name_rank
+        )
         order = np.lexsort((name_rank, -np.abs(values)))[:TOP_K_EXPLAIN]
         service_names = self._names[language]
         out = []
@@ -473,7 +508,11 @@ class Router:
         if data.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"unsupported router format {data.get('format_version')!r}")
         config = RunConfig.model_validate(data["config"])
-        catalogue = parse_catalogue(data["catalogue"], source=data.get("catalogue_source", "catalogue"), extras=config.extra_features)
+        catalogue = parse_catalogue(
+            data["catalogue"],
+            source=data.get("catalogue_source", "catalogue"),
+            extras=config.extra_features,
+        )
         return cls(
             catalogue=catalogue,
             config=config,
@@ -504,4 +543,3 @@ def _alphabetical_ranks(names: list[str]) -> np.ndarray:
     ranks = np.empty(len(names), dtype=np.int64)
     ranks[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
     return ranks
-

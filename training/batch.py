@@ -191,7 +191,9 @@ def _explanations(
     """
     X = router.encoder.transform(features)
     total = len(features)
-    columns = {name: features[name].tolist() for name in router.encoder.columns_ if name in features}
+    columns = {
+        name: features[name].tolist() for name in router.encoder.columns_ if name in features
+    }
     out: list[dict[str, str]] = []
     for start in range(0, total, EXPLAIN_CHUNK):
         stop = min(total, start + EXPLAIN_CHUNK)

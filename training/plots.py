@@ -154,16 +154,35 @@ def uplift_by_service_plot(uplift: pd.DataFrame, path: str | Path) -> Path:
         high = ordered[high_col].to_numpy(dtype=float)
         errors = np.vstack([mean - low, high - mean])[:, shown]
         axes.errorbar(
-            mean[shown], y[shown] + offset, xerr=np.nan_to_num(errors), fmt="o", capsize=3,
-            markersize=4, **style,
+            mean[shown],
+            y[shown] + offset,
+            xerr=np.nan_to_num(errors),
+            fmt="o",
+            capsize=3,
+            markersize=4,
+            **style,
         )
 
     has_dr = {"dr_effect", "dr_low", "dr_high"} <= set(ordered.columns)
-    draw("mean_uplift", "low", "high", 0.12 if has_dr else 0.0, color="tab:blue",
-         ecolor="tab:blue", label="model: mean predicted uplift")
+    draw(
+        "mean_uplift",
+        "low",
+        "high",
+        0.12 if has_dr else 0.0,
+        color="tab:blue",
+        ecolor="tab:blue",
+        label="model: mean predicted uplift",
+    )
     if has_dr:
-        draw("dr_effect", "dr_low", "dr_high", -0.12, color="tab:orange", ecolor="tab:orange",
-             label="doubly robust, from outcomes")
+        draw(
+            "dr_effect",
+            "dr_low",
+            "dr_high",
+            -0.12,
+            color="tab:orange",
+            ecolor="tab:orange",
+            label="doubly robust, from outcomes",
+        )
     if "true_effect" in ordered.columns:
         true = ordered["true_effect"].to_numpy(dtype=float)
         if np.isfinite(true).any():

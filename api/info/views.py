@@ -142,7 +142,8 @@ def get_fairness_report(request: Request, caller: CallerDep, model: ServedModelD
             )
         return HTMLResponse(cache[key])
     return Response(
-        orjson.dumps(json_value(report), option=orjson.OPT_NON_STR_KEYS), media_type="application/json"
+        orjson.dumps(json_value(report), option=orjson.OPT_NON_STR_KEYS),
+        media_type="application/json",
     )
 
 

@@ -171,10 +171,22 @@ def headline(
         "change": json_number(change, REPORT_DIGITS),
         "change_low": json_number(low, REPORT_DIGITS),
         "change_high": json_number(high, REPORT_DIGITS),
-        "lowest_history": {"group": lowest_hist, "value": json_number(hist[lowest_hist], REPORT_DIGITS)},
-        "highest_history": {"group": highest_hist, "value": json_number(hist[highest_hist], REPORT_DIGITS)},
-        "lowest_recommended": {"group": lowest_rec, "value": json_number(rec[lowest_rec], REPORT_DIGITS)},
-        "highest_recommended": {"group": highest_rec, "value": json_number(rec[highest_rec], REPORT_DIGITS)},
+        "lowest_history": {
+            "group": lowest_hist,
+            "value": json_number(hist[lowest_hist], REPORT_DIGITS),
+        },
+        "highest_history": {
+            "group": highest_hist,
+            "value": json_number(hist[highest_hist], REPORT_DIGITS),
+        },
+        "lowest_recommended": {
+            "group": lowest_rec,
+            "value": json_number(rec[lowest_rec], REPORT_DIGITS),
+        },
+        "highest_recommended": {
+            "group": highest_rec,
+            "value": json_number(rec[highest_rec], REPORT_DIGITS),
+        },
         "text": headline_text(
             name,
             verdict,

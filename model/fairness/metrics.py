@@ -162,4 +162,3 @@ def metric_frame(
         sensitive_features=pd.Series(groups.to_numpy(dtype=object), name="group"),
         sample_params=params or None,
     )
-

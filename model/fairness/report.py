@@ -215,10 +215,16 @@ def _overall(
         "other_outcomes": negatives if outcome_ok else None,
         "mean_p_outcome": None if small else json_number(np.mean(p_taken), REPORT_DIGITS),
         "base_rate": json_number(np.mean(y), REPORT_DIGITS) if outcome_ok else None,
-        "ece": json_number(expected_calibration_error(y, p_taken), REPORT_DIGITS) if outcome_ok else None,
+        "ece": json_number(expected_calibration_error(y, p_taken), REPORT_DIGITS)
+        if outcome_ok
+        else None,
         "auc": json_number(roc_auc(y, p_taken), REPORT_DIGITS) if outcome_ok else None,
-        "v_hist": json_number(finite_mean(y, y, terms["v_hist"]), REPORT_DIGITS) if outcome_ok else None,
-        "v_rec": json_number(finite_mean(y, y, terms["v_rec"]), REPORT_DIGITS) if outcome_ok else None,
+        "v_hist": json_number(finite_mean(y, y, terms["v_hist"]), REPORT_DIGITS)
+        if outcome_ok
+        else None,
+        "v_rec": json_number(finite_mean(y, y, terms["v_rec"]), REPORT_DIGITS)
+        if outcome_ok
+        else None,
         "expected_gain": None if shown is None else json_number(shown.value, REPORT_DIGITS),
         "gain_low": None if shown is None else json_number(shown.low, REPORT_DIGITS),
         "gain_high": None if shown is None else json_number(shown.high, REPORT_DIGITS),
@@ -231,7 +237,9 @@ def _overall(
             over = first.cell(TOTAL, OVERRIDDEN)
             out["decisions"] = total
             out["overrides"] = over
-            out["override_rate"] = json_number(over / total, REPORT_DIGITS) if total and over is not None else None
+            out["override_rate"] = (
+                json_number(over / total, REPORT_DIGITS) if total and over is not None else None
+            )
     return out
 
 

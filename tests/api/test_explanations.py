@@ -139,11 +139,14 @@ def test_values_are_shown_as_people_write_them(
             for c in scored["explanation"]
         }
         assert shown["finnish_level"] == "A1"
-        assert shown["residence_basis"] == {
-            "fi": "humanitaarinen",
-            "sv": "humanitär",
-            "en": "humanitarian",
-        }[language]
+        assert (
+            shown["residence_basis"]
+            == {
+                "fi": "humanitaarinen",
+                "sv": "humanitär",
+                "en": "humanitarian",
+            }[language]
+        )
         assert shown["prior_work_years"] == ("2,5" if language != "en" else "2.5")
         years = shown["years_since_arrival"]
         assert years.replace(",", ".").replace(".", "", 1).isdigit() and len(years) == 3
@@ -155,7 +158,11 @@ def test_values_are_shown_as_people_write_them(
     [
         ("fi", "pienentää arviota 1 prosenttiyksikön", "pienentää arviota 2 prosenttiyksikköä"),
         ("sv", "sänker bedömningen med 1 procentenhet", "sänker bedömningen med 2 procentenheter"),
-        ("en", "lowers the estimate by 1 percentage point", "lowers the estimate by 2 percentage points"),
+        (
+            "en",
+            "lowers the estimate by 1 percentage point",
+            "lowers the estimate by 2 percentage points",
+        ),
     ],
 )
 def test_the_unit_word_follows_the_amount(language: str, one: str, two: str) -> None:
@@ -164,5 +171,11 @@ def test_the_unit_word_follows_the_amount(language: str, one: str, two: str) -> 
     assert describe("n_services", 3, -0.01, language).endswith(f"3 {one}")
     assert describe("n_services", 3, -0.02, language).endswith(f"3 {two}")
     # decimals take the plural, and Finnish and Swedish write them with a comma
-    assert describe("service", None, 0.015, "sv") == "Tjänsten själv höjer bedömningen med 1,5 procentenheter"
-    assert describe("service", None, 0.015, "en") == "The service itself raises the estimate by 1.5 percentage points"
+    assert (
+        describe("service", None, 0.015, "sv")
+        == "Tjänsten själv höjer bedömningen med 1,5 procentenheter"
+    )
+    assert (
+        describe("service", None, 0.015, "en")
+        == "The service itself raises the estimate by 1.5 percentage points"
+    )

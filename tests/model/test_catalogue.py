@@ -200,9 +200,7 @@ def test_a_service_may_give_its_reason_in_words_and_its_expected_wait() -> None:
     assert service.expected_wait_days == 0
     assert parse_catalogue(_one_service()).get("work_trial").eligibility_text is None
     with pytest.raises(CatalogueError, match=r"'eligibility_text' lacks the Swedish"):
-        parse_catalogue(
-            _one_service(extra='eligibility_text.fi = "a"\neligibility_text.en = "b"')
-        )
+        parse_catalogue(_one_service(extra='eligibility_text.fi = "a"\neligibility_text.en = "b"'))
     with pytest.raises(CatalogueError, match="'expected_wait_days' must be a whole number of 0"):
         parse_catalogue(_one_service(extra="expected_wait_days = -1"))
 

@@ -52,7 +52,11 @@ def test_a_corrected_service_is_ranked_by_its_corrected_chance_and_says_why(
     records = features.drop(columns=["client_id", "decision_date"]).to_dict("records")
     for i, one_record in enumerate(records[:10]):
         one = router.recommend(one_record, k=3, language="fi")
-        expected = {router.action_index(s.service): s.explanation for s in one.recommendations if s.explanation}
+        expected = {
+            router.action_index(s.service): s.explanation
+            for s in one.recommendations
+            if s.explanation
+        }
         expected[router.reference_index] = one.reference.explanation
         assert many[i] == expected
     # saved and loaded, the correction stays

@@ -77,7 +77,9 @@ def training_rows(
 ) -> TrainingRows:
     """Rows for the outcome learners and for the propensity model (see the module docstring)."""
     frame = dp.frame
-    in_catalogue = frame["action_known"].to_numpy(dtype=bool) & (action_indices(dp.frame, dp.actions) >= 0)
+    in_catalogue = frame["action_known"].to_numpy(dtype=bool) & (
+        action_indices(dp.frame, dp.actions) >= 0
+    )
     censored = frame["censored"].to_numpy(dtype=bool)
     complete = in_catalogue & ~censored
     drop = planned_share >= min_planned_share

@@ -90,6 +90,7 @@ class Split:
             **{f"{part}_labelled_share": share for part, share in self.labelled_share.items()},
         }
 
+
 def client_draws(client_ids: pd.Series | np.ndarray, seed: int) -> np.ndarray:
     """A uniform number in [0, 1) per client id, the same for the same seed and id.
 
@@ -101,7 +102,9 @@ def client_draws(client_ids: pd.Series | np.ndarray, seed: int) -> np.ndarray:
     values = pd.Series(client_ids).astype(str)
     unique = values.unique()
     draws = {
-        cid: int.from_bytes(hashlib.blake2b(cid.encode(), digest_size=8, key=key).digest(), "little")
+        cid: int.from_bytes(
+            hashlib.blake2b(cid.encode(), digest_size=8, key=key).digest(), "little"
+        )
         / 2.0**64
         for cid in unique
     }
@@ -191,7 +194,7 @@ def split_by_intake(
     if not (labelled & rest).any():
         raise DataContractError(
             "too little data to hold out the newest clients: every labelled decision point "
-            "belongs to the newest intake day (split = \"random\" splits such data by client)"
+            'belongs to the newest intake day (split = "random" splits such data by client)'
         )
     val_cut = _intake_cutoff(days[rest], labelled[rest], validation_fraction)
     validation = rest & (days >= val_cut)
@@ -231,7 +234,9 @@ def split_at_random(
     if not (labelled & rest).any():
         raise DataContractError("too little data to hold out clients at random")
     rest_draws = draws[rest & labelled]
-    validation_below = float(np.quantile(rest_draws, validation_fraction)) if len(rest_draws) else 1.0
+    validation_below = (
+        float(np.quantile(rest_draws, validation_fraction)) if len(rest_draws) else 1.0
+    )
     validation = rest & (draws < validation_below)
     train = rest & ~validation
     _check_parts(labelled, train, validation)

@@ -65,7 +65,9 @@ def fairness_report_for(
     defaults to the router's; k is its `min_cell_size`.
     """
     config = config or router.config
-    frame = decision_points.frame if isinstance(decision_points, DecisionPoints) else decision_points
+    frame = (
+        decision_points.frame if isinstance(decision_points, DecisionPoints) else decision_points
+    )
     actions = tuple(router.actions)
     if isinstance(decision_points, DecisionPoints) and tuple(decision_points.actions) != actions:
         raise ValueError("the decision points were built with another catalogue than the model's")
@@ -91,7 +93,9 @@ def fairness_report_for(
         truth_rows = np.asarray(truth, dtype=float)[usable]
     if decisions is not None and audit is not None:
         version = None if model is None else model.get("version")
-        decisions = decisions_from_store(decisions, audit, model_version=None if version is None else str(version))
+        decisions = decisions_from_store(
+            decisions, audit, model_version=None if version is None else str(version)
+        )
     settings = settings or FairnessSettings.from_config(config)
     names = {a: {lang: router.catalogue.get(a).name[lang] for lang in LANGUAGES} for a in actions}
     info = {
@@ -247,4 +251,3 @@ def write_reports(
 def to_json(value: Mapping[str, Any]) -> str:
     """Strict JSON (NaN and infinities as null), UTF-8 text kept readable."""
     return json.dumps(json_value(value), ensure_ascii=False, indent=1, allow_nan=False)
-
