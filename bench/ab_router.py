@@ -55,7 +55,8 @@ def main() -> None:
     from api.recommendations import service
     from api.recommendations.schemas import RecommendationRequest
     from api.serving import prepare
-    from bench.serve import _event, build_requests
+    from bench.serve import _event
+    from bench.serve_requests import build_requests
     from training.registry.served import load_served
 
     served = load_served(

@@ -27,21 +27,12 @@ Writes bench/out/serve[-label].json and prints a table.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import csv
 import json
-import multiprocessing as mp
 import os
-import random
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections import defaultdict
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +44,8 @@ from bench.common import (
     POLKU,
     ROOT,
     evaluate_json,
-    load_average,
     log,
     machine,
-    percentile,
     run,
     simulate,
     store_env,
@@ -65,148 +54,8 @@ from bench.common import (
     which,
     write_json,
 )
-
-MODEL_NAME = "polku-router"
-MAX_EPISODES = 15
-
-
-# --------------------------------------------------------------------------- requests
-
-
-def _read(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _none(value: str) -> str | None:
-    return value if value != "" else None
-
-
-def _bool(value: str) -> bool | None:
-    return None if value == "" else value.lower() in ("true", "1", "yes")
-
-
-def build_requests(world: Path, n: int, *, seed: int = 0) -> list[dict[str, Any]]:
-    """`n` request bodies from the world's clients, each with 0..15 prior episodes."""
-    rng = random.Random(seed)
-    clients = _read(world / "clients.csv")
-    episodes: dict[str, list[dict[str, str]]] = defaultdict(list)
-    for row in _read(world / "episodes.csv"):
-        episodes[row["client_id"]].append(row)
-    outcomes: dict[str, list[dict[str, str]]] = defaultdict(list)
-    for row in _read(world / "outcomes.csv"):
-        outcomes[row["client_id"]].append(row)
-    bodies = []
-    for client in rng.sample(clients, min(n, len(clients))):
-        cid = client["client_id"]
-        history = sorted(episodes[cid], key=lambda e: e["start_date"])
-        starts = sorted({e["start_date"] for e in history})
-        want = rng.randint(0, MAX_EPISODES)
-        intake = date.fromisoformat(client["intake_date"])
-        if want < len(starts):
-            as_of = max(date.fromisoformat(starts[want]), intake)
-        else:
-            last = date.fromisoformat(starts[-1]) if starts else intake
-            as_of = last + timedelta(days=30)
-        day = as_of.isoformat()
-        body_episodes = []
-        for e in history:
-            if e["start_date"] >= day:
-                continue
-            ended = e["end_date"] != "" and e["end_date"] < day
-            item: dict[str, Any] = {
-                "service": e["service"],
-                "start_date": e["start_date"],
-                "end_date": e["end_date"] if ended else None,
-                "status": e["status"] if ended else "ongoing",
-            }
-            if ended and e.get("language_level_after"):
-                item["language_level_after"] = e["language_level_after"]
-            if e.get("planned_service"):
-                item["planned_service"] = e["planned_service"]
-            body_episodes.append(item)
-        body_outcomes = [
-            {
-                "status": o["status"],
-                "start_date": o["start_date"],
-                "end_date": o["end_date"] if o["end_date"] and o["end_date"] < day else None,
-            }
-            for o in outcomes[cid]
-            if o["start_date"] < day
-        ]
-        profile: dict[str, Any] = {
-            "client_id": cid,
-            "intake_date": client["intake_date"],
-            "arrival_date": client["arrival_date"],
-            "birth_year": int(client["birth_year"]),
-            "gender": client["gender"],
-            "mother_tongue": client["mother_tongue"],
-            "citizenship_region": client["citizenship_region"],
-            "residence_basis": client["residence_basis"],
-            "education_level": client["education_level"],
-            "prior_work_years": float(client["prior_work_years"])
-            if client["prior_work_years"]
-            else None,
-            "literacy_needs": _bool(client["literacy_needs"]),
-            "finnish_level": client["finnish_level"],
-            "health_limitation": _bool(client.get("health_limitation", "")),
-            "children_under_school_age": int(client["children_under_school_age"])
-            if client.get("children_under_school_age")
-            else None,
-        }
-        bodies.append(
-            {
-                "client": profile,
-                "episodes": body_episodes,
-                "outcomes": body_outcomes,
-                "as_of": day,
-                "k": 3,
-                "language": "fi",
-            }
-        )
-    return bodies
-
-
-def mlflow_rows(bodies: list[dict[str, Any]], store: Path, version: str) -> list[bytes]:
-    """The same clients as `dataframe_split` bodies of their decision-point features."""
-    from model.client_features import client_features
-    from model.json_values import json_value
-    from training.registry.served import load_served
-
-    router = load_served(
-        MODEL_NAME, version=version, tracking_uri=store_env(store)["MLFLOW_TRACKING_URI"]
-    ).router
-    services = router.catalogue.service_codes
-    extras = dict(router.config.extra_features)
-    out = []
-    for body in bodies:
-        client = {
-            **body["client"],
-            "intake_date": date.fromisoformat(body["client"]["intake_date"]),
-            "arrival_date": date.fromisoformat(body["client"]["arrival_date"]),
-        }
-
-        def dated(record: dict[str, Any]) -> dict[str, Any]:
-            return {
-                **record,
-                "start_date": date.fromisoformat(record["start_date"]),
-                "end_date": date.fromisoformat(record["end_date"])
-                if record.get("end_date")
-                else None,
-            }
-
-        features = client_features(
-            client,
-            [dated(e) for e in body["episodes"]],
-            [dated(o) for o in body["outcomes"]],
-            date.fromisoformat(body["as_of"]),
-            services=services,
-            extras=extras,
-        )
-        columns = list(features)
-        row = [json_value(v) for v in features.values()]
-        out.append(json.dumps({"dataframe_split": {"columns": columns, "data": [row]}}).encode())
-    return out
+from bench.load import free_port, load, start, stop, wait_until, workers_of
+from bench.serve_requests import MODEL_NAME, build_requests, mlflow_rows
 
 
 def stage_costs(
@@ -344,264 +193,34 @@ def _event(request: Any, n: int) -> Any:
     )
 
 
-# --------------------------------------------------------------------------- load generator
-
-
-async def _connection(
-    host: str,
-    port: int,
-    path: str,
-    headers: bytes,
-    bodies: list[bytes],
-    offset: int,
-    warmup_until: float,
-    stop_at: float,
-    latencies: list[float],
-    statuses: dict[int, int],
-    errors: list[str],
-) -> None:
-    reader, writer = await asyncio.open_connection(host, port)
-    i = offset
-    try:
-        while True:
-            now = time.perf_counter()
-            if now >= stop_at:
-                return
-            body = bodies[i % len(bodies)]
-            i += 1
-            request = (
-                b"POST "
-                + path.encode()
-                + b" HTTP/1.1\r\nHost: "
-                + host.encode()
-                + b"\r\n"
-                + headers
-                + b"Content-Length: "
-                + str(len(body)).encode()
-                + b"\r\n\r\n"
-                + body
-            )
-            started = time.perf_counter()
-            writer.write(request)
-            try:
-                head = await reader.readuntil(b"\r\n\r\n")
-                status = int(head[9:12])
-                length = None
-                close = False
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    lowered = name.strip().lower()
-                    if lowered == b"content-length":
-                        length = int(value)
-                    elif lowered == b"connection" and value.strip().lower() == b"close":
-                        close = True
-                if length is None:
-                    raise ValueError("answer without Content-Length")
-                await reader.readexactly(length)
-            except (asyncio.IncompleteReadError, ConnectionError, ValueError) as exc:
-                if started >= warmup_until:
-                    errors.append(type(exc).__name__)
-                writer.close()
-                reader, writer = await asyncio.open_connection(host, port)
-                continue
-            elapsed = time.perf_counter() - started
-            if started >= warmup_until:
-                latencies.append(elapsed)
-                statuses[status] = statuses.get(status, 0) + 1
-            if close:
-                writer.close()
-                reader, writer = await asyncio.open_connection(host, port)
-    finally:
-        writer.close()
-
-
-async def _drive(
-    host: str,
-    port: int,
-    path: str,
-    headers: bytes,
-    bodies: list[bytes],
-    concurrency: int,
-    warmup: float,
-    seconds: float,
-) -> dict[str, Any]:
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    errors: list[str] = []
-    start = time.perf_counter()
-    warmup_until = start + warmup
-    stop_at = warmup_until + seconds
-    step = max(1, len(bodies) // concurrency)
-    await asyncio.gather(
-        *[
-            _connection(
-                host,
-                port,
-                path,
-                headers,
-                bodies,
-                c * step,
-                warmup_until,
-                stop_at,
-                latencies,
-                statuses,
-                errors,
-            )
-            for c in range(concurrency)
-        ]
-    )
-    measured = time.perf_counter() - warmup_until
-    return {"latencies": latencies, "statuses": statuses, "errors": errors, "seconds": measured}
-
-
-def _generator(args: tuple[Any, ...], queue: Any) -> None:
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:  # pragma: no cover
-        pass
-    cpu0 = time.process_time()
-    result = asyncio.run(_drive(*args))
-    result["generator_cpu_seconds"] = time.process_time() - cpu0
-    queue.put(result)
-
-
-def load(
-    port: int,
-    path: str,
-    headers: dict[str, str],
-    bodies: list[bytes],
-    concurrency: int,
-    *,
-    warmup: float,
-    seconds: float,
-    server_pids: list[int],
-) -> dict[str, Any]:
-    """Drive one concurrency level from a separate process; the figures."""
-    head = b"".join(f"{k}: {v}\r\n".encode() for k, v in headers.items())
-    context = mp.get_context("spawn")
-    queue = context.Queue()
-    cpu_before = {pid: _cpu_seconds(pid) for pid in server_pids}
-    load_before = load_average()
-    process = context.Process(
-        target=_generator,
-        args=(("127.0.0.1", port, path, head, bodies, concurrency, warmup, seconds), queue),
-    )
-    process.start()
-    result = queue.get(timeout=warmup + seconds + 120)
-    process.join()
-    cpu = {str(pid): round(_cpu_seconds(pid) - cpu_before[pid], 2) for pid in server_pids}
-    lat = [x * 1000 for x in result["latencies"]]
-    ok = sum(n for s, n in result["statuses"].items() if 200 <= s < 300)
-    bad = sum(n for s, n in result["statuses"].items() if not 200 <= s < 300)
-    return {
-        "concurrency": concurrency,
-        "requests": len(lat),
-        "ok": ok,
-        "errors": bad + len(result["errors"]),
-        "error_kinds": {
-            **{str(s): n for s, n in result["statuses"].items() if not 200 <= s < 300},
-            **{k: result["errors"].count(k) for k in set(result["errors"])},
-        },
-        "seconds": round(result["seconds"], 2),
-        "rps": round(ok / result["seconds"], 1),
-        "p50_ms": _round(percentile(lat, 50)),
-        "p95_ms": _round(percentile(lat, 95)),
-        "p99_ms": _round(percentile(lat, 99)),
-        "max_ms": _round(max(lat) if lat else None),
-        "worker_cpu_seconds": cpu,
-        "generator_cpu_seconds": round(result["generator_cpu_seconds"], 2),
-        "load_average_before": load_before,
-        "load_average_after": load_average(),
-    }
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
-
-
-def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        text = (task / "children").read_text().split()
-        out += [int(x) for x in text]
-    return out
-
-
-def workers_of(pid: int) -> list[int]:
-    """The server's worker processes (every descendant that is a Python process with a cmdline)."""
-    found = []
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        for child in _children(current):
-            pending.append(child)
-            cmd = Path(f"/proc/{child}/cmdline").read_bytes()
-            if b"resource_tracker" not in cmd:
-                found.append(child)
-    return found or [pid]
-
-
-# --------------------------------------------------------------------------- servers
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(
-    url: str, timeout: float, headers: dict[str, str] | None = None, data: bytes | None = None
-) -> None:
-    deadline = time.monotonic() + timeout
-    last = ""
-    while time.monotonic() < deadline:
-        try:
-            request = urllib.request.Request(url, data=data, headers=headers or {})
-            with urllib.request.urlopen(request, timeout=5) as answer:
-                if answer.status == 200:
-                    return
-        except Exception as exc:
-            last = f"{type(exc).__name__}: {exc}"
-        time.sleep(0.5)
-    raise SystemExit(f"{url} not ready after {timeout:.0f} s ({last})")
-
-
-def start(
-    args: list[str], env: dict[str, str], cwd: Path, log_file: Path
-) -> subprocess.Popen[bytes]:
-    handle = log_file.open("wb")
-    return subprocess.Popen(
-        args,
-        env={**os.environ, **env},
-        cwd=cwd,
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 # --------------------------------------------------------------------------- main
+
+
+def server_command(options: argparse.Namespace, port: int) -> list[str]:
+    """How the API is started: Polku's own command, or a standard process manager."""
+    if options.server == "gunicorn":
+        return [
+            which("gunicorn"),
+            "api.main:create_app()",
+            "--worker-class",
+            "uvicorn_worker.UvicornWorker",
+            "--workers",
+            str(options.workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            *(["--reuse-port"] if options.reuse_port else []),
+        ]
+    return [
+        POLKU,
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(options.workers),
+        *(["--reuse-port"] if options.reuse_port else []),
+    ]
 
 
 def main() -> None:
@@ -619,6 +238,12 @@ def main() -> None:
     parser.add_argument("--label", default="", help="suffix of the output file")
     parser.add_argument(
         "--work", type=Path, default=None, help="reuse this folder (world, store) between runs"
+    )
+    parser.add_argument(
+        "--server",
+        choices=("polku", "gunicorn"),
+        default="polku",
+        help="`polku serve`, or gunicorn with uvicorn workers (make bench-setup installs it)",
     )
     parser.add_argument("--no-mlflow", action="store_true", help="skip `mlflow models serve`")
     parser.add_argument("--no-evaluate", action="store_true", help="skip `polku evaluate`")
@@ -667,17 +292,7 @@ def main() -> None:
     results: dict[str, Any] = {"polku": [], "mlflow": []}
     port = free_port()
     server = start(
-        [
-            POLKU,
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(options.workers),
-            *(["--reuse-port"] if options.reuse_port else []),
-        ],
+        server_command(options, port),
         api_env,
         ROOT,
         work / "polku-serve.log",
@@ -777,6 +392,7 @@ def main() -> None:
         "quality": quality,
         "workers": options.workers,
         "reuse_port": options.reuse_port,
+        "server": options.server,
         "seconds_per_level": seconds,
         "episodes_per_request": {
             "median": sorted(n_episodes)[len(n_episodes) // 2],
