@@ -196,9 +196,9 @@ def _event(request: Any, n: int) -> Any:
 # --------------------------------------------------------------------------- main
 
 
-def server_command(options: argparse.Namespace, port: int) -> list[str]:
+def server_command(name: str, options: argparse.Namespace, port: int) -> list[str]:
     """How the API is started: Polku's own command, or a standard process manager."""
-    if options.server == "gunicorn":
+    if name == "gunicorn":
         return [
             which("gunicorn"),
             "api.main:create_app()",
@@ -223,6 +223,53 @@ def server_command(options: argparse.Namespace, port: int) -> list[str]:
     ]
 
 
+def measure_api(
+    name: str,
+    options: argparse.Namespace,
+    api_env: dict[str, str],
+    work: Path,
+    headers: dict[str, str],
+    encoded: list[bytes],
+    levels: list[int],
+    warmup: float,
+    seconds: float,
+) -> list[dict[str, Any]]:
+    """Start the API under `name`'s process manager and drive every concurrency level."""
+    figures_by_level = []
+    port = free_port()
+    server = start(server_command(name, options, port), api_env, ROOT, work / f"{name}.log")
+    try:
+        wait_until(f"http://127.0.0.1:{port}/health/ready", 180)
+        time.sleep(2)  # every worker ready, not just the first to answer
+        check = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/recommendations", data=encoded[0], headers=headers
+        )
+        with urllib.request.urlopen(check, timeout=30) as answer:
+            sample = json.loads(answer.read())
+        assert sample["recommendations"] and sample["recommendations"][0]["explanation"], sample
+        pids = workers_of(server.pid)
+        log(f"{name} on port {port}, worker pids {pids}")
+        for c in levels:
+            figures = load(
+                port,
+                "/v1/recommendations",
+                headers,
+                encoded,
+                c,
+                warmup=warmup,
+                seconds=seconds,
+                server_pids=pids,
+            )
+            log(
+                f"{name} c={c}: {figures['rps']} req/s p50 {figures['p50_ms']} ms "
+                f"p99 {figures['p99_ms']} ms errors {figures['errors']}"
+            )
+            figures_by_level.append(figures)
+    finally:
+        stop(server)
+    return figures_by_level
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -241,9 +288,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--server",
-        choices=("polku", "gunicorn"),
         default="polku",
-        help="`polku serve`, or gunicorn with uvicorn workers (make bench-setup installs it)",
+        help="polku (`polku serve`) and/or gunicorn (with uvicorn workers; make bench-setup"
+        " installs it), comma-separated, each measured in turn",
     )
     parser.add_argument("--no-mlflow", action="store_true", help="skip `mlflow models serve`")
     parser.add_argument("--no-evaluate", action="store_true", help="skip `polku evaluate`")
@@ -289,43 +336,14 @@ def main() -> None:
     costs = stage_costs(bodies, store, version, work)
     log("in-process costs (median µs): " + "; ".join(f"{k} {v}" for k, v in costs.items()))
 
-    results: dict[str, Any] = {"polku": [], "mlflow": []}
-    port = free_port()
-    server = start(
-        server_command(options, port),
-        api_env,
-        ROOT,
-        work / "polku-serve.log",
-    )
-    try:
-        wait_until(f"http://127.0.0.1:{port}/health/ready", 180)
-        time.sleep(2)  # every worker ready, not just the first to answer
-        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-        check = urllib.request.Request(
-            f"http://127.0.0.1:{port}/v1/recommendations", data=encoded[0], headers=headers
+    servers = [name.strip() for name in options.server.split(",")]
+    results: dict[str, Any] = {name: [] for name in servers}
+    results["mlflow"] = []
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    for name in servers:
+        results[name] = measure_api(
+            name, options, api_env, work, headers, encoded, levels, warmup, seconds
         )
-        with urllib.request.urlopen(check, timeout=30) as answer:
-            sample = json.loads(answer.read())
-        assert sample["recommendations"] and sample["recommendations"][0]["explanation"], sample
-        pids = workers_of(server.pid)
-        log(f"polku serve on port {port}, worker pids {pids}")
-        for c in levels:
-            figures = load(
-                port,
-                "/v1/recommendations",
-                headers,
-                encoded,
-                c,
-                warmup=warmup,
-                seconds=seconds,
-                server_pids=pids,
-            )
-            log(
-                f"polku c={c}: {figures['rps']} req/s p50 {figures['p50_ms']} ms p99 {figures['p99_ms']} ms errors {figures['errors']}"
-            )
-            results["polku"].append(figures)
-    finally:
-        stop(server)
 
     if not options.no_mlflow:
         rows = mlflow_rows(bodies, store, version)
@@ -379,7 +397,7 @@ def main() -> None:
             stop(server)
 
     by_c = {r["concurrency"]: r for r in results["mlflow"]}
-    for r in results["polku"]:
+    for r in (r for name in servers for r in results[name]):
         m = by_c.get(r["concurrency"])
         r["throughput_ratio_vs_mlflow"] = round(r["rps"] / m["rps"], 2) if m and m["rps"] else None
     document = {
@@ -404,7 +422,7 @@ def main() -> None:
     }
     path = write_json(f"serve{('-' + options.label) if options.label else ''}", document)
     rows_out = []
-    for server_name in ("polku", "mlflow"):
+    for server_name in (*servers, "mlflow"):
         for r in results[server_name]:
             rows_out.append(
                 [
