@@ -128,10 +128,7 @@ def tune(
     progress: Callable[[str], None] = no_progress,
 ) -> TuningResult:
     """Search `learner`'s hyperparameters for `trials` trials (or until `timeout` seconds)."""
-    if learner not in SEARCH_SPACES:
-        raise ConfigError(f"cannot tune {learner!r}; choose one of {', '.join(SEARCH_SPACES)}")
-    if trials < 1:
-        raise ConfigError("--trials must be at least 1")
+    check_request(learner, trials)
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     prepared = _prepare(data_dir, catalogue_path, config_path, progress)
@@ -184,6 +181,14 @@ def tune(
         seconds=seconds,
         inputs=prepared.inputs,
     )
+
+
+def check_request(learner: str, trials: int) -> None:
+    """Refuse a learner that cannot be tuned, or no trials, before anything is read."""
+    if learner not in SEARCH_SPACES:
+        raise ConfigError(f"cannot tune {learner!r}; choose one of {', '.join(SEARCH_SPACES)}")
+    if trials < 1:
+        raise ConfigError("--trials must be at least 1")
 
 
 def tuned_config(config: RunConfig, learner: str, params: dict[str, LearnerParam]) -> RunConfig:

@@ -20,7 +20,14 @@ import mlflow
 from mlflow.exceptions import MlflowException
 
 from training.registry.store import DATA_DIR_TAG, RegistryError, configure, experiment_id
-from training.tuning import TUNING_METRIC, TrialRecord, TuningResult, tune, write_config
+from training.tuning import (
+    TUNING_METRIC,
+    TrialRecord,
+    TuningResult,
+    check_request,
+    tune,
+    write_config,
+)
 
 
 def tune_and_log(
@@ -38,6 +45,7 @@ def tune_and_log(
     """Run `training.tuning.tune`, log it, write the best configuration to `out`;
     the result and the parent run's id."""
     say = progress or (lambda _: None)
+    check_request(learner, trials)
     store = configure(tracking_uri)
     day = datetime.now(UTC).strftime("%Y-%m-%d")
     try:
