@@ -71,15 +71,15 @@ def guarded_promotion(
     candidate is worse by the paired interval (or `force`). A refusal is returned, not raised,
     once its tags are written; a comparison that cannot be made raises `PromotionRefused`
     unless `force`."""
-    candidate = load_served(name, alias=None, version=version)
     current = alias_holder(alias, name=name)
-    if current is None or current == candidate.version:
+    if current is None or current == str(version):
         reason = (
             f"no version held {alias!r}"
             if current is None
             else f"version {current} already holds {alias!r}"
         )
-        return _promote(candidate.version, alias, name, current, None, "promoted", reason)
+        return _promote(str(version), alias, name, current, None, "promoted", reason)
+    candidate = load_served(name, alias=None, version=version)
 
     folder = data if data is not None else training_data_dir(candidate.run_id)
     if folder is None or not folder.is_dir():
