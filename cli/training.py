@@ -1,4 +1,4 @@
-"""Training and the registry: `polku train`, `polku evaluate`, `polku promote`."""
+"""Training and scoring: `polku train`, `polku evaluate` (promotion: `cli.promotion`)."""
 
 from __future__ import annotations
 
@@ -132,24 +132,6 @@ def evaluate(
     err_console.print(note, highlight=False)
 
 
-def promote(
-    version: Annotated[str, typer.Argument(help="registered version to promote")],
-    alias: Annotated[str, typer.Option(help="alias to point at the version")] = "champion",
-    model_name: ModelNameOption = DEFAULT_MODEL_NAME,
-) -> None:
-    """Point an alias (by default `champion`, the one the API serves) at a version."""
-    from training.registry.versions import promote as promote_version
-
-    quiet_mlflow()
-    with domain_errors():
-        promoted = promote_version(version, alias=alias, name=model_name)
-    out_console.print(
-        f"{promoted.name} version {promoted.version} is now [bold]{alias}[/] "
-        f"(aliases: {', '.join(promoted.aliases)})",
-        highlight=False,
-    )
-
-
 def register(app: typer.Typer) -> None:
-    for command in (train, evaluate, promote):
+    for command in (train, evaluate):
         app.command()(command)

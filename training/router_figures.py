@@ -53,6 +53,7 @@ from model.evaluation.figures import EVALUATION_FIGURES
 from model.evaluation.policy_value import (
     PolicyValues,
     dr_policy_value,
+    dr_terms,
     ipw_policy_value,
     policy_values,
 )
@@ -119,6 +120,19 @@ def evaluable_rows(dp: DecisionPoints, rows_mask: np.ndarray | None = None) -> n
 
 
 @dataclass(frozen=True)
+class RowTerms:
+    """Per scored row, in frame order: its position in the frame, its client, its
+    doubly-robust term (`model.evaluation.policy_value.dr_terms`) and, with truth, the
+    true value of the recommended action (NaN where unknown). Two routers' terms on the
+    same rows give a paired comparison."""
+
+    positions: np.ndarray
+    clusters: np.ndarray
+    dr: np.ndarray
+    truth_recommended: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """The figures of one router on one set of rows, and the tables behind the plots."""
 
@@ -129,6 +143,7 @@ class Evaluation:
     uplift: pd.DataFrame
     policy: PolicyValues | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    terms: RowTerms | None = None
 
 
 def _empty_figures(router: Router, model_version: str | None) -> dict[str, Any]:
@@ -207,6 +222,7 @@ def evaluate_scores(
     )
 
     policy: PolicyValues | None = None
+    truth_recommended: np.ndarray | None = None
     # What the doubly-robust figure rests on: the direct method alone, IPW
     # alone, and how many recommended actions had their propensity clipped.
     p_rec = batch.support[np.arange(n), recommended]
@@ -252,6 +268,7 @@ def evaluate_scores(
             )
     if truth_matrix is not None:
         t = np.asarray(truth_matrix, dtype=float)[rows]
+        truth_recommended = t[np.arange(n), recommended]
         policy = policy_values(truth=t, eligible=eligible, taken=taken, recommended=recommended)
         if policy.n > 0:
             figures.update(
@@ -289,6 +306,19 @@ def evaluate_scores(
         uplift=uplift,
         policy=policy,
         extra=extra,
+        terms=RowTerms(
+            positions=np.flatnonzero(rows),
+            clusters=clusters,
+            dr=dr_terms(
+                y=y,
+                taken=taken,
+                mu=batch.p,
+                propensity=batch.support,
+                recommended=recommended,
+                clip=DR_CLIP,
+            ),
+            truth_recommended=truth_recommended,
+        ),
     )
 
 

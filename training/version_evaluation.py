@@ -34,11 +34,21 @@ class ScoringPoints:
     note: str
 
 
-def scoring_points(
-    router: Router, version: str, data: Path, truth_path: Path | None = None
-) -> ScoringPoints:
-    """DATA's decision points for a registered version, restricted to its held-out clients
-    when DATA is the data the version was trained on. `truth_path` must exist when given."""
+@dataclass(frozen=True)
+class DataPoints:
+    """A data folder's decision points under one catalogue and configuration."""
+
+    data: Path
+    dp: DecisionPoints
+    clients: pd.DataFrame
+    truth: pd.DataFrame | None
+    truth_path: Path | None
+    fingerprint: str
+
+
+def data_points(router: Router, data: Path, truth_path: Path | None = None) -> DataPoints:
+    """DATA's decision points built with the router's catalogue and configuration, and the
+    truth (`truth_path`, else the folder's truth file if any). `truth_path` must exist when given."""
     tables = load_valid_tables(data, catalogue=router.catalogue, config=router.config)
     dp = build_decision_points(
         tables.clients,
@@ -49,19 +59,40 @@ def scoring_points(
     )
     found = truth_path if truth_path is not None else find_truth(data)
     truth = read_truth(found) if found is not None else None
-    rows = np.ones(len(dp.frame), dtype=bool)
-    note = f"scored every decision point of {data} with a complete outcome window"
+    return DataPoints(
+        data=data,
+        dp=dp,
+        clients=tables.clients,
+        truth=truth,
+        truth_path=found,
+        fingerprint=str(data_fingerprint(data)["sha256"]),
+    )
+
+
+def version_rows(router: Router, version: str, points: DataPoints) -> ScoringPoints:
+    """Which of the points to score for a registered version: its held-out clients when
+    the points come from the data it was trained on, else every one."""
+    rows = np.ones(len(points.dp.frame), dtype=bool)
+    note = f"scored every decision point of {points.data} with a complete outcome window"
     trained_on = router.metadata.get("data", {}).get("sha256")
     split = router.metadata.get("split", {})
-    if trained_on and split and data_fingerprint(data)["sha256"] == trained_on:
-        rows = held_out_rows(dp, tables.clients, split)
+    if trained_on and split and points.fingerprint == trained_on:
+        rows = held_out_rows(points.dp, points.clients, split)
         note = (
-            f"{data} is the data version {version} was trained on: scored only its "
+            f"{points.data} is the data version {version} was trained on: scored only its "
             f"held-out clients ({held_out_words(split)})"
         )
-    if truth is not None and found is not None:
-        note += f"; truth from {found.name}"
-    return ScoringPoints(dp=dp, rows=rows, truth=truth, note=note)
+    if points.truth is not None and points.truth_path is not None:
+        note += f"; truth from {points.truth_path.name}"
+    return ScoringPoints(dp=points.dp, rows=rows, truth=points.truth, note=note)
+
+
+def scoring_points(
+    router: Router, version: str, data: Path, truth_path: Path | None = None
+) -> ScoringPoints:
+    """DATA's decision points for a registered version, restricted to its held-out clients
+    when DATA is the data the version was trained on. `truth_path` must exist when given."""
+    return version_rows(router, version, data_points(router, data, truth_path))
 
 
 def evaluate_version(

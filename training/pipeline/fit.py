@@ -97,6 +97,51 @@ def fit_models(
     progress: Progress = no_progress,
 ) -> FittedModels:
     """Fit the encoder, the propensity model and every configured outcome learner on train rows."""
+    models = fit_shared(dp, split, rows, config, seed=seed, progress=progress)
+    data = outcome_data(dp, models.X, models.outcome_rows)
+    for name in config.learners:
+        progress(f"fitting {name}")
+        started = time.perf_counter()
+        models.learners[name] = new_learner(name, models, dp, config, seed).fit(data)
+        models.seconds[f"fit_{name}"] = time.perf_counter() - started
+        logger.info(
+            "fitted %s on %d rows in %.1f s", name, len(data.y), models.seconds[f"fit_{name}"]
+        )
+    return models
+
+
+def new_learner(
+    name: str, models: FittedModels, dp: DecisionPoints, config: RunConfig, seed: int
+) -> OutcomeLearner:
+    """Learner `name` with the configuration's hyperparameters, not fitted yet."""
+    learner: OutcomeLearner = _construct(
+        LEARNERS[name], name, learner_common(models, dp, config, seed), config
+    )
+    return learner
+
+
+def learner_common(
+    models: FittedModels, dp: DecisionPoints, config: RunConfig, seed: int
+) -> dict[str, Any]:
+    """The arguments every learner of a run gets besides its hyperparameters."""
+    return {
+        "n_actions": len(dp.actions),
+        "categorical_features": models.encoder.categorical_indices,
+        "seed": seed,
+        "num_threads": config.num_threads,
+    }
+
+
+def fit_shared(
+    dp: DecisionPoints,
+    split: Split,
+    rows: TrainingRows,
+    config: RunConfig,
+    *,
+    seed: int,
+    progress: Progress = no_progress,
+) -> FittedModels:
+    """The encoder and the propensity model, on train rows; no outcome learner yet."""
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     frame = dp.frame
@@ -138,17 +183,8 @@ def fit_models(
         PropensityModel, PROPENSITY, {**common, "feature_indices": support_columns}, config
     ).fit(X[p_rows], taken[p_rows], fit_eligible[p_rows], clusters[p_rows])
     seconds["fit_propensity"] = time.perf_counter() - started
-
     o_rows = split.train & rows.outcome
-    data = outcome_data(dp, X, o_rows)
-    learners: dict[str, OutcomeLearner] = {}
-    for name in config.learners:
-        progress(f"fitting {name}")
-        started = time.perf_counter()
-        learners[name] = _construct(LEARNERS[name], name, common, config).fit(data)
-        seconds[f"fit_{name}"] = time.perf_counter() - started
-        logger.info("fitted %s on %d rows in %.1f s", name, len(data.y), seconds[f"fit_{name}"])
-    return FittedModels(encoder, propensity, learners, X, o_rows, p_rows, seconds)
+    return FittedModels(encoder, propensity, {}, X, o_rows, p_rows, seconds)
 
 
 def refit_learner(

@@ -112,3 +112,40 @@ def list_versions(
         )
         for v in versions
     ]
+
+
+def alias_holder(
+    alias: str, *, name: str = DEFAULT_MODEL_NAME, tracking_uri: str | None = None
+) -> str | None:
+    """The version `alias` points at, or None when the model or the alias does not exist."""
+    client = client_for(configure(tracking_uri))
+    try:
+        return str(client.get_model_version_by_alias(name, alias).version)
+    except MlflowException as exc:
+        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            return None
+        raise RegistryError(
+            f"the MLflow registry did not answer ({exc.error_code}); the model cannot be looked up"
+        ) from None
+
+
+def tag_version(
+    version: str | int,
+    tags: dict[str, str],
+    *,
+    name: str = DEFAULT_MODEL_NAME,
+    tracking_uri: str | None = None,
+) -> None:
+    """Set tags on a registered version (existing tags of the same keys are replaced)."""
+    client = client_for(configure(tracking_uri))
+    for key, value in tags.items():
+        client.set_model_version_tag(name, str(version), key, value)
+
+
+def version_tags(
+    version: str | int, *, name: str = DEFAULT_MODEL_NAME, tracking_uri: str | None = None
+) -> dict[str, str]:
+    """The tags of a registered version."""
+    client = client_for(configure(tracking_uri))
+    found = find_version(client, name, alias=None, version=version)
+    return dict(found.tags)
