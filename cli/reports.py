@@ -44,7 +44,7 @@ def report_fairness(
         str | None,
         typer.Option(
             "--decisions-db",
-            help="the API's database URL (e.g. sqlite:///polku.db), for override figures",
+            help="the API's database URL (e.g. sqlite:///data/polku.db), for override figures",
         ),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="folder for the four files")] = None,
@@ -64,7 +64,7 @@ def report_fairness(
     --decisions-db, adds who overrode the recommendations and why, per
     group, suppressed like every other count.
     """
-    from model.model_card import fairness_summary
+    from model.model_card import fairness_summary, with_model_identity
     from training.registry.runs import log_reports
     from training.registry.served import training_data_dir
     from training.reports.build import build_reports, write_reports
@@ -95,24 +95,19 @@ def report_fairness(
             truth=points.truth,
             decisions=decisions,
             audit=audit,
-            model={"name": served.name, "version": served.version},
+            model={"name": served.name, "version": served.version, "run_id": served.run_id},
             evaluation=served.evaluation,
         )
         fairness = reports.fairness
         # The card written at training time knows the learners compared; it
         # learns its version number and the new fairness figures here.
-        card = (
-            {
-                **served.card,
-                "model": {
-                    **served.card.get("model", {}),
-                    "name": served.name,
-                    "version": served.version,
-                },
-                "fairness": fairness_summary(fairness),
-            }
+        card = with_model_identity(
+            {**served.card, "fairness": fairness_summary(fairness)}
             if served.card
-            else reports.card
+            else reports.card,
+            name=served.name,
+            version=served.version,
+            run_id=served.run_id,
         )
         folder = out or Path("reports") / f"{served.name}-v{served.version}"
         paths = write_reports(folder, fairness, card)

@@ -6,8 +6,10 @@ not read (reports never show free text).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, make_url, select
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from api.storage.engine import make_engine
@@ -24,6 +26,28 @@ def _driver_error(exc: OperationalError) -> str:
     return type(getattr(exc, "orig", None) or exc).__name__
 
 
+def _refuse_missing_sqlite_file(url: str) -> None:
+    """Refuse a SQLite URL whose file does not exist.
+
+    SQLite creates a missing file on connect, which would leave an empty
+    database behind and read no decisions; a mistyped path must say so instead.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return  # make_engine names the problem
+    database = parsed.database
+    if not parsed.drivername.startswith("sqlite") or database in (None, "", ":memory:"):
+        return
+    if database.startswith("file:"):
+        return  # a SQLite URI names its own mode
+    if not Path(database).is_file():
+        raise DecisionLogError(
+            f"--decisions-db: there is no SQLite file {database} (the demo's API writes "
+            "data/polku.db: sqlite:///data/polku.db)"
+        )
+
+
 def read_decision_log(url: str, *, model_name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Caseworkers' decisions and the audit events they answer, read from the API's database.
 
@@ -32,6 +56,7 @@ def read_decision_log(url: str, *, model_name: str) -> tuple[pd.DataFrame, pd.Da
     never show free text). Returns (decisions, audit) as frames for
     `model.fairness.decisions.decisions_from_store`.
     """
+    _refuse_missing_sqlite_file(url)
     try:
         db = make_engine(url, pool_size=1)
     except (ValueError, ArgumentError) as exc:

@@ -99,6 +99,15 @@ class _GroupRows:
         row["suppressed"] = sorted(set(hidden))
         return row
 
+    def decisions_only_row(self, group: str) -> dict[str, Any]:
+        """A row of the decision tables that is no group of the decision points."""
+        row: dict[str, Any] = {"group": group, "decisions_only": True}
+        hidden: list[str] = []
+        if self.tables.overrides is not None:
+            self._overrides(group, self.tables.overrides, row, hidden)
+        row["suppressed"] = sorted(set(hidden))
+        return row
+
     def _counts(self, group: str, row: dict[str, Any], hidden: list[str]) -> None:
         tables = self.tables
         row["clients"] = tables.clients.cell(group, "n")
@@ -215,6 +224,12 @@ def attribute_section(
         published={m: {} for m in (*MODEL_METRICS, *OUTCOME_METRICS, "override_rate")},
     )
     group_rows = [builder.row(g) for g in order]
+    decision_order = list(order)
+    if tables.overrides is not None:
+        # The pool of groups with few decisions can be a row of the decision tables alone.
+        extra = [g for g in tables.overrides.values.index if g != TOTAL and g not in order]
+        decision_order += extra
+        group_rows += [builder.decisions_only_row(g) for g in extra]
     published = builder.published
 
     comparable = [g for g in order if not is_unknown(g)]
@@ -228,7 +243,7 @@ def attribute_section(
         "label": ATTRIBUTE_LABELS[name],
         "kind": "intersection" if intersection else "single",
         "groups": group_rows,
-        "group_labels": {g: group_label(name, g) for g in order},
+        "group_labels": {g: group_label(name, g) for g in decision_order},
         "gaps": gaps,
     }
     if tables.recommended is not None and tables.historical is not None:
@@ -238,7 +253,7 @@ def attribute_section(
         }
     if tables.reasons is not None:
         reason_columns = [c for c in tables.reasons.values.columns if c != TOTAL]
-        section["override_reasons"] = distribution(tables.reasons, order, reason_columns)
+        section["override_reasons"] = distribution(tables.reasons, decision_order, reason_columns)
 
     line = None
     if "v_hist" in outcome_metrics and "v_rec" in outcome_metrics:
