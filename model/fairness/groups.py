@@ -260,7 +260,9 @@ def group_order(
 def is_unknown(group: str) -> bool:
     """Missing data or a pool of small groups rather than a group of people.
 
-    Such groups are shown but left out of gaps and the headline.
+    Such groups are shown but left out of gaps and the headline. A group
+    that absorbed the pool (``male+other_or_unknown``) is still mostly its
+    own people, and is compared.
     """
-    parts = [piece for part in group.split(CROSS) for piece in part.split(PLUS)]
+    parts = group.split(CROSS)
     return UNKNOWN in parts or POOLED in parts

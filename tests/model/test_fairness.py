@@ -167,6 +167,10 @@ def test_a_small_group_never_costs_a_large_group_its_figures() -> None:
     labels = section(rep, "gender")["group_labels"]
     assert labels["male+other_or_unknown"]["en"] == "male or other or unknown"
     assert labels["male+other_or_unknown"]["sv"] == "man eller annan eller okänd"
+    # both groups are compared: the gender gap is not lost with the small group
+    assert section(rep, "gender")["gaps"]["base_rate"]["groups_compared"] == 2
+    gender_line = next(h for h in rep["headline"] if h["attribute"] == "gender")
+    assert gender_line["verdict"] != "not_enough_groups"
 
 
 def test_small_groups_join_other_and_unknown_before_a_real_group() -> None:

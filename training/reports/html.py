@@ -33,7 +33,7 @@ from model.locale_numbers import format_number, format_percent, format_points
 from model.model_card import CARD_KIND, FIGURE_LABELS
 from training.reports.plots import group_outcomes_png, headline_gaps_png, learner_values_png
 
-LANGUAGES: Final = ("fi", "en")
+LANGUAGES: Final = ("fi", "sv", "en")
 
 
 def format_value(value: Any, kind: str, language: str) -> str:
