@@ -48,13 +48,17 @@ def _refuse_missing_sqlite_file(url: str) -> None:
         )
 
 
-def read_decision_log(url: str, *, model_name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_decision_log(
+    url: str, *, model_name: str, with_outputs: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Caseworkers' decisions and the audit events they answer, read from the API's database.
 
     For `polku report fairness --decisions-db URL`. Read only: the schema is
     not migrated and nothing is written. Comments are not read (reports
     never show free text). Returns (decisions, audit) as frames for
-    `model.fairness.decisions.decisions_from_store`.
+    `model.fairness.decisions.decisions_from_store`. `with_outputs` also
+    reads the audit's `output` (the suggestions and their p_outcome) and the
+    decisions' `unit`, for `polku report followup`.
     """
     _refuse_missing_sqlite_file(url)
     try:
@@ -72,43 +76,37 @@ def read_decision_log(url: str, *, model_name: str) -> tuple[pd.DataFrame, pd.Da
                     "--decisions-db: the database has no Polku "
                     f"{' or '.join(missing)} table (is it the API's database?)"
                 )
+            audit_columns = [
+                audit_events.c.request_id,
+                audit_events.c.client_id,
+                audit_events.c.model_version,
+                audit_events.c.as_of,
+                audit_events.c.features,
+            ]
+            if with_outputs:
+                audit_columns.append(audit_events.c.output)
             audit = pd.DataFrame(
                 connection.execute(
-                    select(
-                        audit_events.c.request_id,
-                        audit_events.c.client_id,
-                        audit_events.c.model_version,
-                        audit_events.c.as_of,
-                        audit_events.c.features,
-                    ).where(audit_events.c.model_name == model_name)
+                    select(*audit_columns).where(audit_events.c.model_name == model_name)
                 )
                 .mappings()
                 .all(),
-                columns=["request_id", "client_id", "model_version", "as_of", "features"],
+                columns=[c.name for c in audit_columns],
             )
+            decision_columns = [
+                decisions.c.decision_id,
+                decisions.c.request_id,
+                decisions.c.created_at,
+                decisions.c.chosen_service,
+                decisions.c.recommended_service,
+                decisions.c.reason_code,
+                decisions.c.corrects,
+            ]
+            if with_outputs:
+                decision_columns.append(decisions.c.unit)
             rows = pd.DataFrame(
-                connection.execute(
-                    select(
-                        decisions.c.decision_id,
-                        decisions.c.request_id,
-                        decisions.c.created_at,
-                        decisions.c.chosen_service,
-                        decisions.c.recommended_service,
-                        decisions.c.reason_code,
-                        decisions.c.corrects,
-                    )
-                )
-                .mappings()
-                .all(),
-                columns=[
-                    "decision_id",
-                    "request_id",
-                    "created_at",
-                    "chosen_service",
-                    "recommended_service",
-                    "reason_code",
-                    "corrects",
-                ],
+                connection.execute(select(*decision_columns)).mappings().all(),
+                columns=[c.name for c in decision_columns],
             )
     except OperationalError as exc:
         reason = _driver_error(exc)

@@ -187,7 +187,7 @@ def _pool_few_deciders(
     return groups.where(~groups.isin(pool), label), rows, moved
 
 
-def _override_tables(
+def override_tables(
     groups: pd.Series,
     order: list[str],
     decisions: pd.DataFrame,
@@ -268,7 +268,7 @@ def add_decision_tables(
     for name, order in orders.items():
         if name == INTERSECTION or name not in labels.columns:
             continue
-        overrides, reasons = _override_tables(
+        overrides, reasons = override_tables(
             labels[name], order, rows, kind, reason, reason_codes, settings.min_cell_size
         )
         tables[name].overrides = overrides
