@@ -18,8 +18,11 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
+from model.followup import followup_report
+from tests.support.followup_rows import synthetic_rows
 from tests.support.report_world import MODEL, build_world, held_out_report
 from training.reports.build import FAIRNESS_HTML, MODEL_CARD_HTML, model_card_for, write_reports
+from training.reports.followup import FOLLOWUP_HTML, write_followup
 
 pytestmark = pytest.mark.browser
 
@@ -99,6 +102,9 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     )
     folder = tmp_path_factory.mktemp("reports")
     paths = write_reports(folder, report, card)
+    rows, reference = synthetic_rows(n=3000, seed=1, shift=0.5)
+    followup = followup_report(rows, reference, k=5, model=MODEL)
+    paths.update(write_followup(folder, followup))
     return {"folder": folder, "paths": paths, "report": report}
 
 
@@ -137,7 +143,7 @@ window.addEventListener("load", function () {
 A4_LANDSCAPE_PX = 1032  # 297 mm less two 12 mm margins, at 96 px per inch
 
 
-@pytest.mark.parametrize("name", [FAIRNESS_HTML, MODEL_CARD_HTML])
+@pytest.mark.parametrize("name", [FAIRNESS_HTML, MODEL_CARD_HTML, FOLLOWUP_HTML])
 def test_print_layout_keeps_every_column_on_the_page(
     written: dict[str, Any], name: str, tmp_path: Path
 ) -> None:
@@ -170,13 +176,13 @@ def test_print_layout_keeps_every_column_on_the_page(
     print(f"print screenshot: {shot}")
 
 
-@pytest.mark.parametrize("name", [FAIRNESS_HTML, MODEL_CARD_HTML])
+@pytest.mark.parametrize("name", [FAIRNESS_HTML, MODEL_CARD_HTML, FOLLOWUP_HTML])
 def test_report_renders_without_console_errors(
     written: dict[str, Any], name: str, tmp_path: Path
 ) -> None:
     page = written["paths"][name]
-    if name == FAIRNESS_HTML:
-        check_screenshot(page, written["folder"] / "fairness.png", tmp_path)
+    if name in (FAIRNESS_HTML, FOLLOWUP_HTML):
+        check_screenshot(page, written["folder"] / name.replace(".html", ".png"), tmp_path)
     probe_page = tmp_path / f"probe-{name}"
     text = page.read_text("utf-8")
     probe_page.write_text(text.replace("<head>", "<head>" + PROBE, 1), "utf-8")
@@ -186,5 +192,5 @@ def test_report_renders_without_console_errors(
     assert dumped.returncode == 0, dumped.stderr[-2000:]
     assert 'data-probe="ok"' in dumped.stdout, dumped.stdout[:400] + dumped.stderr[-2000:]
     assert console_messages(dumped.stderr) == []
-    if name == FAIRNESS_HTML:
+    if name in (FAIRNESS_HTML, FOLLOWUP_HTML):
         assert 'data-images="0"' not in dumped.stdout
