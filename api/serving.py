@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from model.errors import PolkuError
 from model.features import Feature, FeatureKind, feature_catalogue
 from model.golden import check_golden
+from model.model_card import with_model_identity
 from model.router import Router
 
 logger = logging.getLogger(__name__)
@@ -85,10 +86,15 @@ class RegistrySource:
         """The fairness report logged with the version's run; None when the run has none."""
         from training.registry.served import load_fairness_report
 
-        return (
+        report = (
             load_fairness_report(served.run_id, tracking_uri=self.tracking_uri)
             if served.run_id
             else None
+        )
+        if report is None:
+            return None
+        return with_model_identity(
+            report, name=served.name, version=str(served.version), run_id=served.run_id
         )
 
     def fairness_page(self, served: ServedModelLike) -> str | None:

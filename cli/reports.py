@@ -18,7 +18,8 @@ from cli.console import (
 from cli.training import existing_truth, load_model
 
 report_app = typer.Typer(
-    help="Rebuild a version's fairness report and model card.", no_args_is_help=True
+    help="Rebuild a version's fairness report and model card; follow decisions up.",
+    no_args_is_help=True,
 )
 
 
@@ -44,7 +45,7 @@ def report_fairness(
         str | None,
         typer.Option(
             "--decisions-db",
-            help="the API's database URL (e.g. sqlite:///polku.db), for override figures",
+            help="the API's database URL (e.g. sqlite:///data/polku.db), for override figures",
         ),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="folder for the four files")] = None,
@@ -64,7 +65,7 @@ def report_fairness(
     --decisions-db, adds who overrode the recommendations and why, per
     group, suppressed like every other count.
     """
-    from model.model_card import fairness_summary
+    from model.model_card import fairness_summary, with_model_identity
     from training.registry.runs import log_reports
     from training.registry.served import training_data_dir
     from training.reports.build import build_reports, write_reports
@@ -95,24 +96,19 @@ def report_fairness(
             truth=points.truth,
             decisions=decisions,
             audit=audit,
-            model={"name": served.name, "version": served.version},
+            model={"name": served.name, "version": served.version, "run_id": served.run_id},
             evaluation=served.evaluation,
         )
         fairness = reports.fairness
         # The card written at training time knows the learners compared; it
         # learns its version number and the new fairness figures here.
-        card = (
-            {
-                **served.card,
-                "model": {
-                    **served.card.get("model", {}),
-                    "name": served.name,
-                    "version": served.version,
-                },
-                "fairness": fairness_summary(fairness),
-            }
+        card = with_model_identity(
+            {**served.card, "fairness": fairness_summary(fairness)}
             if served.card
-            else reports.card
+            else reports.card,
+            name=served.name,
+            version=served.version,
+            run_id=served.run_id,
         )
         folder = out or Path("reports") / f"{served.name}-v{served.version}"
         paths = write_reports(folder, fairness, card)
@@ -134,6 +130,66 @@ def report_fairness(
             f"replaced the reports of run {served.run_id} (the API serves them after its next reload)",
             highlight=False,
         )
+
+
+@report_app.command("followup")
+def report_followup(
+    decisions_db: Annotated[
+        str,
+        typer.Option(
+            "--decisions-db",
+            help="the API's database URL (e.g. sqlite:///data/polku.db): decisions and suggestions",
+        ),
+    ],
+    data: Annotated[
+        Path,
+        typer.Option(help="folder with clients, episodes and outcomes, including outcomes since"),
+    ],
+    version: Annotated[str | None, typer.Option(help="registered version")] = None,
+    alias: Annotated[
+        str | None, typer.Option(help="registry alias (default: champion, the served one)")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="folder for followup.json and .html")] = None,
+    model_name: ModelNameOption = DEFAULT_MODEL_NAME,
+) -> None:
+    """Join the decisions recorded through the API with the outcomes that arrived since.
+
+    Compares outcomes when caseworkers followed the first suggestion with other
+    choices (observed and doubly robust adjusted), shows override rates and
+    reasons by month and unit, checks p_outcome against matured outcomes and
+    each input's drift from the training data, and says whether to retrain.
+    """
+    from api.storage.decision_log import read_decision_log
+    from training.reports.followup import followup_report_for, write_followup
+
+    quiet_mlflow()
+    with domain_errors():
+        if not data.is_dir():
+            raise typer.BadParameter(f"{data} is not a folder", param_hint="--data")
+        decisions, audit = read_decision_log(decisions_db, model_name=model_name, with_outputs=True)
+        if decisions.empty:
+            raise typer.BadParameter(
+                f"the database holds no decisions on {model_name} recommendations",
+                param_hint="--decisions-db",
+            )
+        served = load_model(model_name, version, alias, "champion")
+        report = followup_report_for(
+            served.router,
+            data,
+            decisions,
+            audit,
+            model={"name": served.name, "version": served.version, "run_id": served.run_id},
+        )
+        folder = out or Path("reports") / f"{served.name}-v{served.version}-followup"
+        paths = write_followup(folder, report)
+    advice = report["advice"]
+    err_console.print(
+        f"{len(decisions)} decisions read; advice: {advice['verdict']}"
+        + "".join(f"\n- {reason['en']}" for reason in advice["reasons"]),
+        highlight=False,
+    )
+    for path in paths.values():
+        out_console.print(str(path), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -90,8 +90,16 @@ def get_model(caller: CallerDep, model: ServedModelDep, settings: SettingsDep) -
 
 
 def _window(window: Any) -> dict[str, Any] | None:
+    """The router's training window as the API names it.
+
+    The pipeline records the window as ``{"from": ..., "to": ...}``
+    (`training.pipeline.result.decision_window`); the API answers with
+    ``start`` and ``end``, which read better in JSON clients.
+    """
     if isinstance(window, Mapping):
-        return {"start": _text(window.get("start")), "end": _text(window.get("end"))}
+        start = window.get("from", window.get("start"))
+        end = window.get("to", window.get("end"))
+        return {"start": _text(start), "end": _text(end)}
     return None
 
 

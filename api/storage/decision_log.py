@@ -6,8 +6,10 @@ not read (reports never show free text).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, make_url, select
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from api.storage.engine import make_engine
@@ -24,14 +26,41 @@ def _driver_error(exc: OperationalError) -> str:
     return type(getattr(exc, "orig", None) or exc).__name__
 
 
-def read_decision_log(url: str, *, model_name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _refuse_missing_sqlite_file(url: str) -> None:
+    """Refuse a SQLite URL whose file does not exist.
+
+    SQLite creates a missing file on connect, which would leave an empty
+    database behind and read no decisions; a mistyped path must say so instead.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return  # make_engine names the problem
+    database = parsed.database
+    if not parsed.drivername.startswith("sqlite") or database in (None, "", ":memory:"):
+        return
+    if database.startswith("file:"):
+        return  # a SQLite URI names its own mode
+    if not Path(database).is_file():
+        raise DecisionLogError(
+            f"--decisions-db: there is no SQLite file {database} (the demo's API writes "
+            "data/polku.db: sqlite:///data/polku.db)"
+        )
+
+
+def read_decision_log(
+    url: str, *, model_name: str, with_outputs: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Caseworkers' decisions and the audit events they answer, read from the API's database.
 
     For `polku report fairness --decisions-db URL`. Read only: the schema is
     not migrated and nothing is written. Comments are not read (reports
     never show free text). Returns (decisions, audit) as frames for
-    `model.fairness.decisions.decisions_from_store`.
+    `model.fairness.decisions.decisions_from_store`. `with_outputs` also
+    reads the audit's `output` (the suggestions and their p_outcome) and the
+    decisions' `unit`, for `polku report followup`.
     """
+    _refuse_missing_sqlite_file(url)
     try:
         db = make_engine(url, pool_size=1)
     except (ValueError, ArgumentError) as exc:
@@ -47,43 +76,37 @@ def read_decision_log(url: str, *, model_name: str) -> tuple[pd.DataFrame, pd.Da
                     "--decisions-db: the database has no Polku "
                     f"{' or '.join(missing)} table (is it the API's database?)"
                 )
+            audit_columns = [
+                audit_events.c.request_id,
+                audit_events.c.client_id,
+                audit_events.c.model_version,
+                audit_events.c.as_of,
+                audit_events.c.features,
+            ]
+            if with_outputs:
+                audit_columns.append(audit_events.c.output)
             audit = pd.DataFrame(
                 connection.execute(
-                    select(
-                        audit_events.c.request_id,
-                        audit_events.c.client_id,
-                        audit_events.c.model_version,
-                        audit_events.c.as_of,
-                        audit_events.c.features,
-                    ).where(audit_events.c.model_name == model_name)
+                    select(*audit_columns).where(audit_events.c.model_name == model_name)
                 )
                 .mappings()
                 .all(),
-                columns=["request_id", "client_id", "model_version", "as_of", "features"],
+                columns=[c.name for c in audit_columns],
             )
+            decision_columns = [
+                decisions.c.decision_id,
+                decisions.c.request_id,
+                decisions.c.created_at,
+                decisions.c.chosen_service,
+                decisions.c.recommended_service,
+                decisions.c.reason_code,
+                decisions.c.corrects,
+            ]
+            if with_outputs:
+                decision_columns.append(decisions.c.unit)
             rows = pd.DataFrame(
-                connection.execute(
-                    select(
-                        decisions.c.decision_id,
-                        decisions.c.request_id,
-                        decisions.c.created_at,
-                        decisions.c.chosen_service,
-                        decisions.c.recommended_service,
-                        decisions.c.reason_code,
-                        decisions.c.corrects,
-                    )
-                )
-                .mappings()
-                .all(),
-                columns=[
-                    "decision_id",
-                    "request_id",
-                    "created_at",
-                    "chosen_service",
-                    "recommended_service",
-                    "reason_code",
-                    "corrects",
-                ],
+                connection.execute(select(*decision_columns)).mappings().all(),
+                columns=[c.name for c in decision_columns],
             )
     except OperationalError as exc:
         reason = _driver_error(exc)

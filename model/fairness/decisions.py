@@ -22,7 +22,15 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from model.fairness.groups import ATTRIBUTES, INTERSECTION, OTHER, group_labels, text_values
+from model.fairness.groups import (
+    ATTRIBUTES,
+    INTERSECTION,
+    OTHER,
+    PLUS,
+    POOLED,
+    group_labels,
+    text_values,
+)
 from model.fairness.settings import FairnessSettings
 from model.fairness.suppression import suppress
 from model.fairness.tables import (
@@ -105,6 +113,14 @@ def _decision_input(decisions: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _pool_group(order: Sequence[str]) -> str | None:
+    """The group of `order` that small groups were combined into, if any."""
+    for g in order:
+        if g == POOLED or g.endswith(f"{PLUS}{POOLED}"):
+            return g
+    return None
+
+
 def _decision_groups(
     decisions: pd.DataFrame,
     settings: FairnessSettings,
@@ -113,22 +129,65 @@ def _decision_groups(
 ) -> pd.DataFrame:
     """Each decision's group per attribute, among the groups of the decision points.
 
-    A value the decision points do not have becomes ``other`` (a mother
-    tongue) or ``unknown``, so the decisions add no group of their own.
+    A value the decision points do not have as a group of its own was
+    combined into their pool of small groups, and so is the decision; without
+    such a pool it becomes ``other`` (a mother tongue) or ``unknown``, so the
+    decisions add no group of their own.
     """
-    labels, _ = group_labels(decisions, settings, languages=languages)
+    labels, _ = group_labels(decisions, settings, languages=languages, pool=False)
     for name in labels.columns:
         if name in orders:
             extra = [g for g in labels[name].unique() if g not in orders[name]]
             if extra:
-                labels[name] = labels[name].where(
-                    labels[name].isin(orders[name]),
-                    OTHER if name == "mother_tongue" else UNKNOWN,
-                )
+                pool = _pool_group(orders[name])
+                if pool is None and OTHER in orders[name]:
+                    pool = OTHER
+                fallback = pool or (OTHER if name == "mother_tongue" else UNKNOWN)
+                labels[name] = labels[name].where(labels[name].isin(orders[name]), fallback)
     return labels
 
 
-def _override_tables(
+def _pool_few_deciders(
+    groups: pd.Series, order: list[str], clients: pd.Series, kind: pd.Series, k: int
+) -> tuple[pd.Series, list[str], set[str]]:
+    """Decisions of groups with fewer than k clients moved into one row, before tabulating.
+
+    A group with decisions on 1..k−1 clients would be hidden, and protecting
+    it would cost another group its figures. Its decisions are counted in the
+    pool of small groups instead: the decision points' pool, or a row
+    ``other_or_unknown`` of the decision tables alone. A pool still under k
+    clients, or with 1..k−1 clients followed or overridden, joins the smallest
+    group with decisions (a row ``<group>+other_or_unknown``). Returns the
+    groups, the rows of the decision tables, and the groups whose decisions
+    moved (their own rows are then hidden).
+    """
+    ids = clients.to_numpy(dtype=object)
+    labels = groups.to_numpy(dtype=object)
+    sizes = pd.Series(ids).groupby(labels).nunique()
+    few = {str(g) for g, n in sizes.items() if 0 < n < k}
+    if not few:
+        return groups, list(order), set()
+    label = _pool_group(order) or POOLED
+    pool = few | ({label} if label in sizes.index else set())
+    overridden = (kind == OVERRIDDEN).to_numpy()
+
+    def too_small(members: set[str]) -> bool:
+        inside = np.isin(labels, list(members))
+        counts = [pd.Series(ids[inside & part]).nunique() for part in (overridden, ~overridden)]
+        return pd.Series(ids[inside]).nunique() < k or any(0 < n < k for n in counts)
+
+    if too_small(pool):
+        rest = [(int(n), str(g)) for g, n in sizes.items() if str(g) not in pool and n > 0]
+        if rest:
+            smallest = min(rest)[1]
+            pool.add(smallest)
+            label = f"{smallest}{PLUS}{POOLED}"
+    rows = list(order) if label in order else [*order, label]
+    moved = pool - {label}
+    return groups.where(~groups.isin(pool), label), rows, moved
+
+
+def override_tables(
     groups: pd.Series,
     order: list[str],
     decisions: pd.DataFrame,
@@ -145,6 +204,7 @@ def _override_tables(
     """
     clients = decisions["client_id"].astype(str)
     overridden = decisions["overridden"].to_numpy(dtype=bool)
+    groups, order, moved = _pool_few_deciders(groups, order, clients, kind, k)
     counts = count_table(groups, order, kind, [FOLLOWED, OVERRIDDEN])
     persons = count_table(groups, order, kind, [FOLLOWED, OVERRIDDEN], ids=clients)
     # A group's decision total is shown only when it comes from at least k clients.
@@ -171,8 +231,17 @@ def _override_tables(
         hidden_over = {g for g in order if bool(mask.loc[g, OVERRIDDEN])}
         reasons, extra = linked(reason_counts, reason_persons, hidden_over, k)
         if not extra:
-            return overrides, reasons
+            return _hide_rows(overrides, moved), _hide_rows(reasons, moved)
         forced_over |= extra
+
+
+def _hide_rows(table: PublishedTable, groups: set[str]) -> PublishedTable:
+    """The table with the (empty) rows of `groups` shown as hidden: their decisions are elsewhere."""
+    if not groups:
+        return table
+    mask = table.mask.copy()
+    mask.loc[sorted(groups)] = True
+    return PublishedTable(table.values.mask(mask), mask)
 
 
 def add_decision_tables(
@@ -199,7 +268,7 @@ def add_decision_tables(
     for name, order in orders.items():
         if name == INTERSECTION or name not in labels.columns:
             continue
-        overrides, reasons = _override_tables(
+        overrides, reasons = override_tables(
             labels[name], order, rows, kind, reason, reason_codes, settings.min_cell_size
         )
         tables[name].overrides = overrides

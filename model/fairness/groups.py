@@ -14,7 +14,17 @@ Missing values become the group ``unknown`` (missing data, not a group of
 people: it is shown but left out of gaps and the headline). Mother tongues
 keep a group of their own only when they are among the largest and have at
 least k clients; the rest are pooled as ``other``, so that a rare language
-does not point at a person. docs/fairness.md describes the groups.
+does not point at a person.
+
+Small groups are combined before anything is tabulated (`pool_small_groups`),
+rather than hidden afterwards: a group of fewer than k clients hidden in a
+table whose total is published would force secondary suppression to hide a
+second, possibly large, group. Every group of fewer than k clients joins
+``other``; if that pool is still smaller than k, ``unknown`` joins it too
+(``other_or_unknown``); only if even that is too small does the pool join the
+smallest remaining group (``<group>+other_or_unknown``). No group of at least
+k clients is ever hidden to protect a smaller one. docs/fairness.md describes
+the groups.
 """
 
 from __future__ import annotations
@@ -30,6 +40,10 @@ from model.fairness.settings import FairnessSettings
 from model.vocab import EDUCATION_LEVELS, GENDERS, RESIDENCE_BASES, UNKNOWN
 
 OTHER: Final = "other"
+# The group that small groups, ``other`` and, when needed, ``unknown`` are combined into.
+POOLED: Final = "other_or_unknown"
+# Joins a group to the pool it had to absorb: "male+other_or_unknown".
+PLUS: Final = "+"
 # Joins the two values of an intersection group: "female × work".
 CROSS: Final = " × "
 INTERSECTION: Final = "gender_x_residence_basis"
@@ -112,11 +126,58 @@ def _kept_languages(values: pd.Series, clients: pd.Series, settings: FairnessSet
     return [language for language, _ in ranked[: settings.max_languages]]
 
 
+def pool_small_groups(
+    values: pd.Series, clients: pd.Series, k: int, outcome: pd.Series | None = None
+) -> pd.Series:
+    """`values` with every group of fewer than `k` clients combined into one larger group.
+
+    The groups of 1..k−1 clients join ``other`` (when the attribute has it);
+    a pool still too small takes in ``unknown`` and is called
+    ``other_or_unknown``; a pool still too small joins the smallest remaining
+    group (``<group>+other_or_unknown``). With `outcome` (each row's 0/1
+    outcome), a pool is too small also while its clients with a good, or with
+    another, outcome number 1..k−1: its outcome counts would be hidden, and
+    protecting them would cost a larger group its counts. Groups of at least
+    k clients keep their values otherwise. `clients` gives each row's client,
+    aligned with `values`.
+    """
+    ids = clients.to_numpy(dtype=object)
+    sizes = pd.Series(ids).groupby(values.to_numpy(dtype=object)).nunique()
+    small = {str(g) for g, n in sizes.items() if 0 < n < k}
+    if not small:
+        return values
+    good = None if outcome is None else outcome.to_numpy(dtype=float) >= 0.5
+
+    def too_small(groups: set[str]) -> bool:
+        member = values.isin(groups).to_numpy()
+        counts = [pd.Series(ids[member]).nunique()]
+        if good is not None:
+            counts += [
+                pd.Series(ids[member & good]).nunique(),
+                pd.Series(ids[member & ~good]).nunique(),
+            ]
+        return counts[0] < k or any(0 < n < k for n in counts[1:])
+
+    pool = small | ({OTHER} if OTHER in sizes.index else set())
+    if too_small(pool) and UNKNOWN in sizes.index:
+        pool.add(UNKNOWN)
+    label = OTHER if OTHER in pool and UNKNOWN not in pool else POOLED
+    if too_small(pool):
+        rest = [(int(n), str(g)) for g, n in sizes.items() if str(g) not in pool and n > 0]
+        if rest:
+            smallest = min(rest)[1]
+            pool.add(smallest)
+            label = f"{smallest}{PLUS}{POOLED}"
+    pooled = values.astype(object).where(~values.isin(pool), label)
+    return pd.Series(pooled.to_numpy(dtype=object), index=values.index, dtype=object)
+
+
 def group_labels(
     frame: pd.DataFrame,
     settings: FairnessSettings,
     *,
     languages: Sequence[str] | None = None,
+    pool: bool = True,
 ) -> tuple[pd.DataFrame, list[str]]:
     """One column per present attribute with each row's group, and the kept languages.
 
@@ -125,7 +186,8 @@ def group_labels(
     orders a client's rows. Mother tongues keep their own group when they are
     among the `max_languages` largest by clients and have at least k clients
     (`languages` imposes the list instead, so that decisions are grouped like
-    the decision points); the rest are pooled as ``other``.
+    the decision points); the rest are pooled as ``other``. With `pool`,
+    groups of fewer than k clients are combined (`pool_small_groups`).
     """
     if "client_id" not in frame.columns:
         raise ValueError("the rows need a client_id column")
@@ -157,6 +219,9 @@ def group_labels(
                 kept = _kept_languages(values, clients, settings)
             keep = set(kept) | {UNKNOWN}
             values = values.where(values.isin(keep), OTHER)
+        if pool:
+            outcome = frame["label"] if "label" in frame.columns else None
+            values = pool_small_groups(values, clients, settings.min_cell_size, outcome)
         out[name] = values.astype(object)
     return out, kept
 
@@ -180,13 +245,24 @@ def group_order(
         return [g for g in known if g in present] + rest
     if name in _VOCABULARY_ORDER:
         fixed = [g for g in _VOCABULARY_ORDER[name] if g in present]
-        return fixed + sorted(present - set(fixed))
+        pooled = [g for g in (POOLED,) if g in present]
+        rest = sorted(present - set(fixed) - set(pooled))
+        if UNKNOWN in fixed:  # unknown stays last
+            fixed.remove(UNKNOWN)
+            return fixed + rest + pooled + [UNKNOWN]
+        return fixed + rest + pooled
     sizes = clients.groupby(values.to_numpy()).nunique()
-    tail = [g for g in (OTHER, UNKNOWN) if g in present]
+    tail = [g for g in (OTHER, POOLED, UNKNOWN) if g in present]
     head = sorted((g for g in present if g not in tail), key=lambda g: (-int(sizes[g]), g))
     return head + tail
 
 
 def is_unknown(group: str) -> bool:
-    """Missing data rather than a group of people: left out of gaps and the headline."""
-    return UNKNOWN in group.split(CROSS)
+    """Missing data or a pool of small groups rather than a group of people.
+
+    Such groups are shown but left out of gaps and the headline. A group
+    that absorbed the pool (``male+other_or_unknown``) is still mostly its
+    own people, and is compared.
+    """
+    parts = group.split(CROSS)
+    return UNKNOWN in parts or POOLED in parts

@@ -130,6 +130,7 @@ def fairness_report(
         "schema_version": SCHEMA_VERSION,
         "generated_at": (generated_at or datetime.now(UTC)).isoformat(timespec="seconds"),
         "model": dict(model or {}),
+        "period": report_period(rows, decisions if decisions_included else None),
         "method": evaluated.method,
         "settings": {**asdict(settings), "age_edges": list(settings.age_edges)},
         "attributes_used": _attributes_used(labels.columns, model_features, protected_attributes),
@@ -147,6 +148,35 @@ def fairness_report(
         },
         "decisions_included": decisions_included,
     }
+
+
+def _month_range(dates: pd.Series) -> dict[str, str | None]:
+    """First and last month of `dates` (YYYY-MM): a period, never one person's exact date."""
+    values = pd.to_datetime(dates, errors="coerce", utc=True).dropna()
+    if values.empty:
+        return {"from": None, "to": None}
+    return {"from": f"{values.min():%Y-%m}", "to": f"{values.max():%Y-%m}"}
+
+
+def report_period(rows: pd.DataFrame, decisions: pd.DataFrame | None) -> dict[str, Any]:
+    """The months the report covers: the evaluated clients and decision points, and the decisions.
+
+    - ``clients``: when the evaluated clients had their first evaluated
+      decision point (the cohort the report is about);
+    - ``decision_points``: the decision dates evaluated;
+    - ``decisions``: when caseworkers' decisions were recorded (None without them).
+    """
+    out: dict[str, Any] = {"clients": None, "decision_points": None, "decisions": None}
+    if "decision_date" in rows.columns:
+        dates = pd.to_datetime(rows["decision_date"], errors="coerce")
+        out["decision_points"] = _month_range(dates)
+        out["clients"] = _month_range(dates.groupby(rows["client_id"].astype(str)).min())
+    if decisions is not None:
+        for column in ("created_at", "decision_date"):
+            if column in decisions.columns:
+                out["decisions"] = _month_range(decisions[column])
+                break
+    return out
 
 
 def check_inputs(

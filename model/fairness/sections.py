@@ -33,6 +33,12 @@ import pandas as pd
 from model.evaluation import bootstrap_mean_interval
 from model.fairness.gaps import attribute_gaps, gap_flags, headline
 from model.fairness.groups import INTERSECTION, is_unknown
+from model.fairness.intervals import (
+    difference_interval,
+    mean_interval,
+    newcombe_difference,
+    wilson_interval,
+)
 from model.fairness.metrics import (
     METRICS,
     MODEL_METRICS,
@@ -53,6 +59,19 @@ from model.fairness.tables import (
 )
 from model.fairness.text import ATTRIBUTE_LABELS, group_label
 from model.json_values import json_number
+
+# Group means over decision points that get a cluster-bootstrap interval
+# (the gain has its own, `gain_low` and `gain_high`).
+INTERVAL_METRICS = ("base_rate", "mean_p_outcome", "v_hist", "v_rec")
+
+
+def row_values(rows: EvaluatedRows, metric: str) -> np.ndarray:
+    """The per-row values whose mean is a group's `metric`."""
+    if metric == "base_rate":
+        return rows.y
+    if metric == "mean_p_outcome":
+        return rows.p_taken
+    return np.asarray(rows.terms[metric], dtype=float)
 
 
 def count_derived_metrics(method: str) -> set[str]:
@@ -92,8 +111,18 @@ class _GroupRows:
         for metric in self.outcome_metrics:
             ok = counts_shown if metric in self.count_derived else figures_ok
             self._figure(group, metric, ok, row, hidden)
+        self._intervals(group, row, hidden)
         if "expected_gain" in self.outcome_metrics:
             self._gain_interval(group, row, hidden)
+        if self.tables.overrides is not None:
+            self._overrides(group, self.tables.overrides, row, hidden)
+        row["suppressed"] = sorted(set(hidden))
+        return row
+
+    def decisions_only_row(self, group: str) -> dict[str, Any]:
+        """A row of the decision tables that is no group of the decision points."""
+        row: dict[str, Any] = {"group": group, "decisions_only": True}
+        hidden: list[str] = []
         if self.tables.overrides is not None:
             self._overrides(group, self.tables.overrides, row, hidden)
         row["suppressed"] = sorted(set(hidden))
@@ -125,6 +154,30 @@ class _GroupRows:
         elif row[metric] is not None:
             self.published[metric][group] = float(value)
 
+    def _intervals(self, group: str, row: dict[str, Any], hidden: list[str]) -> None:
+        """95 % intervals of the group's shown means; hidden with the figure itself."""
+        member = (self.groups == group).to_numpy()
+        clients = self.rows.clients.to_numpy(dtype=object)
+        for metric in INTERVAL_METRICS:
+            if metric not in row:
+                continue
+            low_key, high_key = f"{metric}_low", f"{metric}_high"
+            if row[metric] is None:
+                row[low_key] = row[high_key] = None
+                if metric in hidden:
+                    hidden += [low_key, high_key]
+                continue
+            values = row_values(self.rows, metric)
+            low, high = mean_interval(
+                values[member],
+                clients[member],
+                n_boot=self.settings.n_boot,
+                seed=self.seed,
+                alpha=self.settings.alpha,
+            )
+            row[low_key] = json_number(low, REPORT_DIGITS)
+            row[high_key] = json_number(high, REPORT_DIGITS)
+
     def _gain_interval(self, group: str, row: dict[str, Any], hidden: list[str]) -> None:
         """The cluster-bootstrap interval of the group's expected gain, when the gain is shown."""
         row["gain_low"], row["gain_high"] = None, None
@@ -153,10 +206,19 @@ class _GroupRows:
         rate_ok = over.shown(group, [FOLLOWED, OVERRIDDEN, TOTAL]) and (row["decisions"] or 0) > 0
         rate = (row["overrides"] / row["decisions"]) if rate_ok else None
         row["override_rate"] = json_number(rate, REPORT_DIGITS)
+        low, high = (
+            wilson_interval(int(row["overrides"]), int(row["decisions"]), self.settings.alpha)
+            if rate is not None
+            else (None, None)
+        )
+        row["override_rate_low"] = json_number(low, REPORT_DIGITS)
+        row["override_rate_high"] = json_number(high, REPORT_DIGITS)
         shown = (
             ("decisions", row["decisions"] is not None),
             ("overrides", row["overrides"] is not None),
             ("override_rate", rate_ok or over.cell(group, TOTAL) == 0),
+            ("override_rate_low", rate_ok or over.cell(group, TOTAL) == 0),
+            ("override_rate_high", rate_ok or over.cell(group, TOTAL) == 0),
         )
         hidden += [name for name, ok in shown if not ok]
         if rate is not None:
@@ -177,6 +239,49 @@ def distribution(
         }
         out.append({"group": g, "total": total, "counts": counts, "shares": shares})
     return out
+
+
+def _gap_interval(
+    metric: str,
+    entry: dict[str, Any],
+    comparable: Sequence[str],
+    published: dict[str, dict[str, float]],
+    group_rows: Sequence[dict[str, Any]],
+    groups: pd.Series,
+    rows: EvaluatedRows,
+    settings: FairnessSettings,
+    seed: int,
+) -> None:
+    """Add the 95 % interval of a gap: highest minus lowest published group (see `intervals`)."""
+    values = {g: published[metric][g] for g in comparable if g in published[metric]}
+    entry["difference_low"] = entry["difference_high"] = None
+    if len(values) < 2 or metric in ("auc", "ece"):
+        return
+    high_group = max(values, key=lambda g: (values[g], g))
+    low_group = min(values, key=lambda g: (values[g], g))
+    entry["between"] = [high_group, low_group]
+    if metric == "override_rate":
+        by_group = {r["group"]: r for r in group_rows}
+        first, second = by_group[high_group], by_group[low_group]
+        low, high = newcombe_difference(
+            int(first["overrides"]),
+            int(first["decisions"]),
+            int(second["overrides"]),
+            int(second["decisions"]),
+            settings.alpha,
+        )
+    else:
+        low, high = difference_interval(
+            row_values(rows, metric),
+            rows.clients.to_numpy(dtype=object),
+            (groups == high_group).to_numpy(),
+            (groups == low_group).to_numpy(),
+            n_boot=settings.n_boot,
+            seed=seed,
+            alpha=settings.alpha,
+        )
+    entry["difference_low"] = json_number(low, REPORT_DIGITS)
+    entry["difference_high"] = json_number(high, REPORT_DIGITS)
 
 
 def attribute_section(
@@ -215,6 +320,12 @@ def attribute_section(
         published={m: {} for m in (*MODEL_METRICS, *OUTCOME_METRICS, "override_rate")},
     )
     group_rows = [builder.row(g) for g in order]
+    decision_order = list(order)
+    if tables.overrides is not None:
+        # The pool of groups with few decisions can be a row of the decision tables alone.
+        extra = [g for g in tables.overrides.values.index if g != TOTAL and g not in order]
+        decision_order += extra
+        group_rows += [builder.decisions_only_row(g) for g in extra]
     published = builder.published
 
     comparable = [g for g in order if not is_unknown(g)]
@@ -222,13 +333,17 @@ def attribute_section(
     if tables.overrides is not None:
         gap_metrics.append("override_rate")
     gaps = attribute_gaps(comparable, published, gap_metrics, settings)
+    for metric, entry in gaps.items():
+        _gap_interval(
+            metric, entry, comparable, published, group_rows, groups, rows, settings, seed
+        )
 
     section: dict[str, Any] = {
         "name": name,
         "label": ATTRIBUTE_LABELS[name],
         "kind": "intersection" if intersection else "single",
         "groups": group_rows,
-        "group_labels": {g: group_label(name, g) for g in order},
+        "group_labels": {g: group_label(name, g) for g in decision_order},
         "gaps": gaps,
     }
     if tables.recommended is not None and tables.historical is not None:
@@ -238,7 +353,7 @@ def attribute_section(
         }
     if tables.reasons is not None:
         reason_columns = [c for c in tables.reasons.values.columns if c != TOTAL]
-        section["override_reasons"] = distribution(tables.reasons, order, reason_columns)
+        section["override_reasons"] = distribution(tables.reasons, decision_order, reason_columns)
 
     line = None
     if "v_hist" in outcome_metrics and "v_rec" in outcome_metrics:

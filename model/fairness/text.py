@@ -1,7 +1,8 @@
-"""The words of the fairness report, in Finnish and English.
+"""The words of the fairness report, in Finnish, Swedish and English.
 
-The report is read by evaluators in both languages, so every name it shows is
-a ``{"fi": ..., "en": ...}`` pair: the attributes (`ATTRIBUTE_LABELS`), their
+The report is read by evaluators in Finnish and Swedish (the municipalities
+are bilingual) and English, so every name it shows is a
+``{"fi": ..., "sv": ..., "en": ...}`` dict: the attributes (`ATTRIBUTE_LABELS`), their
 groups (`group_label`) and the one-sentence headline per attribute
 (`headline_text`), which says whether following Polku would narrow or widen
 the gap between groups. Figures stay numbers in the JSON; only the headline
@@ -14,72 +15,117 @@ import math
 from collections.abc import Mapping
 from typing import Final
 
-from model.fairness.groups import CROSS, INTERSECTION, OTHER
-from model.locale_numbers import format_points
+from model.fairness.groups import CROSS, INTERSECTION, OTHER, PLUS, POOLED
+from model.locale_numbers import Unit, format_points
 from model.vocab import UNKNOWN
 
 ATTRIBUTE_LABELS: Final[dict[str, dict[str, str]]] = {
-    "gender": {"fi": "Sukupuoli", "en": "Gender"},
-    "age_band": {"fi": "Ikäryhmä", "en": "Age band"},
-    "mother_tongue": {"fi": "Äidinkieli", "en": "Mother tongue"},
-    "citizenship_region": {"fi": "Kansalaisuuden alue", "en": "Region of citizenship"},
-    "residence_basis": {"fi": "Oleskeluperuste", "en": "Basis of residence"},
-    "education_level": {"fi": "Koulutustaso", "en": "Education"},
-    "health_limitation": {"fi": "Terveydellinen rajoite", "en": "Health limitation"},
-    INTERSECTION: {"fi": "Sukupuoli × oleskeluperuste", "en": "Gender × basis of residence"},
+    "gender": {"fi": "Sukupuoli", "sv": "Kön", "en": "Gender"},
+    "age_band": {"fi": "Ikäryhmä", "sv": "Åldersgrupp", "en": "Age band"},
+    "mother_tongue": {"fi": "Äidinkieli", "sv": "Modersmål", "en": "Mother tongue"},
+    "citizenship_region": {
+        "fi": "Kansalaisuuden alue",
+        "sv": "Medborgarskapets region",
+        "en": "Region of citizenship",
+    },
+    "residence_basis": {
+        "fi": "Oleskeluperuste",
+        "sv": "Uppehållsgrund",
+        "en": "Basis of residence",
+    },
+    "education_level": {"fi": "Koulutustaso", "sv": "Utbildningsnivå", "en": "Education"},
+    "health_limitation": {
+        "fi": "Terveydellinen rajoite",
+        "sv": "Hälsobegränsning",
+        "en": "Health limitation",
+    },
+    INTERSECTION: {
+        "fi": "Sukupuoli × oleskeluperuste",
+        "sv": "Kön × uppehållsgrund",
+        "en": "Gender × basis of residence",
+    },
 }
 
 GROUP_LABELS: Final[dict[str, dict[str, str]]] = {
-    "female": {"fi": "nainen", "en": "female"},
-    "male": {"fi": "mies", "en": "male"},
-    "other": {"fi": "muu", "en": "other"},
-    UNKNOWN: {"fi": "ei tiedossa", "en": "unknown"},
-    "work": {"fi": "työ", "en": "work"},
-    "family": {"fi": "perhe", "en": "family"},
-    "humanitarian": {"fi": "humanitaarinen", "en": "humanitarian"},
-    "study": {"fi": "opiskelu", "en": "study"},
-    "eu": {"fi": "EU-rekisteröinti", "en": "EU registration"},
-    "temporary_protection": {"fi": "tilapäinen suojelu", "en": "temporary protection"},
-    "none": {"fi": "ei koulutusta", "en": "no schooling"},
-    "primary": {"fi": "perusaste", "en": "primary"},
-    "secondary": {"fi": "toinen aste", "en": "secondary"},
-    "vocational": {"fi": "ammatillinen", "en": "vocational"},
-    "bachelor": {"fi": "alempi korkeakoulu", "en": "bachelor's"},
-    "master_or_higher": {"fi": "ylempi korkeakoulu tai enemmän", "en": "master's or higher"},
-    "yes": {"fi": "kyllä", "en": "yes"},
-    "no": {"fi": "ei", "en": "no"},
-    "eu_efta": {"fi": "EU/EFTA", "en": "EU/EFTA"},
-    "europe_other": {"fi": "muu Eurooppa", "en": "other Europe"},
-    "middle_east": {"fi": "Lähi-itä", "en": "Middle East"},
-    "africa": {"fi": "Afrikka", "en": "Africa"},
-    "asia": {"fi": "Aasia", "en": "Asia"},
-    "americas": {"fi": "Amerikka", "en": "the Americas"},
+    "female": {"fi": "nainen", "sv": "kvinna", "en": "female"},
+    "male": {"fi": "mies", "sv": "man", "en": "male"},
+    "other": {"fi": "muu", "sv": "annan", "en": "other"},
+    UNKNOWN: {"fi": "ei tiedossa", "sv": "okänd", "en": "unknown"},
+    "work": {"fi": "työ", "sv": "arbete", "en": "work"},
+    "family": {"fi": "perhe", "sv": "familj", "en": "family"},
+    "humanitarian": {"fi": "humanitaarinen", "sv": "humanitär", "en": "humanitarian"},
+    "study": {"fi": "opiskelu", "sv": "studier", "en": "study"},
+    "eu": {"fi": "EU-rekisteröinti", "sv": "EU-registrering", "en": "EU registration"},
+    "temporary_protection": {
+        "fi": "tilapäinen suojelu",
+        "sv": "tillfälligt skydd",
+        "en": "temporary protection",
+    },
+    "none": {"fi": "ei koulutusta", "sv": "ingen skolgång", "en": "no schooling"},
+    "primary": {"fi": "perusaste", "sv": "grundnivå", "en": "primary"},
+    "secondary": {"fi": "toinen aste", "sv": "andra stadiet", "en": "secondary"},
+    "vocational": {"fi": "ammatillinen", "sv": "yrkesutbildning", "en": "vocational"},
+    "bachelor": {"fi": "alempi korkeakoulu", "sv": "lägre högskoleexamen", "en": "bachelor's"},
+    "master_or_higher": {
+        "fi": "ylempi korkeakoulu tai enemmän",
+        "sv": "högre högskoleexamen eller mer",
+        "en": "master's or higher",
+    },
+    "yes": {"fi": "kyllä", "sv": "ja", "en": "yes"},
+    "no": {"fi": "ei", "sv": "nej", "en": "no"},
+    "eu_efta": {"fi": "EU/EFTA", "sv": "EU/EFTA", "en": "EU/EFTA"},
+    "europe_other": {"fi": "muu Eurooppa", "sv": "övriga Europa", "en": "other Europe"},
+    "middle_east": {"fi": "Lähi-itä", "sv": "Mellanöstern", "en": "Middle East"},
+    "africa": {"fi": "Afrikka", "sv": "Afrika", "en": "Africa"},
+    "asia": {"fi": "Aasia", "sv": "Asien", "en": "Asia"},
+    "americas": {"fi": "Amerikka", "sv": "Amerika", "en": "the Americas"},
+    POOLED: {"fi": "muu tai ei tiedossa", "sv": "annan eller okänd", "en": "other or unknown"},
 }
 
-# What the headline says for each verdict, in Finnish and English.
-_VERDICT_WORDS: Final[dict[str, tuple[str, str]]] = {
-    "narrows": ("Polku kaventaisi eroa", "Polku would narrow the gap"),
-    "widens": ("Polku leventäisi eroa", "Polku would widen the gap"),
-    "no_clear_change": ("ei selvää muutosta", "no clear change"),
+LANGUAGES: Final = ("fi", "sv", "en")
+
+# What the headline says for each verdict.
+_VERDICT_WORDS: Final[dict[str, dict[str, str]]] = {
+    "narrows": {
+        "fi": "Polku kaventaisi eroa",
+        "sv": "Polku skulle minska skillnaden",
+        "en": "Polku would narrow the gap",
+    },
+    "widens": {
+        "fi": "Polku leventäisi eroa",
+        "sv": "Polku skulle öka skillnaden",
+        "en": "Polku would widen the gap",
+    },
+    "no_clear_change": {
+        "fi": "ei selvää muutosta",
+        "sv": "ingen tydlig förändring",
+        "en": "no clear change",
+    },
 }
 
 
 def group_label(name: str, group: str) -> dict[str, str]:
-    """The name of `group` of attribute `name` in Finnish and English.
+    """The name of `group` of attribute `name` in every language of `LANGUAGES`.
 
-    Intersection groups join their two labels; a mother tongue is shown as
-    its code; a value without a translation is shown as it is.
+    Intersection groups join their two labels; a group that had to absorb the
+    pool of small groups joins its own label and the pool's; a mother tongue
+    is shown as its code; a value without a translation is shown as it is.
     """
     if name == INTERSECTION and CROSS in group:
         first, second = group.split(CROSS, 1)
         gender = group_label("gender", first)
         basis = group_label("residence_basis", second)
-        return {lang: f"{gender[lang]}{CROSS}{basis[lang]}" for lang in ("fi", "en")}
-    if name == "mother_tongue" and group not in (OTHER, UNKNOWN):
-        return {"fi": group, "en": group}
+        return {lang: f"{gender[lang]}{CROSS}{basis[lang]}" for lang in LANGUAGES}
+    if PLUS in group:
+        own, pool = group.split(PLUS, 1)
+        first_label, pool_label = group_label(name, own), group_label(name, pool)
+        joiner = {"fi": " tai ", "sv": " eller ", "en": " or "}
+        return {lang: first_label[lang] + joiner[lang] + pool_label[lang] for lang in LANGUAGES}
+    if name == "mother_tongue" and group not in (OTHER, UNKNOWN, POOLED):
+        return {lang: group for lang in LANGUAGES}
     if name == "health_limitation" and group in ("yes", "no"):
         return GROUP_LABELS[group]
-    return GROUP_LABELS.get(group, {"fi": group, "en": group})
+    return GROUP_LABELS.get(group, {lang: group for lang in LANGUAGES})
 
 
 def headline_text(
@@ -102,30 +148,31 @@ def headline_text(
     if verdict == "not_enough_groups" or gap_hist is None or gap_rec is None:
         return {
             "fi": f"{label['fi']}: liian vähän julkaistavia ryhmiä vertailuun.",
+            "sv": f"{label['sv']}: för få publicerbara grupper att jämföra.",
             "en": f"{label['en']}: too few publishable groups to compare.",
         }
-    verb_fi, verb_en = _VERDICT_WORDS[verdict]
-    interval_fi = interval_en = ""
+    verb = _VERDICT_WORDS[verdict]
+    interval = {lang: "" for lang in LANGUAGES}
     if low is not None and high is not None and math.isfinite(low) and math.isfinite(high):
-        interval_fi = (
-            f" (muutoksen 95 %:n väli {format_points(low, 'fi', signed=True)}"
-            f"…{format_points(high, 'fi', signed=True)})"
-        )
-        interval_en = (
-            f" (95% interval of the change {format_points(low, 'en', signed=True)}"
-            f" to {format_points(high, 'en', signed=True)})"
-        )
-    who_fi = who_en = ""
+        lo = {lang: format_points(low, lang, signed=True) for lang in LANGUAGES}
+        hi = {lang: format_points(high, lang, signed=True) for lang in LANGUAGES}
+        interval = {
+            "fi": f" (muutoksen 95 %:n väli {lo['fi']}…{hi['fi']})",
+            "sv": f" (förändringens 95 %-intervall {lo['sv']} till {hi['sv']})",
+            "en": f" (95% interval of the change {lo['en']} to {hi['en']})",
+        }
+    who = {lang: "" for lang in LANGUAGES}
     if lowest is not None and highest is not None:
-        who_fi = f" Historiassa heikoin: {lowest['fi']}, vahvin: {highest['fi']}."
-        who_en = f" Lowest in history: {lowest['en']}; highest: {highest['en']}."
+        who = {
+            "fi": f" Historiassa heikoin: {lowest['fi']}, vahvin: {highest['fi']}.",
+            "sv": f" Lägst i historien: {lowest['sv']}; högst: {highest['sv']}.",
+            "en": f" Lowest in history: {lowest['en']}; highest: {highest['en']}.",
+        }
+    units: dict[str, Unit] = {"fi": "short", "sv": "long", "en": "long"}
     return {
-        "fi": (
-            f"{label['fi']}: {verb_fi}, {format_points(abs(gap_hist), 'fi')} → "
-            f"{format_points(abs(gap_rec), 'fi', unit='short')}{interval_fi}.{who_fi}"
-        ),
-        "en": (
-            f"{label['en']}: {verb_en}, {format_points(abs(gap_hist), 'en')} → "
-            f"{format_points(abs(gap_rec), 'en', unit='long')}{interval_en}.{who_en}"
-        ),
+        lang: (
+            f"{label[lang]}: {verb[lang]}, {format_points(abs(gap_hist), lang)} → "
+            f"{format_points(abs(gap_rec), lang, unit=units[lang])}{interval[lang]}.{who[lang]}"
+        )
+        for lang in LANGUAGES
     }

@@ -215,12 +215,14 @@ def test_report_fairness_log_replaces_the_runs_reports_and_keeps_the_first(
     ("url", "message"),
     [
         ("sqlite:///{tmp}/empty.db", "no Polku"),
+        ("sqlite:///{tmp}/missing.db", "there is no SQLite file"),
         ("mysql://nobody@localhost/x", "not a database URL"),
     ],
 )
 def test_report_fairness_names_what_is_wrong_with_the_decisions_database(
     trained_model: TrainedModel, tmp_path: Path, url: str, message: str
 ) -> None:
+    (tmp_path / "empty.db").touch()  # a file that is not the API's database
     result = runner.invoke(
         app,
         [
@@ -238,3 +240,4 @@ def test_report_fairness_names_what_is_wrong_with_the_decisions_database(
     assert message in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "o").exists()  # nothing half-written
+    assert not (tmp_path / "missing.db").exists()  # no empty database left behind

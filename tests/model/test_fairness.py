@@ -138,31 +138,85 @@ def test_group_figures_equal_masked_subset_computations(
         assert g["suppressed"] == []
 
 
-def test_secondary_suppression_hides_counts_but_not_model_figures(
-    data: dict[str, Any], report: dict[str, Any]
-) -> None:
-    """A tiny gender group is hidden; with the total published, one more group's counts
-    (and its observed rate, from which its counts would follow) go too, but its
-    prediction, AUC, ECE and expected outcomes on the truth, from which no count
-    follows, stay."""
-    rows, truth = data["rows"], data["truth"]
-    n = len(rows)
-    y = rows["label"].to_numpy()
-    p_taken = data["p"][np.arange(n), data["taken"]]
-    hidden = [
-        g
-        for g in section(report, "gender")["groups"]
-        if g["group"] != "other" and g["good_outcomes"] is None
-    ]
-    assert len(hidden) == 1
-    g = hidden[0]
-    mask = (rows["gender"] == g["group"]).to_numpy()
-    assert g["other_outcomes"] is None and g["base_rate"] is None
-    assert {"good_outcomes", "other_outcomes", "base_rate"} <= set(g["suppressed"])
-    assert g["mean_p_outcome"] == pytest.approx(p_taken[mask].mean(), abs=1e-6)
-    assert g["auc"] == pytest.approx(roc_auc(y[mask], p_taken[mask]), abs=1e-6)
-    assert g["ece"] == pytest.approx(expected_calibration_error(y[mask], p_taken[mask]), abs=1e-6)
-    assert g["v_hist"] == pytest.approx(truth[np.arange(n), data["taken"]][mask].mean(), abs=1e-6)
+def _with_genders(data: dict[str, Any], counts: dict[str, int]) -> dict[str, Any]:
+    """`data` with each client's gender reassigned: `counts` clients per gender, in client order."""
+    rows = data["rows"].copy()
+    clients = rows["client_id"].drop_duplicates().tolist()
+    assert sum(counts.values()) == len(clients)
+    genders = [g for g, n in counts.items() for _ in range(n)]
+    rows["gender"] = rows["client_id"].map(dict(zip(clients, genders, strict=True)))
+    return {**data, "rows": rows}
+
+
+def test_a_small_group_never_costs_a_large_group_its_figures() -> None:
+    """The evaluator's case: three clients of gender "other" and no unknown. Hiding
+    them with the total published used to hide the largest group's counts too;
+    now the small group is combined with the smallest other group before
+    anything is tabulated, and every group of at least k clients is published."""
+    data = _with_genders(
+        make_rows(n_clients=1179, seed=4), {"female": 600, "male": 576, "other": 3}
+    )
+    rep = fairness_report(actions=ACTIONS, settings=SETTINGS, **data)
+    genders = {g["group"]: g for g in section(rep, "gender")["groups"]}
+    assert set(genders) == {"female", "male+other_or_unknown"}
+    assert genders["female"]["clients"] == 600
+    assert genders["male+other_or_unknown"]["clients"] == 579
+    for g in genders.values():
+        assert g["good_outcomes"] is not None and g["base_rate"] is not None, g["group"]
+        assert not {"clients", "base_rate", "good_outcomes"} & set(g["suppressed"])
+    labels = section(rep, "gender")["group_labels"]
+    assert labels["male+other_or_unknown"]["en"] == "male or other or unknown"
+    assert labels["male+other_or_unknown"]["sv"] == "man eller annan eller okänd"
+    # both groups are compared: the gender gap is not lost with the small group
+    assert section(rep, "gender")["gaps"]["base_rate"]["groups_compared"] == 2
+    gender_line = next(h for h in rep["headline"] if h["attribute"] == "gender")
+    assert gender_line["verdict"] != "not_enough_groups"
+
+
+def test_small_groups_join_other_and_unknown_before_a_real_group() -> None:
+    data = _with_genders(
+        make_rows(n_clients=1209, seed=5), {"female": 600, "male": 576, "other": 3, "unknown": 30}
+    )
+    rep = fairness_report(actions=ACTIONS, settings=SETTINGS, **data)
+    genders = {g["group"]: g for g in section(rep, "gender")["groups"]}
+    assert set(genders) == {"female", "male", "other_or_unknown"}
+    assert [genders[g]["clients"] for g in ("female", "male", "other_or_unknown")] == [600, 576, 33]
+    assert all(g["base_rate"] is not None for g in genders.values())
+    # a pool of small groups is not a group of people: it is left out of the gaps
+    assert section(rep, "gender")["gaps"]["base_rate"]["groups_compared"] == 2
+    # the intersection is built from the combined groups
+    inter = {g["group"] for g in section(rep, INTERSECTION)["groups"]}
+    assert any(g.startswith("other_or_unknown × ") for g in inter)
+
+
+def test_groups_with_few_decisions_are_combined_before_the_decision_tables() -> None:
+    """Decisions on fewer than k clients of a group move to the pool row of the
+    decision tables, so the other groups keep their override rates."""
+    data = make_rows(n_clients=600, seed=6)
+    rows = data["rows"]
+    first = rows.drop_duplicates("client_id")
+    work = first[first["residence_basis"] == "work"].head(60)
+    family = first[first["residence_basis"] == "family"].head(60)
+    humanitarian = first[first["residence_basis"] == "humanitarian"].head(3)
+    chosen = pd.concat([work, family, humanitarian])
+    decisions = chosen.assign(
+        chosen_service="a",
+        overridden=np.arange(len(chosen)) % 3 == 0,
+        reason_code=np.where(np.arange(len(chosen)) % 3 == 0, "client_preference", None),
+    )
+    rep = fairness_report(actions=ACTIONS, settings=SETTINGS, decisions=decisions, **data)
+    groups = {g["group"]: g for g in section(rep, "residence_basis")["groups"]}
+    overridden = decisions["overridden"].to_numpy()
+    assert groups["work"]["decisions"] == 60
+    assert groups["work"]["override_rate"] == pytest.approx(overridden[:60].mean())
+    # three humanitarian clients are too few even as a pool: it joins the smallest group
+    pool = groups["family+other_or_unknown"]
+    assert pool["decisions_only"] is True
+    assert pool["decisions"] == 63
+    assert pool["override_rate"] == pytest.approx(overridden[60:].mean())
+    for name in ("family", "humanitarian"):
+        assert groups[name]["decisions"] is None and "decisions" in groups[name]["suppressed"]
+        assert groups[name]["clients"] is not None  # only its decisions moved
 
 
 def test_group_figures_equal_fairlearn_by_group(
@@ -268,7 +322,7 @@ def test_age_bands_languages_and_client_level_groups() -> None:
             "mother_tongue": ["ar", "ar", "xx", "", None] + ["ru"] * 6 + ["so"],
         }
     )
-    labels, kept = group_labels(rows, FairnessSettings(min_cell_size=5))
+    labels, kept = group_labels(rows, FairnessSettings(min_cell_size=5), pool=False)
     # client a: first decision (2021) at 24, so 15–24 on both rows
     assert labels["age_band"].tolist()[:5] == ["15–24", "15–24", "25–34", "55+", "unknown"]
     assert kept == ["ru"]  # the only language with at least k clients
@@ -322,14 +376,11 @@ def test_no_published_count_is_small(report: dict[str, Any], dr_report: dict[str
         assert all(c == 0 or c >= K for c in counts)
 
 
-def test_small_groups_are_hidden_with_everything_computed_from_them(report: dict[str, Any]) -> None:
-    other = group(report, "gender", "other")  # about 2 of 240 clients
-    assert other["clients"] is None and other["decision_points"] is None
-    for key in ("base_rate", "mean_p_outcome", "v_hist", "v_rec", "expected_gain", "auc", "ece"):
-        assert other[key] is None and key in other["suppressed"]
-    # and one more gender group is hidden so that "other" is not total minus the rest
-    hidden = [g["group"] for g in section(report, "gender")["groups"] if g["clients"] is None]
-    assert len(hidden) >= 2 or section(report, "gender")["groups"][-1]["clients"] == 0
+def test_small_groups_are_combined_not_hidden(report: dict[str, Any]) -> None:
+    genders = {g["group"]: g for g in section(report, "gender")["groups"]}
+    assert "other" not in genders  # about 2 of 240 clients: combined with the smallest group
+    assert all(g["clients"] is not None and g["clients"] >= K for g in genders.values())
+    assert sum(g["clients"] for g in genders.values()) == report["overall"]["clients"]
 
 
 def test_published_group_tables_leave_nothing_recoverable(report: dict[str, Any]) -> None:

@@ -18,8 +18,11 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
+from model.followup import followup_report
+from tests.support.followup_rows import synthetic_rows
 from tests.support.report_world import MODEL, build_world, held_out_report
 from training.reports.build import FAIRNESS_HTML, MODEL_CARD_HTML, model_card_for, write_reports
+from training.reports.followup import FOLLOWUP_HTML, write_followup
 
 pytestmark = pytest.mark.browser
 
@@ -35,8 +38,10 @@ window.addEventListener("load", function () {
     if (!img.complete || img.naturalWidth === 0) { window.__problems.push("image " + i + " did not decode"); }
   });
   var fi = document.querySelector("#findings .lead .fi");
+  var sv = document.querySelector("#findings .lead .sv");
   var en = document.querySelector("#findings .lead .en");
   if (!fi || getComputedStyle(fi).display === "none") { window.__problems.push("Finnish text hidden"); }
+  if (!sv || getComputedStyle(sv).display !== "none") { window.__problems.push("Swedish text shown"); }
   if (!en || getComputedStyle(en).display !== "none") { window.__problems.push("English text shown"); }
   document.body.setAttribute("data-probe", window.__problems.length ? window.__problems.join("|") : "ok");
   document.body.setAttribute("data-images", String(images.length));
@@ -97,6 +102,9 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     )
     folder = tmp_path_factory.mktemp("reports")
     paths = write_reports(folder, report, card)
+    rows, reference = synthetic_rows(n=3000, seed=1, shift=0.5)
+    followup = followup_report(rows, reference, k=5, model=MODEL)
+    paths.update(write_followup(folder, followup))
     return {"folder": folder, "paths": paths, "report": report}
 
 
@@ -117,13 +125,64 @@ def check_screenshot(page: Path, shot: Path, tmp_path: Path) -> None:
     print(f"screenshot: {shot}")
 
 
-@pytest.mark.parametrize("name", [FAIRNESS_HTML, MODEL_CARD_HTML])
+# Lays the page out as printed (the print rules applied to the screen, an A4
+# landscape page's width) and reports every table cell that ends beyond it.
+PRINT_PROBE = """<script>
+window.addEventListener("load", function () {
+  var width = document.documentElement.clientWidth, lost = [];
+  document.querySelectorAll("table").forEach(function (table, i) {
+    var cells = table.querySelectorAll("th, td");
+    cells.forEach(function (cell) {
+      if (cell.getBoundingClientRect().right > width + 1) { lost.push(i); }
+    });
+  });
+  document.body.setAttribute("data-print", lost.length ? "lost:" + lost.join(",") : "ok");
+  document.body.setAttribute("data-tables", String(document.querySelectorAll("table").length));
+});
+</script>"""
+A4_LANDSCAPE_PX = 1032  # 297 mm less two 12 mm margins, at 96 px per inch
+
+
+@pytest.mark.parametrize("name", [FAIRNESS_HTML, MODEL_CARD_HTML, FOLLOWUP_HTML])
+def test_print_layout_keeps_every_column_on_the_page(
+    written: dict[str, Any], name: str, tmp_path: Path
+) -> None:
+    text = written["paths"][name].read_text("utf-8").replace("@media print", "@media all")
+    page = tmp_path / f"print-{name}"
+    page.write_text(text.replace("<head>", "<head>" + PRINT_PROBE, 1), "utf-8")
+    dumped = run_chromium(
+        [
+            f"--window-size={A4_LANDSCAPE_PX},1400",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        tmp_path / "profile-print",
+    )
+    assert dumped.returncode == 0, dumped.stderr[-2000:]
+    assert 'data-print="ok"' in dumped.stdout, dumped.stdout[-600:]
+    assert 'data-tables="0"' not in dumped.stdout
+    shot = written["folder"] / f"print-{name}.png"
+    done = run_chromium(
+        [
+            f"--window-size={A4_LANDSCAPE_PX},1400",
+            "--hide-scrollbars",
+            f"--screenshot={shot}",
+            page.as_uri(),
+        ],
+        tmp_path / "profile-print-shot",
+    )
+    assert done.returncode == 0
+    print(f"print screenshot: {shot}")
+
+
+@pytest.mark.parametrize("name", [FAIRNESS_HTML, MODEL_CARD_HTML, FOLLOWUP_HTML])
 def test_report_renders_without_console_errors(
     written: dict[str, Any], name: str, tmp_path: Path
 ) -> None:
     page = written["paths"][name]
-    if name == FAIRNESS_HTML:
-        check_screenshot(page, written["folder"] / "fairness.png", tmp_path)
+    if name in (FAIRNESS_HTML, FOLLOWUP_HTML):
+        check_screenshot(page, written["folder"] / name.replace(".html", ".png"), tmp_path)
     probe_page = tmp_path / f"probe-{name}"
     text = page.read_text("utf-8")
     probe_page.write_text(text.replace("<head>", "<head>" + PROBE, 1), "utf-8")
@@ -133,5 +192,5 @@ def test_report_renders_without_console_errors(
     assert dumped.returncode == 0, dumped.stderr[-2000:]
     assert 'data-probe="ok"' in dumped.stdout, dumped.stdout[:400] + dumped.stderr[-2000:]
     assert console_messages(dumped.stderr) == []
-    if name == FAIRNESS_HTML:
+    if name in (FAIRNESS_HTML, FOLLOWUP_HTML):
         assert 'data-images="0"' not in dumped.stdout

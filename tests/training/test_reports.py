@@ -45,7 +45,7 @@ def report(world: World) -> dict[str, Any]:
 def pages(report: dict[str, Any]) -> dict[str, str]:
     """The page rendered once per default language (JSON round trip first, as served)."""
     document = json.loads(json.dumps(report))
-    return {lang: render_fairness_html(document, lang) for lang in ("fi", "en")}
+    return {lang: render_fairness_html(document, lang) for lang in ("fi", "sv", "en")}
 
 
 # -- reading the page ---------------------------------------------------------------------
@@ -78,7 +78,7 @@ class Numbers(HTMLParser):
                 "key": json.loads(a["data-key"] or "[]"),
                 "value": a.get("data-value"),
                 "kind": a.get("data-kind"),
-                "text": {"fi": "", "en": ""},
+                "text": {"fi": "", "sv": "", "en": ""},
                 "plain": "",
             }
             self.found.append(entry)
@@ -136,7 +136,7 @@ def check_numbers(page: str, document: dict[str, Any]) -> int:
             assert entry["value"] == "null"
         else:
             assert float(entry["value"]) == pytest.approx(float(value), abs=0, rel=0), entry["key"]
-        for lang in ("fi", "en"):
+        for lang in ("fi", "sv", "en"):
             assert entry["text"][lang] == format_value(value, entry["kind"], lang), entry["key"]
     return len(numbers)
 
@@ -240,7 +240,7 @@ def test_page_is_self_contained(pages: dict[str, str]) -> None:
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_headline_comes_first_in_both_languages(
+def test_headline_comes_first_in_every_language(
     report: dict[str, Any], pages: dict[str, str]
 ) -> None:
     page = pages["en"]
@@ -252,13 +252,47 @@ def test_headline_comes_first_in_both_languages(
     for line in report["headline"]:
         assert line["text"]["fi"].split(":")[0] in page
         assert line["text"]["en"].split(":")[0] in page
+        assert line["text"]["sv"].split(":")[0] in page
+    assert 'id="lang-sv" checked' in pages["sv"] and '<html lang="sv">' in pages["sv"]
     with pytest.raises(ValueError, match="language"):
-        render_fairness_html(report, "sv")
+        render_fairness_html(report, "de")
     with pytest.raises(ValueError, match="not a fairness report"):
         render_fairness_html({"headline": []}, "fi")
 
 
 # -- the model card -----------------------------------------------------------------------------
+
+
+def test_first_screen_names_the_model_and_the_period(
+    report: dict[str, Any], pages: dict[str, str]
+) -> None:
+    page = pages["en"]
+    first_table = page.index("<table")
+    period = report["period"]
+    for span in ("clients", "decision_points"):
+        assert period[span]["from"] and period[span]["from"] <= period[span]["to"]
+        assert f"{period[span]['from']} – {period[span]['to']}" in page[:first_table]
+    assert page.index('id="period"') < first_table
+    header = page[: page.index("<main>")]
+    assert f"version {report['model']['version']}" in header
+    # every figure has a plain definition, in every language
+    definitions = page[page.index('id="definitions"') :]
+    for term in (
+        "AUC",
+        "ECE",
+        "Override rate",
+        "95% interval",
+        "Förväntat: Polku",
+        "Kalibrointivirhe",
+    ):
+        assert term in definitions
+
+
+def test_print_keeps_every_column_on_the_page(pages: dict[str, str]) -> None:
+    css = pages["fi"][pages["fi"].index("@media print") :]
+    assert ".scroll { overflow: visible; }" in css
+    assert "thead { display: table-header-group; }" in css
+    assert "@page { size: A4 landscape" in pages["fi"]
 
 
 def test_model_card_says_what_a_card_must(world: World, report: dict[str, Any]) -> None:

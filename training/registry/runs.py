@@ -35,6 +35,7 @@ from mlflow.data.pandas_dataset import from_pandas
 from mlflow.exceptions import MlflowException
 
 from model.catalogue import CATALOGUE_VERSION
+from model.model_card import with_model_identity
 from training.pipeline.result import TrainingResult
 from training.pipeline.train import write_plots
 from training.registry.pyfunc import (
@@ -228,20 +229,6 @@ def log_training(
             mlflow.log_dict(inputs.config.model_dump(mode="json"), "inputs/run_config.json")
             if inputs.config_path is not None:
                 mlflow.log_artifact(str(inputs.config_path), "inputs")
-            mlflow.log_dict(result.model_card, f"reports/{MODEL_CARD_FILE}")
-            if result.fairness_report is not None:
-                mlflow.log_dict(result.fairness_report, f"reports/{FAIRNESS_REPORT_FILE}")
-                from model.fairness.report import REPORT_KIND
-
-                if result.fairness_report.get("kind") == REPORT_KIND:
-                    from training.reports.html import render_fairness_html, render_model_card_html
-
-                    mlflow.log_text(
-                        render_fairness_html(result.fairness_report), "reports/fairness.html"
-                    )
-                    mlflow.log_text(
-                        render_model_card_html(result.model_card), "reports/model_card.html"
-                    )
             with tempfile.TemporaryDirectory(prefix="polku-") as tmp:
                 plots = Path(tmp) / "plots"
                 write_plots(result, plots)
@@ -275,6 +262,8 @@ def log_training(
             version = mlflow.register_model(info.model_uri, name)
             evaluation = {**result.evaluation, "model_version": str(version.version)}
             mlflow.log_dict(evaluation, f"evaluation/{EVALUATION_FILE}")
+            # The reports name the version they describe, so they are logged once it exists.
+            _log_reports_of(result, name=name, version=str(version.version), run_id=run.info.run_id)
             client.set_registered_model_alias(name, CANDIDATE, str(version.version))
             client.set_model_version_tag(name, str(version.version), "learner", result.chosen)
             client.set_model_version_tag(
@@ -292,6 +281,27 @@ def log_training(
         aliases=(CANDIDATE,),
         tracking_uri=store.tracking_uri,
     )
+
+
+def _log_reports_of(result: TrainingResult, *, name: str, version: str, run_id: str) -> None:
+    """Log the run's model card and fairness report (JSON and HTML), naming the version."""
+    result.model_card = with_model_identity(
+        result.model_card, name=name, version=version, run_id=run_id
+    )
+    mlflow.log_dict(result.model_card, f"reports/{MODEL_CARD_FILE}")
+    if result.fairness_report is None:
+        return
+    result.fairness_report = with_model_identity(
+        result.fairness_report, name=name, version=version, run_id=run_id
+    )
+    mlflow.log_dict(result.fairness_report, f"reports/{FAIRNESS_REPORT_FILE}")
+    from model.fairness.report import REPORT_KIND
+
+    if result.fairness_report.get("kind") == REPORT_KIND:
+        from training.reports.html import render_fairness_html, render_model_card_html
+
+        mlflow.log_text(render_fairness_html(result.fairness_report), "reports/fairness.html")
+        mlflow.log_text(render_model_card_html(result.model_card), "reports/model_card.html")
 
 
 def log_reports(

@@ -18,6 +18,7 @@ from typing import Any
 import mlflow
 from mlflow.exceptions import MlflowException
 
+from model.model_card import with_model_identity
 from model.router import ROUTER_FILE, Router
 from training.registry.store import (
     CHAMPION,
@@ -80,6 +81,11 @@ def load_served(
             f"cannot load model {name!r} version {found.version}: {exc.message}"
         ) from None
     evaluation["model_version"] = str(found.version)
+    if card is not None:
+        # The card inside the model was written before the version existed.
+        card = with_model_identity(
+            card, name=name, version=str(found.version), run_id=str(found.run_id)
+        )
     router.metadata.setdefault("model_name", name)
     router.metadata["model_version"] = str(found.version)
     return ServedModel(

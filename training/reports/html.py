@@ -33,7 +33,7 @@ from model.locale_numbers import format_number, format_percent, format_points
 from model.model_card import CARD_KIND, FIGURE_LABELS
 from training.reports.plots import group_outcomes_png, headline_gaps_png, learner_values_png
 
-LANGUAGES: Final = ("fi", "en")
+LANGUAGES: Final = ("fi", "sv", "en")
 
 
 def format_value(value: Any, kind: str, language: str) -> str:
@@ -140,7 +140,7 @@ def environment() -> Environment:
     return env
 
 
-def _check_language(language: str) -> None:
+def check_language(language: str) -> None:
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
 
@@ -156,7 +156,7 @@ def render_fairness_html(report: Mapping[str, Any], language: str = "fi") -> str
         raise ValueError(
             "not a fairness report: expected the dict of model.fairness.fairness_report"
         )
-    _check_language(language)
+    check_language(language)
     plots = {
         "headline": headline_gaps_png(report),
         "groups": [group_outcomes_png(section) for section in report.get("attributes", [])],
@@ -169,7 +169,7 @@ def render_model_card_html(card: Mapping[str, Any], language: str = "fi") -> str
     """The model card as one self-contained HTML page (Finnish and English)."""
     if card.get("kind") != CARD_KIND:
         raise ValueError("not a model card: expected the dict of model.model_card.build_model_card")
-    _check_language(language)
+    check_language(language)
     plots = {"learners": learner_values_png(card)}
     template = environment().get_template("model_card.html.j2")
     return template.render(card=card, language=language, plots=plots)

@@ -126,3 +126,25 @@ def learner_values_png(card: Mapping[str, Any]) -> str | None:
 def _percent(values: list[Any]) -> list[float]:
     """Shares as percentages, a missing one as NaN (no bar)."""
     return [np.nan if value is None else value * 100 for value in values]
+
+
+def calibration_png(calibration: Mapping[str, Any]) -> str | None:
+    """The follow-up report's calibration: observed rate against mean prediction per bin."""
+    bins = [b for b in calibration.get("bins", []) if b.get("observed") is not None]
+    if not bins:
+        return None
+    figure = new_figure(5.5, 4.6, dpi=DPI)
+    axes = figure.subplots()
+    predicted = np.array([b["mean_predicted"] for b in bins]) * 100
+    observed = np.array([b["observed"] for b in bins]) * 100
+    low = observed - np.array([b["observed_low"] for b in bins]) * 100
+    high = np.array([b["observed_high"] for b in bins]) * 100 - observed
+    top = float(max(predicted.max(), (observed + high).max(), 10.0)) * 1.08
+    axes.plot([0, top], [0, top], color=HISTORY_COLOUR, lw=1, ls="--")
+    axes.errorbar(predicted, observed, yerr=[low, high], fmt="o", color=POLKU_COLOUR, capsize=3)
+    axes.set_xlim(0, top)
+    axes.set_ylim(0, top)
+    axes.set_xlabel("ennuste, % / predicted, %")
+    axes.set_ylabel("toteutunut, % / observed, %")
+    axes.grid(alpha=0.3)
+    return png_base64(figure)
