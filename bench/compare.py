@@ -76,8 +76,17 @@ def main() -> None:
     env = store_env(store)
     compares = [
         measure(
-            [POLKU, "compare", first, second, "--data", str(world), "--json",
-             "--model-name", MODEL],
+            [
+                POLKU,
+                "compare",
+                first,
+                second,
+                "--data",
+                str(world),
+                "--json",
+                "--model-name",
+                MODEL,
+            ],
             env=env,
             cwd=store,
         )

@@ -71,7 +71,11 @@ def write_decisions(world: Path, store: Path, version: str, n: int, path: Path) 
     router = served.router
     tables = load_valid_tables(world, catalogue=router.catalogue, config=router.config)
     dp = build_decision_points(
-        tables.clients, tables.episodes, tables.outcomes, catalogue=router.catalogue, config=router.config
+        tables.clients,
+        tables.episodes,
+        tables.outcomes,
+        catalogue=router.catalogue,
+        config=router.config,
     )
     frame = dp.frame[dp.frame["action_known"].to_numpy(bool)]
     rng = np.random.default_rng(0)
@@ -89,12 +93,16 @@ def write_decisions(world: Path, store: Path, version: str, n: int, path: Path) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="20 000 decisions")
     parser.add_argument("--decisions", type=int, default=None)
     parser.add_argument("--clients", type=int, default=None, help="clients of the decisions' world")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--work", type=Path, default=None, help="reuse this folder (worlds, store, db)")
+    parser.add_argument(
+        "--work", type=Path, default=None, help="reuse this folder (worlds, store, db)"
+    )
     options = parser.parse_args()
     n = options.decisions or (20_000 if options.quick else 100_000)
     clients = options.clients or max(8_000, n * 3 // 10)
@@ -121,9 +129,21 @@ def main() -> None:
     for i in range(options.repeat):
         runs.append(
             measure(
-                [POLKU, "report", "followup", "--decisions-db", url, "--data", str(world),
-                 "--version", version, "--out", str(work / f"report-{i}")],
-                env=env, cwd=store,
+                [
+                    POLKU,
+                    "report",
+                    "followup",
+                    "--decisions-db",
+                    url,
+                    "--data",
+                    str(world),
+                    "--version",
+                    version,
+                    "--out",
+                    str(work / f"report-{i}"),
+                ],
+                env=env,
+                cwd=store,
             )
         )
     walls = [r["wall_seconds"] for r in runs]
@@ -138,11 +158,31 @@ def main() -> None:
         "runs": runs,
     }
     path = write_json("followup", document)
-    print(table(
-        ["polku report followup", "decisions", "clients", "wall s", "CPU s", "peak RSS GiB", "load"],
-        [[f"run {i + 1}", n, clients, r["wall_seconds"], r["cpu_seconds"], r["peak_rss_gib"],
-          r["load_average_before"][0]] for i, r in enumerate(runs)],
-    ))
+    print(
+        table(
+            [
+                "polku report followup",
+                "decisions",
+                "clients",
+                "wall s",
+                "CPU s",
+                "peak RSS GiB",
+                "load",
+            ],
+            [
+                [
+                    f"run {i + 1}",
+                    n,
+                    clients,
+                    r["wall_seconds"],
+                    r["cpu_seconds"],
+                    r["peak_rss_gib"],
+                    r["load_average_before"][0],
+                ]
+                for i, r in enumerate(runs)
+            ],
+        )
+    )
     print(f"median wall {statistics.median(walls):.1f} s; wrote {path}")
 
 
