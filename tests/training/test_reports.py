@@ -78,7 +78,7 @@ class Numbers(HTMLParser):
                 "key": json.loads(a["data-key"] or "[]"),
                 "value": a.get("data-value"),
                 "kind": a.get("data-kind"),
-                "text": {"fi": "", "en": ""},
+                "text": {"fi": "", "sv": "", "en": ""},
                 "plain": "",
             }
             self.found.append(entry)
@@ -136,7 +136,7 @@ def check_numbers(page: str, document: dict[str, Any]) -> int:
             assert entry["value"] == "null"
         else:
             assert float(entry["value"]) == pytest.approx(float(value), abs=0, rel=0), entry["key"]
-        for lang in ("fi", "en"):
+        for lang in ("fi", "sv", "en"):
             assert entry["text"][lang] == format_value(value, entry["kind"], lang), entry["key"]
     return len(numbers)
 
@@ -253,7 +253,7 @@ def test_headline_comes_first_in_both_languages(
         assert line["text"]["fi"].split(":")[0] in page
         assert line["text"]["en"].split(":")[0] in page
     with pytest.raises(ValueError, match="language"):
-        render_fairness_html(report, "sv")
+        render_fairness_html(report, "de")
     with pytest.raises(ValueError, match="not a fairness report"):
         render_fairness_html({"headline": []}, "fi")
 
