@@ -41,6 +41,7 @@ from training.registry.store import (
     FAIRNESS_REPORT_FILE,
     MODEL_ARTIFACT,
     MODEL_CARD_FILE,
+    SERVICE_REPORT_DIR,
     RegistryError,
     client_for,
     configure,
@@ -241,5 +242,25 @@ def log_reports(
                     path, folder / (FAIRNESS_REPORT_FILE if name == FAIRNESS_JSON else name)
                 )
             client.log_artifacts(run_id, str(folder), "reports")
+    except MlflowException as exc:
+        raise RegistryError(f"MLflow store {store.tracking_uri}: {exc.message}") from None
+
+
+def log_service_report(
+    run_id: str,
+    paths: Mapping[str, Path],
+    *,
+    tracking_uri: str | None = None,
+) -> None:
+    """Log a service report's files (`training.reports.services.write_service_report`)
+    as artifacts of a run, under `SERVICE_REPORT_DIR`, replacing any logged before."""
+    store = configure(tracking_uri)
+    client = client_for(store)
+    try:
+        with tempfile.TemporaryDirectory(prefix="polku-services-") as tmp:
+            folder = Path(tmp)
+            for name, path in paths.items():
+                shutil.copyfile(path, folder / name)
+            client.log_artifacts(run_id, str(folder), SERVICE_REPORT_DIR)
     except MlflowException as exc:
         raise RegistryError(f"MLflow store {store.tracking_uri}: {exc.message}") from None
