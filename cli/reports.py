@@ -195,7 +195,7 @@ def report_services(
     """
     from model.services.groups import GroupFieldError
     from training.registry.runs import log_service_report
-    from training.registry.served import training_data_dir
+    from training.registry.served import load_policy_summary, training_data_dir
     from training.reports.services import read_inputs, service_report_for, write_service_report
 
     first = _date_option(since, "--since")
@@ -224,6 +224,7 @@ def report_services(
                 until=last,
                 by=fields,
                 model={"name": served.name, "version": served.version, "run_id": served.run_id},
+                policy=load_policy_summary(served.run_id),
             )
         except GroupFieldError as exc:
             raise typer.BadParameter(str(exc), param_hint="--by") from None

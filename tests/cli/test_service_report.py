@@ -50,6 +50,7 @@ def test_report_services_writes_json_and_html_and_logs_them(
     assert report["model"]["version"] == registered.version
     assert [g["name"] for g in report["groups"]] == ["education_level", "gender"]
     assert report["outcomes"]["no_new_service"]["observed_rate"] is not None
+    assert report["policy"]["rules"] == trained_model.result.policy_summary["rules"]
     logged = load_service_report(registered.run_id)
     assert logged == report
     page = load_service_html(registered.run_id)

@@ -39,6 +39,8 @@ class TrainingResult:
     golden_problems: list[str] = field(default_factory=list)
     model_card: dict[str, Any] = field(default_factory=dict)
     fairness_report: dict[str, Any] | None = None
+    # Rules imitating the router and the share of its gain they keep (training.pipeline.policy).
+    policy_summary: dict[str, Any] | None = None
 
     @property
     def evaluation(self) -> dict[str, Any]:

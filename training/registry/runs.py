@@ -41,6 +41,7 @@ from training.registry.store import (
     FAIRNESS_REPORT_FILE,
     MODEL_ARTIFACT,
     MODEL_CARD_FILE,
+    POLICY_SUMMARY_FILE,
     SERVICE_REPORT_DIR,
     RegistryError,
     client_for,
@@ -124,6 +125,11 @@ def log_training(
                 metrics.update(_metrics(f"{learner}.validation.", figures))
             metrics.update(_metrics("seconds.", result.seconds))
             metrics.update(result.sensitivity_metrics())
+            if result.policy_summary is not None:
+                metrics.update(_metrics("policy_tree.", result.policy_summary))
+                metrics.update(
+                    _metrics("policy_tree.truth.", result.policy_summary.get("truth") or {})
+                )
             mlflow.log_metrics(metrics)
             mlflow.log_dict(inputs.fingerprint, "data/fingerprint.json")
             mlflow.log_dict(
@@ -137,6 +143,8 @@ def log_training(
                 },
                 "evaluation/service_effects.json",
             )
+            if result.policy_summary is not None:
+                mlflow.log_dict(result.policy_summary, POLICY_SUMMARY_FILE)
             mlflow.log_text(inputs.catalogue.text, "inputs/catalogue.toml")
             mlflow.log_dict(inputs.config.model_dump(mode="json"), "inputs/run_config.json")
             if inputs.config_path is not None:

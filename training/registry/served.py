@@ -28,6 +28,7 @@ from training.registry.store import (
     FAIRNESS_HTML_FILE,
     FAIRNESS_REPORT_FILE,
     MODEL_CARD_FILE,
+    POLICY_SUMMARY_FILE,
     SERVICE_REPORT_DIR,
     RegistryError,
     client_for,
@@ -162,3 +163,16 @@ def load_service_report(run_id: str, *, tracking_uri: str | None = None) -> dict
 def load_service_html(run_id: str, *, tracking_uri: str | None = None) -> str | None:
     """The service report's HTML page logged with a run, or None when it has none."""
     return _service_report_file(run_id, "services.html", tracking_uri)
+
+
+def load_policy_summary(run_id: str, *, tracking_uri: str | None = None) -> dict[str, Any] | None:
+    """The policy summary logged with a training run, or None when it has none."""
+    configure(tracking_uri)
+    try:
+        with tempfile.TemporaryDirectory(prefix="polku-policy-") as tmp:
+            path = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=POLICY_SUMMARY_FILE, dst_path=tmp
+            )
+            return _read_json(Path(path))
+    except (MlflowException, OSError):
+        return None
