@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +19,8 @@ from cli.console import (
 from cli.training import existing_truth, load_model
 
 report_app = typer.Typer(
-    help="Rebuild a version's fairness report and model card; follow decisions up.",
+    help="Reports for evaluators: a version's fairness report and model card, the service report; "
+    "follow decisions up.",
     no_args_is_help=True,
 )
 
@@ -190,6 +192,114 @@ def report_followup(
     )
     for path in paths.values():
         out_console.print(str(path), highlight=False)
+
+
+def _date_option(value: str | None, hint: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date written YYYY-MM-DD", param_hint=hint
+        ) from None
+
+
+@report_app.command("services")
+def report_services(
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="folder with clients, episodes and outcomes (default: the one the version was trained on)"
+        ),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="first day of the window, YYYY-MM-DD (default: first intake)")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="last day of the window, YYYY-MM-DD (default: extract date)")
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            help="client group fields, comma-separated (default: residence_basis, "
+            "education_level, finnish_level_band, years_since_arrival_band)"
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="folder for services.json and services.html")
+    ] = None,
+    log: Annotated[
+        bool,
+        typer.Option(
+            "--log/--no-log",
+            help="also log the report with the version's MLflow run (the API serves it from there)",
+        ),
+    ] = False,
+    version: Annotated[str | None, typer.Option(help="registered version")] = None,
+    alias: Annotated[
+        str | None, typer.Option(help="registry alias (default: champion, the served one)")
+    ] = None,
+    model_name: ModelNameOption = DEFAULT_MODEL_NAME,
+) -> None:
+    """The service report (JSON + HTML): volumes, waiting times, Finnish level gains,
+    outcomes and doubly-robust effects per service and per client group, and work that
+    matches education, for the window [--since, --until] of DATA.
+
+    The effects use the version's outcome and choice models; figures for fewer
+    than the configuration's min_cell_size clients are hidden.
+    """
+    from model.services.groups import GroupFieldError
+    from training.registry.runs import log_service_report
+    from training.registry.served import load_policy_summary, training_data_dir
+    from training.reports.services import read_inputs, service_report_for, write_service_report
+
+    first = _date_option(since, "--since")
+    last = _date_option(until, "--until")
+    if first is not None and last is not None and first > last:
+        raise typer.BadParameter(f"--since {first} is after --until {last}", param_hint="--since")
+    fields = [f.strip() for f in by.split(",") if f.strip()] if by is not None else None
+    quiet_mlflow()
+    with domain_errors():
+        served = load_model(model_name, version, alias, "champion")
+        if data is None:
+            data = training_data_dir(served.run_id)
+            if data is None or not data.is_dir():
+                where = f" ({data} is not there any more)" if data is not None else ""
+                raise typer.BadParameter(
+                    f"give the data folder: the one version {served.version} was trained on "
+                    f"is not known here{where}",
+                    param_hint="--data",
+                )
+        inputs = read_inputs(served.router, data)
+        try:
+            report = service_report_for(
+                served.router,
+                inputs,
+                since=first,
+                until=last,
+                by=fields,
+                model={"name": served.name, "version": served.version, "run_id": served.run_id},
+                policy=load_policy_summary(served.run_id),
+            )
+        except GroupFieldError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--by") from None
+        folder = out or Path("reports") / f"{served.name}-v{served.version}"
+        paths = write_service_report(folder, report)
+        if log:
+            log_service_report(served.run_id, paths)
+    window = report["window"]
+    evaluated = report["evaluated"]
+    err_console.print(
+        f"service report of {data} from {window['since']} to {window['until']}: "
+        f"{evaluated['decisions']} decisions with a complete follow-up scored by "
+        f"{served.name} version {served.version}",
+        highlight=False,
+    )
+    for path in paths.values():
+        out_console.print(str(path), highlight=False)
+    if log:
+        err_console.print(f"logged with run {served.run_id}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -88,5 +88,7 @@ EPISODE_REQUIRED_COLUMNS: Final = ("client_id", "service", "start_date", "end_da
 EPISODE_OPTIONAL_COLUMNS: Final = ("language_level_after", "planned_service")
 
 OUTCOME_REQUIRED_COLUMNS: Final = ("client_id", "status", "start_date", "end_date")
+# Whether a work spell matches the client's education, where the case system records it.
+OUTCOME_OPTIONAL_COLUMNS: Final = ("matches_education",)
 
 TABLES: Final = ("clients", "episodes", "outcomes")

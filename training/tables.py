@@ -89,6 +89,7 @@ COLUMN_KINDS: Final[Mapping[str, Mapping[str, ColumnKind]]] = {
         "status": "category",
         "start_date": "date",
         "end_date": "date",
+        "matches_education": "bool",
     },
 }
 

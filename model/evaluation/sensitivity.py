@@ -178,6 +178,7 @@ def policy_value_sensitivity(
     clip: float = 0.01,
     alpha: float = 0.05,
     max_lambda: float = SENSITIVITY_MAX_LAMBDA,
+    break_even: bool = True,
 ) -> SensitivityAnalysis:
     """How much hidden confounding the off-policy value of ``recommended`` survives.
 
@@ -228,7 +229,9 @@ def policy_value_sensitivity(
     :func:`~model.evaluation.policy_value.dr_policy_value`). ``reference`` (default: the mean of ``y``, the
     observed value of historical practice) defines ``break_even_lambda``,
     found by bisection on ``log lam`` to 0.1 % on the same bootstrap
-    replicates (the lower end falls monotonically as ``lam`` grows).
+    replicates (the lower end falls monotonically as ``lam`` grows);
+    ``break_even=False`` skips that search (``break_even_lambda`` is None),
+    for callers that need only the bounds of the grid.
     """
     check_alpha(alpha)
     if n_boot < 1:
@@ -326,8 +329,8 @@ def policy_value_sensitivity(
     w = 1.0 / p_m  # lam = 1: the self-normalised estimate itself
     estimate = constant + float(w @ r / w.sum())
 
-    break_even: float | None = None
-    if math.isfinite(ref):
+    break_even_at: float | None = None
+    if break_even and math.isfinite(ref):
 
         def low_at(lam: float) -> float:
             return lower_end(extrema(lam, want_max=False)[2])
@@ -337,7 +340,7 @@ def policy_value_sensitivity(
         grid_lows = {bound.lam: bound.low for bound in bounds}
         low_at_one = grid_lows[1.0] if 1.0 in grid_lows else low_at(1.0)
         if low_at_one <= ref:
-            break_even = 1.0
+            break_even_at = 1.0
         else:
             below = [lam for lam, low in grid_lows.items() if low <= ref]
             hi: float | None = min(below) if below else None
@@ -351,13 +354,13 @@ def policy_value_sensitivity(
                         hi = mid
                     else:
                         lo = mid
-                break_even = float(hi)
+                break_even_at = float(hi)
     return SensitivityAnalysis(
         form=form,
         estimate=float(estimate),
         bounds=tuple(bounds),
         reference=ref,
-        break_even_lambda=break_even,
+        break_even_lambda=break_even_at,
         n=n,
         n_matched=k,
         n_clusters=n_clusters,

@@ -26,6 +26,7 @@ from model.vocab import (
     EPISODE_REQUIRED_COLUMNS,
     EPISODE_STATUSES,
     GENDERS,
+    OUTCOME_OPTIONAL_COLUMNS,
     OUTCOME_REQUIRED_COLUMNS,
     OUTCOME_STATUSES,
     RESIDENCE_BASES,
@@ -161,6 +162,7 @@ def outcomes_schema() -> pa.DataFrameSchema:
         "status": _category(OUTCOME_STATUSES),
         "start_date": _date(),
         "end_date": _date(nullable=True),
+        "matches_education": pa.Column(DTYPES["bool"], nullable=True, required=False),
     }
-    assert set(columns) == set(OUTCOME_REQUIRED_COLUMNS)
+    assert set(columns) == set(OUTCOME_REQUIRED_COLUMNS) | set(OUTCOME_OPTIONAL_COLUMNS)
     return pa.DataFrameSchema(columns, strict=True, name="outcomes")

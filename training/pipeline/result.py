@@ -41,6 +41,8 @@ class TrainingResult:
     fairness_report: dict[str, Any] | None = None
     # When the run began (seconds since the epoch), for the tracking store's start time.
     started_at: float | None = None
+    # Rules imitating the router and the share of its gain they keep (training.pipeline.policy).
+    policy_summary: dict[str, Any] | None = None
 
     @property
     def evaluation(self) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from training.pipeline.fit import (
     refit_learner,
 )
 from training.pipeline.inputs import Inputs, build_points, load_inputs
+from training.pipeline.policy import summarise_policy
 from training.pipeline.result import TrainingResult, decision_window, polku_version
 from training.pipeline.rows import TrainingRows, planned_share, training_rows
 from training.pipeline.split import Split, split_clients
@@ -157,8 +158,13 @@ def train(
         golden_problems=golden_problems,
         started_at=started_at,
     )
+    t = stage("summarising the recommendations in a few rules")
+    result.policy_summary = summarise_policy(result, truth)
+    seconds["policy_tree"] = time.perf_counter() - t
     t = stage("writing the fairness report and the model card")
     attach_reports(result, truth)
+    if result.policy_summary is not None:
+        result.model_card["policy_summary"] = result.policy_summary
     seconds["report"] = time.perf_counter() - t
     return result
 

@@ -55,6 +55,8 @@ from training.registry.store import (
     FAIRNESS_REPORT_FILE,
     MODEL_ARTIFACT,
     MODEL_CARD_FILE,
+    POLICY_SUMMARY_FILE,
+    SERVICE_REPORT_DIR,
     RegistryError,
     client_for,
     configure,
@@ -212,6 +214,11 @@ def log_training(
                 metrics.update(_metrics(f"{learner}.validation.", figures))
             metrics.update(_metrics("seconds.", result.seconds))
             metrics.update(result.sensitivity_metrics())
+            if result.policy_summary is not None:
+                metrics.update(_metrics("policy_tree.", result.policy_summary))
+                metrics.update(
+                    _metrics("policy_tree.truth.", result.policy_summary.get("truth") or {})
+                )
             mlflow.log_metrics(metrics)
             mlflow.log_dict(inputs.fingerprint, "data/fingerprint.json")
             mlflow.log_dict(
@@ -225,6 +232,8 @@ def log_training(
                 },
                 "evaluation/service_effects.json",
             )
+            if result.policy_summary is not None:
+                mlflow.log_dict(result.policy_summary, POLICY_SUMMARY_FILE)
             mlflow.log_text(inputs.catalogue.text, "inputs/catalogue.toml")
             mlflow.log_dict(inputs.config.model_dump(mode="json"), "inputs/run_config.json")
             if inputs.config_path is not None:
@@ -343,5 +352,25 @@ def log_reports(
                     path, folder / (FAIRNESS_REPORT_FILE if name == FAIRNESS_JSON else name)
                 )
             client.log_artifacts(run_id, str(folder), "reports")
+    except MlflowException as exc:
+        raise RegistryError(f"MLflow store {store.tracking_uri}: {exc.message}") from None
+
+
+def log_service_report(
+    run_id: str,
+    paths: Mapping[str, Path],
+    *,
+    tracking_uri: str | None = None,
+) -> None:
+    """Log a service report's files (`training.reports.services.write_service_report`)
+    as artifacts of a run, under `SERVICE_REPORT_DIR`, replacing any logged before."""
+    store = configure(tracking_uri)
+    client = client_for(store)
+    try:
+        with tempfile.TemporaryDirectory(prefix="polku-services-") as tmp:
+            folder = Path(tmp)
+            for name, path in paths.items():
+                shutil.copyfile(path, folder / name)
+            client.log_artifacts(run_id, str(folder), SERVICE_REPORT_DIR)
     except MlflowException as exc:
         raise RegistryError(f"MLflow store {store.tracking_uri}: {exc.message}") from None

@@ -3,7 +3,8 @@
 `load_served` returns the native `Router` of a version (by alias or number)
 with its evaluation and model card: the API calls the router directly, which
 is far faster than going through `pyfunc.predict`. The reports a training run
-logged (the fairness report as JSON and as its HTML page) are read here too,
+logged (the fairness report and the service report, each as JSON and as
+its HTML page) are read here too,
 so that the API serves what training wrote without importing the pipeline.
 """
 
@@ -28,6 +29,8 @@ from training.registry.store import (
     FAIRNESS_HTML_FILE,
     FAIRNESS_REPORT_FILE,
     MODEL_CARD_FILE,
+    POLICY_SUMMARY_FILE,
+    SERVICE_REPORT_DIR,
     RegistryError,
     client_for,
     configure,
@@ -138,5 +141,44 @@ def load_fairness_html(run_id: str, *, tracking_uri: str | None = None) -> str |
                 run_id=run_id, artifact_path=f"reports/{FAIRNESS_HTML_FILE}", dst_path=tmp
             )
             return Path(path).read_text("utf-8")
+    except (MlflowException, OSError):
+        return None
+
+
+def _service_report_file(run_id: str, name: str, tracking_uri: str | None) -> str | None:
+    configure(tracking_uri)
+    try:
+        with tempfile.TemporaryDirectory(prefix="polku-services-") as tmp:
+            path = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=f"{SERVICE_REPORT_DIR}/{name}", dst_path=tmp
+            )
+            return Path(path).read_text("utf-8")
+    except (MlflowException, OSError):
+        return None
+
+
+def load_service_report(run_id: str, *, tracking_uri: str | None = None) -> dict[str, Any] | None:
+    """The service report logged with a run (`polku report services --log`), or None."""
+    text = _service_report_file(run_id, "services.json", tracking_uri)
+    if text is None:
+        return None
+    data = json.loads(text)
+    return data if isinstance(data, dict) else None
+
+
+def load_service_html(run_id: str, *, tracking_uri: str | None = None) -> str | None:
+    """The service report's HTML page logged with a run, or None when it has none."""
+    return _service_report_file(run_id, "services.html", tracking_uri)
+
+
+def load_policy_summary(run_id: str, *, tracking_uri: str | None = None) -> dict[str, Any] | None:
+    """The policy summary logged with a training run, or None when it has none."""
+    configure(tracking_uri)
+    try:
+        with tempfile.TemporaryDirectory(prefix="polku-policy-") as tmp:
+            path = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=POLICY_SUMMARY_FILE, dst_path=tmp
+            )
+            return _read_json(Path(path))
     except (MlflowException, OSError):
         return None

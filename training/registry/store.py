@@ -41,6 +41,10 @@ DATABASE_FILE: Final = "mlflow.db"
 ARTIFACTS_FOLDER: Final = "artifacts"
 MODEL_ARTIFACT: Final = "router"  # the logged model's name within the run
 EVALUATION_FILE: Final = "evaluation.json"
+# The run's policy summary (training.pipeline.policy).
+POLICY_SUMMARY_FILE: Final = "evaluation/policy_tree.json"
+# Where a run keeps its service report (services.json and services.html).
+SERVICE_REPORT_DIR: Final = "reports/services"
 MODEL_CARD_FILE: Final = "model_card.json"
 FAIRNESS_REPORT_FILE: Final = "fairness_report.json"
 FAIRNESS_HTML_FILE: Final = "fairness.html"

@@ -4,9 +4,10 @@
 dicts into one HTML page each, from the Jinja2 templates in `templates/`
 (autoescaped: every value from the dict is escaped). The page has inline
 CSS and its plots embedded as base64 PNG, no scripts and nothing fetched,
-so it opens from a file, an MLflow artifact or the API alike. Both Finnish
-and English are on the page, with a switch (pure CSS) choosing the one
-shown; headline findings come first, in plain language.
+so it opens from a file, an MLflow artifact or the API alike. Finnish,
+Swedish and English are on the page, with a switch (pure CSS) choosing the
+one shown (English stands in for a text not yet written in Swedish);
+headline findings come first, in plain language.
 
 Every number on the page is rendered from the dict, never recomputed, and
 carries its place in the JSON (`data-key`, a JSON list of keys) and its
@@ -34,11 +35,17 @@ from model.model_card import CARD_KIND, FIGURE_LABELS
 from training.reports.plots import group_outcomes_png, headline_gaps_png, learner_values_png
 
 LANGUAGES: Final = ("fi", "sv", "en")
+LANGUAGE_NAMES: Final = {"fi": "Suomeksi", "sv": "På svenska", "en": "In English"}
 
 
 def format_value(value: Any, kind: str, language: str) -> str:
-    """A number as the page shows it; `kind` is count, share, pp (signed percentage
-    points), points (unsigned percentage points), prob or ratio."""
+    """A number as the page shows it; `kind` is count, days, share, pp (signed
+    percentage points), points (unsigned percentage points), prob, ratio or level
+    (CEFR steps, signed)."""
+    if kind == "days":
+        return format_number(value, language, 0, grouped=True)
+    if kind == "level":
+        return format_number(value, language, 1, signed=True)
     if kind == "count":
         # A whole number: rounded first, so that nothing is written as "−0".
         whole = value is not None and math.isfinite(value)
@@ -133,6 +140,7 @@ def environment() -> Environment:
     )
     env.globals.update(
         LANGUAGES=LANGUAGES,
+        LANGUAGE_NAMES=LANGUAGE_NAMES,
         MARK=MARK,
         ATTRIBUTE_LABELS=ATTRIBUTE_LABELS,
         FIGURE_LABELS=FIGURE_LABELS,

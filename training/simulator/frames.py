@@ -4,12 +4,15 @@
 the history recorded, and `outcomes` from the two event clocks: each client
 is unemployed (or inactive) from intake until finding work or education or
 moving away, with pay-subsidy periods as subsidised employment in between.
-docs/data.md describes the tables.
+Work spells record whether the job matches the client's education
+(`matches_education`, drawn by `education_matches`). docs/data.md describes
+the tables.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -119,7 +122,64 @@ def episodes_frame(world: World, batches: list[Episodes]) -> pd.DataFrame:
     )
 
 
-def outcomes_frame(world: World, events: Events, subsidies: list[Subsidies]) -> pd.DataFrame:
+# Chance that a job matches the client's education, by education level; a
+# completed service of MATCH_SERVICES raises it (a recognised degree opens the
+# jobs it qualifies for), and so does each CEFR level of Finnish above A2.
+MATCH_BY_EDUCATION: Final = {
+    "none": 0.55,
+    "primary": 0.5,
+    "secondary": 0.45,
+    "vocational": 0.5,
+    "bachelor": 0.35,
+    "master_or_higher": 0.3,
+    "unknown": 0.4,
+}
+MATCH_SERVICES: Final = {"degree_recognition": 0.3, "vocational_training": 0.15}
+MATCH_PER_FINNISH_LEVEL: Final = 0.05
+# Share of work spells whose match the case system leaves unrecorded.
+MATCH_UNRECORDED: Final = 0.1
+
+
+def education_matches(
+    world: World,
+    client: np.ndarray,
+    start: np.ndarray,
+    status: np.ndarray,
+    batches: list[Episodes],
+) -> np.ndarray:
+    """`matches_education` of outcome spells: True/False for work spells (None when
+    unrecorded), None for the rest. Its own random stream, so the other tables do not
+    change with it."""
+    profiles = world.profiles
+    rng = np.random.default_rng([world.params.seed, 13])
+    education = np.asarray(profiles.education_level, dtype=object)[client]
+    chance = np.asarray([MATCH_BY_EDUCATION.get(str(e), 0.4) for e in education])
+    finnish = np.asarray(profiles.finnish_intake_true, dtype=float)[client]
+    chance += MATCH_PER_FINNISH_LEVEL * np.clip(finnish - 2, 0, None)
+    codes = list(world.actions)
+    for code, boost in MATCH_SERVICES.items():
+        if code not in codes or not batches:
+            continue
+        index = codes.index(code)
+        done = np.full(len(profiles.intake), np.iinfo(np.int64).max)
+        for batch in batches:
+            completed = (batch.service == index) & (batch.status == 0) & (batch.end >= 0)
+            np.minimum.at(done, batch.client[completed], batch.end[completed])
+        chance += boost * (done[client] < start)
+    draws = rng.random(len(client))
+    recorded = rng.random(len(client)) >= MATCH_UNRECORDED
+    work = np.isin(status, ("employed", "subsidised_employment")) & recorded
+    values = np.full(len(client), None, dtype=object)
+    values[work] = draws[work] < np.clip(chance[work], 0.0, 0.95)
+    return values
+
+
+def outcomes_frame(
+    world: World,
+    events: Events,
+    subsidies: list[Subsidies],
+    episodes: list[Episodes] | None = None,
+) -> pd.DataFrame:
     profiles = world.profiles
     extract = world.extract_day
     # When each client's spell of (un)employment ends: success, a move, or never.
@@ -170,6 +230,9 @@ def outcomes_frame(world: World, events: Events, subsidies: list[Subsidies]) -> 
             "status": status[keep],
             "start_date": to_dates(start[keep]),
             "end_date": to_dates(end[keep], missing=-1),
+            "matches_education": education_matches(
+                world, client[keep], start[keep], status[keep], episodes or []
+            ),
         }
     )
     return frame.sort_values(["client_id", "start_date", "status"], kind="mergesort").reset_index(

@@ -233,7 +233,7 @@ class _HistoryDraw:
         self._note("truth")
         clients = clients_frame(world.profiles)
         episodes = episodes_frame(world, self.episodes)
-        outcomes = outcomes_frame(world, self.clocks.events(), self.subsidies)
+        outcomes = outcomes_frame(world, self.clocks.events(), self.subsidies, self.episodes)
         truth, self.features = truth_table(world, self.decisions, with_features=self.keep_features)
         return History(clients, episodes, outcomes, truth)
 

@@ -1,0 +1,167 @@
+"""The service report of a data folder, scored by a registered version (docs/reports.md).
+
+`service_report_for` validates the tables, builds the decision points with
+the version's catalogue and configuration, scores those of the window whose
+outcome window is complete with the version's router, and hands everything
+to `model.services.report.service_report`. `write_service_report` writes
+services.json and services.html.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from model.decision_points.build import build_decision_points
+from model.decision_points.points import SERVICE_START, DecisionPoints
+from model.router import Router
+from model.services.activity import in_window
+from model.services.effects import ScoredRows
+from model.services.groups import DEFAULT_GROUP_FIELDS, check_group_fields, group_values
+from model.services.report import service_report
+from model.vocab import LANGUAGES
+from training.contract.load import load_valid_tables
+from training.router_figures import action_indices, evaluable_rows
+
+SERVICES_JSON: Final = "services.json"
+SERVICES_HTML: Final = "services.html"
+
+
+@dataclass(frozen=True)
+class ServiceInputs:
+    """A data folder's tables and decision points, read for one version."""
+
+    clients: pd.DataFrame
+    episodes: pd.DataFrame
+    outcomes: pd.DataFrame
+    dp: DecisionPoints
+
+
+def read_inputs(router: Router, data: str | Path) -> ServiceInputs:
+    """Validated tables (nothing is reported on tables that break the contract) and
+    their decision points under the version's catalogue and configuration."""
+    tables = load_valid_tables(data, catalogue=router.catalogue, config=router.config)
+    dp = build_decision_points(
+        tables.clients,
+        tables.episodes,
+        tables.outcomes,
+        catalogue=router.catalogue,
+        config=router.config,
+    )
+    return ServiceInputs(tables.clients, tables.episodes, tables.outcomes, dp)
+
+
+def data_window(inputs: ServiceInputs) -> tuple[date, date]:
+    """The whole data: from the first intake to the extract date."""
+    first = pd.Timestamp(inputs.clients["intake_date"].min()).date()
+    extract = inputs.dp.extract_date
+    if extract is None:
+        extract = pd.Timestamp(inputs.episodes["start_date"].max()).date()
+    return first, extract
+
+
+def scored_rows(
+    router: Router, inputs: ServiceInputs, since: date, until: date
+) -> tuple[ScoredRows | None, pd.DataFrame]:
+    """The window's decision points with a complete outcome window and a known action,
+    scored by `router` (None when there are none); and their frame rows."""
+    frame = inputs.dp.frame
+    rows = evaluable_rows(inputs.dp) & in_window(frame["decision_date"], since, until)
+    chosen = frame.loc[rows]
+    if not rows.any():
+        return None, chosen
+    eligible = inputs.dp.eligibility()[rows]
+    taken = action_indices(frame, inputs.dp.actions)[rows]
+    # A taken action was possible whatever the rules say now.
+    eligible[np.arange(len(taken)), taken] = True
+    batch = router.score(chosen, eligible=eligible, intervals=False)
+    scored = ScoredRows(
+        actions=tuple(router.actions),
+        taken=taken,
+        y=chosen["label"].to_numpy(dtype=float),
+        mu=batch.p,
+        propensity=batch.support,
+        eligible=eligible,
+        clients=chosen["client_id"].astype(str).to_numpy(dtype=object),
+        recommended=batch.recommended,
+    )
+    return scored, chosen
+
+
+def service_report_for(
+    router: Router,
+    inputs: ServiceInputs,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    by: Sequence[str] | None = None,
+    model: Mapping[str, Any] | None = None,
+    policy: Mapping[str, Any] | None = None,
+    n_boot: int = 200,
+) -> dict[str, Any]:
+    """The service report of the window (default: the whole data) for `router`'s version."""
+    first, last = data_window(inputs)
+    since = since or first
+    until = until or last
+    if since > until:
+        raise ValueError(f"the window starts ({since}) after it ends ({until})")
+    fields = check_group_fields(tuple(by or DEFAULT_GROUP_FIELDS), inputs.dp.frame)
+    rows, frame = scored_rows(router, inputs, since, until)
+    dp_frame = inputs.dp.frame
+    starts = dp_frame.loc[
+        (dp_frame["kind"] == SERVICE_START).to_numpy()
+        & ~dp_frame["censored"].to_numpy(dtype=bool)
+        & in_window(dp_frame["decision_date"], since, until),
+        ["client_id", "decision_date", "action"],
+    ]
+    groups = {name: group_values(frame, name) for name in fields}
+    catalogue = router.catalogue
+    services = tuple(s.code for s in catalogue.services)
+    names = {a: {lang: catalogue.get(a).name[lang] for lang in LANGUAGES} for a in router.actions}
+    info = {
+        "learner": router.metadata.get("learner"),
+        "training_window": router.metadata.get("training_window"),
+        **dict(model or {}),
+    }
+    return service_report(
+        clients=inputs.clients,
+        episodes=inputs.episodes,
+        outcomes=inputs.outcomes,
+        starts=starts,
+        rows=rows,
+        groups=groups,
+        services=services,
+        service_names=names,
+        since=since,
+        until=until,
+        k=router.config.min_cell_size,
+        horizon_days=router.config.horizon_days,
+        target=router.config.target,
+        n_boot=n_boot,
+        seed=int(getattr(router.config, "seed", 0)),
+        model=info,
+        policy=policy,
+        extract_date=inputs.dp.extract_date,
+    )
+
+
+def write_service_report(out_dir: str | Path, report: Mapping[str, Any]) -> dict[str, Path]:
+    """Write services.json and services.html to `out_dir`; return their paths."""
+    from training.reports.build import to_json
+    from training.reports.services_page import render_services_html
+
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    texts = {SERVICES_JSON: to_json(report), SERVICES_HTML: render_services_html(report, "fi")}
+    paths: dict[str, Path] = {}
+    for name, text in texts.items():
+        path = folder / name
+        path.write_text(text, encoding="utf-8")
+        paths[name] = path
+    return paths
