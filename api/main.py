@@ -28,6 +28,7 @@ from api.console.views import install_console
 from api.decisions.views import router as decisions_router
 from api.deps import ROLES_KEY, validation_handler
 from api.docs import install_docs
+from api.gate import Gate
 from api.health.views import router as health_router
 from api.info.views import router as info_router
 from api.logs import bind_request_ids
@@ -153,6 +154,8 @@ def create_app(
     problems.install(app)
     # a refused body is answered only after the caller is checked (api.deps)
     app.add_exception_handler(RequestValidationError, validation_handler)
+    # Added first, so it runs inside PolkuMiddleware (request id, size limit, log line).
+    app.add_middleware(Gate)
     app.add_middleware(
         PolkuMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.problems import MEDIA_TYPE, problem_schema_example
+from api.problems import MAX_ERRORS, MEDIA_TYPE, problem_schema_example
 
 _TEXT = {
     400: ("bad-request", "Bad request", "the body is not valid JSON"),
@@ -82,6 +82,12 @@ PROBLEM_SCHEMA: dict[str, Any] = {
                 },
                 "required": ["location", "field", "message", "code"],
             },
+        },
+        "errors_total": {
+            "type": "integer",
+            "description": "how many fields failed, when errors lists only the first "
+            + str(MAX_ERRORS),
+            "examples": [2900],
         },
     },
     "required": ["type", "title", "status", "detail", "request_id"],

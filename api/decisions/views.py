@@ -20,10 +20,11 @@ from api.decisions.service import decision_out, record_decision, visible_unit
 from api.deps import CallerDep, EngineDep, access
 from api.problems import Problem
 from api.responses import AUTHENTICATED, problems
+from api.routing import LargeBodiesOffLoop
 from api.storage.decisions import get_decision, list_decisions
 from api.storage.engine import read_transaction
 
-router = APIRouter(prefix="/v1", tags=["decisions"])
+router = APIRouter(prefix="/v1", tags=["decisions"], route_class=LargeBodiesOffLoop)
 
 Cursor = Annotated[
     str | None,

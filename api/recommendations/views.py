@@ -32,13 +32,14 @@ from api.recommendations.schemas import (
 from api.recommendations.service import answer_checked
 from api.recommendations.stored import find_event, stored_answer
 from api.responses import AUTHENTICATED, problems
+from api.routing import LargeBodiesOffLoop
 from api.serving import ModelHolder
 from api.settings import Settings
 from api.storage.control import control_state
 from api.storage.engine import read_transaction, writer_busy
 from model.vocab import LANGUAGES
 
-router = APIRouter(prefix="/v1", tags=["recommendations"])
+router = APIRouter(prefix="/v1", tags=["recommendations"], route_class=LargeBodiesOffLoop)
 
 ROLES = frozenset({Role.caseworker})
 RequestId = Annotated[
