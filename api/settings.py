@@ -13,6 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -113,8 +114,8 @@ def production_problems(settings: Settings) -> list[str]:
         problems.append("POLKU_ALLOW_DEMO_KEYS must be false (demo keys are printed in the clear)")
     url = make_url(settings.sqlalchemy_url)
     if url.get_backend_name() == "sqlite":
-        database = url.database or ""
-        if database in ("", ":memory:") or "mode=memory" in str(url):
+        database = sqlite_file(url.database or "")
+        if database is None or "mode=memory" in str(url):
             problems.append("the database is in memory: decisions would be lost")
         elif _volatile(Path(database)):
             problems.append("the SQLite database is in a temporary folder: decisions would be lost")
@@ -135,6 +136,22 @@ def production_problems(settings: Settings) -> list[str]:
     if settings.log_level.upper() == "DEBUG":
         problems.append("POLKU_LOG_LEVEL=DEBUG logs library internals (SQL parameters)")
     return problems
+
+
+def sqlite_file(database: str) -> str | None:
+    """The file of a SQLite URL's database part; None for a database in memory.
+
+    A ``file:`` URI filename (``sqlite:///file:/srv/polku.db?uri=true``) is
+    read as the path it names, ``file::memory:`` and an empty name as memory.
+    """
+    if database.startswith("file:"):
+        path = unquote(database.removeprefix("file:").split("?", 1)[0].split("#", 1)[0])
+        if path.startswith("//"):  # file://host/path: the authority is empty or localhost
+            path = "/" + path[2:].split("/", 1)[-1] if "/" in path[2:] else ""
+        database = path
+    if database in ("", ":memory:"):
+        return None
+    return database
 
 
 def _volatile(path: Path) -> bool:
