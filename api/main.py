@@ -118,6 +118,9 @@ def create_app(
         version=API_VERSION,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # A path with a stray slash is not found (404). Starlette's redirect to the
+        # other form would be built from the Host header, which the caller chooses.
+        redirect_slashes=False,
         docs_url=None,  # api.docs serves them with local assets
         redoc_url=None,
         openapi_tags=[
