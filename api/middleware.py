@@ -9,6 +9,11 @@
   ``form_paths`` (the console) a form's body is taken instead.
 - One log line per request: method, route template, status, milliseconds.
   The raw path and query string are never logged.
+- Every answer says ``X-Content-Type-Options: nosniff``; an answer of the
+  API proper (``/v1/``: recommendations, decisions, the audit log, all of
+  which may hold client data) is never cached (``Cache-Control: no-store``);
+  an HTML answer without a Content-Security-Policy of its own (the reports)
+  gets `REPORT_CSP`: no script, styles inline, nothing fetched.
 """
 
 from __future__ import annotations
@@ -28,6 +33,25 @@ from api.problems import INTERNAL, MEDIA_TYPE, TYPE_PREFIX, log_internal
 logger = logging.getLogger(__name__)
 
 _BODY_METHODS: Final = {b"POST", b"PUT", b"PATCH", "POST", "PUT", "PATCH"}
+REPORT_CSP: Final = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def safety_headers(path: str, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """`headers` with the ones every answer of `path` carries (see the module's text)."""
+    names = {name.lower() for name, _ in headers}
+    out = list(headers)
+    if b"x-content-type-options" not in names:
+        out.append((b"x-content-type-options", b"nosniff"))
+    if path.startswith("/v1/") and b"cache-control" not in names:
+        out.append((b"cache-control", b"no-store"))
+    if b"content-security-policy" not in names:
+        media = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+        if media.split(b";", 1)[0].strip().lower() == b"text/html":
+            out.append((b"content-security-policy", REPORT_CSP.encode()))
+    return out
 
 
 def _is_json(content_type: str) -> bool:
@@ -59,12 +83,13 @@ class PolkuMiddleware:
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status: dict[str, Any] = {"code": 500, "started": False}
+        path = str(scope.get("path", ""))
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 status["started"] = True
-                headers = list(message.get("headers", []))
+                headers = safety_headers(path, list(message.get("headers", [])))
                 headers.append((b"x-request-id", request_id.encode()))
                 message = {**message, "headers": headers}
             await send(message)
