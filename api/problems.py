@@ -192,14 +192,17 @@ def _paths(errors: Sequence[FieldError]) -> str:
     return ", ".join(shown(e) for e in errors[:20])
 
 
+MALFORMED_JSON: Final = Problem(
+    400, "malformed-json", "The body is not valid JSON", "send the body as a JSON document"
+)
+
+
 def request_validation_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     raw = exc.errors()
     errors = field_errors(raw[:MAX_ERRORS])
     if any(e.get("type") == "json_invalid" for e in raw):
-        problem = Problem(
-            400, "malformed-json", "The body is not valid JSON", "send the body as a JSON document"
-        )
+        problem = MALFORMED_JSON
     else:
         problem = validation_problem(errors, total=len(raw))
     logger.info(
@@ -226,6 +229,10 @@ def problem_handler(request: Request, exc: Exception) -> Response:
 
 def _http_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError):
+        # FastAPI's "error parsing the body": a number too long for Python (over
+        # 4300 digits), bytes that are not UTF-8, nesting deeper than the parser goes.
+        return problem_response(request, MALFORMED_JSON)
     kind, title = _STATUS_KINDS.get(exc.status_code, ("http-error", "HTTP error"))
     detail = exc.detail if isinstance(exc.detail, str) else title
     headers = dict(exc.headers or {})
