@@ -1,6 +1,8 @@
 """The gate in front of every `/v1/` route: who calls, checked before the body is read.
 
-A request to the API proper (``/v1/...``) is authenticated from its
+A request to the API proper (``/v1/...``) is first held to the limits of
+`api.limits` (429 with Retry-After: an address with too many failed keys
+this minute, a key over its request rate), and authenticated from its
 ``Authorization`` header alone, before FastAPI receives, parses or
 validates a byte of its body: a caller without a valid key costs one key
 lookup, whatever it sends. The caller found is kept in the request's state,
@@ -24,9 +26,10 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import Caller, authenticate
+from api.limits import Limits, retry_after
 from api.problems import Problem, database_error, problem_handler
 from api.settings import Settings
 
@@ -76,7 +79,13 @@ class Gate:
             return
         state = scope["app"].state
         settings: Settings = state.settings
+        limits: Limits = state.limits
         request = Request(scope)
+        address = request.client.host if request.client else "-"
+        waited = limits.failures.wait(address)
+        if waited:
+            await self._refuse(request, too_many("failed authentications", waited), scope, send)
+            return
         key = bearer_key(request.headers.get("authorization"))
         try:
             caller = await find_caller(state.engine, key, settings) if key is not None else None
@@ -84,7 +93,29 @@ class Gate:
             await database_error(request, exc)(scope, receive, send)
             return
         if caller is None:
-            await problem_handler(request, unauthenticated())(scope, receive, send)
+            limits.failures.failed(address)
+            await self._refuse(request, unauthenticated(), scope, send)
+            return
+        waited = limits.keys.wait(caller.key_id)
+        if waited:
+            await self._refuse(request, too_many("requests with this key", waited), scope, send)
             return
         scope.setdefault("state", {})[CALLER_STATE] = caller
         await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _refuse(request: Request, problem: Problem, scope: Scope, send: Send) -> None:
+        async def nothing() -> Message:  # the body is never read
+            return {"type": "http.disconnect"}
+
+        await problem_handler(request, problem)(scope, nothing, send)
+
+
+def too_many(what: str, waited: float) -> Problem:
+    return Problem(
+        429,
+        "rate-limited",
+        "Too many requests",
+        f"too many {what} from this caller; retry after the time in Retry-After",
+        headers={"Retry-After": retry_after(waited)},
+    )

@@ -31,6 +31,7 @@ from api.docs import install_docs
 from api.gate import Gate
 from api.health.views import router as health_router
 from api.info.views import router as info_router
+from api.limits import AuditGrowth, FailureWindow, KeyRate, Limits
 from api.logs import bind_request_ids
 from api.middleware import PolkuMiddleware
 from api.openapi import install_openapi
@@ -133,6 +134,11 @@ def create_app(
         ],
     )
     app.state.settings = settings
+    app.state.limits = Limits(
+        keys=KeyRate(settings.key_requests_per_second),
+        failures=FailureWindow(settings.auth_failures_per_minute),
+        audit=AuditGrowth(settings.audit_alert_per_minute),
+    )
     app.state.fairness_pages = {}  # the fairness page of the loaded model
     app.state.recommendations_in_flight = 0  # on this worker (api.recommendations.views)
     _require_access_rules(ROUTERS)

@@ -15,6 +15,7 @@ _TEXT = {
     413: ("body-too-large", "Request body too large", "the body is larger than 262144 bytes"),
     415: ("unsupported-media-type", "Unsupported media type", "send the body as JSON"),
     422: ("validation", "The request is not valid", "fix the fields listed in errors"),
+    429: ("rate-limited", "Too many requests", "retry after the time in Retry-After"),
     503: ("model-unavailable", "No model is being served", "retry later"),
 }
 
@@ -112,4 +113,4 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 # Every authenticated route can answer these.
-AUTHENTICATED = (400, 401, 403, 413, 415, 422)
+AUTHENTICATED = (400, 401, 403, 413, 415, 422, 429)

@@ -20,6 +20,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 MIN_RETENTION_DAYS = 183  # six months
+# Production defaults of the request limits (development has none, so that
+# benchmarks and tests run unthrottled).
+PRODUCTION_KEY_RATE_LIMIT = 20.0
+PRODUCTION_AUTH_FAILURE_LIMIT = 30
 _VOLATILE_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run")
 
 
@@ -90,12 +94,44 @@ class Settings(BaseSettings):
         default=8, ge=1, le=24, description="the console signs out this long after sign-in"
     )
     log_level: str = Field(default="INFO", description="level of the polku and api loggers")
+    key_rate_limit: float | None = Field(
+        default=None,
+        ge=0,
+        description="requests per second per key, per worker (0: no limit); "
+        f"unset: none in development, {PRODUCTION_KEY_RATE_LIMIT:g} in production",
+    )
+    auth_failure_limit: int | None = Field(
+        default=None,
+        ge=0,
+        description="failed authentications per minute per client address, per worker "
+        f"(0: no limit); unset: none in development, {PRODUCTION_AUTH_FAILURE_LIMIT} in production",
+    )
+    max_decisions_per_recommendation: int = Field(
+        default=20, ge=1, description="decisions (corrections included) one recommendation takes"
+    )
+    audit_alert_per_minute: int = Field(
+        default=600,
+        ge=0,
+        description="log a warning when a worker writes more audit events in a minute (0: never)",
+    )
 
     @property
     def sqlalchemy_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'polku.db').as_posix()}"
+
+    @property
+    def key_requests_per_second(self) -> float:
+        if self.key_rate_limit is not None:
+            return self.key_rate_limit
+        return PRODUCTION_KEY_RATE_LIMIT if self.env == "production" else 0.0
+
+    @property
+    def auth_failures_per_minute(self) -> int:
+        if self.auth_failure_limit is not None:
+            return self.auth_failure_limit
+        return PRODUCTION_AUTH_FAILURE_LIMIT if self.env == "production" else 0
 
     @model_validator(mode="after")
     def _refuse_insecure_in_production(self) -> Settings:

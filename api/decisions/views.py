@@ -17,7 +17,7 @@ from api.decisions.schemas import (
     DecisionRequest,
 )
 from api.decisions.service import decision_out, record_decision, visible_unit
-from api.deps import CallerDep, EngineDep, access
+from api.deps import CallerDep, EngineDep, SettingsDep, access
 from api.problems import FieldError, Problem, validation_problem
 from api.responses import AUTHENTICATED, problems
 from api.routing import LargeBodiesOffLoop
@@ -58,13 +58,14 @@ Until = Annotated[
     status_code=201,
     response_model=DecisionOut,
     summary="Record the caseworker's decision on a recommendation",
-    responses=problems(*AUTHENTICATED, 404, 503),
+    responses=problems(*AUTHENTICATED, 404, 409, 503),
     **access(Role.caseworker),
 )
 def post_decision(
     body: DecisionRequest,
     caller: CallerDep,
     engine: EngineDep,
+    settings: SettingsDep,
     idempotency_key: Annotated[
         str,
         Header(
@@ -83,7 +84,11 @@ def post_decision(
     are paused.
     """
     answer, replayed = record_decision(
-        body, caller=caller, idempotency_key=idempotency_key, engine=engine
+        body,
+        caller=caller,
+        idempotency_key=idempotency_key,
+        engine=engine,
+        max_decisions=settings.max_decisions_per_recommendation,
     )
     headers = {"Location": f"/v1/decisions/{answer['decision_id']}"}
     if replayed:

@@ -124,6 +124,7 @@ def _answer(
         engine=engine,
         request_id=request.state.request_id,
     )
+    request.app.state.limits.audit.written()
     return Response(orjson.dumps(answer), media_type="application/json")
 
 
