@@ -168,6 +168,7 @@ def create_app(
     app.add_middleware(
         PolkuMiddleware,
         max_body_bytes=settings.max_body_bytes,
+        max_header_bytes=settings.max_header_bytes,
         form_paths=(CONSOLE_PREFIX + "/",),
     )
     return app

@@ -3,6 +3,9 @@
 - Every request gets a fresh server-side id (UUID 4): in `request.state`,
   in the logging context, in the ``X-Request-ID`` answer header and in every
   problem body. A recommendation's `request_id` is this id.
+- A request line and headers over ``POLKU_MAX_HEADER_BYTES`` are refused
+  with 431 (`polku serve` also closes a connection whose head grows past it
+  before it is complete: api.connections).
 - Bodies over ``POLKU_MAX_BODY_BYTES`` are refused with 413 before they are
   read (by Content-Length) or as soon as the limit is passed (chunked).
 - A body that is not JSON (by Content-Type) is refused with 415; under
@@ -68,10 +71,16 @@ def _is_form(content_type: str) -> bool:
 
 class PolkuMiddleware:
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, form_paths: tuple[str, ...] = ()
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_header_bytes: int = 16_384,
+        form_paths: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_header_bytes = max_header_bytes
         self.form_paths = form_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -150,7 +159,17 @@ class PolkuMiddleware:
         )
 
     def _refusal(self, scope: Scope) -> tuple[int, str, str, str] | None:
-        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        raw_headers = scope.get("headers", [])
+        head = len(scope.get("raw_path") or b"") + len(scope.get("query_string", b""))
+        head += sum(len(name) + len(value) + 4 for name, value in raw_headers)
+        if head > self.max_header_bytes:
+            return (
+                431,
+                "headers-too-large",
+                "Request header fields too large",
+                f"the request line and headers are larger than {self.max_header_bytes} bytes",
+            )
+        headers = {k.lower(): v for k, v in raw_headers}
         length_text = headers.get(b"content-length")
         if length_text is not None:
             try:

@@ -109,6 +109,22 @@ class Settings(BaseSettings):
     max_decisions_per_recommendation: int = Field(
         default=20, ge=1, description="decisions (corrections included) one recommendation takes"
     )
+    max_header_bytes: int = Field(
+        default=16_384,
+        ge=1024,
+        description="a request line and headers over this get 431 (or the connection closed)",
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="polku serve: a connection must send a whole request head within this",
+    )
+    idle_timeout_seconds: int = Field(
+        default=5, ge=1, description="polku serve: close a kept-alive connection idle this long"
+    )
+    max_connections: int = Field(
+        default=512, ge=1, description="polku serve: connections one worker holds at most"
+    )
     audit_alert_per_minute: int = Field(
         default=600,
         ge=0,
