@@ -33,8 +33,14 @@ FIGURE_LABELS: Final[dict[str, dict[str, str]]] = {
     "dr_value": {"fi": "V_rec, kaksoisrobusti arvio", "en": "V_rec, doubly robust estimate"},
     "dr_low": {"fi": "… 95 %:n välin alaraja", "en": "… 95% interval, low"},
     "dr_high": {"fi": "… 95 %:n välin yläraja", "en": "… 95% interval, high"},
-    "agreement_at_1": {"fi": "Sama kuin asiantuntijan valinta (1. sija)", "en": "Agreement with caseworkers at rank 1"},
-    "agreement_at_3": {"fi": "Asiantuntijan valinta kolmen joukossa", "en": "Agreement with caseworkers in the top 3"},
+    "agreement_at_1": {
+        "fi": "Sama kuin asiantuntijan valinta (1. sija)",
+        "en": "Agreement with caseworkers at rank 1",
+    },
+    "agreement_at_3": {
+        "fi": "Asiantuntijan valinta kolmen joukossa",
+        "en": "Agreement with caseworkers in the top 3",
+    },
     "auc": {"fi": "ROC AUC", "en": "ROC AUC"},
     "brier": {"fi": "Brier-pistemäärä", "en": "Brier score"},
     "ece": {"fi": "Kalibrointivirhe (ECE)", "en": "Expected calibration error"},
@@ -202,6 +208,25 @@ HUMAN_OVERSIGHT: Final = {
             "POST /v1/admin/resume."
         ),
     },
+    "audit": {
+        "endpoint": "GET /v1/audit",
+        "fi": (
+            "Arvioija (rooli evaluator) lukee kaikkien yksiköiden suositukset ja päätökset "
+            "pseudonyymeine asiakastunnuksineen ja piirteineen, mutta ei kommentteja. Koko kunnan "
+            "näkymä tarvitaan, koska valvonta vertaa yksiköitä ja ryhmiä keskenään (oikeudenmukaisuus, "
+            "ohitusten osuus, mallin ajautuminen) ja liittää myöhemmät tulokset suosituksiin "
+            "asiakastunnuksella; yhden yksikön näkymästä erot eivät näy. Siksi arvioijan avaimia "
+            "annetaan vain valvontaa tekeville."
+        ),
+        "en": (
+            "An evaluator (role evaluator) reads every unit's recommendations and decisions, with "
+            "pseudonymous client ids and features, but not comments. Oversight needs the whole "
+            "municipality: it compares units and groups with one another (fairness, override "
+            "rates, drift) and joins later outcomes to recommendations by client id, and one "
+            "unit's view would hide the differences. Evaluator keys are therefore given only to "
+            "those who do this oversight."
+        ),
+    },
 }
 
 SELECTION_TEXT: Final = {
@@ -222,7 +247,9 @@ SELECTION_TEXT: Final = {
 
 def _figures(values: Mapping[str, Any] | None) -> dict[str, Any]:
     values = dict(values or {})
-    out: dict[str, Any] = {key: json_value(values.get(key)) for key in EVALUATION_FIGURES if key in values}
+    out: dict[str, Any] = {
+        key: json_value(values.get(key)) for key in EVALUATION_FIGURES if key in values
+    }
     return out
 
 
@@ -233,8 +260,16 @@ def fairness_summary(report: Mapping[str, Any] | None) -> dict[str, Any] | None:
     headline = [
         {
             key: item.get(key)
-            for key in ("attribute", "verdict", "gap_history", "gap_recommended", "change",
-                        "change_low", "change_high", "text")
+            for key in (
+                "attribute",
+                "verdict",
+                "gap_history",
+                "gap_recommended",
+                "change",
+                "change_low",
+                "change_high",
+                "text",
+            )
         }
         for item in report.get("headline", [])
     ]
@@ -251,7 +286,14 @@ def fairness_summary(report: Mapping[str, Any] | None) -> dict[str, Any] | None:
         "min_cell_size": (report.get("suppression") or {}).get("k"),
         "overall": {
             key: (report.get("overall") or {}).get(key)
-            for key in ("v_hist", "v_rec", "expected_gain", "gain_low", "gain_high", "override_rate")
+            for key in (
+                "v_hist",
+                "v_rec",
+                "expected_gain",
+                "gain_low",
+                "gain_high",
+                "override_rate",
+            )
         },
     }
 
@@ -290,7 +332,8 @@ def build_model_card(
     used = list(features_used)
     protected = list(protected_attributes)
     validation_values = {
-        name: json_value((figures or {}).get(selection_metric)) for name, figures in (validation or {}).items()
+        name: json_value((figures or {}).get(selection_metric))
+        for name, figures in (validation or {}).items()
     }
     card: dict[str, Any] = {
         "kind": CARD_KIND,
@@ -322,10 +365,15 @@ def build_model_card(
             "chosen": chosen,
             "selection_metric": selection_metric,
             "validation": validation_values,
-            "why": dict(SELECTION_TEXT.get(selection_metric, {
-                "fi": f"Valittu validointiasiakkaiden mittarilla {selection_metric}.",
-                "en": f"Chosen by {selection_metric} on the validation clients.",
-            })),
+            "why": dict(
+                SELECTION_TEXT.get(
+                    selection_metric,
+                    {
+                        "fi": f"Valittu validointiasiakkaiden mittarilla {selection_metric}.",
+                        "en": f"Chosen by {selection_metric} on the validation clients.",
+                    },
+                )
+            ),
         },
         "evaluation": _figures(evaluation),
         "evaluation_basis": "truth" if has_truth else "observed",
@@ -448,4 +496,8 @@ def sensitivity_card(
 
 def sensitivity_limitation(section: Mapping[str, Any]) -> dict[str, str]:
     """A limitation entry carrying the sensitivity section's words (rendered with the others)."""
-    return {"id": "hidden_confounding_sensitivity", "fi": str(section["fi"]), "en": str(section["en"])}
+    return {
+        "id": "hidden_confounding_sensitivity",
+        "fi": str(section["fi"]),
+        "en": str(section["en"]),
+    }
