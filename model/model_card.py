@@ -33,14 +33,8 @@ FIGURE_LABELS: Final[dict[str, dict[str, str]]] = {
     "dr_value": {"fi": "V_rec, kaksoisrobusti arvio", "en": "V_rec, doubly robust estimate"},
     "dr_low": {"fi": "… 95 %:n välin alaraja", "en": "… 95% interval, low"},
     "dr_high": {"fi": "… 95 %:n välin yläraja", "en": "… 95% interval, high"},
-    "agreement_at_1": {
-        "fi": "Sama kuin asiantuntijan valinta (1. sija)",
-        "en": "Agreement with caseworkers at rank 1",
-    },
-    "agreement_at_3": {
-        "fi": "Asiantuntijan valinta kolmen joukossa",
-        "en": "Agreement with caseworkers in the top 3",
-    },
+    "agreement_at_1": {"fi": "Sama kuin asiantuntijan valinta (1. sija)", "en": "Agreement with caseworkers at rank 1"},
+    "agreement_at_3": {"fi": "Asiantuntijan valinta kolmen joukossa", "en": "Agreement with caseworkers in the top 3"},
     "auc": {"fi": "ROC AUC", "en": "ROC AUC"},
     "brier": {"fi": "Brier-pistemäärä", "en": "Brier score"},
     "ece": {"fi": "Kalibrointivirhe (ECE)", "en": "Expected calibration error"},
@@ -247,9 +241,7 @@ SELECTION_TEXT: Final = {
 
 def _figures(values: Mapping[str, Any] | None) -> dict[str, Any]:
     values = dict(values or {})
-    out: dict[str, Any] = {
-        key: json_value(values.get(key)) for key in EVALUATION_FIGURES if key in values
-    }
+    out: dict[str, Any] = {key: json_value(values.get(key)) for key in EVALUATION_FIGURES if key in values}
     return out
 
 
@@ -260,16 +252,8 @@ def fairness_summary(report: Mapping[str, Any] | None) -> dict[str, Any] | None:
     headline = [
         {
             key: item.get(key)
-            for key in (
-                "attribute",
-                "verdict",
-                "gap_history",
-                "gap_recommended",
-                "change",
-                "change_low",
-                "change_high",
-                "text",
-            )
+            for key in ("attribute", "verdict", "gap_history", "gap_recommended", "change",
+                        "change_low", "change_high", "text")
         }
         for item in report.get("headline", [])
     ]
@@ -286,14 +270,7 @@ def fairness_summary(report: Mapping[str, Any] | None) -> dict[str, Any] | None:
         "min_cell_size": (report.get("suppression") or {}).get("k"),
         "overall": {
             key: (report.get("overall") or {}).get(key)
-            for key in (
-                "v_hist",
-                "v_rec",
-                "expected_gain",
-                "gain_low",
-                "gain_high",
-                "override_rate",
-            )
+            for key in ("v_hist", "v_rec", "expected_gain", "gain_low", "gain_high", "override_rate")
         },
     }
 
@@ -332,8 +309,7 @@ def build_model_card(
     used = list(features_used)
     protected = list(protected_attributes)
     validation_values = {
-        name: json_value((figures or {}).get(selection_metric))
-        for name, figures in (validation or {}).items()
+        name: json_value((figures or {}).get(selection_metric)) for name, figures in (validation or {}).items()
     }
     card: dict[str, Any] = {
         "kind": CARD_KIND,
@@ -365,15 +341,10 @@ def build_model_card(
             "chosen": chosen,
             "selection_metric": selection_metric,
             "validation": validation_values,
-            "why": dict(
-                SELECTION_TEXT.get(
-                    selection_metric,
-                    {
-                        "fi": f"Valittu validointiasiakkaiden mittarilla {selection_metric}.",
-                        "en": f"Chosen by {selection_metric} on the validation clients.",
-                    },
-                )
-            ),
+            "why": dict(SELECTION_TEXT.get(selection_metric, {
+                "fi": f"Valittu validointiasiakkaiden mittarilla {selection_metric}.",
+                "en": f"Chosen by {selection_metric} on the validation clients.",
+            })),
         },
         "evaluation": _figures(evaluation),
         "evaluation_basis": "truth" if has_truth else "observed",
@@ -496,8 +467,4 @@ def sensitivity_card(
 
 def sensitivity_limitation(section: Mapping[str, Any]) -> dict[str, str]:
     """A limitation entry carrying the sensitivity section's words (rendered with the others)."""
-    return {
-        "id": "hidden_confounding_sensitivity",
-        "fi": str(section["fi"]),
-        "en": str(section["en"]),
-    }
+    return {"id": "hidden_confounding_sensitivity", "fi": str(section["fi"]), "en": str(section["en"])}
