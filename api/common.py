@@ -70,9 +70,14 @@ def _iso_datetime(value: Any) -> Any:
     if not isinstance(value, str) or not _ISO_DATETIME.fullmatch(value):
         raise ValueError("a time is written in ISO 8601, e.g. 2024-05-01T00:00:00Z")
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ValueError("not a valid date and time (ISO 8601)") from None
+    try:
+        as_utc(parsed)  # 0001-01-01T00:00:00+01:00 lies before the first representable UTC time
+    except OverflowError:
+        raise ValueError("the time in UTC lies outside the years 1 to 9999") from None
+    return parsed
 
 
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]

@@ -6,22 +6,21 @@ lifespan, never at import time) through these aliases: `SettingsDep`,
 
 The dependencies that only read the app's state are `async def`: FastAPI
 runs a plain `def` dependency in the thread pool, and those hops were a
-measurable part of a request (bench/serve.py); `_caller` reads the database
-and stays a plain `def`.
+measurable part of a request (bench/serve.py).
 
 Every route declares who may call it with `access(...)`, which adds the role
 check and records the rule in the OpenAPI document (``x-polku-roles``).
 `api.main.create_app` refuses to build an app with a route that has no rule,
 and `tests/api/test_access.py` checks every route against every role.
 
-The busiest route, POST /v1/recommendations, checks its caller itself
-(`access(..., in_route=True)` and `check_caller`): in the thread that does
-its work, in the same read transaction as the pause switch. A dependency
-that reads the database costs a thread hop and a transaction of its own,
-about a tenth of that request. The order a caller sees stays the same
-(401, 403, unknown query parameter, then the body): a body FastAPI refuses
-before the route runs goes through `validation_handler`, which checks the
-caller first.
+Who calls is found by `api.gate` before the body is read, for every
+`/v1/` route; `CallerDep` takes the caller it found (and checks the key
+itself only for a route outside the gate). The busiest route, POST
+/v1/recommendations, checks its caller's role itself (`access(...,
+in_route=True)` and `check_caller`), in the thread that does its work. The
+order a caller sees stays the same (401, 403, unknown query parameter, then
+the body): a body FastAPI refuses before the route runs goes through
+`validation_handler`, which checks the role first.
 """
 
 from __future__ import annotations
@@ -35,8 +34,10 @@ from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy import Connection, Engine
+from starlette.concurrency import run_in_threadpool
 
 from api.auth import Caller, Role, authenticate_on
+from api.gate import caller_of, unauthenticated
 from api.problems import (
     FieldError,
     Problem,
@@ -84,13 +85,7 @@ BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
 def _unauthenticated() -> Problem:
-    return Problem(
-        401,
-        "unauthenticated",
-        "Authentication required",
-        "send a valid, unrevoked API key as 'Authorization: Bearer <key>'",
-        headers={"WWW-Authenticate": "Bearer"},
-    )
+    return unauthenticated()
 
 
 def _forbidden(roles: frozenset[Role]) -> Problem:
@@ -103,10 +98,15 @@ def _forbidden(roles: frozenset[Role]) -> Problem:
 
 
 def _authenticated(
-    connection: Connection, credentials: HTTPAuthorizationCredentials | None, settings: Settings
+    connection: Connection,
+    credentials: HTTPAuthorizationCredentials | None,
+    settings: Settings,
+    request: Request | None = None,
 ) -> Caller:
-    """The caller of a bearer key, or 401."""
-    caller = None
+    """The caller the gate found, else the caller of a bearer key; or 401."""
+    caller = caller_of(request.scope) if request is not None else None
+    if caller is not None:
+        return caller
     if credentials is not None and credentials.scheme.lower() == "bearer":
         caller = authenticate_on(
             connection, credentials.credentials, allow_demo=settings.allow_demo_keys
@@ -116,7 +116,18 @@ def _authenticated(
     return caller
 
 
-def _caller(engine: EngineDep, settings: SettingsDep, credentials: BearerDep) -> Caller:
+async def _caller(
+    request: Request, engine: EngineDep, settings: SettingsDep, credentials: BearerDep
+) -> Caller:
+    caller = caller_of(request.scope)
+    if caller is not None:
+        return caller
+    return await run_in_threadpool(_caller_from_key, engine, settings, credentials)
+
+
+def _caller_from_key(
+    engine: Engine, settings: Settings, credentials: HTTPAuthorizationCredentials | None
+) -> Caller:
     with read_transaction(engine) as connection:
         return _authenticated(connection, credentials, settings)
 
@@ -137,7 +148,7 @@ def check_caller(
     an unknown query parameter; in that order, inside `connection`'s
     transaction.
     """
-    caller = _authenticated(connection, credentials, settings)
+    caller = _authenticated(connection, credentials, settings, request)
     if caller.role not in roles:
         raise _forbidden(roles)
     _check_query(request)

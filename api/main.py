@@ -28,8 +28,10 @@ from api.console.views import install_console
 from api.decisions.views import router as decisions_router
 from api.deps import ROLES_KEY, validation_handler
 from api.docs import install_docs
+from api.gate import Gate
 from api.health.views import router as health_router
 from api.info.views import router as info_router
+from api.limits import AuditGrowth, FailureWindow, KeyRate, Limits
 from api.logs import bind_request_ids
 from api.middleware import PolkuMiddleware
 from api.openapi import install_openapi
@@ -117,6 +119,9 @@ def create_app(
         version=API_VERSION,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # A path with a stray slash is not found (404). Starlette's redirect to the
+        # other form would be built from the Host header, which the caller chooses.
+        redirect_slashes=False,
         docs_url=None,  # api.docs serves them with local assets
         redoc_url=None,
         openapi_tags=[
@@ -129,6 +134,11 @@ def create_app(
         ],
     )
     app.state.settings = settings
+    app.state.limits = Limits(
+        keys=KeyRate(settings.key_requests_per_second),
+        failures=FailureWindow(settings.auth_failures_per_minute),
+        audit=AuditGrowth(settings.audit_alert_per_minute),
+    )
     app.state.fairness_pages = {}  # the fairness page of the loaded model
     app.state.recommendations_in_flight = 0  # on this worker (api.recommendations.views)
     _require_access_rules(ROUTERS)
@@ -153,9 +163,12 @@ def create_app(
     problems.install(app)
     # a refused body is answered only after the caller is checked (api.deps)
     app.add_exception_handler(RequestValidationError, validation_handler)
+    # Added first, so it runs inside PolkuMiddleware (request id, size limit, log line).
+    app.add_middleware(Gate)
     app.add_middleware(
         PolkuMiddleware,
         max_body_bytes=settings.max_body_bytes,
+        max_header_bytes=settings.max_header_bytes,
         form_paths=(CONSOLE_PREFIX + "/",),
     )
     return app

@@ -3,12 +3,20 @@
 - Every request gets a fresh server-side id (UUID 4): in `request.state`,
   in the logging context, in the ``X-Request-ID`` answer header and in every
   problem body. A recommendation's `request_id` is this id.
+- A request line and headers over ``POLKU_MAX_HEADER_BYTES`` are refused
+  with 431 (`polku serve` also closes a connection whose head grows past it
+  before it is complete: api.connections).
 - Bodies over ``POLKU_MAX_BODY_BYTES`` are refused with 413 before they are
   read (by Content-Length) or as soon as the limit is passed (chunked).
 - A body that is not JSON (by Content-Type) is refused with 415; under
   ``form_paths`` (the console) a form's body is taken instead.
 - One log line per request: method, route template, status, milliseconds.
   The raw path and query string are never logged.
+- Every answer says ``X-Content-Type-Options: nosniff``; an answer of the
+  API proper (``/v1/``: recommendations, decisions, the audit log, all of
+  which may hold client data) is never cached (``Cache-Control: no-store``);
+  an HTML answer without a Content-Security-Policy of its own (the reports)
+  gets `REPORT_CSP`: no script, styles inline, nothing fetched.
 """
 
 from __future__ import annotations
@@ -28,6 +36,25 @@ from api.problems import INTERNAL, MEDIA_TYPE, TYPE_PREFIX, log_internal
 logger = logging.getLogger(__name__)
 
 _BODY_METHODS: Final = {b"POST", b"PUT", b"PATCH", "POST", "PUT", "PATCH"}
+REPORT_CSP: Final = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def safety_headers(path: str, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """`headers` with the ones every answer of `path` carries (see the module's text)."""
+    names = {name.lower() for name, _ in headers}
+    out = list(headers)
+    if b"x-content-type-options" not in names:
+        out.append((b"x-content-type-options", b"nosniff"))
+    if path.startswith("/v1/") and b"cache-control" not in names:
+        out.append((b"cache-control", b"no-store"))
+    if b"content-security-policy" not in names:
+        media = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+        if media.split(b";", 1)[0].strip().lower() == b"text/html":
+            out.append((b"content-security-policy", REPORT_CSP.encode()))
+    return out
 
 
 def _is_json(content_type: str) -> bool:
@@ -44,10 +71,16 @@ def _is_form(content_type: str) -> bool:
 
 class PolkuMiddleware:
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, form_paths: tuple[str, ...] = ()
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_header_bytes: int = 16_384,
+        form_paths: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_header_bytes = max_header_bytes
         self.form_paths = form_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -59,12 +92,13 @@ class PolkuMiddleware:
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status: dict[str, Any] = {"code": 500, "started": False}
+        path = str(scope.get("path", ""))
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 status["started"] = True
-                headers = list(message.get("headers", []))
+                headers = safety_headers(path, list(message.get("headers", [])))
                 headers.append((b"x-request-id", request_id.encode()))
                 message = {**message, "headers": headers}
             await send(message)
@@ -125,7 +159,17 @@ class PolkuMiddleware:
         )
 
     def _refusal(self, scope: Scope) -> tuple[int, str, str, str] | None:
-        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        raw_headers = scope.get("headers", [])
+        head = len(scope.get("raw_path") or b"") + len(scope.get("query_string", b""))
+        head += sum(len(name) + len(value) + 4 for name, value in raw_headers)
+        if head > self.max_header_bytes:
+            return (
+                431,
+                "headers-too-large",
+                "Request header fields too large",
+                f"the request line and headers are larger than {self.max_header_bytes} bytes",
+            )
+        headers = {k.lower(): v for k, v in raw_headers}
         length_text = headers.get(b"content-length")
         if length_text is not None:
             try:

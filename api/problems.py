@@ -2,7 +2,9 @@
 
 Every error answer is ``application/problem+json`` with `type`, `title`,
 `status`, `detail` and the `request_id`; validation errors add `errors`, one
-entry per failing field with its location and path. Bodies never carry a
+entry per failing field with its location and path: the first `MAX_ERRORS`
+of them, with `errors_total` when there were more (a body of thousands of
+wrong fields gets a short answer, and costs little to refuse). Bodies never carry a
 stack trace, SQL, a file path or a submitted value: messages name fields and
 rules, and anything that looks like a personal identity code is blanked even
 in a field name.
@@ -37,6 +39,7 @@ logger = logging.getLogger(__name__)
 MEDIA_TYPE: Final = "application/problem+json"
 TYPE_PREFIX: Final = "urn:polku:problem:"
 HIDDEN: Final = "(not shown: looks like a personal identity code)"
+MAX_ERRORS: Final = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,7 @@ class Problem(Exception):
         detail: str,
         *,
         errors: Sequence[FieldError] = (),
+        errors_total: int | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
@@ -73,20 +77,26 @@ class Problem(Exception):
         self.kind = kind
         self.title = title
         self.detail = detail
-        self.errors = list(errors)
+        self.errors = list(errors[:MAX_ERRORS])
+        self.errors_total = max(errors_total or 0, len(errors))
         self.headers = dict(headers or {})
 
 
-def validation_problem(errors: Sequence[FieldError], detail: str | None = None) -> Problem:
+def validation_problem(
+    errors: Sequence[FieldError], detail: str | None = None, *, total: int | None = None
+) -> Problem:
+    """422 naming the fields of `errors` (the first `MAX_ERRORS`; `total`: how many in all)."""
+    total = max(total or 0, len(errors))
+    shown = errors[:MAX_ERRORS]
     fields = ", ".join(
-        sorted({f"{e.location}.{e.field}" if e.field else e.location for e in errors})
+        sorted({f"{e.location}.{e.field}" if e.field else e.location for e in shown})
     )
+    if detail is None:
+        detail = f"fix the fields listed in errors ({fields})"
+        if total > len(shown):
+            detail += f"; the first {len(shown)} of {total} errors are listed"
     return Problem(
-        422,
-        "validation",
-        "The request is not valid",
-        detail or f"fix the fields listed in errors ({fields})",
-        errors=errors,
+        422, "validation", "The request is not valid", detail, errors=shown, errors_total=total
     )
 
 
@@ -113,6 +123,8 @@ def problem_response(request: Request | None, problem: Problem) -> Response:
             {**e.as_dict(), "field": safe(e.field), "message": safe(e.message)}
             for e in problem.errors
         ]
+        if problem.errors_total > len(problem.errors):
+            body["errors_total"] = problem.errors_total
     return Response(
         orjson.dumps(body),
         status_code=problem.status,
@@ -180,15 +192,19 @@ def _paths(errors: Sequence[FieldError]) -> str:
     return ", ".join(shown(e) for e in errors[:20])
 
 
+MALFORMED_JSON: Final = Problem(
+    400, "malformed-json", "The body is not valid JSON", "send the body as a JSON document"
+)
+
+
 def request_validation_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = field_errors(exc.errors())
-    if any(e.code == "json_invalid" for e in errors):
-        problem = Problem(
-            400, "malformed-json", "The body is not valid JSON", "send the body as a JSON document"
-        )
+    raw = exc.errors()
+    errors = field_errors(raw[:MAX_ERRORS])
+    if any(e.get("type") == "json_invalid" for e in raw):
+        problem = MALFORMED_JSON
     else:
-        problem = validation_problem(errors)
+        problem = validation_problem(errors, total=len(raw))
     logger.info(
         "request refused: %s at %s",
         problem.kind,
@@ -213,6 +229,10 @@ def problem_handler(request: Request, exc: Exception) -> Response:
 
 def _http_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError):
+        # FastAPI's "error parsing the body": a number too long for Python (over
+        # 4300 digits), bytes that are not UTF-8, nesting deeper than the parser goes.
+        return problem_response(request, MALFORMED_JSON)
     kind, title = _STATUS_KINDS.get(exc.status_code, ("http-error", "HTTP error"))
     detail = exc.detail if isinstance(exc.detail, str) else title
     headers = dict(exc.headers or {})
@@ -286,6 +306,13 @@ def _dbapi_handler(request: Request, exc: Exception) -> Response:
     if isinstance(exc, OperationalError) or exc.connection_invalidated:
         return _database_handler(request, exc)
     return _internal(request, exc)
+
+
+def database_error(request: Request, exc: Exception) -> Response:
+    """The answer to a database error raised outside FastAPI's handlers (`api.gate`)."""
+    if isinstance(exc, DBAPIError):
+        return _dbapi_handler(request, exc)
+    return _database_handler(request, exc)
 
 
 def install(app: FastAPI) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.problems import MEDIA_TYPE, problem_schema_example
+from api.problems import MAX_ERRORS, MEDIA_TYPE, problem_schema_example
 
 _TEXT = {
     400: ("bad-request", "Bad request", "the body is not valid JSON"),
@@ -15,6 +15,7 @@ _TEXT = {
     413: ("body-too-large", "Request body too large", "the body is larger than 262144 bytes"),
     415: ("unsupported-media-type", "Unsupported media type", "send the body as JSON"),
     422: ("validation", "The request is not valid", "fix the fields listed in errors"),
+    429: ("rate-limited", "Too many requests", "retry after the time in Retry-After"),
     503: ("model-unavailable", "No model is being served", "retry later"),
 }
 
@@ -83,6 +84,12 @@ PROBLEM_SCHEMA: dict[str, Any] = {
                 "required": ["location", "field", "message", "code"],
             },
         },
+        "errors_total": {
+            "type": "integer",
+            "description": "how many fields failed, when errors lists only the first "
+            + str(MAX_ERRORS),
+            "examples": [2900],
+        },
     },
     "required": ["type", "title", "status", "detail", "request_id"],
 }
@@ -106,4 +113,4 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 # Every authenticated route can answer these.
-AUTHENTICATED = (400, 401, 403, 413, 415, 422)
+AUTHENTICATED = (400, 401, 403, 413, 415, 422, 429)

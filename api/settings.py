@@ -13,12 +13,17 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 MIN_RETENTION_DAYS = 183  # six months
+# Production defaults of the request limits (development has none, so that
+# benchmarks and tests run unthrottled).
+PRODUCTION_KEY_RATE_LIMIT = 20.0
+PRODUCTION_AUTH_FAILURE_LIMIT = 30
 _VOLATILE_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run")
 
 
@@ -89,12 +94,60 @@ class Settings(BaseSettings):
         default=8, ge=1, le=24, description="the console signs out this long after sign-in"
     )
     log_level: str = Field(default="INFO", description="level of the polku and api loggers")
+    key_rate_limit: float | None = Field(
+        default=None,
+        ge=0,
+        description="requests per second per key, per worker (0: no limit); "
+        f"unset: none in development, {PRODUCTION_KEY_RATE_LIMIT:g} in production",
+    )
+    auth_failure_limit: int | None = Field(
+        default=None,
+        ge=0,
+        description="failed authentications per minute per client address, per worker "
+        f"(0: no limit); unset: none in development, {PRODUCTION_AUTH_FAILURE_LIMIT} in production",
+    )
+    max_decisions_per_recommendation: int = Field(
+        default=20, ge=1, description="decisions (corrections included) one recommendation takes"
+    )
+    max_header_bytes: int = Field(
+        default=16_384,
+        ge=1024,
+        description="a request line and headers over this get 431 (or the connection closed)",
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="polku serve: a connection must send a whole request head within this",
+    )
+    idle_timeout_seconds: int = Field(
+        default=5, ge=1, description="polku serve: close a kept-alive connection idle this long"
+    )
+    max_connections: int = Field(
+        default=512, ge=1, description="polku serve: connections one worker holds at most"
+    )
+    audit_alert_per_minute: int = Field(
+        default=600,
+        ge=0,
+        description="log a warning when a worker writes more audit events in a minute (0: never)",
+    )
 
     @property
     def sqlalchemy_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'polku.db').as_posix()}"
+
+    @property
+    def key_requests_per_second(self) -> float:
+        if self.key_rate_limit is not None:
+            return self.key_rate_limit
+        return PRODUCTION_KEY_RATE_LIMIT if self.env == "production" else 0.0
+
+    @property
+    def auth_failures_per_minute(self) -> int:
+        if self.auth_failure_limit is not None:
+            return self.auth_failure_limit
+        return PRODUCTION_AUTH_FAILURE_LIMIT if self.env == "production" else 0
 
     @model_validator(mode="after")
     def _refuse_insecure_in_production(self) -> Settings:
@@ -113,8 +166,8 @@ def production_problems(settings: Settings) -> list[str]:
         problems.append("POLKU_ALLOW_DEMO_KEYS must be false (demo keys are printed in the clear)")
     url = make_url(settings.sqlalchemy_url)
     if url.get_backend_name() == "sqlite":
-        database = url.database or ""
-        if database in ("", ":memory:") or "mode=memory" in str(url):
+        database = sqlite_file(url.database or "")
+        if database is None or "mode=memory" in str(url):
             problems.append("the database is in memory: decisions would be lost")
         elif _volatile(Path(database)):
             problems.append("the SQLite database is in a temporary folder: decisions would be lost")
@@ -135,6 +188,22 @@ def production_problems(settings: Settings) -> list[str]:
     if settings.log_level.upper() == "DEBUG":
         problems.append("POLKU_LOG_LEVEL=DEBUG logs library internals (SQL parameters)")
     return problems
+
+
+def sqlite_file(database: str) -> str | None:
+    """The file of a SQLite URL's database part; None for a database in memory.
+
+    A ``file:`` URI filename (``sqlite:///file:/srv/polku.db?uri=true``) is
+    read as the path it names, ``file::memory:`` and an empty name as memory.
+    """
+    if database.startswith("file:"):
+        path = unquote(database.removeprefix("file:").split("?", 1)[0].split("#", 1)[0])
+        if path.startswith("//"):  # file://host/path: the authority is empty or localhost
+            path = "/" + path[2:].split("/", 1)[-1] if "/" in path[2:] else ""
+        database = path
+    if database in ("", ":memory:"):
+        return None
+    return database
 
 
 def _volatile(path: Path) -> bool:

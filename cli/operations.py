@@ -154,9 +154,11 @@ def serve(options: ServeOptions) -> None:
 
 
 def _uvicorn_options(log_level: str) -> dict[str, Any]:
+    from api.connections import server_options
     from api.logs import logging_config
 
     return {
+        **server_options(),
         "factory": True,
         "log_config": logging_config(log_level),
         "access_log": False,

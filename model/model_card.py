@@ -265,6 +265,25 @@ HUMAN_OVERSIGHT: Final = {
             "POST /v1/admin/resume."
         ),
     },
+    "audit": {
+        "endpoint": "GET /v1/audit",
+        "fi": (
+            "Arvioija (rooli evaluator) lukee kaikkien yksiköiden suositukset ja päätökset "
+            "pseudonyymeine asiakastunnuksineen ja piirteineen, mutta ei kommentteja. Koko kunnan "
+            "näkymä tarvitaan, koska valvonta vertaa yksiköitä ja ryhmiä keskenään (oikeudenmukaisuus, "
+            "ohitusten osuus, mallin ajautuminen) ja liittää myöhemmät tulokset suosituksiin "
+            "asiakastunnuksella; yhden yksikön näkymästä erot eivät näy. Siksi arvioijan avaimia "
+            "annetaan vain valvontaa tekeville."
+        ),
+        "en": (
+            "An evaluator (role evaluator) reads every unit's recommendations and decisions, with "
+            "pseudonymous client ids and features, but not comments. Oversight needs the whole "
+            "municipality: it compares units and groups with one another (fairness, override "
+            "rates, drift) and joins later outcomes to recommendations by client id, and one "
+            "unit's view would hide the differences. Evaluator keys are therefore given only to "
+            "those who do this oversight."
+        ),
+    },
 }
 
 SELECTION_TEXT: Final = {

@@ -16,7 +16,11 @@ A code has the form ``DDMMYYCZZZQ``:
 
 A value "looks like" a code when, after trimming spaces, it is a code (in
 either letter case) or contains one as a separate token, such as
-``client_131052-308T``. A code glued to other letters or digits
+``client_131052-308T``. Text pasted from office tools is read as a person
+would read it first (`normalised`): compatibility forms folded (NFKC:
+fullwidth digits become digits), invisible format characters (Unicode Cf,
+such as a zero-width space) dropped, and every dash (a hyphen, an en dash,
+a minus sign, a soft hyphen) read as ``-``. A code glued to other letters or digits
 (``x131052-308T7``) is not one: long random pseudonyms, hex digests
 included, would otherwise match by chance.
 """
@@ -24,6 +28,7 @@ included, would otherwise match by chance.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from datetime import date
 from typing import Final
@@ -73,11 +78,30 @@ def _is_code(day: str, month: str, year: str, sign: str, individual: str, check:
     return check_character(day + month + year + individual) == check.upper()
 
 
+# Read as "-": soft hyphen and the minus sign, besides the dashes (Unicode Pd).
+_DASHES: Final = frozenset("\u00ad\u2212\ufe63\uff0d")
+_RUN_OF_DASHES: Final = re.compile(r"-{2,}")
+
+
+def normalised(text: str) -> str:
+    """`text` as the identity-code check reads it: NFKC, no format characters, dashes as '-'."""
+    if text.isascii():
+        return text
+    folded = unicodedata.normalize("NFKC", text)
+    kept = []
+    for char in folded:
+        if char in _DASHES or unicodedata.category(char) == "Pd":
+            kept.append("-")
+        elif unicodedata.category(char) != "Cf":
+            kept.append(char)
+    return _RUN_OF_DASHES.sub("-", "".join(kept))
+
+
 def looks_like_personal_identity_code(value: object) -> bool:
     """True when `value` is, or contains as a token, a valid Finnish identity code."""
     if not isinstance(value, str):
         return False
-    return any(_is_code(*match.groups()) for match in _TOKEN.finditer(value))
+    return any(_is_code(*match.groups()) for match in _TOKEN.finditer(normalised(value)))
 
 
 def personal_identity_code_mask(values: Iterable[object] | pd.Series) -> np.ndarray:
@@ -93,7 +117,10 @@ def personal_identity_code_mask(values: Iterable[object] | pd.Series) -> np.ndar
     text = series.astype("str") if series.dtype == object else series
     if not pd.api.types.is_string_dtype(text.dtype):
         return out  # numbers, dates and booleans cannot hold a code
-    candidates = text.str.contains(_CANDIDATE, regex=True, na=False).to_numpy(dtype=bool)
+    # Text that is not plain ASCII may hide a code behind look-alike characters.
+    candidates = text.str.contains(_CANDIDATE + r"|[^\x00-\x7f]", regex=True, na=False).to_numpy(
+        dtype=bool
+    )
     positions = np.flatnonzero(candidates)
     if positions.size:
         checked = [looks_like_personal_identity_code(text.iat[i]) for i in positions]

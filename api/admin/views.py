@@ -14,11 +14,12 @@ from api.admin.schemas import PauseRequest, ReloadOutcome, SwitchState
 from api.auth import Role
 from api.deps import CallerDep, EngineDep, HolderDep, access
 from api.responses import AUTHENTICATED, problems
+from api.routing import LargeBodiesOffLoop
 from api.storage.control import control_state, record_control_event
 from api.storage.engine import write_transaction
 
 logger = logging.getLogger(__name__)
-router = APIRouter(prefix="/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=LargeBodiesOffLoop)
 
 
 def _switch(engine: EngineDep, *, action: str, reason: str | None, key_id: str) -> Response:

@@ -69,5 +69,6 @@ class AuditEventOut(ResponseModel):
 class AuditList(ResponseModel):
     items: list[AuditEventOut] = Field(description="events, oldest first", examples=[[]])
     next_cursor: str | None = Field(
-        description="cursor of the next page; null on the last", examples=[None]
+        description="cursor of the next page (the last item's request_id); null on the last",
+        examples=[None],
     )

@@ -11,10 +11,10 @@ from fastapi.responses import Response
 from api.audit.schemas import AuditList
 from api.auth import Role
 from api.common import as_utc
-from api.decisions.views import Cursor, Limit, Since, Until
+from api.decisions.views import Cursor, Limit, Since, Until, bad_cursor
 from api.deps import CallerDep, EngineDep, access
 from api.responses import AUTHENTICATED, problems
-from api.storage.audit import AuditEvent, list_audit_events
+from api.storage.audit import AuditEvent, get_audit_event, list_audit_events
 from api.storage.decisions import DecisionRow, decisions_for_requests
 from api.storage.engine import read_transaction
 
@@ -83,18 +83,24 @@ def get_audit(
 ) -> Response:
     """Events oldest first. Comments of decisions are not shown here (GET /v1/decisions, admin)."""
     with read_transaction(engine) as connection:
+        after_id = None
+        if cursor:
+            last = get_audit_event(connection, request_id=cursor)
+            if last is None:
+                raise bad_cursor()
+            after_id = last.id
         events = list_audit_events(
             connection,
             since=as_utc(since),
             until=as_utc(until),
             unit=unit,
             model_version=model_version,
-            after_id=int(cursor) if cursor else None,
+            after_id=after_id,
             limit=limit,
         )
         decisions = decisions_for_requests(connection, request_ids=[e.request_id for e in events])
     page = {
         "items": [_event(e, decisions[e.request_id]) for e in events],
-        "next_cursor": str(events[-1].id) if len(events) == limit else None,
+        "next_cursor": events[-1].request_id if len(events) == limit else None,
     }
     return Response(orjson.dumps(page), media_type="application/json")

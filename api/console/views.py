@@ -219,6 +219,7 @@ def _ask(
     except Problem as problem:
         messages = problem_messages(problem, words(language_of(request)))
         return on_error(messages, problem.status)  # type: ignore[no-any-return]
+    request.app.state.limits.audit.written()
     return RedirectResponse(f"{PREFIX}/requests/{answer['request_id']}", status_code=303)
 
 
@@ -365,6 +366,7 @@ def _decide(request: Request, request_id: str, posted: FormData) -> Response:
             caller=session.caller,
             idempotency_key=text("idempotency_key") or str(uuid.uuid4()),
             engine=request.app.state.engine,
+            max_decisions=settings_of(request).max_decisions_per_recommendation,
         )
     except ValidationError as exc:
         errors = {

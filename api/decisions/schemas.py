@@ -76,5 +76,7 @@ class DecisionOut(ResponseModel):
 class DecisionList(ResponseModel):
     items: list[DecisionOut] = Field(description="decisions, oldest first", examples=[[]])
     next_cursor: str | None = Field(
-        description="pass as cursor for the next page; null on the last page", examples=["1042"]
+        description="pass as cursor for the next page (the last item's decision_id); "
+        "null on the last page",
+        examples=["9b2e4f10-3c5d-4a6b-8e7f-0a1b2c3d4e5f"],
     )

@@ -26,6 +26,7 @@ from api.problems import FieldError, Problem, validation_problem
 from api.storage.audit import get_audit_event
 from api.storage.decisions import (
     DecisionRow,
+    count_decisions,
     find_by_idempotency_key,
     get_decision,
     insert_decision,
@@ -58,9 +59,19 @@ def decision_out(row: DecisionRow) -> dict[str, Any]:
 
 
 def record_decision(
-    body: DecisionRequest, *, caller: Caller, idempotency_key: str, engine: Engine
+    body: DecisionRequest,
+    *,
+    caller: Caller,
+    idempotency_key: str,
+    engine: Engine,
+    max_decisions: int | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """Store the decision (or find its first copy); returns (answer, replayed)."""
+    """Store the decision (or find its first copy); returns (answer, replayed).
+
+    A recommendation takes at most `max_decisions` decisions (None: any
+    number); past that the answer is 409, so one key cannot grow the
+    append-only table without bound from a single recommendation.
+    """
     digest = body_hash(body)
     for attempt in (1, 2):
         try:
@@ -80,6 +91,16 @@ def record_decision(
                 row = _new_row(
                     connection, body, caller=caller, idempotency_key=idempotency_key, digest=digest
                 )
+                if max_decisions is not None and (
+                    count_decisions(connection, request_id=body.request_id) >= max_decisions
+                ):
+                    raise Problem(
+                        409,
+                        "too-many-decisions",
+                        "Too many decisions on this recommendation",
+                        f"a recommendation takes at most {max_decisions} decisions "
+                        "(corrections included); ask for a new recommendation",
+                    )
                 insert_decision(connection, decision=row)
             return decision_out(row), False
         except IntegrityError:

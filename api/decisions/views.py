@@ -17,20 +17,31 @@ from api.decisions.schemas import (
     DecisionRequest,
 )
 from api.decisions.service import decision_out, record_decision, visible_unit
-from api.deps import CallerDep, EngineDep, access
-from api.problems import Problem
+from api.deps import CallerDep, EngineDep, SettingsDep, access
+from api.problems import FieldError, Problem, validation_problem
 from api.responses import AUTHENTICATED, problems
+from api.routing import LargeBodiesOffLoop
 from api.storage.decisions import get_decision, list_decisions
 from api.storage.engine import read_transaction
 
-router = APIRouter(prefix="/v1", tags=["decisions"])
+router = APIRouter(prefix="/v1", tags=["decisions"], route_class=LargeBodiesOffLoop)
 
 Cursor = Annotated[
     str | None,
     Query(
-        pattern=r"^[0-9]{1,18}$", description="next_cursor of the previous page", examples=["1042"]
+        pattern=UUID_PATTERN,
+        description="next_cursor of the previous page (the id of its last item)",
+        examples=["9b2e4f10-3c5d-4a6b-8e7f-0a1b2c3d4e5f"],
     ),
 ]
+
+
+def bad_cursor() -> Problem:
+    return validation_problem(
+        [FieldError("query", "cursor", "not the next_cursor of this list", "unknown_cursor")]
+    )
+
+
 Limit = Annotated[int, Query(ge=1, le=500, description="page size", examples=[100])]
 Since = Annotated[
     IsoDateTime | None,
@@ -47,13 +58,14 @@ Until = Annotated[
     status_code=201,
     response_model=DecisionOut,
     summary="Record the caseworker's decision on a recommendation",
-    responses=problems(*AUTHENTICATED, 404, 503),
+    responses=problems(*AUTHENTICATED, 404, 409, 503),
     **access(Role.caseworker),
 )
 def post_decision(
     body: DecisionRequest,
     caller: CallerDep,
     engine: EngineDep,
+    settings: SettingsDep,
     idempotency_key: Annotated[
         str,
         Header(
@@ -72,7 +84,11 @@ def post_decision(
     are paused.
     """
     answer, replayed = record_decision(
-        body, caller=caller, idempotency_key=idempotency_key, engine=engine
+        body,
+        caller=caller,
+        idempotency_key=idempotency_key,
+        engine=engine,
+        max_decisions=settings.max_decisions_per_recommendation,
     )
     headers = {"Location": f"/v1/decisions/{answer['decision_id']}"}
     if replayed:
@@ -118,18 +134,26 @@ def get_decisions(
         rows = []
     else:
         with read_transaction(engine) as connection:
+            after_id = None
+            if cursor:
+                last = get_decision(connection, decision_id=cursor)
+                if last is None or scope not in (None, last.unit):
+                    raise bad_cursor()
+                after_id = last.id
             rows = list_decisions(
                 connection,
                 unit=scope if scope is not None else unit,
                 request_id=request_id,
                 since=as_utc(since),
                 until=as_utc(until),
-                after_id=int(cursor) if cursor else None,
+                after_id=after_id,
                 limit=limit,
             )
+    # The cursor is the last item's own id, not the table's row number, which
+    # would tell a unit how many decisions the other units recorded meanwhile.
     page = {
         "items": [decision_out(row) for row in rows],
-        "next_cursor": str(rows[-1].id) if len(rows) == limit else None,
+        "next_cursor": rows[-1].decision_id if len(rows) == limit else None,
     }
     return Response(orjson.dumps(page), media_type="application/json")
 

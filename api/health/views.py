@@ -1,18 +1,31 @@
-"""GET /health/live and GET /health/ready (no authentication; no personal data)."""
+"""GET /health/live and GET /health/ready (no authentication; no personal data).
+
+Anyone may ask whether the service is ready, and learns only that: the
+model being served, the database's state and why it is not ready (registry
+error texts) go to a caller with a valid key, of any role, and to the log
+(when the reasons change), not to whoever can reach the port.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Literal
 
 import orjson
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import Field
+from sqlalchemy import Engine
 
+from api.auth import authenticate
 from api.common import ModelRef, ResponseModel
 from api.deps import EngineDep, HolderDep, SettingsDep, access
+from api.gate import bearer_key
+from api.settings import Settings
 from api.storage.control import control_state
 from api.storage.engine import database_problem, read_transaction
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/health", tags=["health"])
 
@@ -26,16 +39,21 @@ class Ready(ResponseModel):
         description="ready to answer recommendations", examples=["ready"]
     )
     model: ModelRef | None = Field(
-        description="the model being served", examples=[{"name": "polku-router", "version": "3"}]
+        default=None,
+        description="with a key: the model being served",
+        examples=[{"name": "polku-router", "version": "3"}],
     )
-    database: Literal["ok", "unavailable"] = Field(
-        description="the database answers", examples=["ok"]
+    database: Literal["ok", "unavailable"] | None = Field(
+        default=None, description="with a key: the database answers", examples=["ok"]
     )
     paused: bool | None = Field(
-        description="recommendations are paused (null when the database is down)", examples=[False]
+        default=None,
+        description="with a key: recommendations are paused (null when the database is down)",
+        examples=[False],
     )
-    reasons: list[str] = Field(
-        description="why not ready, or why the newest model is not the one serving",
+    reasons: list[str] | None = Field(
+        default=None,
+        description="with a key: why not ready, or why the newest model is not the one serving",
         examples=[["polku-router at alias champion could not be served: GoldenCaseError: ..."]],
     )
 
@@ -52,7 +70,9 @@ def live() -> Response:
     responses={503: {"description": "not ready; reasons say why", "model": Ready}},
     **access(public=True),
 )
-def ready(engine: EngineDep, holder: HolderDep, settings: SettingsDep) -> Response:
+def ready(
+    request: Request, engine: EngineDep, holder: HolderDep, settings: SettingsDep
+) -> Response:
     reasons: list[str] = []
     model = holder.current
     if model is None:
@@ -77,9 +97,20 @@ def ready(engine: EngineDep, holder: HolderDep, settings: SettingsDep) -> Respon
         "reasons": reasons,
     }
     headers = {} if ok else {"Retry-After": str(settings.retry_after_seconds)}
+    if reasons != getattr(request.app.state, "ready_reasons", []):
+        request.app.state.ready_reasons = reasons
+        for reason in reasons:
+            logger.warning("readiness: %s", reason)
+    key = bearer_key(request.headers.get("authorization"))
+    if key is None or problem is not None or not _valid(engine, key, settings):
+        body = {"status": body["status"]}
     return Response(
         orjson.dumps(body),
         status_code=200 if ok else 503,
         media_type="application/json",
         headers=headers,
     )
+
+
+def _valid(engine: Engine, key: str, settings: Settings) -> bool:
+    return authenticate(engine, key, allow_demo=settings.allow_demo_keys) is not None

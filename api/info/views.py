@@ -20,7 +20,7 @@ from model.vocab import LANGUAGES
 
 router = APIRouter(prefix="/v1", tags=["model"])
 
-AUTH_ONLY = (400, 401, 403, 422)
+AUTH_ONLY = (400, 401, 403, 422, 429)
 Language = Annotated[
     Literal[LANGUAGES],  # type: ignore[valid-type]
     Query(description="language of names and descriptions", examples=["fi"]),

@@ -32,13 +32,14 @@ from api.recommendations.schemas import (
 from api.recommendations.service import answer_checked
 from api.recommendations.stored import find_event, stored_answer
 from api.responses import AUTHENTICATED, problems
+from api.routing import LargeBodiesOffLoop
 from api.serving import ModelHolder
 from api.settings import Settings
 from api.storage.control import control_state
 from api.storage.engine import read_transaction, writer_busy
 from model.vocab import LANGUAGES
 
-router = APIRouter(prefix="/v1", tags=["recommendations"])
+router = APIRouter(prefix="/v1", tags=["recommendations"], route_class=LargeBodiesOffLoop)
 
 ROLES = frozenset({Role.caseworker})
 RequestId = Annotated[
@@ -123,6 +124,7 @@ def _answer(
         engine=engine,
         request_id=request.state.request_id,
     )
+    request.app.state.limits.audit.written()
     return Response(orjson.dumps(answer), media_type="application/json")
 
 

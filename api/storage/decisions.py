@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from api.storage.tables import audit_events, decisions
 
@@ -119,3 +119,9 @@ def recent_decisions(
         fields = {name: row[decisions.c[name]] for name in DecisionRow.__slots__}
         out.append((DecisionRow(**fields), str(row[audit_events.c.client_id])))
     return out
+
+
+def count_decisions(connection: Connection, *, request_id: str) -> int:
+    """How many decisions (corrections included) a recommendation has."""
+    query = select(func.count()).select_from(decisions).where(decisions.c.request_id == request_id)
+    return int(connection.execute(query).scalar_one())

@@ -21,7 +21,9 @@ end of the block and rolls back on an exception.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import logging
 import os
 import sqlite3
 import threading
@@ -36,6 +38,8 @@ import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
+
+logger = logging.getLogger(__name__)
 
 WRITE: Final = "polku_write"
 # Bound values are client ids, comments and key hashes: SQLAlchemy's own logs
@@ -59,6 +63,31 @@ def _on_disk(database: str) -> bool:
     return database not in ("", ":memory:") and not database.startswith("file:")
 
 
+def keep_private(database: Path) -> None:
+    """Create the SQLite file (and its folder) readable by its owner only; tighten an old one.
+
+    The file holds client ids and comments. SQLite gives its ``-wal`` and
+    ``-shm`` files the mode of the database file, so 0600 here covers them
+    too; ones left by an older, looser file are tightened as well. A folder
+    that others may read or enter is logged as a warning: they could copy
+    the files as they are written.
+    """
+    folder = database.parent
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(database, os.O_RDWR | os.O_CREAT, 0o600))
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+    if folder.stat().st_mode & 0o007:
+        logger.warning(
+            "the database folder %s can be read by other users (mode %o): "
+            "make it 0700 (chmod o-rwx)",
+            folder,
+            folder.stat().st_mode & 0o777,
+        )
+
+
 def make_engine(
     url: str, *, busy_timeout_ms: int = 5000, connect_timeout_s: int = 5, pool_size: int = 5
 ) -> Engine:
@@ -68,7 +97,7 @@ def make_engine(
     if backend == "sqlite":
         database = parsed.database or ""
         if _on_disk(database):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            keep_private(Path(database).expanduser())
         engine = create_engine(
             parsed,
             connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},

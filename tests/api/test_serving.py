@@ -67,14 +67,17 @@ def test_reload_to_a_failing_version_keeps_the_last_good_model(
     app = create_app(reload_settings)
     with TestClient(app) as client:
         admin, worker = _headers(app, "admin"), _headers(app, "caseworker")
-        assert client.get("/health/ready").json()["model"]["version"] == reload_versions.good
+        assert (
+            client.get("/health/ready", headers=admin).json()["model"]["version"]
+            == reload_versions.good
+        )
 
         reload_versions.point(ALIAS, reload_versions.golden_fails)
         outcome = client.post("/v1/admin/reload", headers=admin).json()
         assert outcome["outcome"] == "kept"
         assert outcome["serving"] == {"name": reload_versions.name, "version": reload_versions.good}
         assert "golden cases" in outcome["error"]
-        ready = client.get("/health/ready")
+        ready = client.get("/health/ready", headers=admin)
         assert ready.status_code == 200
         assert "newest attempt failed" in ready.json()["reasons"][0]
         assert "golden" in caplog.text
@@ -93,7 +96,7 @@ def test_reload_to_a_failing_version_keeps_the_last_good_model(
             "serving": {"name": reload_versions.name, "version": reload_versions.good},
             "error": None,
         }
-        assert client.get("/health/ready").json()["reasons"] == []
+        assert client.get("/health/ready", headers=admin).json()["reasons"] == []
 
 
 @pytest.mark.parametrize("store", ["unreachable", "empty"])
@@ -114,7 +117,7 @@ def test_no_model_at_start_is_live_not_ready_and_never_ranks(
     with TestClient(app) as client:
         admin, worker = _headers(app, "admin"), _headers(app, "caseworker")
         assert client.get("/health/live").status_code == 200
-        ready = client.get("/health/ready")
+        ready = client.get("/health/ready", headers=admin)
         assert ready.status_code == 503
         assert ready.headers["retry-after"] == "5"
         assert ready.json()["status"] == "not_ready"
@@ -134,7 +137,7 @@ def test_no_model_at_start_is_live_not_ready_and_never_ranks(
         # the registry comes back (here: the setting points at the real store again)
         app.state.holder.source = registry_source(settings)
         assert client.post("/v1/admin/reload", headers=admin).json()["outcome"] == "loaded"
-        assert client.get("/health/ready").status_code == 200
+        assert client.get("/health/ready", headers=admin).status_code == 200
         assert (
             client.post("/v1/recommendations", json=request_body(), headers=worker).status_code
             == 200
@@ -183,7 +186,7 @@ def test_pause_reaches_every_worker(settings: Settings) -> None:
         assert (
             two.post("/v1/recommendations", json=request_body(), headers=worker).status_code == 503
         )
-        assert two.get("/health/ready").json()["paused"] is True
+        assert two.get("/health/ready", headers=admin).json()["paused"] is True
         one.post("/v1/admin/resume", headers=admin)
         assert (
             two.post("/v1/recommendations", json=request_body(), headers=worker).status_code == 200

@@ -70,7 +70,7 @@ def test_an_alias_on_a_bad_version_at_start_is_never_served(
     with TestClient(app) as client:
         worker = _headers(app, "caseworker")
         assert client.get("/health/live").status_code == 200
-        ready = client.get("/health/ready")
+        ready = client.get("/health/ready", headers=worker)
         assert ready.status_code == 503
         assert ready.headers["retry-after"] == "5"
         assert ready.json()["model"] is None
@@ -93,7 +93,7 @@ def test_the_last_good_model_keeps_serving_through_every_kind_of_fault(
     app = create_app(_reload_settings(settings, reload_versions, good))
     with TestClient(app) as client:
         admin, worker = _headers(app, "admin"), _headers(app, "caseworker")
-        assert client.get("/health/ready").json()["model"]["version"] == good
+        assert client.get("/health/ready", headers=worker).json()["model"]["version"] == good
         faults = {
             "golden cases": lambda: reload_versions.point(ALIAS, reload_versions.golden_fails),
             "router.json": lambda: reload_versions.point(ALIAS, reload_versions.broken),
@@ -116,7 +116,7 @@ def test_the_last_good_model_keeps_serving_through_every_kind_of_fault(
             outcome = client.post("/v1/admin/reload", headers=admin).json()
             assert outcome["outcome"] == "kept", cause
             assert outcome["serving"]["version"] == good
-            ready = client.get("/health/ready")
+            ready = client.get("/health/ready", headers=worker)
             assert ready.status_code == 200  # a model serves; the reason is shown
             assert ready.json()["model"]["version"] == good
             assert ready.json()["reasons"][0].startswith(f"serving version {good}; the newest")
@@ -133,7 +133,7 @@ def test_the_last_good_model_keeps_serving_through_every_kind_of_fault(
         configure(settings.mlflow_tracking_uri)  # the load above re-pointed MLflow
         reload_versions.point(ALIAS, good)
         assert client.post("/v1/admin/reload", headers=admin).json()["outcome"] == "loaded"
-        assert client.get("/health/ready").json()["reasons"] == []
+        assert client.get("/health/ready", headers=worker).json()["reasons"] == []
 
 
 def test_a_failed_first_load_heals_by_itself_when_the_alias_is_fixed(
@@ -144,13 +144,16 @@ def test_a_failed_first_load_heals_by_itself_when_the_alias_is_fixed(
     app = create_app(start.model_copy(update={"model_retry_seconds": 0.2}))
     with TestClient(app) as client:
         worker = _headers(app, "caseworker")
-        assert client.get("/health/ready").status_code == 503
+        assert client.get("/health/ready", headers=worker).status_code == 503
         _assert_refuses_to_rank(client, worker)
         reload_versions.point(ALIAS, reload_versions.good)
         deadline = time.monotonic() + 60
-        while client.get("/health/ready").status_code != 200 and time.monotonic() < deadline:
+        while (
+            client.get("/health/ready", headers=worker).status_code != 200
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.2)
-        ready = client.get("/health/ready").json()
+        ready = client.get("/health/ready", headers=worker).json()
         assert ready["model"]["version"] == reload_versions.good
         assert ready["reasons"] == []
         answer = client.post("/v1/recommendations", json=request_body(), headers=worker)
