@@ -6,16 +6,16 @@ commands so that `polku --help` is quick. Progress and messages go to
 standard error; results (tables, `--json`) to standard output.
 
 The commands live by subject: `cli.data` (simulate, validate, pseudonymize),
-`cli.training` (train, evaluate, promote), `cli.caseload` (recommend),
+`cli.training` (train, evaluate, promote), `cli.caseload` (recommend), `cli.planning` (plan),
 `cli.reports` (report ...), `cli.demo`, and `cli.server` (keys, db, serve).
 """
 
 from __future__ import annotations
 
-from cli import caseload, data, demo, reports, server, training
+from cli import caseload, data, demo, planning, reports, server, training
 from cli.console import app
 
-for module in (data, training, caseload, reports, demo, server):
+for module in (data, training, caseload, planning, reports, demo, server):
     module.register(app)
 
 
