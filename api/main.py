@@ -33,6 +33,7 @@ from api.info.views import router as info_router
 from api.logs import bind_request_ids
 from api.middleware import PolkuMiddleware
 from api.openapi import install_openapi
+from api.plans.views import router as plans_router
 from api.recommendations.service import close_audit_writer
 from api.recommendations.views import router as recommendations_router
 from api.serving import ModelHolder, ModelSource, RegistrySource
@@ -121,6 +122,7 @@ def create_app(
         redoc_url=None,
         openapi_tags=[
             {"name": "recommendations", "description": "ranked next services for one client"},
+            {"name": "plans", "description": "a month's clients planned into the services' seats"},
             {"name": "decisions", "description": "what the caseworker chose, and why"},
             {"name": "model", "description": "the served model, its catalogue and reports"},
             {"name": "audit", "description": "every recommendation answered"},
@@ -163,6 +165,7 @@ def create_app(
 
 ROUTERS: tuple[APIRouter, ...] = (
     recommendations_router,
+    plans_router,
     decisions_router,
     info_router,
     audit_router,
