@@ -159,6 +159,7 @@ def create_app(
         PolkuMiddleware,
         max_body_bytes=settings.max_body_bytes,
         form_paths=(CONSOLE_PREFIX + "/",),
+        path_limits={"/v1/plans": settings.max_plan_body_bytes},
     )
     return app
 

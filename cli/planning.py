@@ -38,9 +38,15 @@ def plan(
     horizon: Annotated[
         int,
         typer.Option(
-            min=0, max=12, help="later months whose seats are priced (0: plan the month alone)"
+            min=0, max=12, help="later months a client may wait for (0: plan the month alone)"
         ),
     ] = 0,
+    wait_decay: Annotated[
+        float,
+        typer.Option(
+            min=0.0, max=1.0, help="share of a start's uplift kept when it comes a month later"
+        ),
+    ] = 0.85,
     balance: Annotated[
         float,
         typer.Option(min=0.0, help="uplift charged per seat used beyond --pace of the month's"),
@@ -89,6 +95,7 @@ def plan(
             capacity=seats,
             options=options,
             horizon=horizon,
+            wait_decay=wait_decay,
             clients=listed,
             source=clients.name if clients is not None else "",
         )

@@ -4,8 +4,9 @@
   day (an open case and no service under way, or the clients a list names),
   with their features as known on that day.
 - `plan_from_tables`: the month planned with the router, optionally with
-  seat prices for the later months of a horizon, forecast from the clients
-  who awaited a decision a month earlier (a month like the last one).
+  each client's value of waiting for a seat in the later months of a
+  horizon, the seats priced over a forecast of arrivals (the clients who
+  awaited a decision a month earlier: a month like the last one).
 - `write_plan`: CSV or Parquet, written whole or not at all.
 """
 
@@ -25,10 +26,10 @@ from model.decision_points.features import features_at
 from model.errors import DataContractError, PlanningError
 from model.planning.capacity import Capacity
 from model.planning.month import MonthPlan, plan_month
-from model.planning.prices import seat_prices
+from model.planning.prices import DEFAULT_WAIT_DECAY, seat_prices, waiting_values
 from model.planning.programme import PlanOptions
 from model.planning.schedule import month_days
-from model.router import Router
+from model.router import Router, ScoredBatch
 from training.batch import open_cases
 from training.tables import Tables
 
@@ -109,28 +110,25 @@ def plan_from_tables(
     capacity: Capacity,
     options: PlanOptions | None = None,
     horizon: int = 0,
+    wait_decay: float = DEFAULT_WAIT_DECAY,
     clients: list[str] | None = None,
     source: str = "",
 ) -> MonthPlan:
-    """Plan `month`; with `horizon` > 0, seats are priced for that many later months."""
+    """Plan `month`; with `horizon` > 0, a client may keep waiting for a seat in a later month.
+
+    Seats lapse at the end of their month, so what is kept for later is the
+    clients: each client's value of waiting (`_waiting_value`) is weighed
+    against a seat now.
+    """
     options = options or PlanOptions()
     first, _ = month_days(month)
     features = awaiting_features(router, tables, first, clients=clients, source=source)
     batch = router.score(features, intervals=False)
     if horizon > 0:
-        earlier = month_days(later_month(month, -1))[0]
-        try:
-            forecast = awaiting_features(router, tables, earlier)
-            ahead = router.score(forecast, intervals=False)
-            uplift = np.vstack([batch.uplift, ahead.uplift])
-            eligible = np.vstack([batch.eligible, ahead.eligible])
-            weight = np.concatenate([np.ones(len(features)), np.full(len(forecast), horizon)])
-        except DataContractError:
-            uplift, eligible, weight = batch.uplift, batch.eligible, np.ones(len(features))
-        seats = [capacity.seats(later_month(month, k)) for k in range(horizon + 1)]
-        prices = seat_prices(uplift, eligible, router.actions, seats, weight=weight)
+        value = _waiting_value(router, tables, batch, month, capacity, horizon, wait_decay)
         options = PlanOptions(
-            prices=prices,
+            prices=options.prices,
+            waiting_value=value,
             balance=options.balance,
             pace=options.pace,
             max_shortfall=options.max_shortfall,
@@ -144,6 +142,39 @@ def plan_from_tables(
         options=options,
         batch=batch,
     )
+
+
+def _waiting_value(
+    router: Router,
+    tables: Tables,
+    batch: ScoredBatch,
+    month: str,
+    capacity: Capacity,
+    horizon: int,
+    decay: float,
+) -> np.ndarray:
+    """What each client can expect from a seat in the next `horizon` months, net of its price.
+
+    The seats of those months are priced over the clients waiting now (a
+    month later, so `decay` of their uplift) and the forecast arrivals: the
+    clients who awaited a decision a month before, counted `horizon` times.
+    """
+    thin = (batch.support < router.min_support) & batch.eligible
+    candidates = batch.eligible & ~thin
+    candidates[np.arange(len(candidates)), batch.recommended] = True
+    uplift, eligible = decay * batch.uplift, candidates
+    weight = np.ones(len(uplift))
+    try:
+        earlier = month_days(later_month(month, -1))[0]
+        ahead = router.score(awaiting_features(router, tables, earlier), intervals=False)
+        uplift = np.vstack([uplift, ahead.uplift])
+        eligible = np.vstack([eligible, ahead.eligible])
+        weight = np.concatenate([weight, np.full(len(ahead.uplift), horizon)])
+    except DataContractError:
+        pass  # nobody awaited a decision last month: no forecast arrivals
+    seats = [capacity.seats(later_month(month, k)) for k in range(1, horizon + 1)]
+    prices = seat_prices(uplift, eligible, router.actions, seats, weight=weight)
+    return waiting_values(batch.uplift, candidates, router.actions, prices, decay=decay)
 
 
 def write_plan(frame: pd.DataFrame, out: Path) -> Path:

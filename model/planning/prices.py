@@ -19,6 +19,7 @@ would gain from them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Final
 
 import numpy as np
 from scipy.optimize import linprog
@@ -26,6 +27,11 @@ from scipy.sparse import csr_matrix, vstack
 
 from model.errors import PlanningError
 from model.vocab import NO_NEW_SERVICE
+
+# Share of a start's expected uplift kept when it comes a month later: time out
+# of work lowers the chance of finding it, and a plan goes stale. A planning
+# assumption, set per run (`polku plan --wait-decay`).
+DEFAULT_WAIT_DECAY: Final = 0.85
 
 
 def seat_prices(
@@ -93,3 +99,28 @@ def seat_prices(
     for j, k in index.items():
         prices[actions[j]] = max(0.0, float(duals[k]))
     return prices
+
+
+def waiting_values(
+    uplift: np.ndarray,
+    candidates: np.ndarray,
+    actions: Sequence[str],
+    prices: Mapping[str, float],
+    *,
+    decay: float,
+) -> np.ndarray:
+    """Per client: the most a seat next month may give them, net of its price (0 or more).
+
+    A start a month later keeps `decay` of the expected uplift (waiting
+    costs); the seat costs its price, the value it has for the clients the
+    forecast expects. When seats lapse at the end of every month, this is
+    what the month's programme weighs a seat now against.
+    """
+    actions = tuple(actions)
+    reference = actions.index(NO_NEW_SERVICE)
+    price = np.array(
+        [prices.get(code, 0.0) if j != reference else 0.0 for j, code in enumerate(actions)]
+    )
+    net = np.where(candidates, decay * np.asarray(uplift, dtype=float) - price, -np.inf)
+    net[:, reference] = 0.0
+    return np.maximum(0.0, net.max(axis=1))

@@ -23,7 +23,13 @@ The programme, with x[i, a] = 1 when client i is planned action a:
 - `u` is the expected uplift against `no_new_service` (0 for it).
 - `price[a]` is what a seat of a is worth to the clients expected in later
   periods (`model.planning.prices`): a seat goes now only to a client who
-  gains more than that.
+  gains more than that. It suits seats that last over the periods.
+- Seats that lapse at the end of the month are better kept for later by the
+  clients: `waiting_value[i]` is what client i can expect from a later seat,
+  net of its price (`model.planning.prices.waiting_values`), and is the
+  score of `no_new_service` (keep waiting) for them, so a client takes a
+  seat now only when it is worth more than waiting, and a seat goes to whom
+  it helps most against their own alternative.
 - `excess[i, a]` is how far a falls more than `max_shortfall` below the
   client's own best option; the large weight M makes the planner keep every
   client within the limit whenever the seats allow it, and otherwise makes
@@ -67,6 +73,7 @@ class PlanOptions:
     """How a batch is planned; the defaults plan the month on its own."""
 
     prices: Mapping[str, float] | None = None
+    waiting_value: np.ndarray | None = None
     balance: float = 0.0
     pace: float = 1.0
     max_shortfall: float | None = None
@@ -81,6 +88,8 @@ class PlanOptions:
             raise PlanningError("the limit on the uplift given up must be 0 or more")
         if self.prices is not None and any(v < 0 for v in self.prices.values()):
             raise PlanningError("a seat's price must be 0 or more")
+        if self.waiting_value is not None and np.any(np.asarray(self.waiting_value) < 0):
+            raise PlanningError("a client's value of waiting must be 0 or more")
 
 
 @dataclass(frozen=True)
@@ -168,6 +177,10 @@ def plan_batch(
         if code in actions and code != NO_NEW_SERVICE:
             price[actions.index(code)] = value
     score = u - price
+    if options.waiting_value is not None:
+        if np.shape(options.waiting_value) != (n,):
+            raise PlanningError("waiting_value must hold one number per client")
+        score[:, reference] = np.asarray(options.waiting_value, dtype=float)
     if options.max_shortfall is not None:
         excess = np.maximum(0.0, u[np.arange(n), best][:, None] - u - options.max_shortfall)
         score = score - _SHORTFALL_WEIGHT * excess

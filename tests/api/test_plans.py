@@ -6,6 +6,7 @@ import copy
 from datetime import date
 from typing import Any
 
+import orjson
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -110,3 +111,19 @@ def test_negative_seats_and_a_month_not_written_yyyy_mm_are_refused(
     for change in ({"month": "2026-13"}, {"seats": [{"service": "work_trial", "seats": -1}]}):
         body = {"month": _month(), "clients": _clients(1), **change}
         assert client.post("/v1/plans", json=body, headers=keys.caseworker).status_code == 422
+
+
+def test_a_plan_may_carry_more_than_a_recommendation_body_may(
+    client: TestClient, keys: Keys, settings: Any
+) -> None:
+    clients = _clients(1)
+    body = {"month": _month(), "clients": clients * 1}
+    size = len(orjson.dumps(body))
+    many = int(settings.max_body_bytes / size * 1.2) + 1  # about 450 clients
+    body = {"month": _month(), "clients": _clients(many)}
+    assert len(orjson.dumps(body)) > settings.max_body_bytes
+    answer = client.post("/v1/plans", json=body, headers=keys.caseworker)
+    assert answer.status_code == 200, answer.text[:300]
+    assert len(answer.json()["clients"]) == many
+    big = {**request_body(), "padding": "x" * settings.max_body_bytes}
+    assert client.post("/v1/recommendations", json=big, headers=keys.caseworker).status_code == 413

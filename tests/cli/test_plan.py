@@ -83,3 +83,19 @@ def test_a_month_not_written_yyyy_mm_is_refused(trained_model: TrainedModel) -> 
     )
     assert result.exit_code == 2
     assert "YYYY-MM" in result.output
+
+
+def test_with_a_horizon_clients_may_wait_for_a_later_seat_and_the_seats_still_hold(
+    trained_model: TrainedModel, tmp_path: Path
+) -> None:
+    capacity = tmp_path / "capacity.csv"
+    capacity.write_text(
+        "service,month,seats\njob_search_coaching,2025-03,1\njob_search_coaching,2025-04,5\n",
+        "utf-8",
+    )
+    out = tmp_path / "plan.parquet"
+    result = _plan(trained_model, "--capacity", str(capacity), "--horizon", "2", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    plan = pd.read_parquet(out)
+    assert (plan["planned_service"] == "job_search_coaching").sum() <= 1
+    assert set(plan["status"]) <= {"start", "waiting", "continue"}
