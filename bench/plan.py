@@ -149,6 +149,9 @@ def month_planner(year: Year, horizon: int) -> Any:
         rows = view.waiting
         if not len(rows):
             return np.zeros(0, dtype=int)
+        # What a start is worth now: the uplift predicted at arrival, less
+        # what the months waited so far have cost (re-scoring would show it).
+        now = year.uplift[rows] * world.setting.wait_decay ** (view.month - world.arrival_month[rows])[:, None]
         options = PlanOptions()
         later = min(horizon, len(MONTHS) - 1 - view.month)
         if later > 0:
@@ -156,14 +159,12 @@ def month_planner(year: Year, horizon: int) -> Any:
             # month later) and the arrivals forecast from last month's.
             forecast = np.flatnonzero(world.arrival_month == max(view.month - 1, 0))
             decay = world.setting.wait_decay
-            uplift = np.vstack([decay * year.uplift[rows], year.uplift[forecast]])
+            uplift = np.vstack([decay * now, year.uplift[forecast]])
             eligible = np.vstack([year.candidates[rows], year.candidates[forecast]])
             weight = np.concatenate([np.ones(len(rows)), np.full(len(forecast), later)])
             seats = [world.seats[view.month + k] for k in range(1, later + 1)]
             prices = seat_prices(uplift, eligible, world.actions, seats, weight=weight)
-            value = waiting_values(
-                year.uplift[rows], year.candidates[rows], world.actions, prices, decay=decay
-            )
+            value = waiting_values(now, year.candidates[rows], world.actions, prices, decay=decay)
             # A client at the end of their wait has no later seat.
             last_chance = view.month - world.arrival_month[rows] >= world.setting.max_wait_months
             options = PlanOptions(waiting_value=np.where(last_chance, 0.0, value))
@@ -279,8 +280,11 @@ def one_seed(
     }
     for name, o in outcomes.items():
         starts = o.start_month >= 0
+        waited = np.where(starts, o.start_month - year.world.arrival_month, 0)
+        predicted = np.where(starts, year.uplift[np.arange(year.world.n), o.action] * setting.wait_decay**waited, 0.0)
         figures["planners"][name] = {
             "true_gain": round(o.total, 3),
+            "predicted_gain": round(float(predicted.sum()), 3),
             "share_of_hindsight": round(o.total / best_total, 4),
             "starts": int(starts.sum()),
             "mean_wait_days": round(float(np.nanmean(o.wait_days)), 1) if starts.any() else None,
