@@ -202,8 +202,8 @@ def _solve(score: np.ndarray, limited: list[tuple[int, int]], options: PlanOptio
     only the limited actions that score higher than it are left to the
     programme. The constraint matrix is an incidence matrix of clients and
     services (totally unimodular), so the optimal vertex of the linear
-    relaxation is already whole: HiGHS's dual simplex solves it in seconds
-    where branch and bound would take minutes. A fractional answer, should
+    relaxation is already whole: HiGHS's dual simplex solves it far faster
+    than branch and bound (bench/RESULTS.md). A fractional answer, should
     one ever come, goes to HiGHS's branch and bound (`milp`).
     """
     n, a_count = score.shape
