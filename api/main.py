@@ -35,6 +35,7 @@ from api.limits import AuditGrowth, FailureWindow, KeyRate, Limits
 from api.logs import bind_request_ids
 from api.middleware import PolkuMiddleware
 from api.openapi import install_openapi
+from api.plans.views import router as plans_router
 from api.recommendations.service import close_audit_writer
 from api.recommendations.views import router as recommendations_router
 from api.serving import ModelHolder, ModelSource, RegistrySource
@@ -126,6 +127,7 @@ def create_app(
         redoc_url=None,
         openapi_tags=[
             {"name": "recommendations", "description": "ranked next services for one client"},
+            {"name": "plans", "description": "a month's clients planned into the services' seats"},
             {"name": "decisions", "description": "what the caseworker chose, and why"},
             {"name": "model", "description": "the served model, its catalogue and reports"},
             {"name": "audit", "description": "every recommendation answered"},
@@ -170,12 +172,14 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         max_header_bytes=settings.max_header_bytes,
         form_paths=(CONSOLE_PREFIX + "/",),
+        path_limits={"/v1/plans": settings.max_plan_body_bytes},
     )
     return app
 
 
 ROUTERS: tuple[APIRouter, ...] = (
     recommendations_router,
+    plans_router,
     decisions_router,
     info_router,
     audit_router,

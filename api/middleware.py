@@ -77,11 +77,14 @@ class PolkuMiddleware:
         max_body_bytes: int,
         max_header_bytes: int = 16_384,
         form_paths: tuple[str, ...] = (),
+        path_limits: dict[str, int] | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_header_bytes = max_header_bytes
         self.form_paths = form_paths
+        # Paths whose bodies may be larger (a plan carries many clients' histories).
+        self.path_limits = dict(path_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -104,7 +107,8 @@ class PolkuMiddleware:
             await send(message)
 
         try:
-            refusal = self._refusal(scope)
+            limit = self.path_limits.get(scope.get("path", ""), self.max_body_bytes)
+            refusal = self._refusal(scope, limit)
             if refusal is not None:
                 await self._problem(send_with_id, request_id, *refusal)
                 return
@@ -115,10 +119,10 @@ class PolkuMiddleware:
                 message = await receive()
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
-                    if received > self.max_body_bytes:
+                    if received > limit:
                         # FastAPI re-raises an HTTPException from reading the body;
                         # the problem handler answers it.
-                        raise HTTPException(413, self._too_large()[3])
+                        raise HTTPException(413, self._too_large(limit)[3])
                 return message
 
             try:
@@ -150,15 +154,15 @@ class PolkuMiddleware:
             )
             request_id_var.reset(token)
 
-    def _too_large(self) -> tuple[int, str, str, str]:
+    def _too_large(self, limit: int) -> tuple[int, str, str, str]:
         return (
             413,
             "body-too-large",
             "Request body too large",
-            f"the body is larger than {self.max_body_bytes} bytes",
+            f"the body is larger than {limit} bytes",
         )
 
-    def _refusal(self, scope: Scope) -> tuple[int, str, str, str] | None:
+    def _refusal(self, scope: Scope, limit: int) -> tuple[int, str, str, str] | None:
         raw_headers = scope.get("headers", [])
         head = len(scope.get("raw_path") or b"") + len(scope.get("query_string", b""))
         head += sum(len(name) + len(value) + 4 for name, value in raw_headers)
@@ -176,8 +180,8 @@ class PolkuMiddleware:
                 length = int(length_text)
             except ValueError:
                 return (400, "bad-request", "Bad request", "Content-Length is not a number")
-            if length > self.max_body_bytes:
-                return self._too_large()
+            if length > limit:
+                return self._too_large(limit)
         else:
             length = 1 if b"transfer-encoding" in headers else 0
         if scope.get("method") in _BODY_METHODS and length > 0:

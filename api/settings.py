@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=262_144, ge=1024, description="larger request bodies get 413"
     )
+    max_plan_body_bytes: int = Field(
+        default=4_194_304,
+        ge=1024,
+        description="larger POST /v1/plans bodies get 413 (a plan carries many clients)",
+    )
     audit_retention_days: int = Field(
         default=730,
         ge=MIN_RETENTION_DAYS,
@@ -185,6 +190,8 @@ def production_problems(settings: Settings) -> list[str]:
         problems.append("POLKU_DATA_DIR is a temporary folder")
     if settings.max_body_bytes > 4 * 1024 * 1024:
         problems.append("POLKU_MAX_BODY_BYTES above 4 MiB invites memory exhaustion")
+    if settings.max_plan_body_bytes > 16 * 1024 * 1024:
+        problems.append("POLKU_MAX_PLAN_BODY_BYTES above 16 MiB invites memory exhaustion")
     if settings.log_level.upper() == "DEBUG":
         problems.append("POLKU_LOG_LEVEL=DEBUG logs library internals (SQL parameters)")
     return problems

@@ -7,16 +7,16 @@ standard error; results (tables, `--json`) to standard output.
 
 The commands live by subject: `cli.data` (simulate, validate, pseudonymize),
 `cli.training` (train, evaluate), `cli.promotion` (compare, promote),
-`cli.tuning` (tune), `cli.caseload` (recommend),
+`cli.tuning` (tune), `cli.caseload` (recommend), `cli.planning` (plan),
 `cli.reports` (report ...), `cli.demo`, and `cli.server` (keys, db, serve).
 """
 
 from __future__ import annotations
 
-from cli import caseload, data, demo, promotion, reports, server, training, tuning
+from cli import caseload, data, demo, planning, promotion, reports, server, training, tuning
 from cli.console import app
 
-for module in (data, training, promotion, tuning, caseload, reports, demo, server):
+for module in (data, training, promotion, tuning, caseload, planning, reports, demo, server):
     module.register(app)
 
 

@@ -46,3 +46,15 @@ class PersonalIdentityCodeError(PolkuError, ValueError):
 
 class SuppressionError(PolkuError, ValueError):
     """Small-cell suppression was asked for something unsafe or malformed (e.g. k < 3)."""
+
+
+class CapacityError(PolkuError, ValueError):
+    """A capacity table breaks its rules; `problems` lists each (file, row, column, message)."""
+
+    def __init__(self, message: str, problems: list[dict[str, object]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class PlanningError(PolkuError, ValueError):
+    """A batch cannot be planned as asked (a client twice, an impossible limit, ...)."""

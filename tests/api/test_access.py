@@ -31,6 +31,7 @@ CONSOLE = {"console session"}
 
 POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/recommendations"): {"caseworker"},
+    ("POST", "/v1/plans"): {"caseworker", "admin"},
     ("POST", "/v1/decisions"): {"caseworker"},
     ("GET", "/v1/recommendations/{request_id}"): {"caseworker", "admin"},
     ("GET", "/v1/recommendations/{request_id}/explanation"): {"caseworker", "admin"},

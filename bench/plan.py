@@ -1,0 +1,501 @@
+"""Capacity planning: a year of the built-in world replayed under binding seats, and planning speed.
+
+For each seed: a model is trained on one built-in world (`training.registry.runs.
+train_and_register`, what `polku train` does) and a second world of the same
+design (another seed: other clients) is replayed for its twelve months of
+2025 under the capacity scenario (`training/simulator/capacity.py`): each
+client awaits a decision from their first decision point of the year; seats
+per service are `--tightness` times the monthly demand the planners see (the
+router's first-ranked action); waiting costs `wait_decay` of the uplift per
+month; unused seats lapse. Each month the waiting clients are planned by
+
+  (a) greedy: in arrival order, each client's own best option while it has
+      seats; otherwise they wait for it,
+  (b) the month's integer programme (`model.planning.programme`),
+  (c) the programme with seat prices for the next `--horizon` months from the
+      linear relaxation over a forecast of arrivals (last month's, counted
+      `horizon` times; `model.planning.prices`),
+  (d) the hindsight optimum over the year with every arrival known
+      (`model.planning.hindsight`).
+
+Every plan uses the model's predictions only; the truth judges them. The
+replay refuses any plan beyond the seats or eligibility, so "capacity never
+exceeded" holds for every figure reported. Intervals: a bootstrap over the
+replayed clients (their true gains under each planner, resampled together).
+
+Speed: a month of 10 000 clients × 15 services (the replay world's features
+repeated) scored and planned, in a child process that reports its peak
+memory; and POST /v1/plans with 500 clients through the real app (the
+registered model, SQLite, a caseworker key).
+
+    .venv/bin/python bench/plan.py [--seeds 1,2,3] [--clients 6000] [--quick]
+
+Writes bench/out/plan.json and prints the tables for bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.common import log, machine, table, write_json  # noqa: E402
+from model.decision_points.features import features_at  # noqa: E402
+from model.planning.hindsight import plan_period  # noqa: E402
+from model.planning.prices import seat_prices, waiting_values  # noqa: E402
+from model.planning.programme import PlanOptions, plan_batch  # noqa: E402
+from model.router import Router  # noqa: E402
+from model.vocab import NO_NEW_SERVICE  # noqa: E402
+from training.simulator import WorldParams, write_world  # noqa: E402
+from training.simulator.capacity import (  # noqa: E402
+    CapacitySetting,
+    CapacityWorld,
+    MonthView,
+    ReplayOutcome,
+    greedy_planner,
+    replay,
+    seats_from_demand,
+)
+from training.tables import read_tables  # noqa: E402
+from training.truth import find_truth, read_truth  # noqa: E402
+
+MONTHS = tuple(f"2025-{m:02d}" for m in range(1, 13))
+CONFIG = """\
+num_threads = 1
+
+[learner_params.s_learner]
+n_estimators = 120
+n_bags = 2
+
+[learner_params.dr_learner]
+n_estimators = 120
+nuisance_estimators = 60
+
+[learner_params.propensity]
+n_estimators = 60
+"""
+GROUPS = ("gender", "residence_basis")
+SMALL_CELL = 5
+PLANNERS = ("greedy", "month_ip", "month_ip_prices", "hindsight")
+
+
+class Year:
+    """The replayed year as the planners see it (predictions) and as the world judges it (truth)."""
+
+    def __init__(self, router: Router, data: Path, setting: CapacitySetting) -> None:
+        tables = read_tables(data)
+        truth_path = find_truth(data)
+        assert truth_path is not None
+        truth = read_truth(truth_path)
+        year = truth[
+            (truth["decision_date"] >= "2025-01-01") & (truth["decision_date"] <= "2025-12-31")
+        ]
+        first = year.sort_values(["client_id", "decision_date"]).drop_duplicates("client_id")
+        first = first.sort_values(["decision_date", "client_id"]).reset_index(drop=True)
+        points = first[["client_id", "decision_date"]]
+        self.features = features_at(
+            tables.clients,
+            tables.episodes,
+            tables.outcomes,
+            points,
+            catalogue=router.catalogue,
+            config=router.config,
+        )
+        scored = router.score(self.features, intervals=False)
+        actions = router.actions
+        reference = actions.index(NO_NEW_SERVICE)
+        n = len(first)
+        self.actions = actions
+        self.uplift = scored.uplift
+        self.best = scored.recommended
+        thin = (scored.support < router.min_support) & scored.eligible
+        self.candidates = scored.eligible & ~thin
+        self.candidates[np.arange(n), self.best] = True
+        self.candidates[:, reference] = True
+        p_true = first[list(actions)].to_numpy(dtype=float)
+        true_uplift = p_true - p_true[:, [reference]]
+        dates = [d.date() for d in pd.to_datetime(first["decision_date"])]
+        arrival_month = np.array([d.month - 1 for d in dates])
+        seats = seats_from_demand(self.best, arrival_month, actions, len(MONTHS), setting.tightness)
+        self.world = CapacityWorld(
+            actions=actions,
+            months=MONTHS,
+            arrival=tuple(dates),
+            arrival_month=arrival_month,
+            true_uplift=true_uplift,
+            eligible=scored.eligible,
+            seats=(seats,) * len(MONTHS),
+            setting=setting,
+        )
+
+
+def month_planner(year: Year, horizon: int) -> Any:
+    world = year.world
+
+    def plan(view: MonthView) -> np.ndarray:
+        rows = view.waiting
+        if not len(rows):
+            return np.zeros(0, dtype=int)
+        # What a start is worth now: the uplift predicted at arrival, less
+        # what the months waited so far have cost (re-scoring would show it).
+        now = year.uplift[rows] * world.setting.wait_decay ** (view.month - world.arrival_month[rows])[:, None]
+        options = PlanOptions()
+        later = min(horizon, len(MONTHS) - 1 - view.month)
+        if later > 0:
+            # Seats of the next months, priced over the clients waiting now (a
+            # month later) and the arrivals forecast from last month's.
+            forecast = np.flatnonzero(world.arrival_month == max(view.month - 1, 0))
+            decay = world.setting.wait_decay
+            uplift = np.vstack([decay * now, year.uplift[forecast]])
+            eligible = np.vstack([year.candidates[rows], year.candidates[forecast]])
+            weight = np.concatenate([np.ones(len(rows)), np.full(len(forecast), later)])
+            seats = [world.seats[view.month + k] for k in range(1, later + 1)]
+            prices = seat_prices(uplift, eligible, world.actions, seats, weight=weight)
+            value = waiting_values(now, year.candidates[rows], world.actions, prices, decay=decay)
+            # A client at the end of their wait has no later seat.
+            last_chance = view.month - world.arrival_month[rows] >= world.setting.max_wait_months
+            options = PlanOptions(waiting_value=np.where(last_chance, 0.0, value))
+        planned = plan_batch(
+            [str(i) for i in rows],
+            year.uplift[rows],
+            year.candidates[rows],
+            world.actions,
+            dict(view.seats),
+            best=year.best[rows],
+            options=options,
+        )
+        return planned.planned
+
+    return plan
+
+
+def hindsight_planner(year: Year) -> Any:
+    world = year.world
+    action, when = plan_period(
+        year.uplift,
+        year.candidates,
+        world.actions,
+        world.arrival_month,
+        world.seats,
+        decay=world.setting.wait_decay,
+        max_wait=world.setting.max_wait_months,
+    )
+    reference = world.actions.index(NO_NEW_SERVICE)
+
+    def plan(view: MonthView) -> np.ndarray:
+        rows = view.waiting
+        return np.where(when[rows] == view.month, action[rows], reference)
+
+    return plan
+
+
+def bootstrap(gains: dict[str, np.ndarray], draws: int, seed: int) -> dict[str, list[float]]:
+    rng = np.random.default_rng(seed)
+    n = len(next(iter(gains.values())))
+    share = {name: [] for name in gains}
+    margin = []
+    for _ in range(draws):
+        pick = rng.integers(0, n, n)
+        totals = {name: g[pick].sum() for name, g in gains.items()}
+        for name in gains:
+            share[name].append(totals[name] / totals["hindsight"])
+        margin.append((totals["month_ip_prices"] - totals["greedy"]) / totals["hindsight"])
+    out = {f"share_{k}": list(np.percentile(v, [2.5, 97.5])) for k, v in share.items()}
+    out["margin_c_over_a"] = list(np.percentile(margin, [2.5, 97.5]))
+    return out
+
+
+def by_group(year: Year, outcome: ReplayOutcome) -> dict[str, dict[str, Any]]:
+    """Share of clients whose own best option is a service who started it, by group (n < 5 withheld)."""
+    reference = year.actions.index(NO_NEW_SERVICE)
+    wants = year.best != reference
+    got = (outcome.action == year.best) & wants
+    out: dict[str, dict[str, Any]] = {}
+    for column in GROUPS:
+        values = year.features[column].astype(str).to_numpy()
+        cells = {}
+        for value in sorted(set(values[wants])):
+            mask = wants & (values == value)
+            k = int(mask.sum())
+            cells[value] = {
+                "n": k,
+                "share": None if k < SMALL_CELL else round(float(got[mask].mean()), 3),
+            }
+        out[column] = cells
+    return out
+
+
+def one_seed(
+    seed: int, clients: int, setting: CapacitySetting, horizon: int, work: Path, draws: int
+) -> dict[str, Any]:
+    from training.registry.runs import train_and_register
+    from training.registry.store import CHAMPION
+    from training.registry.versions import promote
+
+    train_dir, replay_dir = work / f"train-{seed}", work / f"replay-{seed}"
+    log(f"seed {seed}: simulating two worlds of {clients} clients")
+    write_world(WorldParams(n_clients=clients, seed=seed, truth_replicates=2), train_dir)
+    write_world(WorldParams(n_clients=clients, seed=seed + 1000, truth_replicates=4), replay_dir)
+    config = work / "config.toml"
+    config.write_text(CONFIG, "utf-8")
+    log(f"seed {seed}: training")
+    result, registered = train_and_register(train_dir, config_path=config)
+    promote(registered.version, alias=CHAMPION, name=registered.name)
+    year = Year(result.router, replay_dir, setting)
+    log(
+        f"seed {seed}: {year.world.n} clients awaiting a decision in 2025; seats {dict(year.world.seats[0])}"
+    )
+    planners = {
+        "greedy": greedy_planner(year.world, year.best),
+        "month_ip": month_planner(year, 0),
+        "month_ip_prices": month_planner(year, horizon),
+        "hindsight": hindsight_planner(year),
+    }
+    outcomes: dict[str, ReplayOutcome] = {}
+    seconds: dict[str, float] = {}
+    for name, planner in planners.items():
+        started = time.perf_counter()
+        outcomes[name] = replay(year.world, planner)
+        seconds[name] = round(time.perf_counter() - started, 2)
+        log(f"seed {seed}: {name} true gain {outcomes[name].total:.2f} ({seconds[name]} s)")
+    best_total = outcomes["hindsight"].total
+    figures: dict[str, Any] = {
+        "seed": seed,
+        "clients": year.world.n,
+        "seats": dict(year.world.seats[0]),
+        "planners": {},
+    }
+    for name, o in outcomes.items():
+        starts = o.start_month >= 0
+        waited = np.where(starts, o.start_month - year.world.arrival_month, 0)
+        predicted = np.where(starts, year.uplift[np.arange(year.world.n), o.action] * setting.wait_decay**waited, 0.0)
+        figures["planners"][name] = {
+            "true_gain": round(o.total, 3),
+            "predicted_gain": round(float(predicted.sum()), 3),
+            "share_of_hindsight": round(o.total / best_total, 4),
+            "starts": int(starts.sum()),
+            "mean_wait_days": round(float(np.nanmean(o.wait_days)), 1) if starts.any() else None,
+            "waited_over_30_days": round(float((o.wait_days[starts] > 30).mean()), 3)
+            if starts.any()
+            else None,
+            "own_best_started": round(
+                float(
+                    ((o.action == year.best) & starts).sum()
+                    / max(1, (year.best != year.actions.index(NO_NEW_SERVICE)).sum())
+                ),
+                3,
+            ),
+            "capacity_exceeded": False,  # the replay refuses any month beyond the seats
+            "by_group": by_group(year, o),
+            "seconds": seconds[name],
+        }
+    figures["bootstrap"] = bootstrap({k: o.gain for k, o in outcomes.items()}, draws, seed)
+    figures["router"] = result.router
+    figures["replay_dir"] = replay_dir
+    figures["features"] = year.features
+    return figures
+
+
+# -- speed -------------------------------------------------------------------------------
+
+
+def speed_child(payload: str) -> None:
+    """In a child process: score and plan a 10 000-client month; print seconds and peak memory."""
+    spec = json.loads(payload)
+    router = Router.load(Path(spec["router"]))
+    features = pd.read_parquet(spec["features"])
+    reps = -(-spec["n"] // len(features))
+    big = pd.concat([features] * reps, ignore_index=True).iloc[: spec["n"]].copy()
+    big["client_id"] = [f"b{i}" for i in range(len(big))]
+    from model.planning.month import plan_month
+
+    seats = {code: max(1, spec["n"] // 40) for code in router.catalogue.service_codes}
+    timings, scoring, planning = [], [], []
+    for _ in range(3):
+        started = time.perf_counter()
+        scored = router.score(big, intervals=False)
+        scored_at = time.perf_counter()
+        planned = plan_month(router, big, month="2025-03", seats=seats, batch=scored)
+        done = time.perf_counter()
+        timings.append(done - started)
+        scoring.append(scored_at - started)
+        planning.append(done - scored_at)
+    assert all(planned.seats_used()[c] <= seats[c] for c in seats)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures = {
+        "seconds": timings,
+        "score_seconds": scoring,
+        "plan_seconds": planning,
+        "peak_mib": peak,
+        "services": len(router.catalogue.service_codes),
+        "load_average": list(os.getloadavg()),
+    }
+    print(json.dumps(figures))
+
+
+def speed(router: Router, features: pd.DataFrame, work: Path, n: int) -> dict[str, Any]:
+    folder = work / "router"
+    router.save(folder)
+    path = work / "features.parquet"
+    features.to_parquet(path)
+    payload = json.dumps({"router": str(folder), "features": str(path), "n": n})
+    done = subprocess.run(
+        [sys.executable, __file__, "--speed-child", payload],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def api_speed(replay_dir: Path, work: Path, n: int, repeats: int) -> dict[str, Any]:
+    from fastapi.testclient import TestClient
+
+    from api.auth import create_key
+    from api.main import create_app
+    from api.recommendations.service import today
+    from api.settings import Settings
+    from bench.serve import build_requests
+
+    settings = Settings(
+        env="development",
+        data_dir=work,
+        database_url=f"sqlite:///{(work / 'polku.db').as_posix()}",
+        model_name="polku-router",
+        model_alias="champion",
+        model_retry_seconds=0,
+        model_start_wait_seconds=120,
+        mlflow_tracking_uri=os.environ["MLFLOW_TRACKING_URI"],
+    )
+    bodies = build_requests(replay_dir, n, seed=1)
+    clients = [
+        {key: b[key] for key in ("client", "episodes", "outcomes") if key in b} for b in bodies
+    ]
+    day = today()
+    body = {"month": f"{day:%Y-%m}", "clients": clients}
+    app = create_app(settings)
+    timings = []
+    with TestClient(app) as client:
+        key = create_key(app.state.engine, role="caseworker", unit="bench")
+        headers = {"Authorization": f"Bearer {key.key}"}
+        for _ in range(repeats + 1):
+            started = time.perf_counter()
+            answer = client.post("/v1/plans", json=body, headers=headers)
+            timings.append(time.perf_counter() - started)
+            assert answer.status_code == 200, answer.text[:500]
+    return {"clients": len(clients), "seconds": timings[1:], "first_seconds": timings[0]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seeds", default="1,2,3")
+    parser.add_argument("--clients", type=int, default=6000)
+    parser.add_argument("--tightness", type=float, default=0.6)
+    parser.add_argument("--horizon", type=int, default=3)
+    parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--speed-clients", type=int, default=10_000)
+    parser.add_argument("--api-clients", type=int, default=500)
+    parser.add_argument("--quick", action="store_true", help="one seed of 3000 clients")
+    parser.add_argument("--speed-child", default=None, help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.speed_child:
+        speed_child(options.speed_child)
+        return
+    seeds = [1] if options.quick else [int(s) for s in options.seeds.split(",")]
+    clients = 3000 if options.quick else options.clients
+    setting = CapacitySetting(tightness=options.tightness)
+    work = Path(tempfile.mkdtemp(prefix="polku-bench-plan-"))
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{(work / 'mlflow.db').as_posix()}"
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "setting": setting.__dict__,
+        "horizon": options.horizon,
+        "seeds": [],
+    }
+    last: dict[str, Any] = {}
+    for seed in seeds:
+        last = one_seed(seed, clients, setting, options.horizon, work, options.draws)
+        results["seeds"].append(
+            {k: v for k, v in last.items() if k not in ("router", "replay_dir", "features")}
+        )
+    log("speed: a month of clients scored and planned")
+    results["speed"] = speed(last["router"], last["features"], work, options.speed_clients)
+    log(f"speed: {results['speed']}")
+    results["api"] = api_speed(last["replay_dir"], work, options.api_clients, repeats=5)
+    log(f"api: {results['api']}")
+    path = write_json("plan", results)
+    rows = []
+    for figures in results["seeds"]:
+        for name in PLANNERS:
+            p = figures["planners"][name]
+            interval = figures["bootstrap"][f"share_{name}"]
+            rows.append(
+                [
+                    figures["seed"],
+                    name,
+                    p["true_gain"],
+                    p["share_of_hindsight"],
+                    f"{interval[0]:.3f}–{interval[1]:.3f}",
+                    p["starts"],
+                    p["mean_wait_days"],
+                    p["waited_over_30_days"],
+                    p["own_best_started"],
+                ]
+            )
+    print(
+        table(
+            [
+                "seed",
+                "planner",
+                "true gain",
+                "share of (d)",
+                "95 % bootstrap",
+                "starts",
+                "mean wait d",
+                "wait > 30 d",
+                "own best started",
+            ],
+            rows,
+        )
+    )
+    print()
+    print(
+        table(
+            ["seed", "(c) − (a), share of (d)", "95 % bootstrap"],
+            [
+                [
+                    f["seed"],
+                    round(
+                        (
+                            f["planners"]["month_ip_prices"]["true_gain"]
+                            - f["planners"]["greedy"]["true_gain"]
+                        )
+                        / f["planners"]["hindsight"]["true_gain"],
+                        4,
+                    ),
+                    "{:.3f}–{:.3f}".format(*f["bootstrap"]["margin_c_over_a"]),
+                ]
+                for f in results["seeds"]
+            ],
+        )
+    )
+    print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""POST /v1/plans through the real app, model and database (docs/api.md)."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+from typing import Any
+
+import orjson
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from api.recommendations.service import today
+from api.storage.tables import audit_events, decisions
+from tests.support.api_requests import Keys, request_body
+
+pytestmark = pytest.mark.one_app_per_module
+
+
+def _month(offset: int = 0) -> str:
+    day = today()
+    number = day.month - 1 + offset
+    return f"{day.year + number // 12:04d}-{number % 12 + 1:02d}"
+
+
+def _clients(n: int) -> list[dict[str, Any]]:
+    out = []
+    for i in range(n):
+        body = request_body()
+        item = {
+            key: copy.deepcopy(body[key])
+            for key in ("client", "episodes", "outcomes")
+            if key in body
+        }
+        item["client"]["client_id"] = f"P{i:04d}"
+        item["client"]["finnish_level"] = ("A0", "A1", "A2", "B1")[i % 4]
+        item["client"]["education_level"] = ("primary", "secondary", "bachelor")[i % 3]
+        out.append(item)
+    return out
+
+
+def _stored(app: FastAPI) -> tuple[int, int]:
+    with app.state.engine.connect() as connection:
+        return (
+            connection.execute(select(func.count()).select_from(audit_events)).scalar_one(),
+            connection.execute(select(func.count()).select_from(decisions)).scalar_one(),
+        )
+
+
+def test_a_plan_keeps_the_seats_and_answers_every_client(client: TestClient, keys: Keys) -> None:
+    body = {
+        "month": _month(),
+        "clients": _clients(12),
+        "seats": [{"service": "work_trial", "seats": 1}],
+    }
+    answer = client.post("/v1/plans", json=body, headers=keys.caseworker)
+    assert answer.status_code == 200, answer.text
+    plan = answer.json()
+    assert [c["client_id"] for c in plan["clients"]] == [f"P{i:04d}" for i in range(12)]
+    for seats in plan["seats"]:
+        if seats["seats"] is not None:
+            assert seats["planned"] <= seats["seats"]
+    assert {s["service"]: s["seats"] for s in plan["seats"]}["work_trial"] == 1
+    for c in plan["clients"]:
+        assert c["uplift_given_up"] == pytest.approx(c["uplift_best"] - c["uplift_planned"])
+        assert c["uplift_given_up"] >= -1e-9
+        if c["status"] == "start":
+            assert c["start_date"].startswith(body["month"]) or c["start_date"] > body["month"]
+            assert c["expected_wait_days"] >= 0
+        else:
+            assert c["planned_service"] == "no_new_service" and c["start_date"] is None
+    assert plan["uplift_total"] <= plan["uplift_best_total"] + 1e-9
+
+
+def test_an_administrator_may_plan_and_an_evaluator_may_not(client: TestClient, keys: Keys) -> None:
+    body = {"month": _month(1), "clients": _clients(2)}
+    assert client.post("/v1/plans", json=body, headers=keys.admin).status_code == 200
+    assert client.post("/v1/plans", json=body, headers=keys.evaluator).status_code == 403
+
+
+def test_bad_input_is_refused_field_by_field_and_nothing_is_stored(
+    app: FastAPI, client: TestClient, keys: Keys
+) -> None:
+    before = _stored(app)
+    clients = _clients(3)
+    clients[2]["client"]["client_id"] = clients[0]["client"]["client_id"]
+    clients[1]["episodes"][0]["service"] = "sauna_course"
+    past = date(today().year - 1, 1, 1).strftime("%Y-%m")
+    body = {
+        "month": past,
+        "clients": clients,
+        "seats": [{"service": "sauna_course", "seats": 3}, {"service": "work_trial", "seats": 2}],
+    }
+    answer = client.post("/v1/plans", json=body, headers=keys.caseworker)
+    assert answer.status_code == 422
+    problem = answer.json()
+    fields = {(e["field"], e["code"]) for e in problem["errors"]}
+    assert ("month", "month_in_past") in fields
+    assert ("clients.2.client.client_id", "duplicate_client") in fields
+    assert ("clients.1.episodes.0.service", "unknown_service") in fields
+    assert ("seats.0.service", "unknown_service") in fields
+    assert "P0000" not in answer.text
+    assert _stored(app) == before
+
+
+def test_negative_seats_and_a_month_not_written_yyyy_mm_are_refused(
+    client: TestClient, keys: Keys
+) -> None:
+    for change in ({"month": "2026-13"}, {"seats": [{"service": "work_trial", "seats": -1}]}):
+        body = {"month": _month(), "clients": _clients(1), **change}
+        assert client.post("/v1/plans", json=body, headers=keys.caseworker).status_code == 422
+
+
+def test_a_plan_may_carry_more_than_a_recommendation_body_may(
+    client: TestClient, keys: Keys, settings: Any
+) -> None:
+    clients = _clients(1)
+    body = {"month": _month(), "clients": clients * 1}
+    size = len(orjson.dumps(body))
+    many = int(settings.max_body_bytes / size * 1.2) + 1  # about 450 clients
+    body = {"month": _month(), "clients": _clients(many)}
+    assert len(orjson.dumps(body)) > settings.max_body_bytes
+    answer = client.post("/v1/plans", json=body, headers=keys.caseworker)
+    assert answer.status_code == 200, answer.text[:300]
+    assert len(answer.json()["clients"]) == many
+    big = {**request_body(), "padding": "x" * settings.max_body_bytes}
+    assert client.post("/v1/recommendations", json=big, headers=keys.caseworker).status_code == 413

@@ -1,0 +1,54 @@
+"""The hindsight optimum over a period, against brute force on small cases."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from model.planning.hindsight import plan_period
+from model.vocab import NO_NEW_SERVICE
+
+ACTIONS = ("course", NO_NEW_SERVICE)
+
+
+def test_a_later_client_who_gains_more_gets_the_seat_and_the_first_waits_for_the_next() -> None:
+    uplift = np.array([[0.10, 0.0], [0.30, 0.0]])
+    action, when = plan_period(
+        uplift,
+        np.ones((2, 2), bool),
+        ACTIONS,
+        np.array([0, 0]),
+        [{"course": 1}, {"course": 1}],
+        decay=0.5,
+        max_wait=1,
+    )
+    assert action.tolist() == [0, 0]
+    assert when.tolist() == [1, 0]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_no_assignment_of_seats_over_the_months_does_better(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n, months = 4, 2
+    uplift = np.column_stack([rng.uniform(-0.1, 0.4, n), np.zeros(n)])
+    arrival = rng.integers(0, months, n)
+    seats = [{"course": int(rng.integers(0, 3))} for _ in range(months)]
+    action, when = plan_period(
+        uplift, np.ones((n, 2), bool), ACTIONS, arrival, seats, decay=0.8, max_wait=1
+    )
+    for m in range(months):
+        assert np.sum((action == 0) & (when == m)) <= seats[m]["course"]
+    got = sum(uplift[i, 0] * 0.8 ** (when[i] - arrival[i]) for i in range(n) if action[i] == 0)
+    best = 0.0
+    for choice in itertools.product([-1, 0, 1], repeat=n):
+        if any(c >= 0 and not (arrival[i] <= c <= arrival[i] + 1) for i, c in enumerate(choice)):
+            continue
+        if any(choice.count(m) > seats[m]["course"] for m in range(months)):
+            continue
+        best = max(
+            best,
+            sum(uplift[i, 0] * 0.8 ** (c - arrival[i]) for i, c in enumerate(choice) if c >= 0),
+        )
+    assert got == pytest.approx(best, abs=1e-9)

@@ -1,0 +1,197 @@
+"""A month planned from the input tables (`polku plan`): who awaits a decision, prices, the file.
+
+- `awaiting_features`: the clients awaiting a decision on the month's first
+  day (an open case and no service under way, or the clients a list names),
+  with their features as known on that day.
+- `plan_from_tables`: the month planned with the router, optionally with
+  each client's value of waiting for a seat in the later months of a
+  horizon, the seats priced over a forecast of arrivals (the clients who
+  awaited a decision a month earlier: a month like the last one).
+- `write_plan`: CSV or Parquet, written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from model.decision_points.features import features_at
+from model.errors import DataContractError, PlanningError
+from model.planning.capacity import Capacity
+from model.planning.month import MonthPlan, plan_month
+from model.planning.prices import DEFAULT_WAIT_DECAY, seat_prices, waiting_values
+from model.planning.programme import PlanOptions
+from model.planning.schedule import month_days
+from model.router import Router, ScoredBatch
+from training.batch import open_cases
+from training.tables import Tables
+
+PLAN_FORMATS: Final = (".csv", ".parquet")
+
+
+def later_month(month: str, k: int) -> str:
+    """The month `k` months after `month` (YYYY-MM)."""
+    year, number = int(month[:4]), int(month[5:7]) - 1 + k
+    return f"{year + number // 12:04d}-{number % 12 + 1:02d}"
+
+
+def read_client_list(path: Path) -> list[str]:
+    """Client ids from a CSV with a `client_id` column; a client twice is refused by row."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as exc:
+        raise PlanningError(f"cannot read the client list {path.name!r}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise PlanningError(f"{path.name}: the client list is not UTF-8 text") from None
+    if not rows or "client_id" not in rows[0]:
+        raise PlanningError(f"{path.name}: the client list needs a client_id column and a row")
+    ids: list[str] = []
+    first: dict[str, int] = {}
+    for row, record in enumerate(rows, start=1):
+        client = (record.get("client_id") or "").strip()
+        if not client:
+            raise PlanningError(f"{path.name}, row {row}, column client_id: the id is empty")
+        if client in first:
+            raise PlanningError(
+                f"{path.name}, row {row}, column client_id: the client is listed twice "
+                f"(first on row {first[client]})"
+            )
+        first[client] = row
+        ids.append(client)
+    return ids
+
+
+def awaiting_features(
+    router: Router, tables: Tables, day: date, *, clients: list[str] | None = None, source: str = ""
+) -> pd.DataFrame:
+    """Features on `day` of the clients awaiting a decision (index 0..n-1).
+
+    By default: every open case with no service under way. With `clients`:
+    exactly those, each of whom must have an open case on the day.
+    """
+    points = open_cases(tables, day)
+    if clients is not None:
+        open_ids = set(points["client_id"])
+        for row, client in enumerate(clients, start=1):
+            if client not in open_ids:
+                raise PlanningError(
+                    f"{source}, row {row}, column client_id: the client has no open case on "
+                    f"{day:%Y-%m-%d}"
+                )
+        points = pd.DataFrame({"client_id": clients, "decision_date": pd.Timestamp(day)})
+    features = features_at(
+        tables.clients,
+        tables.episodes,
+        tables.outcomes,
+        points,
+        catalogue=router.catalogue,
+        config=router.config,
+    )
+    if clients is None:
+        features = features[features["in_service"].to_numpy() != 1.0].reset_index(drop=True)
+    if features.empty:
+        raise DataContractError(f"no client awaits a decision on {day:%Y-%m-%d}")
+    return features
+
+
+def plan_from_tables(
+    router: Router,
+    tables: Tables,
+    *,
+    month: str,
+    capacity: Capacity,
+    options: PlanOptions | None = None,
+    horizon: int = 0,
+    wait_decay: float = DEFAULT_WAIT_DECAY,
+    clients: list[str] | None = None,
+    source: str = "",
+) -> MonthPlan:
+    """Plan `month`; with `horizon` > 0, a client may keep waiting for a seat in a later month.
+
+    Seats lapse at the end of their month, so what is kept for later is the
+    clients: each client's value of waiting (`_waiting_value`) is weighed
+    against a seat now.
+    """
+    options = options or PlanOptions()
+    first, _ = month_days(month)
+    features = awaiting_features(router, tables, first, clients=clients, source=source)
+    batch = router.score(features, intervals=False)
+    if horizon > 0:
+        value = _waiting_value(router, tables, batch, month, capacity, horizon, wait_decay)
+        options = PlanOptions(
+            prices=options.prices,
+            waiting_value=value,
+            balance=options.balance,
+            pace=options.pace,
+            max_shortfall=options.max_shortfall,
+            time_limit=options.time_limit,
+        )
+    return plan_month(
+        router,
+        features,
+        month=month,
+        seats=capacity.seats(month),
+        options=options,
+        batch=batch,
+    )
+
+
+def _waiting_value(
+    router: Router,
+    tables: Tables,
+    batch: ScoredBatch,
+    month: str,
+    capacity: Capacity,
+    horizon: int,
+    decay: float,
+) -> np.ndarray:
+    """What each client can expect from a seat in the next `horizon` months, net of its price.
+
+    The seats of those months are priced over the clients waiting now (a
+    month later, so `decay` of their uplift) and the forecast arrivals: the
+    clients who awaited a decision a month before, counted `horizon` times.
+    """
+    thin = (batch.support < router.min_support) & batch.eligible
+    candidates = batch.eligible & ~thin
+    candidates[np.arange(len(candidates)), batch.recommended] = True
+    uplift, eligible = decay * batch.uplift, candidates
+    weight = np.ones(len(uplift))
+    try:
+        earlier = month_days(later_month(month, -1))[0]
+        ahead = router.score(awaiting_features(router, tables, earlier), intervals=False)
+        uplift = np.vstack([uplift, ahead.uplift])
+        eligible = np.vstack([eligible, ahead.eligible])
+        weight = np.concatenate([weight, np.full(len(ahead.uplift), horizon)])
+    except DataContractError:
+        pass  # nobody awaited a decision last month: no forecast arrivals
+    seats = [capacity.seats(later_month(month, k)) for k in range(1, horizon + 1)]
+    prices = seat_prices(uplift, eligible, router.actions, seats, weight=weight)
+    return waiting_values(batch.uplift, candidates, router.actions, prices, decay=decay)
+
+
+def write_plan(frame: pd.DataFrame, out: Path) -> Path:
+    """Write the plan by the file's extension; a failure leaves no partial file behind."""
+    suffix = out.suffix.lower()
+    if suffix not in PLAN_FORMATS:
+        raise PlanningError("the plan file must end in .csv or .parquet")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=suffix)
+    os.close(handle)
+    try:
+        if suffix == ".csv":
+            frame.to_csv(temporary, index=False)
+        else:
+            frame.to_parquet(temporary, index=False)
+        os.replace(temporary, out)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return out
