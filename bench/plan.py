@@ -151,7 +151,10 @@ def month_planner(year: Year, horizon: int) -> Any:
             return np.zeros(0, dtype=int)
         # What a start is worth now: the uplift predicted at arrival, less
         # what the months waited so far have cost (re-scoring would show it).
-        now = year.uplift[rows] * world.setting.wait_decay ** (view.month - world.arrival_month[rows])[:, None]
+        now = (
+            year.uplift[rows]
+            * world.setting.wait_decay ** (view.month - world.arrival_month[rows])[:, None]
+        )
         options = PlanOptions()
         later = min(horizon, len(MONTHS) - 1 - view.month)
         if later > 0:
@@ -281,7 +284,9 @@ def one_seed(
     for name, o in outcomes.items():
         starts = o.start_month >= 0
         waited = np.where(starts, o.start_month - year.world.arrival_month, 0)
-        predicted = np.where(starts, year.uplift[np.arange(year.world.n), o.action] * setting.wait_decay**waited, 0.0)
+        predicted = np.where(
+            starts, year.uplift[np.arange(year.world.n), o.action] * setting.wait_decay**waited, 0.0
+        )
         figures["planners"][name] = {
             "true_gain": round(o.total, 3),
             "predicted_gain": round(float(predicted.sum()), 3),
