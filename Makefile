@@ -11,7 +11,7 @@ VENV := .venv
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_LINK_MODE := copy
 
-.PHONY: setup demo test test-fast lint bench clean
+.PHONY: setup demo test test-fast lint bench clean mlflow-ui
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -25,6 +25,19 @@ setup: $(VENV)/.synced
 
 demo: setup
 	$(VENV)/bin/polku demo
+
+# The MLflow UI on Polku's store (docs/mlflow.md). An MLFLOW_TRACKING_URI in the
+# environment wins; the default is the checkout's own store.
+MLFLOW_TRACKING_URI ?= sqlite:///$(CURDIR)/mlruns/mlflow.db
+MLFLOW_ARTIFACT_ROOT ?= $(CURDIR)/mlruns/artifacts
+MLFLOW_PORT ?= 5000
+mlflow-ui: setup
+	mkdir -p mlruns
+	@echo "Open http://127.0.0.1:$(MLFLOW_PORT)/#/experiments?workflowType=machine_learning"
+	MLFLOW_TRACKING_URI='$(MLFLOW_TRACKING_URI)' $(VENV)/bin/mlflow ui \
+		--backend-store-uri '$(MLFLOW_TRACKING_URI)' \
+		--default-artifact-root '$(MLFLOW_ARTIFACT_ROOT)' \
+		--host 127.0.0.1 --port $(MLFLOW_PORT)
 
 # Two processes (pytest-xdist); a module's tests stay in one (tests/support/scheduling.py).
 TEST_PROCESSES ?= 2

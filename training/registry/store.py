@@ -45,6 +45,10 @@ MODEL_CARD_FILE: Final = "model_card.json"
 FAIRNESS_REPORT_FILE: Final = "fairness_report.json"
 FAIRNESS_HTML_FILE: Final = "fairness.html"
 DATA_DIR_TAG: Final = "polku.data_dir"
+# MLflow 3's UI shows an experiment without this tag as a GenAI one (traces
+# overview); Polku's runs are classic model training.
+EXPERIMENT_KIND_TAG: Final = "mlflow.experimentKind"
+EXPERIMENT_KIND: Final = "custom_model_development"
 
 
 class RegistryError(PolkuError, LookupError):
@@ -110,9 +114,15 @@ def experiment_id(store: Store, name: str = EXPERIMENT_NAME) -> str:
     client = client_for(store)
     found = client.get_experiment_by_name(name)
     if found is not None:
+        if found.tags.get(EXPERIMENT_KIND_TAG) is None:
+            client.set_experiment_tag(found.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         return str(found.experiment_id)
     location = f"{store.artifact_location}/{name}" if store.artifact_location else None
-    return str(client.create_experiment(name, artifact_location=location))
+    return str(
+        client.create_experiment(
+            name, artifact_location=location, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND}
+        )
+    )
 
 
 def quiet_mlflow_logs() -> None:
