@@ -6,7 +6,8 @@
 - `s_learner`, `dr_learner`: the two outcome learners;
 - `calibration`: recalibrating a learner's margin and choosing its interval width;
 - `kinds`: the learners by name, and rebuilding a stored one;
-- `boosting`: the LightGBM settings and helpers they share.
+- `boosting`: the LightGBM settings and helpers they share;
+- `hyperparameters`: a learner's effective hyperparameters, defaults included.
 
 They follow scikit-learn's estimator conventions: `__init__` stores
 arguments, `fit` returns `self`, fitted state ends in `_`, and using a learner

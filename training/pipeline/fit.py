@@ -16,6 +16,7 @@ from model.decision_points.points import DecisionPoints
 from model.encoding import FeatureEncoder
 from model.errors import ConfigError
 from model.features import ACTION_PROXY_FEATURES, DECISION_TIMING_FEATURES
+from model.learners.hyperparameters import hyperparameters
 from model.learners.kinds import LEARNERS
 from model.learners.outcome import OutcomeLearner, TrainingData
 from model.learners.propensity import PropensityModel
@@ -64,6 +65,18 @@ def outcome_data(dp: DecisionPoints, X: np.ndarray, mask: np.ndarray) -> Trainin
 
 def learner_kwargs(config: RunConfig, name: str) -> dict[str, Any]:
     return dict(config.learner_params.get(name, {}))
+
+
+def configured_hyperparameters(config: RunConfig, name: str, *, seed: int) -> dict[str, Any]:
+    """Learner `name`'s hyperparameters as `fit_models` sets them, defaults included.
+
+    Read from a learner built the way `fit_models` builds it (before any
+    choice of rounds cuts it), so what the configuration leaves out shows its
+    default value.
+    """
+    cls = PropensityModel if name == PROPENSITY else LEARNERS[name]
+    base = {"n_actions": 1, "seed": seed, "num_threads": config.num_threads}
+    return hyperparameters(_construct(cls, name, base, config))
 
 
 def _construct(cls: type, name: str, base: Mapping[str, Any], config: RunConfig) -> Any:

@@ -11,7 +11,7 @@ import numpy as np
 from model.decision_points.points import DecisionPoints
 from model.learners.s_learner import SLearner
 from model.router import Router
-from training.pipeline.fit import FittedModels, learner_kwargs
+from training.pipeline.fit import FittedModels, configured_hyperparameters
 from training.pipeline.inputs import PROPENSITY, Inputs
 from training.pipeline.rows import TrainingRows
 from training.pipeline.split import Split
@@ -39,6 +39,8 @@ class TrainingResult:
     golden_problems: list[str] = field(default_factory=list)
     model_card: dict[str, Any] = field(default_factory=dict)
     fairness_report: dict[str, Any] | None = None
+    # When the run began (seconds since the epoch), for the tracking store's start time.
+    started_at: float | None = None
 
     @property
     def evaluation(self) -> dict[str, Any]:
@@ -65,7 +67,8 @@ class TrainingResult:
             f"config.{k}": v for k, v in config.items() if k != "learner_params"
         }
         for name in (*self.inputs.config.learners, PROPENSITY):
-            for key, value in learner_kwargs(self.inputs.config, name).items():
+            configured = configured_hyperparameters(self.inputs.config, name, seed=self.seed)
+            for key, value in configured.items():
                 params[f"{name}.{key}"] = value
         params.update(
             {

@@ -55,6 +55,7 @@ def train(
 ) -> TrainingResult:
     """Run the pipeline end to end; `seed` defaults to the configuration's."""
     seconds: dict[str, float] = {}
+    started_at = time.time()
 
     def stage(what: str) -> float:
         progress(what)
@@ -154,6 +155,7 @@ def train(
         interval_widths=widths,
         seconds=seconds,
         golden_problems=golden_problems,
+        started_at=started_at,
     )
     t = stage("writing the fairness report and the model card")
     attach_reports(result, truth)

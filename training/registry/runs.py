@@ -1,29 +1,39 @@
 """Logging a training run to MLflow and registering its model.
 
-A run holds the parameters (configuration, learner hyperparameters, seed,
-split), the data fingerprint (content hashes, row counts, date window), every
-learner's validation and test figures (metrics `<learner>.<key>` and
-`<learner>.validation.<key>`; the served learner's test figures also
-unprefixed), the plots, the catalogue and configuration, the model card and
-fairness report, and the model: a pyfunc (`training.registry.pyfunc`) whose
-artifacts hold the `Router` saved as plain JSON. The version is registered
+A run, named for what and when (`train 2025-03-04 · 20 000 clients ·
+s_learner`) and timed from the start of training, holds the parameters
+(configuration, every learner's and the propensity model's hyperparameters
+with their defaults, seed, split), the data fingerprint (content hashes, row
+counts, date window) and the training, validation and held-out decision
+points as MLflow datasets, every learner's validation and test figures
+(metrics `<learner>.<key>` and `<learner>.validation.<key>`; the served
+learner's test figures also unprefixed), the plots (SHAP ones included), the
+catalogue and configuration, the model card and fairness report, and the
+model: a pyfunc (`training.registry.pyfunc`) whose artifacts hold the
+`Router` saved as plain JSON. The version is registered
 under `polku-router` with the alias `candidate`; `promote` moves `champion`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import mlflow
 import mlflow.pyfunc
 import numpy as np
+import pandas as pd
+from mlflow.data.pandas_dataset import from_pandas
 from mlflow.exceptions import MlflowException
 
+from model.catalogue import CATALOGUE_VERSION
 from training.pipeline.result import TrainingResult
 from training.pipeline.train import write_plots
 from training.registry.pyfunc import (
@@ -48,6 +58,7 @@ from training.registry.store import (
 )
 from training.registry.versions import RegisteredVersion
 from training.router_figures import uplift_records
+from training.shap_plots import write_shap_plots
 
 
 def train_and_register(
@@ -85,6 +96,63 @@ def _metrics(prefix: str, figures: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
+def run_name(result: TrainingResult) -> str:
+    """`train 2025-03-04 · 20 000 clients · s_learner`: when, on how many clients, which learner."""
+    when = datetime.fromtimestamp(result.started_at or time.time(), UTC)
+    clients = result.inputs.fingerprint.get("rows", {}).get("clients")
+    count = f"{clients:,}".replace(",", " ") if isinstance(clients, int) else "?"
+    return f"train {when:%Y-%m-%d} · {count} clients · {result.chosen}"
+
+
+def run_tags(result: TrainingResult) -> dict[str, str]:
+    """What the run was trained on: data and training windows, catalogue and its version."""
+    inputs = result.inputs
+    window = inputs.fingerprint.get("date_window") or [None, None]
+    training = result.router.metadata.get("training_window") or {}
+    catalogue_sha = hashlib.sha256(inputs.catalogue.text.encode("utf-8")).hexdigest()
+    tags = {
+        "polku.learner": result.chosen,
+        "polku.data_sha256": inputs.fingerprint["sha256"],
+        "polku.truth": str(result.has_truth).lower(),
+        "polku.data_from": window[0],
+        "polku.data_to": window[1],
+        "polku.training_from": training.get("from"),
+        "polku.training_to": training.get("to"),
+        "polku.catalogue": inputs.catalogue.source,
+        "polku.catalogue_version": str(CATALOGUE_VERSION),
+        "polku.catalogue_sha256": catalogue_sha,
+        # Where the data lay, so `polku report fairness` can find it again
+        # (checked against the fingerprint before use).
+        DATA_DIR_TAG: str(Path(inputs.data_dir).resolve()),
+    }
+    return {key: str(value) for key, value in tags.items() if value is not None}
+
+
+DATASET_CONTEXTS = {"train": "training", "validation": "validation", "test": "held_out"}
+
+
+def log_datasets(result: TrainingResult) -> None:
+    """The decision points each part of the split holds, as MLflow datasets.
+
+    Only their description is stored (source folder, digest, schema, row
+    count): features, action and label of the part's rows, never the rows.
+    """
+    dp = result.dp
+    columns = [*dp.feature_names, "action", "label"]
+    source = str(Path(result.inputs.data_dir).resolve())
+    short = result.inputs.fingerprint["sha256"][:12]
+    for part, context in DATASET_CONTEXTS.items():
+        mask = getattr(result.split, part)
+        frame = dp.frame.loc[mask, [c for c in columns if c in dp.frame.columns]]
+        frame = frame.astype(
+            {c: object for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)}
+        ).reset_index(drop=True)
+        dataset = from_pandas(
+            frame, source=source, targets="label", name=f"decision_points_{part}_{short}"
+        )
+        mlflow.log_input(dataset, context=context)
+
+
 def log_training(
     result: TrainingResult,
     *,
@@ -103,19 +171,16 @@ def log_training(
     inputs = result.inputs
     try:
         exp = experiment_id(store)
-        with mlflow.start_run(experiment_id=exp, run_name=f"{result.chosen}") as run:
+        # Created with the training's own start time, so the run's duration is the
+        # training's; a training that fails leaves no run behind.
+        started = result.started_at or time.time()
+        created = client.create_run(
+            exp, start_time=int(started * 1000), run_name=run_name(result), tags=run_tags(result)
+        )
+        with mlflow.start_run(run_id=created.info.run_id) as run:
             say("logging the run to MLflow")
             mlflow.log_params({k: _flat(v) for k, v in result.params().items()})
-            mlflow.set_tags(
-                {
-                    "polku.learner": result.chosen,
-                    "polku.data_sha256": inputs.fingerprint["sha256"],
-                    "polku.truth": str(result.has_truth).lower(),
-                    # Where the data lay, so `polku report fairness` can find it again
-                    # (checked against the fingerprint before use).
-                    DATA_DIR_TAG: str(Path(inputs.data_dir).resolve()),
-                }
-            )
+            log_datasets(result)
             metrics = _metrics("", result.evaluation)
             for learner, figures in result.test.items():
                 metrics.update(_metrics(f"{learner}.", figures))
@@ -157,6 +222,9 @@ def log_training(
             with tempfile.TemporaryDirectory(prefix="polku-") as tmp:
                 plots = Path(tmp) / "plots"
                 write_plots(result, plots)
+                write_shap_plots(
+                    result.router, result.dp.frame.loc[result.split.test], plots, seed=result.seed
+                )
                 mlflow.log_artifacts(str(plots), "plots")
                 say("saving the model")
                 folder = Path(tmp) / MODEL_ARTIFACT
