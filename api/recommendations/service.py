@@ -12,7 +12,8 @@ they accept and refuse exactly what `training.contract.check_tables` does.
 
 Features come from `model.client_features` (equal to `features_at`, proven
 in `tests/model/test_client_features.py`) and are checked against the
-decision-point contract before the model sees them.
+decision-point contract before the model sees them; features and the answer's
+services are built by `model.requests`, as the MLflow pyfunc builds them.
 """
 
 from __future__ import annotations
@@ -37,9 +38,9 @@ from api.serving import LoadedModel, ModelHolder
 from api.settings import Settings
 from api.storage.audit import AuditEvent, AuditWriter
 from api.storage.control import ControlState
-from model.client_features import check_features, client_features
 from model.json_values import json_value
-from model.router import Recommendation, Scored
+from model.requests import answer_json, request_features
+from model.router import Recommendation
 from model.vocab import EPISODE_STATUSES, REVIEW
 
 HELSINKI: Final = ZoneInfo("Europe/Helsinki")
@@ -168,49 +169,21 @@ def check_request(
 def features_of(request: RecommendationRequest, model: LoadedModel, as_of: date) -> dict[str, Any]:
     """The request's decision-point features, checked against the contract."""
     client = request.client
-    profile = {
-        name: getattr(client, name) for name in type(client).model_fields if name != "extras"
-    }
-    profile.update(client.extras)
-    features = client_features(
+    profile = {name: getattr(client, name) for name in type(client).model_fields}
+    return request_features(
+        model.router,
         profile,
         [e.__dict__ for e in request.episodes],
         [o.__dict__ for o in request.outcomes],
         as_of,
-        services=model.router.catalogue.service_codes,
-        extras=model.extras,
+        features=model.features,
     )
-    check_features(features, model.features)
-    return features
 
 
 def input_hash(request: RecommendationRequest, as_of: date) -> str:
     document = request.model_dump(mode="json")
     document["as_of"] = as_of.isoformat()
     return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
-def _scored(s: Scored) -> dict[str, Any]:
-    return {
-        "service": s.service,
-        "name": s.name,
-        "rank": s.rank,
-        "p_outcome": s.p_outcome,
-        "interval": [s.interval[0], s.interval[1]],
-        "uplift": s.uplift,
-        "thin_support": s.thin_support,
-        # The router gives each value as JSON holds it (model.json_values.json_value).
-        "explanation": [
-            {
-                "feature": c.feature,
-                "value": c.value,
-                "value_text": c.value_text,
-                "contribution": c.contribution,
-                "text": c.text,
-            }
-            for c in s.explanation
-        ],
-    }
 
 
 def answer_body(
@@ -220,11 +193,7 @@ def answer_body(
         "request_id": request_id,
         "model": {"name": model.name, "version": model.version},
         "as_of": as_of.isoformat(),
-        "recommendations": [_scored(s) for s in recommendation.recommendations],
-        "reference": _scored(recommendation.reference),
-        "not_eligible": [
-            {"service": code, "reason": reason} for code, reason in recommendation.not_eligible
-        ],
+        **answer_json(recommendation),
     }
 
 

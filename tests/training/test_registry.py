@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
+from mlflow.models import Model
 
 from tests.support.trained_model import MlflowStore, TrainedModel
 from training.batch import score_frame
@@ -130,12 +131,24 @@ def test_the_model_is_a_pyfunc_with_a_signature_and_no_real_client_as_example(
     assert "python_function" in info.flavors
     inputs = info.signature.inputs
     names = inputs.input_names()
-    assert names == list(trained_model.result.dp.feature_names)
-    required = {spec.name for spec in inputs.inputs if spec.required}
-    assert "gender" not in required and "finnish_level" in required  # protected: optional
-    outputs = info.signature.outputs.input_names()
-    assert outputs[:3] == ["recommended", "rank_2", "rank_3"]
-    assert {f"p_{a}" for a in trained_model.result.dp.actions} <= set(outputs)
+    # the request form first, then the decision-point features; every column optional,
+    # since a frame holds one form or the other
+    assert names[:6] == ["client", "episodes", "outcomes", "as_of", "k", "language"]
+    assert names[6:] == list(trained_model.result.dp.feature_names)
+    assert not any(spec.required for spec in inputs.inputs)
+    # the stored input example is a made-up request, not a real client
+    local = mlflow.artifacts.download_artifacts(trained_model.model_uri)
+    stored = Model.load(local).load_input_example(local)
+    assert stored is not None and list(stored.columns) == [
+        "client",
+        "episodes",
+        "outcomes",
+        "as_of",
+        "k",
+        "language",
+    ]
+    real_ids = set(trained_model.result.dp.frame["client_id"].astype(str))
+    assert stored["client"][0]["client_id"] not in real_ids
     example = example_features(trained_model.result.dp, trained_model.result.split.train)
     features = trained_model.result.dp.frame[list(trained_model.result.dp.feature_names)]
     merged = features.astype(str).merge(example.astype(str), how="inner")

@@ -1,28 +1,47 @@
 """Polku's model as an MLflow pyfunc: a `Router` saved as JSON behind `PythonModel`.
 
 The pyfunc is logged as code ("models from code"), not as a pickle: loading
-it runs `MODEL_CODE`, which needs Polku installed in the loading environment.
-Any Python process can `mlflow.pyfunc.load_model("models:/polku-router@champion")`
-and `predict` a frame of decision-point features (see
-`training.batch.score_frame`); the API loads the native router instead
-(`training.registry.served`).
+it runs `MODEL_CODE`, which imports `training.registry.pyfunc`. Any Python
+process can `mlflow.pyfunc.load_model("models:/polku-router@champion")` and
+`predict` either of two forms of input:
+
+- recommendation requests, one per row, as `POST /v1/recommendations` takes
+  them (columns `client`, `episodes`, `outcomes` as JSON text or parsed
+  values, `as_of`, `k`, `language`): one answer per row, as the API gives it
+  (`model.requests`);
+- decision-point features, one row per decision point (batch scoring, see
+  `training.batch.score_frame`).
+
+The API loads the native router instead (`training.registry.served`).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from importlib import metadata as importlib_metadata
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 import mlflow.pyfunc
 import numpy as np
 import pandas as pd
-from mlflow.models import ModelSignature, infer_signature
-from mlflow.types.schema import ColSpec, Schema
+from mlflow.exceptions import MlflowException
+from mlflow.models import ModelSignature
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+from mlflow.types.schema import AnyType, ColSpec, Schema
 
 from model.decision_points.points import DecisionPoints
+from model.errors import PolkuError
+from model.requests import answer, parse_request
 from model.router import Router
+from model.vocab import EDUCATION_LEVELS, GENDERS, RESIDENCE_BASES, UNKNOWN
 from training.batch import score_frame
 from training.registry.store import MODEL_ARTIFACT
+
+HELSINKI: Final = ZoneInfo("Europe/Helsinki")
+# The columns of the request form (one recommendation request per row).
+REQUEST_COLUMNS: Final = ("client", "episodes", "outcomes", "as_of", "k", "language")
+ANSWER_COLUMNS: Final = ("as_of", "recommendations", "reference", "not_eligible")
 
 MODEL_CODE_FILE: Final = "polku_model.py"
 # What the pyfunc needs at load time; pinned to what trained it. Passing them
@@ -50,10 +69,12 @@ mlflow.models.set_model(PolkuRouterModel())
 class PolkuRouterModel(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined]
     """The served model as an MLflow pyfunc: a `Router` saved as JSON in its artifacts.
 
-    `predict` takes decision-point features (columns named as in
-    `model.features`) and returns one row per input row: the recommended
-    service and, per action, `p_`, `low_`, `high_`, `uplift_`, `eligible_`
-    and `thin_support_` columns (see `training.batch.score_frame`).
+    `predict` takes recommendation requests (a `client` column) and returns
+    one row per request: `as_of`, `recommendations`, `reference`,
+    `not_eligible`, as the API's answer holds them. Given decision-point
+    features instead (columns named as in `model.features`), it returns one
+    row per decision point: the recommended service and, per action, `p_`,
+    `low_`, `high_`, `uplift_`, `eligible_` and `thin_support_` columns.
     """
 
     def load_context(self, context: Any) -> None:
@@ -62,9 +83,74 @@ class PolkuRouterModel(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined]
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
-        # MLflow derives no schema from a DataFrame hint: the logged signature rules.
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
-        return score_frame(self.router, frame.reset_index(drop=True))
+        frame = frame.reset_index(drop=True)
+        if "client" in frame.columns:
+            return answer_requests(self.router, frame)
+        missing = sorted(needed_features(self.router) - set(frame.columns))
+        if missing:
+            raise MlflowException(
+                "give a 'client' column (recommendation requests) or decision-point "
+                f"features; missing features: {', '.join(missing)}",
+                INVALID_PARAMETER_VALUE,
+            )
+        return score_frame(self.router, frame)
+
+
+def answer_requests(router: Router, frame: pd.DataFrame) -> pd.DataFrame:
+    """One answer per request row, as the API answers it (without request id and model).
+
+    Raises `MlflowException` (a bad request for MLflow's scoring server) naming
+    the row and field of the first bad request; nothing is answered then.
+    """
+    today = datetime.now(HELSINKI).date()
+    present = [c for c in REQUEST_COLUMNS if c in frame.columns]
+    answers = []
+    for i, row in enumerate(frame[present].to_dict(orient="records")):
+        try:
+            answers.append(answer(router, parse_request(row, today=today)))
+        except PolkuError as exc:
+            raise MlflowException(f"request row {i}: {exc}", INVALID_PARAMETER_VALUE) from None
+    return pd.DataFrame(answers, columns=list(ANSWER_COLUMNS))
+
+
+def needed_features(router: Router) -> set[str]:
+    """The features the router encodes or reads in an eligibility rule (not the protected ones)."""
+    needed = set(router.encoder.columns_)
+    for service in router.catalogue.services:
+        needed |= set(service.eligibility.features)
+    return needed
+
+
+def example_request() -> pd.DataFrame:
+    """A made-up request (no real client) in the request form: the model's input example."""
+    client = {
+        "client_id": "example-0001",
+        "intake_date": "2023-03-01",
+        "arrival_date": "2023-01-15",
+        "birth_year": 1990,
+        "gender": GENDERS[0],
+        "mother_tongue": UNKNOWN,
+        "citizenship_region": UNKNOWN,
+        "residence_basis": RESIDENCE_BASES[0],
+        "education_level": EDUCATION_LEVELS[0],
+        "prior_work_years": 1.0,
+        "literacy_needs": False,
+        "finnish_level": "A1",
+    }
+    outcomes = [{"status": "unemployed", "start_date": "2023-03-01", "end_date": None}]
+    return pd.DataFrame(
+        [
+            {
+                "client": client,
+                "episodes": [],
+                "outcomes": outcomes,
+                "as_of": "2023-05-02",
+                "k": 3,
+                "language": "en",
+            }
+        ]
+    )
 
 
 def example_features(dp: DecisionPoints, rows: np.ndarray) -> pd.DataFrame:
@@ -98,24 +184,30 @@ def example_features(dp: DecisionPoints, rows: np.ndarray) -> pd.DataFrame:
     return example
 
 
-def model_signature(router: Router, example: pd.DataFrame) -> ModelSignature:
-    """The pyfunc's signature, inferred from `example` and the router's own output.
+def model_signature(example: pd.DataFrame) -> ModelSignature:
+    """The pyfunc's input signature: both forms, every column optional.
 
-    Columns the model neither encodes nor reads in an eligibility rule (the
-    protected attributes, kept for the fairness audit) are optional inputs.
+    The request form's `client`, `episodes` and `outcomes` take JSON text or
+    parsed values (MLflow's `AnyType`). The feature form's columns are typed
+    as `example` (made-up features) has them; which of them a row needs is
+    checked by `predict`, since MLflow's schema cannot say "one form or the
+    other". The answers are described in docs/mlflow.md (no output schema:
+    the request form's answers are nested).
     """
-    inferred = infer_signature(example, score_frame(router, example))
-    needed = set(router.encoder.columns_)
-    for service in router.catalogue.services:
-        needed |= set(service.eligibility.features)
-    assert inferred.inputs is not None
-    inputs = Schema(
-        [
-            ColSpec(spec.type, spec.name, required=spec.name in needed)
-            for spec in inferred.inputs.inputs
-        ]
-    )
-    return ModelSignature(inputs=inputs, outputs=inferred.outputs)
+    from mlflow.models import infer_signature
+
+    features = infer_signature(example).inputs
+    assert features is not None
+    request = [
+        ColSpec(AnyType(), "client", required=False),
+        ColSpec(AnyType(), "episodes", required=False),
+        ColSpec(AnyType(), "outcomes", required=False),
+        ColSpec("string", "as_of", required=False),
+        ColSpec("long", "k", required=False),
+        ColSpec("string", "language", required=False),
+    ]
+    feature_specs = [ColSpec(spec.type, spec.name, required=False) for spec in features.inputs]
+    return ModelSignature(inputs=Schema([*request, *feature_specs]))
 
 
 def requirements() -> list[str]:

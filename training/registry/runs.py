@@ -40,6 +40,7 @@ from training.registry.pyfunc import (
     MODEL_CODE,
     MODEL_CODE_FILE,
     example_features,
+    example_request,
     model_signature,
     requirements,
 )
@@ -232,7 +233,7 @@ def log_training(
                 (folder / EVALUATION_FILE).write_text(json.dumps(result.evaluation), "utf-8")
                 (folder / MODEL_CARD_FILE).write_text(json.dumps(result.model_card), "utf-8")
                 example = example_features(result.dp, result.split.train)
-                signature = model_signature(result.router, example)
+                signature = model_signature(example)
                 code = Path(tmp) / MODEL_CODE_FILE
                 code.write_text(MODEL_CODE, "utf-8")
                 info = mlflow.pyfunc.log_model(
@@ -240,7 +241,7 @@ def log_training(
                     python_model=str(code),
                     artifacts={MODEL_ARTIFACT: str(folder)},
                     signature=signature,
-                    input_example=example,
+                    input_example=example_request(),
                     pip_requirements=requirements(),
                     metadata={
                         "learner": result.chosen,
