@@ -17,8 +17,11 @@ The API loads the native router instead (`training.registry.served`).
 
 from __future__ import annotations
 
+import importlib
+import shutil
 from datetime import datetime
 from importlib import metadata as importlib_metadata
+from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -44,17 +47,23 @@ REQUEST_COLUMNS: Final = ("client", "episodes", "outcomes", "as_of", "k", "langu
 ANSWER_COLUMNS: Final = ("as_of", "recommendations", "reference", "not_eligible")
 
 MODEL_CODE_FILE: Final = "polku_model.py"
-# What the pyfunc needs at load time; pinned to what trained it. Passing them
-# explicitly also spares log_model its slow dependency inference.
+# What the pyfunc imports at load time beside Polku's own code (which travels
+# with the model, see `code_packages`), pinned to what trained it. Passing
+# them explicitly also spares log_model its slow dependency inference.
 RUNTIME_PACKAGES: Final = (
     "mlflow",
     "lightgbm",
     "numpy",
     "pandas",
     "scipy",
+    "scikit-learn",
     "pydantic",
     "pyarrow",
+    "babel",
 )
+# Polku's packages the model imports, logged with it as `code_paths`: an
+# environment built from the model's requirements alone loads and serves it.
+CODE_PACKAGES: Final = ("model", "training")
 
 MODEL_CODE: Final = '''"""Polku's served model, written by training.registry: a Router behind MLflow's pyfunc."""
 
@@ -208,6 +217,17 @@ def model_signature(example: pd.DataFrame) -> ModelSignature:
     ]
     feature_specs = [ColSpec(spec.type, spec.name, required=False) for spec in features.inputs]
     return ModelSignature(inputs=Schema([*request, *feature_specs]))
+
+
+def code_packages(folder: Path) -> list[str]:
+    """Copies of Polku's packages in `folder` (without compiled files), for `code_paths`."""
+    out = []
+    for name in CODE_PACKAGES:
+        source = Path(importlib.import_module(name).__file__ or "").parent
+        target = folder / name
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        out.append(str(target))
+    return out
 
 
 def requirements() -> list[str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -39,6 +40,7 @@ from training.pipeline.train import write_plots
 from training.registry.pyfunc import (
     MODEL_CODE,
     MODEL_CODE_FILE,
+    code_packages,
     example_features,
     example_request,
     model_signature,
@@ -129,6 +131,7 @@ def run_tags(result: TrainingResult) -> dict[str, str]:
     return {key: str(value) for key, value in tags.items() if value is not None}
 
 
+UV_AUTO_DETECT = "MLFLOW_UV_AUTO_DETECT"
 DATASET_CONTEXTS = {"train": "training", "validation": "validation", "test": "held_out"}
 
 
@@ -152,6 +155,25 @@ def log_datasets(result: TrainingResult) -> None:
             frame, source=source, targets="label", name=f"decision_points_{part}_{short}"
         )
         mlflow.log_input(dataset, context=context)
+
+
+def _log_model(**kwargs: Any) -> Any:
+    """`mlflow.pyfunc.log_model` without MLflow's uv project detection.
+
+    From a checkout, MLflow would store Polku's own pyproject.toml and uv.lock
+    with the model, and `mlflow models serve --env-manager uv` would then try
+    to build Polku from them; the model's requirements and code paths are
+    what it needs.
+    """
+    before = os.environ.get(UV_AUTO_DETECT)
+    os.environ[UV_AUTO_DETECT] = "false"
+    try:
+        return mlflow.pyfunc.log_model(**kwargs)
+    finally:
+        if before is None:
+            os.environ.pop(UV_AUTO_DETECT, None)
+        else:
+            os.environ[UV_AUTO_DETECT] = before
 
 
 def log_training(
@@ -236,13 +258,14 @@ def log_training(
                 signature = model_signature(example)
                 code = Path(tmp) / MODEL_CODE_FILE
                 code.write_text(MODEL_CODE, "utf-8")
-                info = mlflow.pyfunc.log_model(
+                info = _log_model(
                     name=MODEL_ARTIFACT,
                     python_model=str(code),
                     artifacts={MODEL_ARTIFACT: str(folder)},
                     signature=signature,
                     input_example=example_request(),
                     pip_requirements=requirements(),
+                    code_paths=code_packages(Path(tmp) / "code"),
                     metadata={
                         "learner": result.chosen,
                         "polku": result.router.metadata.get("polku_version"),
