@@ -33,7 +33,9 @@ MLFLOW_ARTIFACT_ROOT ?= $(CURDIR)/mlruns/artifacts
 MLFLOW_PORT ?= 5000
 mlflow-ui: setup
 	mkdir -p mlruns
-	@echo "Open http://127.0.0.1:$(MLFLOW_PORT)/#/experiments?workflowType=machine_learning"
+	@MLFLOW_TRACKING_URI='$(MLFLOW_TRACKING_URI)' $(VENV)/bin/python -c \
+		"from training.registry.store import runs_table_url; \
+		print('Polku runs:', runs_table_url('http://127.0.0.1:$(MLFLOW_PORT)'))"
 	MLFLOW_TRACKING_URI='$(MLFLOW_TRACKING_URI)' $(VENV)/bin/mlflow ui \
 		--backend-store-uri '$(MLFLOW_TRACKING_URI)' \
 		--default-artifact-root '$(MLFLOW_ARTIFACT_ROOT)' \

@@ -17,7 +17,12 @@ from model.learners.hyperparameters import NOT_HYPERPARAMETERS
 from model.learners.kinds import LEARNERS
 from model.learners.propensity import PropensityModel
 from tests.support.trained_model import MlflowStore, TrainedModel
-from training.registry.store import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG, EXPERIMENT_NAME
+from training.registry.store import (
+    EXPERIMENT_KIND,
+    EXPERIMENT_KIND_TAG,
+    EXPERIMENT_NAME,
+    runs_table_url,
+)
 from training.shap_plots import recommended_contributions
 
 
@@ -138,3 +143,14 @@ def test_the_plotted_contributions_add_up_to_the_recommended_services_margin(
     actions = scored.recommended
     rows = np.arange(len(X))
     np.testing.assert_allclose(values.sum(axis=1) + rest, margin[rows, actions], atol=1e-6)
+
+
+def test_the_ui_address_opens_the_runs_table_of_polkus_experiment(
+    trained_model: TrainedModel, mlflow_store: MlflowStore
+) -> None:
+    experiment = _client(mlflow_store).get_experiment_by_name(EXPERIMENT_NAME)
+    assert experiment is not None
+    assert runs_table_url("http://127.0.0.1:5000/") == (
+        f"http://127.0.0.1:5000/#/experiments/{experiment.experiment_id}/runs"
+        "?workflowType=machine_learning"
+    )

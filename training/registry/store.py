@@ -125,6 +125,17 @@ def experiment_id(store: Store, name: str = EXPERIMENT_NAME) -> str:
     )
 
 
+def runs_table_url(base: str, store: Store | None = None, name: str = EXPERIMENT_NAME) -> str:
+    """The MLflow UI's address of the experiment's runs table, at the UI's `base` address.
+
+    MLflow 3's UI chooses between its GenAI and model-training views with a
+    switch of its own (remembered by the browser), not by the experiment:
+    `workflowType=machine_learning` opens the model-training view.
+    """
+    found = experiment_id(store or configure())
+    return f"{base.rstrip('/')}/#/experiments/{found}/runs?workflowType=machine_learning"
+
+
 def quiet_mlflow_logs() -> None:
     """MLflow's own INFO lines (database setup, uv detection) are noise on the command line.
 
