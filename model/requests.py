@@ -14,6 +14,8 @@ before intake). An error names the field.
 from __future__ import annotations
 
 import json
+import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -131,6 +133,11 @@ def answer(router: Router, request: Request) -> dict[str, Any]:
 # -- plain JSON values to a request -----------------------------------------------------------
 
 
+def _missing(value: Any) -> bool:
+    """None, or NaN (how a frame holds a value some of its rows lack)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def _fail(field: str, message: str) -> DataContractError:
     return DataContractError(f"{field}: {message}")
 
@@ -148,7 +155,7 @@ def _json(value: Any, field: str, kind: type) -> Any:
 
 
 def _date(value: Any, field: str, *, required: bool = True) -> date | None:
-    if value is None or (isinstance(value, float) and value != value):
+    if _missing(value):
         if required:
             raise _fail(field, "missing (a date, YYYY-MM-DD)")
         return None
@@ -167,7 +174,7 @@ def _date(value: Any, field: str, *, required: bool = True) -> date | None:
 def _records(
     value: Any, field: str, required: Sequence[str], as_of: date, intake: date
 ) -> list[dict[str, Any]]:
-    if value is None or (isinstance(value, float) and value != value):
+    if _missing(value):
         return []
     out = []
     for i, raw in enumerate(_json(value, field, list)):
@@ -208,13 +215,15 @@ def parse_request(row: Mapping[str, Any], *, today: date) -> Request:
         raise _fail("as_of", f"later than today ({today.isoformat()})")
     if as_of < client["intake_date"]:
         raise _fail("as_of", "before the client's intake_date")
-    k = row.get("k")
-    k = DEFAULT_K if k is None or (isinstance(k, float) and k != k) else k
-    if isinstance(k, bool) or not isinstance(k, int | float) or int(k) != k:
+    raw_k = row.get("k")
+    raw_k = DEFAULT_K if _missing(raw_k) else raw_k
+    if isinstance(raw_k, bool) or not isinstance(raw_k, numbers.Real) or float(raw_k) % 1:
         raise _fail("k", "not a whole number")
-    if not 1 <= int(k) <= MAX_K:
+    k = int(float(raw_k))
+    if not 1 <= k <= MAX_K:
         raise _fail("k", f"must be from 1 to {MAX_K}")
-    language = row.get("language") or DEFAULT_LANGUAGE
+    language = row.get("language")
+    language = DEFAULT_LANGUAGE if _missing(language) else language
     if language not in LANGUAGES:
         raise _fail("language", f"must be one of {', '.join(LANGUAGES)}")
     intake = client["intake_date"]
@@ -223,6 +232,6 @@ def parse_request(row: Mapping[str, Any], *, today: date) -> Request:
         episodes=_records(row.get("episodes"), "episodes", EPISODE_REQUIRED, as_of, intake),
         outcomes=_records(row.get("outcomes"), "outcomes", OUTCOME_REQUIRED, as_of, intake),
         as_of=as_of,
-        k=int(k),
+        k=k,
         language=str(language),
     )
