@@ -5,10 +5,13 @@ The API (`api.recommendations.service`) and the MLflow pyfunc
 same services, chances, intervals, uplifts and explanations from either. A
 request is what `POST /v1/recommendations` takes (docs/api.md): `client`,
 `episodes`, `outcomes`, `as_of`, `k`, `language`. The API checks it with its
-own schemas first; `parse_request` is the check for plain JSON values (as
-the pyfunc receives them): the shape and types of every field, the dates,
-and the rules that keep the future out (no record after `as_of`, `as_of` not
-before intake). An error names the field.
+own schemas first; `parse_request` and `check_catalogue_fields` are the
+check for plain JSON values (as the pyfunc receives them): the shape and
+types of the fields, the dates and the data contract's rules on them (no
+record after `as_of` or before intake, ends not before starts, an end date
+exactly when the episode has ended, no personal identity code as the client
+id), and service codes and extra fields the served catalogue and
+configuration know. An error names the field.
 """
 
 from __future__ import annotations
@@ -24,10 +27,13 @@ from typing import Any, Final
 from model.client_features import check_features, client_features
 from model.errors import DataContractError
 from model.features import Feature, feature_catalogue
+from model.privacy import looks_like_personal_identity_code
 from model.router import Recommendation, Router, Scored
-from model.vocab import LANGUAGES
+from model.vocab import EPISODE_STATUSES, LANGUAGES, OUTCOME_STATUSES, REVIEW
 
 DEFAULT_K: Final = 3
+MIN_AGE_AT_INTAKE: Final = 15
+ENDED: Final = tuple(s for s in EPISODE_STATUSES if s != "ongoing")
 MAX_K: Final = 100
 DEFAULT_LANGUAGE: Final = "fi"
 CLIENT_DATES: Final = ("intake_date", "arrival_date")
@@ -118,9 +124,41 @@ def answer_json(recommendation: Recommendation) -> dict[str, Any]:
     }
 
 
+def check_catalogue_fields(router: Router, request: Request) -> None:
+    """Service codes the served catalogue knows, extra fields its configuration declares.
+
+    Raises `DataContractError` naming the field.
+    """
+    services = set(router.catalogue.service_codes)
+    for i, episode in enumerate(request.episodes):
+        if episode["service"] != REVIEW and episode["service"] not in services:
+            raise _fail(f"episodes.{i}.service", "not a service code of the served catalogue")
+        planned = episode.get("planned_service")
+        if not _missing(planned) and planned not in router.actions:
+            raise _fail(f"episodes.{i}.planned_service", "not an action of the served catalogue")
+    extras = request.client.get("extras") or {}
+    if not isinstance(extras, dict):
+        raise _fail("client.extras", "must be a JSON object")
+    declared = dict(router.config.extra_features)
+    for name, value in extras.items():
+        kind = declared.get(name)
+        if kind is None:
+            known = ", ".join(sorted(declared)) or "none"
+            raise _fail(f"client.extras.{name}", f"not an extra field of the model ({known})")
+        if _missing(value):
+            continue
+        if kind == "numeric" and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+            raise _fail(f"client.extras.{name}", "this extra field is a number")
+        if kind == "boolean" and not isinstance(value, bool):
+            raise _fail(f"client.extras.{name}", "this extra field is true or false")
+        if kind == "categorical" and not isinstance(value, str):
+            raise _fail(f"client.extras.{name}", "this extra field is a category (text)")
+
+
 def answer(router: Router, request: Request) -> dict[str, Any]:
     """The API's answer to `request` (without its request id and model): `as_of`,
     `recommendations`, `reference`, `not_eligible`."""
+    check_catalogue_fields(router, request)
     features = request_features(
         router, request.client, request.episodes, request.outcomes, request.as_of
     )
@@ -185,6 +223,9 @@ def _records(
         for name in required:
             if record.get(name) is None:
                 raise _fail(f"{at}.{name}", "missing")
+        statuses = EPISODE_STATUSES if field == "episodes" else OUTCOME_STATUSES
+        if record["status"] not in statuses:
+            raise _fail(f"{at}.status", f"must be one of {', '.join(statuses)}")
         record["start_date"] = start = _date(record["start_date"], f"{at}.start_date")
         record["end_date"] = end = _date(record.get("end_date"), f"{at}.end_date", required=False)
         assert start is not None
@@ -194,6 +235,10 @@ def _records(
             raise _fail(f"{at}.end_date", "before start_date")
         if field == "episodes" and start < intake:
             raise _fail(f"{at}.start_date", "before the client's intake_date")
+        if field == "episodes" and record["status"] == "ongoing" and end is not None:
+            raise _fail(f"{at}.end_date", "an ongoing episode has no end_date")
+        if field == "episodes" and record["status"] in ENDED and end is None:
+            raise _fail(f"{at}.end_date", "a completed or interrupted episode needs an end_date")
         out.append(record)
     return out
 
@@ -206,8 +251,20 @@ def parse_request(row: Mapping[str, Any], *, today: date) -> Request:
     for name in CLIENT_REQUIRED:
         if client.get(name) is None:
             raise _fail(f"client.{name}", "missing")
+    if looks_like_personal_identity_code(client.get("client_id")):
+        raise _fail(
+            "client.client_id",
+            "looks like a Finnish personal identity code; Polku takes pseudonymous ids only",
+        )
     for name in CLIENT_DATES:
         client[name] = _date(client[name], f"client.{name}")
+    birth_year = client["birth_year"]
+    if isinstance(birth_year, bool) or not isinstance(birth_year, numbers.Real):
+        raise _fail("client.birth_year", "not a number")
+    if birth_year > client["intake_date"].year - MIN_AGE_AT_INTAKE:
+        raise _fail(
+            "client.birth_year", f"must be at most the intake year minus {MIN_AGE_AT_INTAKE}"
+        )
     if client["arrival_date"] > client["intake_date"]:
         raise _fail("client.arrival_date", "after intake_date")
     as_of = _date(row.get("as_of"), "as_of", required=False) or today

@@ -100,6 +100,27 @@ def test_values_a_frame_lacks_take_their_defaults() -> None:
             r"^outcomes\.0\.end_date: before start_date$",
         ),
         ({"outcomes": [{"start_date": "2023-04-01"}]}, r"^outcomes\.0\.status: missing$"),
+        (
+            {"outcomes": [{"status": "asleep", "start_date": "2023-04-01"}]},
+            r"^outcomes\.0\.status: must be one of ",
+        ),
+        (
+            {
+                "episodes": [
+                    {
+                        "service": "x",
+                        "start_date": "2023-04-01",
+                        "end_date": "2023-04-02",
+                        "status": "ongoing",
+                    }
+                ]
+            },
+            r"^episodes\.0\.end_date: an ongoing episode has no end_date$",
+        ),
+        (
+            {"episodes": [{"service": "x", "start_date": "2023-04-01", "status": "completed"}]},
+            r"^episodes\.0\.end_date: a completed or interrupted episode needs an end_date$",
+        ),
     ],
 )
 def test_a_bad_request_names_its_field(changes: dict[str, Any], message: str) -> None:
@@ -108,6 +129,14 @@ def test_a_bad_request_names_its_field(changes: dict[str, Any], message: str) ->
 
 
 def test_a_client_without_a_required_field_or_with_a_late_arrival_is_refused() -> None:
+    coded = {**_row()["client"], "client_id": "131052-308T"}
+    with pytest.raises(
+        DataContractError, match=r"^client\.client_id: looks like a Finnish personal"
+    ):
+        parse_request(_row(client=coded), today=TODAY)
+    young = {**_row()["client"], "birth_year": 2010}
+    with pytest.raises(DataContractError, match=r"^client\.birth_year: must be at most"):
+        parse_request(_row(client=young), today=TODAY)
     client = {k: v for k, v in _row()["client"].items() if k != "finnish_level"}
     with pytest.raises(DataContractError, match=r"^client\.finnish_level: missing$"):
         parse_request(_row(client=client), today=TODAY)
