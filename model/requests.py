@@ -5,15 +5,20 @@ The API (`api.recommendations.service`) and the MLflow pyfunc
 same services, chances, intervals, uplifts and explanations from either. A
 request is what `POST /v1/recommendations` takes (docs/api.md): `client`,
 `episodes`, `outcomes`, `as_of`, `k`, `language`. The API checks it with its
-own schemas first; `parse_request` is the check for plain JSON values (as
-the pyfunc receives them): the shape and types of every field, the dates,
-and the rules that keep the future out (no record after `as_of`, `as_of` not
-before intake). An error names the field.
+own schemas first; `parse_request` and `check_catalogue_fields` are the
+check for plain JSON values (as the pyfunc receives them): the shape and
+types of the fields, the dates and the data contract's rules on them (no
+record after `as_of` or before intake, ends not before starts, an end date
+exactly when the episode has ended, no personal identity code as the client
+id), and service codes and extra fields the served catalogue and
+configuration know. An error names the field.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -22,10 +27,13 @@ from typing import Any, Final
 from model.client_features import check_features, client_features
 from model.errors import DataContractError
 from model.features import Feature, feature_catalogue
+from model.privacy import looks_like_personal_identity_code
 from model.router import Recommendation, Router, Scored
-from model.vocab import LANGUAGES
+from model.vocab import EPISODE_STATUSES, LANGUAGES, OUTCOME_STATUSES, REVIEW
 
 DEFAULT_K: Final = 3
+MIN_AGE_AT_INTAKE: Final = 15
+ENDED: Final = tuple(s for s in EPISODE_STATUSES if s != "ongoing")
 MAX_K: Final = 100
 DEFAULT_LANGUAGE: Final = "fi"
 CLIENT_DATES: Final = ("intake_date", "arrival_date")
@@ -116,9 +124,41 @@ def answer_json(recommendation: Recommendation) -> dict[str, Any]:
     }
 
 
+def check_catalogue_fields(router: Router, request: Request) -> None:
+    """Service codes the served catalogue knows, extra fields its configuration declares.
+
+    Raises `DataContractError` naming the field.
+    """
+    services = set(router.catalogue.service_codes)
+    for i, episode in enumerate(request.episodes):
+        if episode["service"] != REVIEW and episode["service"] not in services:
+            raise _fail(f"episodes.{i}.service", "not a service code of the served catalogue")
+        planned = episode.get("planned_service")
+        if not _missing(planned) and planned not in router.actions:
+            raise _fail(f"episodes.{i}.planned_service", "not an action of the served catalogue")
+    extras = request.client.get("extras") or {}
+    if not isinstance(extras, dict):
+        raise _fail("client.extras", "must be a JSON object")
+    declared = dict(router.config.extra_features)
+    for name, value in extras.items():
+        kind = declared.get(name)
+        if kind is None:
+            known = ", ".join(sorted(declared)) or "none"
+            raise _fail(f"client.extras.{name}", f"not an extra field of the model ({known})")
+        if _missing(value):
+            continue
+        if kind == "numeric" and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+            raise _fail(f"client.extras.{name}", "this extra field is a number")
+        if kind == "boolean" and not isinstance(value, bool):
+            raise _fail(f"client.extras.{name}", "this extra field is true or false")
+        if kind == "categorical" and not isinstance(value, str):
+            raise _fail(f"client.extras.{name}", "this extra field is a category (text)")
+
+
 def answer(router: Router, request: Request) -> dict[str, Any]:
     """The API's answer to `request` (without its request id and model): `as_of`,
     `recommendations`, `reference`, `not_eligible`."""
+    check_catalogue_fields(router, request)
     features = request_features(
         router, request.client, request.episodes, request.outcomes, request.as_of
     )
@@ -129,6 +169,11 @@ def answer(router: Router, request: Request) -> dict[str, Any]:
 
 
 # -- plain JSON values to a request -----------------------------------------------------------
+
+
+def _missing(value: Any) -> bool:
+    """None, or NaN (how a frame holds a value some of its rows lack)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _fail(field: str, message: str) -> DataContractError:
@@ -148,7 +193,7 @@ def _json(value: Any, field: str, kind: type) -> Any:
 
 
 def _date(value: Any, field: str, *, required: bool = True) -> date | None:
-    if value is None or (isinstance(value, float) and value != value):
+    if _missing(value):
         if required:
             raise _fail(field, "missing (a date, YYYY-MM-DD)")
         return None
@@ -167,7 +212,7 @@ def _date(value: Any, field: str, *, required: bool = True) -> date | None:
 def _records(
     value: Any, field: str, required: Sequence[str], as_of: date, intake: date
 ) -> list[dict[str, Any]]:
-    if value is None or (isinstance(value, float) and value != value):
+    if _missing(value):
         return []
     out = []
     for i, raw in enumerate(_json(value, field, list)):
@@ -178,6 +223,9 @@ def _records(
         for name in required:
             if record.get(name) is None:
                 raise _fail(f"{at}.{name}", "missing")
+        statuses = EPISODE_STATUSES if field == "episodes" else OUTCOME_STATUSES
+        if record["status"] not in statuses:
+            raise _fail(f"{at}.status", f"must be one of {', '.join(statuses)}")
         record["start_date"] = start = _date(record["start_date"], f"{at}.start_date")
         record["end_date"] = end = _date(record.get("end_date"), f"{at}.end_date", required=False)
         assert start is not None
@@ -187,6 +235,10 @@ def _records(
             raise _fail(f"{at}.end_date", "before start_date")
         if field == "episodes" and start < intake:
             raise _fail(f"{at}.start_date", "before the client's intake_date")
+        if field == "episodes" and record["status"] == "ongoing" and end is not None:
+            raise _fail(f"{at}.end_date", "an ongoing episode has no end_date")
+        if field == "episodes" and record["status"] in ENDED and end is None:
+            raise _fail(f"{at}.end_date", "a completed or interrupted episode needs an end_date")
         out.append(record)
     return out
 
@@ -199,8 +251,20 @@ def parse_request(row: Mapping[str, Any], *, today: date) -> Request:
     for name in CLIENT_REQUIRED:
         if client.get(name) is None:
             raise _fail(f"client.{name}", "missing")
+    if looks_like_personal_identity_code(client.get("client_id")):
+        raise _fail(
+            "client.client_id",
+            "looks like a Finnish personal identity code; Polku takes pseudonymous ids only",
+        )
     for name in CLIENT_DATES:
         client[name] = _date(client[name], f"client.{name}")
+    birth_year = client["birth_year"]
+    if isinstance(birth_year, bool) or not isinstance(birth_year, numbers.Real):
+        raise _fail("client.birth_year", "not a number")
+    if birth_year > client["intake_date"].year - MIN_AGE_AT_INTAKE:
+        raise _fail(
+            "client.birth_year", f"must be at most the intake year minus {MIN_AGE_AT_INTAKE}"
+        )
     if client["arrival_date"] > client["intake_date"]:
         raise _fail("client.arrival_date", "after intake_date")
     as_of = _date(row.get("as_of"), "as_of", required=False) or today
@@ -208,13 +272,15 @@ def parse_request(row: Mapping[str, Any], *, today: date) -> Request:
         raise _fail("as_of", f"later than today ({today.isoformat()})")
     if as_of < client["intake_date"]:
         raise _fail("as_of", "before the client's intake_date")
-    k = row.get("k")
-    k = DEFAULT_K if k is None or (isinstance(k, float) and k != k) else k
-    if isinstance(k, bool) or not isinstance(k, int | float) or int(k) != k:
+    raw_k = row.get("k")
+    raw_k = DEFAULT_K if _missing(raw_k) else raw_k
+    if isinstance(raw_k, bool) or not isinstance(raw_k, numbers.Real) or float(raw_k) % 1:
         raise _fail("k", "not a whole number")
-    if not 1 <= int(k) <= MAX_K:
+    k = int(float(raw_k))
+    if not 1 <= k <= MAX_K:
         raise _fail("k", f"must be from 1 to {MAX_K}")
-    language = row.get("language") or DEFAULT_LANGUAGE
+    language = row.get("language")
+    language = DEFAULT_LANGUAGE if _missing(language) else language
     if language not in LANGUAGES:
         raise _fail("language", f"must be one of {', '.join(LANGUAGES)}")
     intake = client["intake_date"]
@@ -223,6 +289,6 @@ def parse_request(row: Mapping[str, Any], *, today: date) -> Request:
         episodes=_records(row.get("episodes"), "episodes", EPISODE_REQUIRED, as_of, intake),
         outcomes=_records(row.get("outcomes"), "outcomes", OUTCOME_REQUIRED, as_of, intake),
         as_of=as_of,
-        k=int(k),
+        k=k,
         language=str(language),
     )

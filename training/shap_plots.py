@@ -11,6 +11,7 @@ DR-learner. `shap` draws with pyplot; the figures are closed once written.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Final
 
@@ -68,7 +69,11 @@ def write_shap_plots(
     paths = []
     for kind, file in (("beeswarm", BEESWARM_FILE), ("bar", IMPORTANCE_FILE)):
         draw = shap.plots.beeswarm if kind == "beeswarm" else shap.plots.bar
-        draw(explanation, max_display=MAX_FEATURES, show=False)
+        with warnings.catch_warnings():
+            # A feature missing in every sampled row (NaN) has no colour scale;
+            # shap draws it grey and warns.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            draw(explanation, max_display=MAX_FEATURES, show=False)
         figure = plt.gcf()
         figure.suptitle(
             f"{router.metadata.get('learner', 'model')}: SHAP ({scale}) of the recommended "

@@ -75,6 +75,12 @@ def test_a_bad_request_row_is_refused_naming_its_row_and_field(pyfunc: Any) -> N
         pyfunc.predict(pd.DataFrame([{**good, "client": "{not json"}]))
     with pytest.raises(MlflowException, match=r"k: must be from 1 to 100"):
         pyfunc.predict(pd.DataFrame([{**good, "k": 0}]))
+    unknown = {**good, "episodes": [{**good["episodes"][0], "service": "space_school"}]}
+    with pytest.raises(MlflowException, match=r"episodes\.0\.service: not a service code"):
+        pyfunc.predict(pd.DataFrame([unknown]))
+    extra = {**good, "client": {**good["client"], "extras": {"shoe_size": 42}}}
+    with pytest.raises(MlflowException, match=r"client\.extras\.shoe_size: not an extra field"):
+        pyfunc.predict(pd.DataFrame([extra]))
 
 
 def test_features_without_a_client_column_are_scored_as_decision_points(

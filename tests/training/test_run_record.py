@@ -23,7 +23,7 @@ from training.registry.store import (
     EXPERIMENT_NAME,
     runs_table_url,
 )
-from training.shap_plots import recommended_contributions
+from training.shap_plots import recommended_contributions, write_shap_plots
 
 
 def _client(store: MlflowStore) -> MlflowClient:
@@ -154,3 +154,13 @@ def test_the_ui_address_opens_the_runs_table_of_polkus_experiment(
         f"http://127.0.0.1:5000/#/experiments/{experiment.experiment_id}/runs"
         "?workflowType=machine_learning"
     )
+
+
+def test_shap_plots_are_drawn_when_a_feature_is_missing_in_every_sampled_row(
+    trained_model: TrainedModel, tmp_path: Path
+) -> None:
+    frame = trained_model.result.dp.frame.head(60).copy()
+    frame["prior_work_years"] = np.nan  # optional in the contract: some exports lack it
+    paths = write_shap_plots(trained_model.result.router, frame, tmp_path)
+    assert [p.name for p in paths] == ["shap_beeswarm.png", "shap_importance.png"]
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)

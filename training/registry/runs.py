@@ -31,8 +31,12 @@ import mlflow
 import mlflow.pyfunc
 import numpy as np
 import pandas as pd
+from mlflow import MlflowClient
 from mlflow.data.pandas_dataset import from_pandas
+from mlflow.entities import Dataset as DatasetEntity
+from mlflow.entities import DatasetInput, InputTag
 from mlflow.exceptions import MlflowException
+from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
 from model.catalogue import CATALOGUE_VERSION
 from model.model_card import with_model_identity
@@ -135,29 +139,46 @@ def run_tags(result: TrainingResult) -> dict[str, str]:
 
 
 UV_AUTO_DETECT = "MLFLOW_UV_AUTO_DETECT"
+SCHEMA_ROWS = 1000
 DATASET_CONTEXTS = {"train": "training", "validation": "validation", "test": "held_out"}
 
 
-def log_datasets(result: TrainingResult) -> None:
+def log_datasets(result: TrainingResult, run_id: str, client: MlflowClient) -> None:
     """The decision points each part of the split holds, as MLflow datasets.
 
     Only their description is stored (source folder, digest, schema, row
     count): features, action and label of the part's rows, never the rows.
+    MLflow would infer the schema value by value over every row and hash
+    only the first rows; here the schema comes from the first rows (each
+    column holds one type) and the digest from every row.
     """
     dp = result.dp
-    columns = [*dp.feature_names, "action", "label"]
+    columns = [c for c in (*dp.feature_names, "action", "label") if c in dp.frame.columns]
     source = str(Path(result.inputs.data_dir).resolve())
     short = result.inputs.fingerprint["sha256"][:12]
+    inputs = []
     for part, context in DATASET_CONTEXTS.items():
-        mask = getattr(result.split, part)
-        frame = dp.frame.loc[mask, [c for c in columns if c in dp.frame.columns]]
+        frame = dp.frame.loc[getattr(result.split, part), columns]
         frame = frame.astype(
             {c: object for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)}
         ).reset_index(drop=True)
-        dataset = from_pandas(
-            frame, source=source, targets="label", name=f"decision_points_{part}_{short}"
+        described = from_pandas(
+            frame.head(SCHEMA_ROWS),
+            source=source,
+            targets="label",
+            name=f"decision_points_{part}_{short}",
+        )._to_mlflow_entity()
+        rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+        dataset = DatasetEntity(
+            name=described.name,
+            digest=hashlib.sha256(rows.tobytes()).hexdigest()[:16],
+            source_type=described.source_type,
+            source=described.source,
+            schema=described.schema,
+            profile=json.dumps({"num_rows": len(frame), "num_elements": int(frame.size)}),
         )
-        mlflow.log_input(dataset, context=context)
+        inputs.append(DatasetInput(dataset, tags=[InputTag(MLFLOW_DATASET_CONTEXT, context)]))
+    client.log_inputs(run_id, datasets=inputs)
 
 
 def _log_model(**kwargs: Any) -> Any:
@@ -206,7 +227,7 @@ def log_training(
         with mlflow.start_run(run_id=created.info.run_id) as run:
             say("logging the run to MLflow")
             mlflow.log_params({k: _flat(v) for k, v in result.params().items()})
-            log_datasets(result)
+            log_datasets(result, run.info.run_id, client)
             metrics = _metrics("", result.evaluation)
             for learner, figures in result.test.items():
                 metrics.update(_metrics(f"{learner}.", figures))
