@@ -150,6 +150,13 @@ def report_followup(
         str | None, typer.Option(help="registry alias (default: champion, the served one)")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="folder for followup.json and .html")] = None,
+    log: Annotated[
+        bool,
+        typer.Option(
+            "--log/--no-log",
+            help="also log the report with the version's MLflow run (reports/followup/)",
+        ),
+    ] = False,
     model_name: ModelNameOption = DEFAULT_MODEL_NAME,
 ) -> None:
     """Join the decisions recorded through the API with the outcomes that arrived since.
@@ -182,6 +189,10 @@ def report_followup(
         )
         folder = out or Path("reports") / f"{served.name}-v{served.version}-followup"
         paths = write_followup(folder, report)
+        if log:
+            from training.registry.runs import log_followup
+
+            log_followup(served.run_id, paths)
     advice = report["advice"]
     err_console.print(
         f"{len(decisions)} decisions read; advice: {advice['verdict']}"
