@@ -65,9 +65,11 @@ def report_fairness(
     --decisions-db, adds who overrode the recommendations and why, per
     group, suppressed like every other count.
     """
+    from model.fairness.trend import version_trend
     from model.model_card import fairness_summary, with_model_identity
     from training.registry.runs import log_reports
-    from training.registry.served import training_data_dir
+    from training.registry.served import load_fairness_report, training_data_dir
+    from training.registry.versions import list_versions
     from training.reports.build import build_reports, write_reports
     from training.version_evaluation import scoring_points
 
@@ -100,6 +102,15 @@ def report_fairness(
             evaluation=served.evaluation,
         )
         fairness = reports.fairness
+        fairness["trend"] = version_trend(
+            [
+                (
+                    v.version,
+                    fairness if v.version == served.version else load_fairness_report(v.run_id),
+                )
+                for v in list_versions(served.name)
+            ]
+        )
         # The card written at training time knows the learners compared; it
         # learns its version number and the new fairness figures here.
         card = with_model_identity(
