@@ -67,9 +67,11 @@ def report_fairness(
     --decisions-db, adds who overrode the recommendations and why, per
     group, suppressed like every other count.
     """
+    from model.fairness.trend import version_trend
     from model.model_card import fairness_summary, with_model_identity
     from training.registry.runs import log_reports
-    from training.registry.served import training_data_dir
+    from training.registry.served import load_fairness_report, training_data_dir
+    from training.registry.versions import list_versions
     from training.reports.build import build_reports, write_reports
     from training.version_evaluation import scoring_points
 
@@ -102,6 +104,15 @@ def report_fairness(
             evaluation=served.evaluation,
         )
         fairness = reports.fairness
+        fairness["trend"] = version_trend(
+            [
+                (
+                    v.version,
+                    fairness if v.version == served.version else load_fairness_report(v.run_id),
+                )
+                for v in list_versions(served.name)
+            ]
+        )
         # The card written at training time knows the learners compared; it
         # learns its version number and the new fairness figures here.
         card = with_model_identity(
@@ -152,6 +163,13 @@ def report_followup(
         str | None, typer.Option(help="registry alias (default: champion, the served one)")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="folder for followup.json and .html")] = None,
+    log: Annotated[
+        bool,
+        typer.Option(
+            "--log/--no-log",
+            help="also log the report with the version's MLflow run (reports/followup/)",
+        ),
+    ] = False,
     model_name: ModelNameOption = DEFAULT_MODEL_NAME,
 ) -> None:
     """Join the decisions recorded through the API with the outcomes that arrived since.
@@ -184,6 +202,10 @@ def report_followup(
         )
         folder = out or Path("reports") / f"{served.name}-v{served.version}-followup"
         paths = write_followup(folder, report)
+        if log:
+            from training.registry.runs import log_followup
+
+            log_followup(served.run_id, paths)
     advice = report["advice"]
     err_console.print(
         f"{len(decisions)} decisions read; advice: {advice['verdict']}"

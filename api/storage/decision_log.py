@@ -7,9 +7,10 @@ not read (reports never show free text).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import inspect, make_url, select
+from sqlalchemy import String, inspect, make_url, select, type_coerce
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from api.storage.engine import make_engine
@@ -48,6 +49,12 @@ def _refuse_missing_sqlite_file(url: str) -> None:
         )
 
 
+def _frame(result: Any, columns: list[str]) -> pd.DataFrame:
+    """A query's rows as a frame of plain Python values (no per-row attribute lookups,
+    no conversion of long JSON texts to Arrow strings)."""
+    return pd.DataFrame([tuple(row) for row in result], columns=columns, dtype=object)
+
+
 def read_decision_log(
     url: str, *, model_name: str, with_outputs: bool = False
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -76,7 +83,7 @@ def read_decision_log(
                     "--decisions-db: the database has no Polku "
                     f"{' or '.join(missing)} table (is it the API's database?)"
                 )
-            audit_columns = [
+            audit_columns: list[Any] = [
                 audit_events.c.request_id,
                 audit_events.c.client_id,
                 audit_events.c.model_version,
@@ -84,14 +91,15 @@ def read_decision_log(
                 audit_events.c.features,
             ]
             if with_outputs:
-                audit_columns.append(audit_events.c.output)
-            audit = pd.DataFrame(
+                # As JSON text: the follow-up parses only what it needs, much faster
+                # than the driver's conversion of every document to Python objects.
+                audit_columns[-1] = type_coerce(audit_events.c.features, String).label("features")
+                audit_columns.append(type_coerce(audit_events.c.output, String).label("output"))
+            audit = _frame(
                 connection.execute(
                     select(*audit_columns).where(audit_events.c.model_name == model_name)
-                )
-                .mappings()
-                .all(),
-                columns=[c.name for c in audit_columns],
+                ),
+                [c.key for c in audit_columns],
             )
             decision_columns = [
                 decisions.c.decision_id,
@@ -104,9 +112,8 @@ def read_decision_log(
             ]
             if with_outputs:
                 decision_columns.append(decisions.c.unit)
-            rows = pd.DataFrame(
-                connection.execute(select(*decision_columns)).mappings().all(),
-                columns=[c.name for c in decision_columns],
+            rows = _frame(
+                connection.execute(select(*decision_columns)), [c.name for c in decision_columns]
             )
     except OperationalError as exc:
         reason = _driver_error(exc)

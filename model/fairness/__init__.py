@@ -10,8 +10,9 @@ with a JSON-ready dict, built in steps that each have a module:
 - `tables`: the tables of counts the report publishes, suppressed together;
 - `decisions`: caseworkers' decisions and overrides, read into those tables;
 - `metrics`: the per-group figures through Fairlearn's `MetricFrame`;
+- `intervals`: 95 % intervals of group rates and of the gaps between groups;
 - `gaps`: differences and ratios between groups, and the headline;
-- `text`: the report's words in Finnish and English;
+- `text`: the report's words in Finnish, Swedish and English;
 - `sections`: one attribute's rows, gaps and headline;
 - `report`: the whole report.
 

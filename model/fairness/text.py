@@ -138,7 +138,7 @@ def headline_text(
     lowest: Mapping[str, str] | None,
     highest: Mapping[str, str] | None,
 ) -> dict[str, str]:
-    """The headline sentence of attribute `name` in Finnish and English.
+    """The headline sentence of attribute `name` in Finnish, Swedish and English.
 
     It names the verdict, the gap between groups under history and under
     Polku, the interval of the change when there is one, and the groups

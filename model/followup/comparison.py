@@ -40,16 +40,31 @@ CLIP: Final = 0.05
 # L2 penalty of the logistic models (on standardised covariates): strong, so that
 # a few hundred decisions with many one-hot features do not give extreme weights.
 REGULARISATION: Final = 0.05
+# Each nuisance model is fitted on at most this many decisions of its training
+# fold (drawn at random): beyond it the fit costs time and changes little.
+MAX_FIT_ROWS: Final = 10_000
 
 
-def covariates(rows: pd.DataFrame) -> np.ndarray:
-    """The features the model saw, one-hot where categorical, and the first suggestion's p_outcome."""
-    features = pd.DataFrame(list(rows["features"]), index=rows.index)
+def is_numeric(values: pd.Series) -> bool:
+    """A feature holding numbers (its dtype numeric, or no text among its values)."""
+    if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+        return True
+    present = values.dropna()
+    return bool(len(present)) and not any(isinstance(v, str) for v in present.iloc[:200])
+
+
+def covariates(rows: pd.DataFrame, features: pd.DataFrame | None = None) -> np.ndarray:
+    """The features the model saw, one-hot where categorical, and the first suggestion's p_outcome.
+
+    `features`: the rows' features as a frame (built from `rows["features"]` when not given).
+    """
+    if features is None:
+        features = pd.DataFrame(list(rows["features"]), index=rows.index)
     parts: list[pd.DataFrame] = []
     for column in sorted(features.columns):
         values = features[column]
-        numbers = pd.to_numeric(values, errors="coerce")
-        if numbers.notna().sum() >= 0.9 * values.notna().sum() and values.notna().any():
+        if is_numeric(values):
+            numbers = pd.to_numeric(values, errors="coerce").astype(float)
             filled = numbers.fillna(numbers.median() if numbers.notna().any() else 0.0)
             parts.append(pd.DataFrame({column: filled, f"{column}__missing": numbers.isna()}))
         else:
@@ -65,7 +80,7 @@ def covariates(rows: pd.DataFrame) -> np.ndarray:
 def _fit_predict(x: np.ndarray, y: np.ndarray, x_new: np.ndarray) -> np.ndarray:
     if np.unique(y).size < 2:
         return np.full(len(x_new), float(y.mean()) if len(y) else 0.5)
-    model = LogisticRegression(C=REGULARISATION, max_iter=300)
+    model = LogisticRegression(C=REGULARISATION, max_iter=200, tol=1e-3)
     model.fit(x, y)
     return np.asarray(model.predict_proba(x_new)[:, 1], dtype=float)
 
@@ -81,8 +96,12 @@ def aipw_difference(
     m1 = np.empty(n)
     m0 = np.empty(n)
     t = treated.astype(float)
+    kept = np.zeros(n, dtype=bool)
     for k in (0, 1):
-        train, test = fold != k, fold == k
+        members = np.flatnonzero(fold != k)
+        kept[rng.permutation(members)[:MAX_FIT_ROWS]] = True
+    for k in (0, 1):
+        train, test = (fold != k) & kept, fold == k
         e[test] = _fit_predict(x[train], t[train], x[test])
         on, off = train & (t == 1), train & (t == 0)
         m1[test] = _fit_predict(x[on], y[on], x[test])
@@ -104,12 +123,18 @@ def aipw_difference(
 
 
 def compare_followed(
-    rows: pd.DataFrame, *, k: int, seed: int = 0, alpha: float = 0.05
+    rows: pd.DataFrame,
+    *,
+    k: int,
+    seed: int = 0,
+    alpha: float = 0.05,
+    features: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Observed and adjusted outcomes of followed vs other decisions, on matured decisions.
 
     `rows` are matured decisions (`outcome` 0/1) with `followed`, `client_id`,
-    `features` and `p_recommended`. Counts below `k` clients are hidden, and
+    `features` and `p_recommended` (`features` may be given as a frame
+    aligned with `rows`). Counts below `k` clients are hidden, and
     with them every figure of that arm and the comparison.
     """
     y = rows["outcome"].to_numpy(dtype=float)
@@ -145,6 +170,6 @@ def compare_followed(
         "low": json_number(low, DIGITS),
         "high": json_number(high, DIGITS),
     }
-    adjusted = aipw_difference(covariates(rows), followed, y, seed=seed, alpha=alpha)
+    adjusted = aipw_difference(covariates(rows, features), followed, y, seed=seed, alpha=alpha)
     out["adjusted"] = {key: json_number(value, DIGITS) for key, value in adjusted.items()}
     return out

@@ -35,14 +35,17 @@ def _shares(codes: np.ndarray, n_bins: int) -> np.ndarray:
 
 def psi(expected: pd.Series, actual: pd.Series) -> float:
     """The population stability index of one feature (see the module docstring)."""
-    numbers_e = pd.to_numeric(expected, errors="coerce")
-    numbers_a = pd.to_numeric(actual, errors="coerce")
-    numeric = numbers_e.notna().sum() >= 0.9 * expected.notna().sum() and numbers_e.notna().any()
-    if numeric:
-        edges = np.unique(np.nanquantile(numbers_e.to_numpy(float), np.linspace(0.1, 0.9, 9)))
+    if _numeric(expected):
+        numbers_e = pd.to_numeric(expected, errors="coerce").to_numpy(float)
+        numbers_a = pd.to_numeric(actual, errors="coerce").to_numpy(float)
+        finite = numbers_e[~np.isnan(numbers_e)]
+        edges = (
+            np.unique(np.quantile(finite, np.linspace(0.1, 0.9, 9)))
+            if finite.size
+            else np.array([])
+        )
 
-        def codes(values: pd.Series) -> np.ndarray:
-            v = values.to_numpy(float)
+        def codes(v: np.ndarray) -> np.ndarray:
             return np.where(np.isnan(v), len(edges) + 1, np.searchsorted(edges, v, side="right"))
 
         n_bins = len(edges) + 2
@@ -50,13 +53,19 @@ def psi(expected: pd.Series, actual: pd.Series) -> float:
     else:
         text_e = expected.astype(object).where(expected.notna(), "\0missing").astype(str)
         text_a = actual.astype(object).where(actual.notna(), "\0missing").astype(str)
-        top = list(text_e.value_counts().index[:20])
-        lookup = {value: i for i, value in enumerate(top)}
+        top = pd.Index(text_e.value_counts().index[:20])
         n_bins = len(top) + 1
-        e_codes = text_e.map(lambda v: lookup.get(v, len(top))).to_numpy(int)
-        a_codes = text_a.map(lambda v: lookup.get(v, len(top))).to_numpy(int)
+        e_codes = np.where((i := top.get_indexer(text_e)) < 0, len(top), i)
+        a_codes = np.where((j := top.get_indexer(text_a)) < 0, len(top), j)
     e, a = _shares(e_codes, n_bins), _shares(a_codes, n_bins)
     return float(np.sum((a - e) * np.log(a / e)))
+
+
+def _numeric(values: pd.Series) -> bool:
+    if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+        return True
+    present = values.dropna()
+    return bool(len(present)) and not any(isinstance(v, str) for v in present.iloc[:200])
 
 
 def level(value: float) -> str:

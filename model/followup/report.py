@@ -170,9 +170,14 @@ def followup_report(
     units = rows["unit"].astype(str)
     unit_order = sorted(units.unique(), key=lambda u: (-int((units == u).sum()), u))
     by_unit = override_breakdown(rows, units, unit_order, k=k, alpha=alpha)
-    comparison = compare_followed(matured, k=k, seed=seed, alpha=alpha) if len(matured) else {}
-    calibrated = calibration(matured, k=k, alpha=alpha) if len(matured) else {"bins": []}
     current = pd.DataFrame(list(rows["features"]))
+    matured_features = current.loc[rows["matured"].to_numpy(dtype=bool)].reset_index(drop=True)
+    comparison = (
+        compare_followed(matured, k=k, seed=seed, alpha=alpha, features=matured_features)
+        if len(matured)
+        else {}
+    )
+    calibrated = calibration(matured, k=k, alpha=alpha) if len(matured) else {"bins": []}
     drift = feature_drift(reference, current)
     n_matured = len(matured)
     return {

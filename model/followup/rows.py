@@ -13,10 +13,10 @@ client is not in the data has no outcome.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from model.config import RunConfig
@@ -26,8 +26,8 @@ from model.decision_points.labels import extract_date
 
 
 def _document(value: Any) -> dict[str, Any]:
-    if isinstance(value, str):
-        loaded = json.loads(value)
+    if isinstance(value, str | bytes):
+        loaded = orjson.loads(value)
         return loaded if isinstance(loaded, dict) else {}
     return dict(value or {})
 

@@ -53,6 +53,7 @@ def followup(
             str(trained_model.data_dir),
             "--out",
             str(folder / "out"),
+            "--log",
         ],
     )
     assert result.exit_code == 0, result.output
@@ -105,6 +106,19 @@ def test_the_report_says_when_to_retrain_and_names_the_model(
     assert f"version {trained_model.version}" in followup["page"]
     for lang in ("fi", "sv", "en"):
         assert f'<span class="{lang}" lang="{lang}">' in followup["page"]
+
+
+def test_the_report_is_logged_with_the_versions_run(
+    followup: dict[str, Any], trained_model: TrainedModel, tmp_path: Path
+) -> None:
+    import mlflow
+
+    local = mlflow.artifacts.download_artifacts(
+        run_id=trained_model.run_id, artifact_path="reports/followup", dst_path=str(tmp_path)
+    )
+    logged = json.loads((Path(local) / "followup.json").read_text("utf-8"))
+    assert logged == followup["report"]
+    assert (Path(local) / "followup.html").is_file()
 
 
 def test_a_unit_with_two_decisions_is_combined_not_hidden_with_another(

@@ -209,6 +209,15 @@ def test_report_fairness_log_replaces_the_runs_reports_and_keeps_the_first(
     served = load_fairness_report(registered.run_id)
     assert served is not None and served["decisions_included"] is True
     assert served["overall"]["overrides"] == overrides
+    # the trend over this model name's versions: the rebuilt one carries its new figures
+    trend = {entry["version"]: entry for entry in served["trend"]}
+    assert registered.version in trend
+    assert trend[registered.version]["overall"]["override_rate"] == pytest.approx(
+        served["overall"]["override_rate"]
+    )
+    assert list(trend) == sorted(trend, key=int)
+    html = (tmp_path / "out" / "fairness.html").read_text("utf-8")
+    assert 'id="trend"' in html
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.models import Model
 
+from model.model_card import with_model_identity
 from tests.support.trained_model import MlflowStore, TrainedModel
 from training.batch import score_frame
 from training.registry.pyfunc import example_features
@@ -217,7 +218,15 @@ def test_load_served_gives_the_native_router_with_its_evaluation_and_card(
         by_version.router.score(frame).p, trained_model.result.router.score(frame).p
     )
     report = load_fairness_report(trained_model.run_id)
-    assert report is not None and report == trained_model.result.fairness_report
+    assert trained_model.result.fairness_report is not None
+    # logged once the version existed, naming it
+    assert report == with_model_identity(
+        trained_model.result.fairness_report,
+        name=trained_model.name,
+        version=trained_model.version,
+        run_id=trained_model.run_id,
+    )
+    assert served.card["model"]["version"] == trained_model.version
 
 
 def test_pyfunc_loads_in_a_fresh_process_and_recommends(

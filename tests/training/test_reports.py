@@ -115,7 +115,8 @@ def resolve(document: Any, key: list[str]) -> Any:
             current = next(
                 item
                 for item in current
-                if part in (item.get("name"), item.get("group"), item.get("attribute"))
+                if part
+                in (item.get("name"), item.get("group"), item.get("attribute"), item.get("version"))
             )
         else:
             current = current[part]

@@ -315,23 +315,19 @@ def log_training(
 
 def _log_reports_of(result: TrainingResult, *, name: str, version: str, run_id: str) -> None:
     """Log the run's model card and fairness report (JSON and HTML), naming the version."""
-    result.model_card = with_model_identity(
-        result.model_card, name=name, version=version, run_id=run_id
-    )
-    mlflow.log_dict(result.model_card, f"reports/{MODEL_CARD_FILE}")
+    card = with_model_identity(result.model_card, name=name, version=version, run_id=run_id)
+    mlflow.log_dict(card, f"reports/{MODEL_CARD_FILE}")
     if result.fairness_report is None:
         return
-    result.fairness_report = with_model_identity(
-        result.fairness_report, name=name, version=version, run_id=run_id
-    )
-    mlflow.log_dict(result.fairness_report, f"reports/{FAIRNESS_REPORT_FILE}")
+    report = with_model_identity(result.fairness_report, name=name, version=version, run_id=run_id)
+    mlflow.log_dict(report, f"reports/{FAIRNESS_REPORT_FILE}")
     from model.fairness.report import REPORT_KIND
 
-    if result.fairness_report.get("kind") == REPORT_KIND:
+    if report.get("kind") == REPORT_KIND:
         from training.reports.html import render_fairness_html, render_model_card_html
 
-        mlflow.log_text(render_fairness_html(result.fairness_report), "reports/fairness.html")
-        mlflow.log_text(render_model_card_html(result.model_card), "reports/model_card.html")
+        mlflow.log_text(render_fairness_html(report), "reports/fairness.html")
+        mlflow.log_text(render_model_card_html(card), "reports/model_card.html")
 
 
 def log_reports(
@@ -393,5 +389,19 @@ def log_service_report(
             for name, path in paths.items():
                 shutil.copyfile(path, folder / name)
             client.log_artifacts(run_id, str(folder), SERVICE_REPORT_DIR)
+    except MlflowException as exc:
+        raise RegistryError(f"MLflow store {store.tracking_uri}: {exc.message}") from None
+
+
+def log_followup(
+    run_id: str, paths: Mapping[str, Path], *, tracking_uri: str | None = None
+) -> None:
+    """Log a follow-up report's files (JSON and HTML) with the version's run, under
+    `reports/followup/`; a newer report replaces the files of the one before."""
+    store = configure(tracking_uri)
+    client = client_for(store)
+    try:
+        for path in paths.values():
+            client.log_artifact(run_id, str(path), "reports/followup")
     except MlflowException as exc:
         raise RegistryError(f"MLflow store {store.tracking_uri}: {exc.message}") from None

@@ -1,10 +1,11 @@
-"""The fairness report and the model card: built from a router, written as JSON and HTML.
+"""The reports: fairness report, model card and follow-up, written as JSON and HTML.
 
-- `training.reports.build`: the two documents of one model version and their files.
-- `training.reports.html`: the two pages, rendered from the Jinja2 templates in `templates/`.
+- `training.reports.build`: the fairness report and model card of one model version and their files.
+- `training.reports.followup`: the follow-up of decisions (`polku report followup`).
+- `training.reports.html`: the pages' template environment (Jinja2, `templates/`).
 - `training.reports.plots`: the figures on the pages.
 
-docs/fairness.md describes the documents and where they are served.
+docs/fairness.md and docs/reports.md describe the documents and where they are served.
 """
 
 from training.reports.build import (

@@ -5,9 +5,10 @@ dicts into one HTML page each, from the Jinja2 templates in `templates/`
 (autoescaped: every value from the dict is escaped). The page has inline
 CSS and its plots embedded as base64 PNG, no scripts and nothing fetched,
 so it opens from a file, an MLflow artifact or the API alike. Finnish,
-Swedish and English are on the page, with a switch (pure CSS) choosing the
-one shown (English stands in for a text not yet written in Swedish);
-headline findings come first, in plain language.
+Swedish and English are all on the page, with a switch (pure CSS) choosing
+the one shown; headline findings come first, in plain language; print rules
+lay it out on A4 landscape with every column kept. The follow-up report
+(`training.reports.followup`) uses the same environment and templates.
 
 Every number on the page is rendered from the dict, never recomputed, and
 carries its place in the JSON (`data-key`, a JSON list of keys) and its
@@ -154,7 +155,7 @@ def check_language(language: str) -> None:
 
 
 def render_fairness_html(report: Mapping[str, Any], language: str = "fi") -> str:
-    """The fairness report as one self-contained HTML page (Finnish and English).
+    """The fairness report as one self-contained HTML page (Finnish, Swedish and English).
 
     `report` is the dict of `model.fairness.report.fairness_report` (or its JSON read
     back); the model card's fairness summary is not a report and is refused.
@@ -174,7 +175,7 @@ def render_fairness_html(report: Mapping[str, Any], language: str = "fi") -> str
 
 
 def render_model_card_html(card: Mapping[str, Any], language: str = "fi") -> str:
-    """The model card as one self-contained HTML page (Finnish and English)."""
+    """The model card as one self-contained HTML page (Finnish, Swedish and English)."""
     if card.get("kind") != CARD_KIND:
         raise ValueError("not a model card: expected the dict of model.model_card.build_model_card")
     check_language(language)
