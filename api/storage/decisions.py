@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, exists, func, insert, select
+from sqlalchemy.orm import aliased
 
 from api.storage.tables import audit_events, decisions
 
@@ -119,3 +120,16 @@ def recent_decisions(
         fields = {name: row[decisions.c[name]] for name in DecisionRow.__slots__}
         out.append((DecisionRow(**fields), str(row[audit_events.c.client_id])))
     return out
+
+
+def starts_since(connection: Connection, *, since: datetime) -> dict[str, int]:
+    """Per chosen service, the decisions made since `since` that no later decision corrects."""
+    corrected = aliased(decisions)
+    query = (
+        select(decisions.c.chosen_service, func.count())
+        .where(decisions.c.created_at >= since)
+        .where(~exists().where(corrected.c.corrects == decisions.c.decision_id))
+        .group_by(decisions.c.chosen_service)
+    )
+    return {str(service): int(count) for service, count in connection.execute(query)}
+
