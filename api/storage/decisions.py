@@ -132,4 +132,3 @@ def starts_since(connection: Connection, *, since: datetime) -> dict[str, int]:
         .group_by(decisions.c.chosen_service)
     )
     return {str(service): int(count) for service, count in connection.execute(query)}
-
