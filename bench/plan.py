@@ -173,7 +173,7 @@ def month_planner(year: Year, horizon: int) -> Any:
             options = PlanOptions(waiting_value=np.where(last_chance, 0.0, value))
         planned = plan_batch(
             [str(i) for i in rows],
-            year.uplift[rows],
+            now,
             year.candidates[rows],
             world.actions,
             dict(view.seats),

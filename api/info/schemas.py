@@ -30,6 +30,16 @@ class ServiceOut(ResponseModel):
     expected_wait_days: int | None = Field(
         description="days a client usually waits for a place, when known", examples=[23]
     )
+    seats_left_this_month: int | None = Field(
+        description="monthly_capacity less the starts decided this month (Europe/Helsinki) "
+        "in every unit, never below 0; null without a monthly_capacity",
+        examples=[12],
+    )
+    expected_wait_days_now: int | None = Field(
+        description="expected_wait_days (0 when unknown), plus the days to the next month "
+        "when no seat is left this month; null for no_new_service",
+        examples=[23],
+    )
 
 
 class ServiceList(ResponseModel):

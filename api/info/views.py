@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import html
+from calendar import monthrange
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -11,12 +13,16 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.auth import Role
-from api.deps import CallerDep, ServedModelDep, SettingsDep, access
+from api.deps import CallerDep, EngineDep, ServedModelDep, SettingsDep, access
 from api.info.schemas import ModelInfo, ServiceList
 from api.problems import Problem
+from api.recommendations.service import HELSINKI
 from api.responses import problems
+from api.storage.decisions import starts_since
+from api.storage.engine import read_transaction
+from model.catalogue import Service
 from model.json_values import json_value
-from model.vocab import LANGUAGES
+from model.vocab import LANGUAGES, NO_NEW_SERVICE
 
 router = APIRouter(prefix="/v1", tags=["model"])
 
@@ -35,8 +41,33 @@ EVERY_ROLE = (Role.caseworker, Role.evaluator, Role.data_scientist, Role.admin)
     responses=problems(*AUTH_ONLY, 503),
     **access(*EVERY_ROLE),
 )
-def get_services(caller: CallerDep, model: ServedModelDep, language: Language = "fi") -> Response:
+def get_services(
+    caller: CallerDep, model: ServedModelDep, engine: EngineDep, language: Language = "fi"
+) -> Response:
+    """The catalogue, with the seats left this month and the wait a client can expect now.
+
+    Seats left count the decisions recorded this month (Europe/Helsinki) that
+    chose the service, in every unit, since a service's seats are shared; a
+    corrected decision counts once, as its correction.
+    """
     catalogue = model.router.catalogue
+    now = datetime.now(HELSINKI)
+    first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    with read_transaction(engine) as connection:
+        started = starts_since(connection, since=first.astimezone(UTC))
+    days_to_next = (first.replace(day=monthrange(now.year, now.month)[1]) - now).days + 1
+
+    def seats_left(service: Service) -> int | None:
+        if service.monthly_capacity is None:
+            return None
+        return max(0, service.monthly_capacity - started.get(service.code, 0))
+
+    def wait_now(service: Service) -> int | None:
+        if service.code == NO_NEW_SERVICE:
+            return None
+        base = service.expected_wait_days or 0
+        return base + days_to_next if seats_left(service) == 0 else base
+
     services = [
         {
             "code": service.code,
@@ -46,6 +77,8 @@ def get_services(caller: CallerDep, model: ServedModelDep, language: Language = 
             "typical_duration_days": service.typical_duration_days,
             "monthly_capacity": service.monthly_capacity,
             "expected_wait_days": service.expected_wait_days,
+            "seats_left_this_month": seats_left(service),
+            "expected_wait_days_now": wait_now(service),
         }
         for service in (*catalogue.services, catalogue.no_new_service)
     ]

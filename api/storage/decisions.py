@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, exists, func, insert, select
+from sqlalchemy.orm import aliased
 
 from api.storage.tables import audit_events, decisions
 
@@ -125,3 +126,15 @@ def count_decisions(connection: Connection, *, request_id: str) -> int:
     """How many decisions (corrections included) a recommendation has."""
     query = select(func.count()).select_from(decisions).where(decisions.c.request_id == request_id)
     return int(connection.execute(query).scalar_one())
+
+
+def starts_since(connection: Connection, *, since: datetime) -> dict[str, int]:
+    """Per chosen service, the decisions made since `since` that no later decision corrects."""
+    corrected = aliased(decisions)
+    query = (
+        select(decisions.c.chosen_service, func.count())
+        .where(decisions.c.created_at >= since)
+        .where(~exists().where(corrected.c.corrects == decisions.c.decision_id))
+        .group_by(decisions.c.chosen_service)
+    )
+    return {str(service): int(count) for service, count in connection.execute(query)}

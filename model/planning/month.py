@@ -130,5 +130,6 @@ def plan_month(
         month,
         waiting_since=waiting_since(features, as_of or first),
         usual_wait={s.code: s.expected_wait_days for s in router.catalogue.services},
+        earliest=as_of,
     )
     return MonthPlan(plan, schedule, month)

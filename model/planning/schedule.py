@@ -42,11 +42,17 @@ def schedule_month(
     *,
     waiting_since: Sequence[date],
     usual_wait: Mapping[str, int | None] | None = None,
+    earliest: date | None = None,
 ) -> Schedule:
-    """Start days and waits of a planned batch; `waiting_since` per client (in the plan's order)."""
+    """Start days and waits of a planned batch; `waiting_since` per client (in the plan's order).
+
+    No start comes before `earliest` (the day the plan is made, when that is
+    inside the month); waits count from it, or from the month's first day.
+    """
     first, days = month_days(month)
     n = len(plan.planned)
-    ready = [max(first, day) for day in waiting_since]
+    floor = max(first, earliest) if earliest is not None else first
+    ready = [max(floor, day) for day in waiting_since]
     start: list[date | None] = [None] * n
     wait = np.full(n, np.nan)
     for j, code in enumerate(plan.actions):

@@ -127,3 +127,18 @@ def test_a_plan_may_carry_more_than_a_recommendation_body_may(
     assert len(answer.json()["clients"]) == many
     big = {**request_body(), "padding": "x" * settings.max_body_bytes}
     assert client.post("/v1/recommendations", json=big, headers=keys.caseworker).status_code == 413
+
+
+def test_a_personal_identity_code_as_client_id_is_refused_without_being_echoed(
+    app: FastAPI, client: TestClient, keys: Keys
+) -> None:
+    before = _stored(app)
+    clients = _clients(2)
+    clients[1]["client"]["client_id"] = "131052-308T"  # the agency's example code
+    answer = client.post(
+        "/v1/plans", json={"month": _month(), "clients": clients}, headers=keys.caseworker
+    )
+    assert answer.status_code == 422
+    assert "131052" not in answer.text
+    assert any(e["field"] == "clients.1.client.client_id" for e in answer.json()["errors"])
+    assert _stored(app) == before

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from model.catalogue import load_catalogue
@@ -82,3 +84,30 @@ def test_a_bad_header_is_refused_naming_the_column(text: str, column: str | None
 def test_a_month_not_written_yyyy_mm_is_refused_when_asking_for_seats() -> None:
     with pytest.raises(CapacityError, match="YYYY-MM"):
         capacity_from_catalogue(CATALOGUE).seats("March")
+
+
+def test_the_messages_shown_in_docs_catalogue_md_are_the_real_ones() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "catalogue.md").read_text("utf-8")
+    section = doc[doc.index("## 9. Seats per month") :]
+    shown = [
+        line.split("`")[1].split(" ...")[0]
+        for line in section.splitlines()
+        if line.startswith("| `seats.csv")
+    ]
+    assert len(shown) == 6
+    rows = (
+        "service,month,seats\n"
+        "sauna_course,2025-03,5\n"
+        "pay_subsidy,2025-3,5\n"
+        "pay_subsidy,2025-04,-2\n"
+        "pay_subsidy,2025-05,many\n"
+        "pay_subsidy,2025-06,5\n"
+        "pay_subsidy,2025-06,7\n"
+    )
+    messages = []
+    for text in (rows, "service,month,seats,notes\npay_subsidy,2025-03,4,x\n"):
+        with pytest.raises(CapacityError) as caught:
+            parse_capacity(text, catalogue=CATALOGUE, source="seats.csv")
+        messages.append(str(caught.value))
+    for message in shown:
+        assert any(message in real for real in messages), message

@@ -31,3 +31,12 @@ def test_seats_open_evenly_over_the_month_and_the_longest_waiting_start_first() 
     assert schedule.wait_days[:3].tolist() == [10.0, 0.0, 11.0]
     assert schedule.start[3] == date(2025, 4, 8) and schedule.wait_days[3] == 7.0
     assert schedule.start[4] is None and np.isnan(schedule.wait_days[4])
+
+
+def test_no_start_comes_before_the_day_the_plan_is_made() -> None:
+    uplift = np.array([[0.2, 0.0, 0.0]] * 2)
+    plan = plan_batch(["a", "b"], uplift, np.ones((2, 3), bool), ACTIONS, {"course": 2})
+    since = [date(2025, 3, 1), date(2025, 3, 2)]
+    schedule = schedule_month(plan, "2025-04", waiting_since=since, earliest=date(2025, 4, 20))
+    assert schedule.start == (date(2025, 4, 20), date(2025, 4, 20))
+    assert schedule.wait_days.tolist() == [0.0, 0.0]
