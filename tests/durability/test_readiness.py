@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
@@ -19,7 +20,7 @@ from tests.support.trained_model import TrainedModel
 
 
 def test_readiness_fails_while_another_connection_holds_the_write_lock(
-    tmp_path: Path, trained_model: TrainedModel
+    tmp_path: Path, trained_model: TrainedModel, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / "polku.db"
     settings = Settings(
@@ -44,6 +45,8 @@ def test_readiness_fails_while_another_connection_holds_the_write_lock(
             holder.close()
         assert locked.status_code == 503
         assert locked.headers["retry-after"] == str(settings.retry_after_seconds)
-        assert locked.json()["database"] == "unavailable"
+        # Anyone may ask; the answer says only "not ready", the reason goes to the log.
+        assert locked.json() == {"status": "not_ready"}
+        assert any("the database does not answer" in r.getMessage() for r in caplog.records)
         assert str(tmp_path) not in locked.text
         assert client.get("/health/ready").status_code == 200
