@@ -96,6 +96,74 @@ def true_effects(world: Path, store: Path, version: str, report: dict[str, Any])
     return out
 
 
+def policy_share(world: Path, store: Path, version: str, clients: int = 20_000) -> dict[str, Any]:
+    """The policy tree on the big world: fitted to the version's recommendations on one
+    half of the clients (at most `clients` of them), valued on the other half, doubly
+    robust and on the simulator's truth."""
+    import numpy as np
+
+    os.environ.update(store_env(store))
+    from model.services.policy_tree import PolicyTree, imitation_weights, policy_summary
+    from model.vocab import LANGUAGES
+    from training.registry.served import load_served
+    from training.reports.services import read_inputs
+    from training.router_figures import action_indices, evaluable_rows
+    from training.truth import align_truth, find_truth, read_truth
+
+    router = load_served(version=version).router
+    inputs = read_inputs(router, world)
+    frame = inputs.dp.frame
+    found = find_truth(world)
+    if found is None:
+        raise SystemExit(f"no truth table in {world}")
+    truth_table = read_truth(found)
+    codes, client = np.unique(frame["client_id"].astype(str).to_numpy(), return_inverse=True)
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(codes))
+    half = max(1, min(clients, len(codes) // 2))
+    fit_clients, value_clients = order[:half], order[half : 2 * half]
+    taken_all = action_indices(frame, inputs.dp.actions)
+
+    def scored(chosen: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray, Any]:
+        rows = evaluable_rows(inputs.dp) & np.isin(client, chosen)
+        eligible = inputs.dp.eligibility()[rows]
+        taken = taken_all[rows]
+        eligible[np.arange(len(taken)), taken] = True
+        return (
+            frame.loc[rows],
+            eligible,
+            taken,
+            router.score(frame.loc[rows], eligible=eligible, intervals=False),
+        )
+
+    fit_frame, fit_eligible, _, fit_batch = scored(fit_clients)
+    tree = PolicyTree(max_depth=3, min_leaf=router.config.min_cell_size).fit(
+        fit_frame,
+        fit_batch.recommended,
+        imitation_weights(fit_batch.p, fit_eligible, fit_batch.recommended),
+        router.actions,
+    )
+    value_frame, value_eligible, value_taken, value_batch = scored(value_clients)
+    names = {
+        a: {lang: router.catalogue.get(a).name[lang] for lang in LANGUAGES} for a in router.actions
+    }
+    summary = policy_summary(
+        tree,
+        value_frame,
+        eligible=value_eligible,
+        y=value_frame["label"].to_numpy(dtype=float),
+        taken=value_taken,
+        mu=value_batch.p,
+        propensity=value_batch.support,
+        recommended=value_batch.recommended,
+        service_names=names,
+        truth=align_truth(value_frame, truth_table, inputs.dp.actions),
+    )
+    summary["fit_clients"] = len(fit_clients)
+    summary["value_clients"] = len(value_clients)
+    return summary
+
+
 def coverage(report: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
     """Per service: the effect, its interval, the truth, covered; and the group cells."""
     services = []
@@ -143,6 +211,8 @@ def main() -> None:
     parser.add_argument("--store", type=Path, default=None, help="an existing MLflow store folder")
     parser.add_argument("--version", default=None, help="the version in --store to use")
     parser.add_argument("--repeat", type=int, default=1, help="runs of the report (median)")
+    parser.add_argument("--no-policy", action="store_true", help="skip the policy tree")
+    parser.add_argument("--skip-report", action="store_true", help="reuse the last report")
     options = parser.parse_args()
     work = options.work or Path(tempfile.mkdtemp(prefix="polku-bench-services-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -161,11 +231,20 @@ def main() -> None:
             version_file.write_text(version)
     out = work / "report"
     runs = []
-    for _ in range(options.repeat):
+    for _ in range(0 if options.skip_report else options.repeat):
         runs.append(
             measure(
-                [POLKU, "report", "services", "--data", str(world), "--version", version,
-                 "--out", str(out)],
+                [
+                    POLKU,
+                    "report",
+                    "services",
+                    "--data",
+                    str(world),
+                    "--version",
+                    version,
+                    "--out",
+                    str(out),
+                ],
                 env=store_env(store),
                 cwd=store,
             )
@@ -174,7 +253,8 @@ def main() -> None:
     log("true effects on the same rows")
     truth = true_effects(world, store, version, report)
     covered = coverage(report, truth)
-    walls = sorted(r["wall_seconds"] for r in runs)
+    policy = None if options.no_policy else policy_share(world, store, version)
+    walls = sorted(r["wall_seconds"] for r in runs) or [None]
     document = {
         "benchmark": "services",
         "command": " ".join(sys.argv),
@@ -186,19 +266,43 @@ def main() -> None:
         "runs": runs,
         "median_wall_seconds": walls[len(walls) // 2],
         "coverage": covered,
+        "policy_tree": policy,
     }
     path = write_json("services", document)
-    print(table(
-        ["polku report services", "decisions", "wall s", "CPU s", "peak RSS GiB", "load"],
-        [["run", report["evaluated"]["decisions"], r["wall_seconds"], r["cpu_seconds"],
-          r["peak_rss_gib"], r["load_average_before"][0]] for r in runs],
-    ))
+    print(
+        table(
+            ["polku report services", "decisions", "wall s", "CPU s", "peak RSS GiB", "load"],
+            [
+                [
+                    "run",
+                    report["evaluated"]["decisions"],
+                    r["wall_seconds"],
+                    r["cpu_seconds"],
+                    r["peak_rss_gib"],
+                    r["load_average_before"][0],
+                ]
+                for r in runs
+            ],
+        )
+    )
     rows = covered["services"]
-    print(table(
-        ["service", "DR effect", "95 % low", "95 % high", "true", "covered", "Λ=1.5 covers"],
-        [[r["service"], r["effect"], r["low"], r["high"], r["true"], r["covered"],
-          r["sensitivity_covers"]] for r in rows],
-    ))
+    print(
+        table(
+            ["service", "DR effect", "95 % low", "95 % high", "true", "covered", "Λ=1.5 covers"],
+            [
+                [
+                    r["service"],
+                    r["effect"],
+                    r["low"],
+                    r["high"],
+                    r["true"],
+                    r["covered"],
+                    r["sensitivity_covers"],
+                ]
+                for r in rows
+            ],
+        )
+    )
     shown = [r for r in rows if r["covered"] is not None]
     if shown:
         share = sum(r["covered"] for r in shown) / len(shown)
@@ -207,11 +311,53 @@ def main() -> None:
     total = sum(c["cells"] for c in cells.values())
     if total:
         hit = sum(c["covered"] for c in cells.values())
-        print(table(
-            ["service", "group cells", "covered", "share"],
-            [[s, c["cells"], c["covered"], c["covered"] / c["cells"]] for s, c in cells.items()],
-        ))
+        print(
+            table(
+                ["service", "group cells", "covered", "share"],
+                [
+                    [s, c["cells"], c["covered"], c["covered"] / c["cells"]]
+                    for s, c in cells.items()
+                ],
+            )
+        )
         print(f"group cells covered: {hit} of {total} ({hit / total:.0%})")
+    if policy is not None:
+        true = policy["truth"]
+        print(
+            table(
+                [
+                    "policy tree (depth 3)",
+                    "rules",
+                    "agreement",
+                    "V_hist",
+                    "V_rec",
+                    "V_tree",
+                    "share kept",
+                ],
+                [
+                    [
+                        "doubly robust",
+                        policy["leaves"],
+                        policy["agreement"],
+                        policy["v_hist"],
+                        policy["v_rec"],
+                        policy["v_tree"],
+                        policy["share_of_gain"],
+                    ],
+                    [
+                        "truth",
+                        policy["leaves"],
+                        policy["agreement"],
+                        true["v_hist"],
+                        true["v_rec"],
+                        true["v_tree"],
+                        true["share_of_gain"],
+                    ],
+                ],
+            )
+        )
+        for rule in policy["rules"]:
+            print(f"- {rule['share']:.1%}: {rule['text']['en']}")
     print(f"wrote {path}")
 
 
