@@ -220,3 +220,12 @@ def test_the_policy_summary_is_on_the_page_with_its_share_of_the_gain() -> None:
         assert rule["text"]["en"].split(" → ")[0].replace("'", "&#39;") in page
     shown = [e for e in page_numbers(page).found if e["key"] == ["policy", "share_of_gain"]]
     assert shown and float(shown[0]["value"]) == summary["share_of_gain"]
+
+
+def test_an_effect_that_rounds_to_zero_is_never_written_negative() -> None:
+    for lang in LANGUAGES:
+        assert format_value(-0.00001, "pp", lang) == format_value(0.0, "pp", lang)
+        assert "−" not in format_value(-0.0004, "pp", lang) and "-" not in format_value(
+            -0.0004, "pp", lang
+        )
+        assert format_value(-0.0006, "pp", lang).startswith(("−", "-"))
