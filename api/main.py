@@ -38,6 +38,7 @@ from api.openapi import install_openapi
 from api.plans.views import router as plans_router
 from api.recommendations.service import close_audit_writer
 from api.recommendations.views import router as recommendations_router
+from api.reports.views import router as service_report_router
 from api.serving import ModelHolder, ModelSource, RegistrySource
 from api.settings import Settings, get_settings
 from api.storage import migrate
@@ -182,6 +183,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     plans_router,
     decisions_router,
     info_router,
+    service_report_router,
     audit_router,
     admin_router,
     health_router,

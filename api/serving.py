@@ -56,6 +56,8 @@ class ModelSource(Protocol):
     def describe(self) -> str: ...
     def fairness_report(self, served: ServedModelLike) -> Mapping[str, Any] | None: ...
     def fairness_page(self, served: ServedModelLike) -> str | None: ...
+    def service_report(self, served: ServedModelLike) -> Mapping[str, Any] | None: ...
+    def service_page(self, served: ServedModelLike) -> str | None: ...
 
 
 class GoldenCaseError(PolkuError, ValueError):
@@ -103,6 +105,27 @@ class RegistrySource:
 
         return (
             load_fairness_html(served.run_id, tracking_uri=self.tracking_uri)
+            if served.run_id
+            else None
+        )
+
+
+    def service_report(self, served: ServedModelLike) -> Mapping[str, Any] | None:
+        """The service report logged with the version's run; None when the run has none."""
+        from training.registry.served import load_service_report
+
+        return (
+            load_service_report(served.run_id, tracking_uri=self.tracking_uri)
+            if served.run_id
+            else None
+        )
+
+    def service_page(self, served: ServedModelLike) -> str | None:
+        """The service report's HTML page logged with the run; None without one."""
+        from training.registry.served import load_service_html
+
+        return (
+            load_service_html(served.run_id, tracking_uri=self.tracking_uri)
             if served.run_id
             else None
         )

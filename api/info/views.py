@@ -169,7 +169,7 @@ def get_fairness_report(request: Request, caller: CallerDep, model: ServedModelD
             "No fairness report",
             f"the run of model {model.name} version {model.version} has no fairness report yet",
         )
-    if _wants_html(request.headers.get("accept", "")):
+    if wants_html(request.headers.get("accept", "")):
         # The page training logged with the run, read once per loaded model.
         cache: dict[tuple[str, str, str], str] = request.app.state.__dict__.setdefault(
             "fairness_pages", {}
@@ -188,7 +188,7 @@ def get_fairness_report(request: Request, caller: CallerDep, model: ServedModelD
     )
 
 
-def _wants_html(accept: str) -> bool:
+def wants_html(accept: str) -> bool:
     """HTML when the client prefers text/html to JSON (by order and q-values)."""
     best: dict[str, float] = {}
     for position, part in enumerate(accept.split(",")):

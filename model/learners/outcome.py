@@ -94,8 +94,17 @@ class OutcomeLearner:
         raise NotImplementedError
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        margin = self.predict_margin(X)
+        return self.chance(self.predict_margin(X))
+
+    def chance(self, margin: np.ndarray) -> np.ndarray:
+        """A margin on the learner's scale as a chance."""
         return expit(margin) if self.scale == "logit" else np.clip(margin, EPS, 1 - EPS)
+
+    def predict_cells(self, X: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        """(n, A) chances where `cells` (an (n, A) mask) is True, NaN elsewhere: for
+        callers that need only some actions per row (learners may predict less)."""
+        p = self.predict(X)
+        return np.where(cells, p, np.nan)
 
     def predict_margin(self, X: np.ndarray) -> np.ndarray:
         raise NotImplementedError

@@ -163,6 +163,15 @@ class SLearner(OutcomeLearner):
         raw = raw_scores(self.booster_, rows, num_threads=self.num_threads)
         return self._calibrated(raw.reshape(self.n_actions, len(X)).T)
 
+    def predict_cells(self, X: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        """Only the cells asked for are predicted: one row per (row, action) pair."""
+        self._check()
+        row, action = np.nonzero(cells)
+        raw = raw_scores(self.booster_, _with_action(X[row], action), num_threads=self.num_threads)
+        out = np.full(cells.shape, np.nan)
+        out[row, action] = self.chance(self._calibrated(raw))
+        return out
+
     def spread(self, X: np.ndarray) -> np.ndarray:
         self._check()
         if not self.bags_:

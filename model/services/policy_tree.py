@@ -138,13 +138,6 @@ class PolicyTree:
             ]
             for node in np.flatnonzero(self.tree_.tree_.children_left == -1)
         }
-        self.leaf_share_ = {
-            int(node): float(
-                self.tree_.tree_.weighted_n_node_samples[node]
-                / self.tree_.tree_.weighted_n_node_samples[0]
-            )
-            for node in self.leaf_actions_
-        }
         return self
 
     def _check(self) -> None:
@@ -167,15 +160,25 @@ class PolicyTree:
                 chosen |= take
         return out
 
+    def _same_actions(self, node: int) -> list[int] | None:
+        """The actions every leaf under `node` offers, when they are all the same."""
+        tree = self.tree_.tree_
+        if tree.children_left[node] == -1:
+            return self.leaf_actions_[node]
+        left = self._same_actions(int(tree.children_left[node]))
+        right = self._same_actions(int(tree.children_right[node]))
+        return left if left is not None and left == right else None
+
     def rules(self, service_names: Mapping[str, Mapping[str, str]]) -> list[dict[str, Any]]:
         """One rule per leaf: its conditions and actions in words (fi, sv, en), and the
-        weighted share of decision points it covers."""
+        weighted share of decision points it covers. A split whose sides offer the same
+        actions is left out of the words (it changes nothing a client gets)."""
         self._check()
         tree = self.tree_.tree_
         out: list[dict[str, Any]] = []
 
         def walk(node: int, path: list[tuple[str, bool, float]]) -> None:
-            if tree.children_left[node] == -1:
+            if tree.children_left[node] == -1 or self._same_actions(node) is not None:
                 out.append(self._rule(node, path, service_names))
                 return
             name = self.columns_[int(tree.feature[node])]
@@ -201,7 +204,7 @@ class PolicyTree:
         conditions: list[dict[str, Any]] = [
             {"field": n, "at_most": b, "threshold": t} for (n, b), t in bounds.items()
         ]
-        actions = [self.actions_[a] for a in self.leaf_actions_[node]]
+        actions = [self.actions_[a] for a in self._same_actions(node) or []]
         text = {}
         for lang in ("fi", "sv", "en"):
             said = _AND[lang].join(
@@ -216,7 +219,10 @@ class PolicyTree:
         return {
             "conditions": conditions,
             "actions": actions,
-            "share": self.leaf_share_[node],
+            "share": float(
+                self.tree_.tree_.weighted_n_node_samples[node]
+                / self.tree_.tree_.weighted_n_node_samples[0]
+            ),
             "text": text,
         }
 

@@ -110,7 +110,7 @@ def service_report(
             rows, k=k, n_boot=n_boot, seed=seed, sensitivity_lambda=sensitivity_lambda
         )
         report["outcomes"] = per_service
-        report["groups"] = group_effects(rows, groups, k=k, n_boot=n_boot, seed=seed)
+        report["groups"] = group_effects(rows, groups, k=k)
         report["verdicts"] = _verdicts(per_service)
         report["evaluated"] = {
             "decisions": len(rows.y),

@@ -40,6 +40,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/services"): EVERYONE,
     ("GET", "/v1/model"): EVERYONE,
     ("GET", "/v1/reports/fairness"): {"evaluator", "admin"},
+    ("GET", "/v1/reports/services"): {"evaluator", "admin"},
     ("GET", "/v1/audit"): {"evaluator", "admin"},
     ("POST", "/v1/admin/pause"): {"admin"},
     ("POST", "/v1/admin/resume"): {"admin"},

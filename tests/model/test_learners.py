@@ -116,3 +116,16 @@ def test_the_served_s_learner_has_the_rounds_chosen_on_validation(
     assert str(kept) in tried and (kept == full or tried[str(kept)] > tried[str(full)])
     if result.chosen == "s_learner":
         assert result.router.learner.booster_.current_iteration() == kept
+
+
+def test_predicting_some_cells_gives_those_cells_of_the_full_prediction(
+    trained_model: TrainedModel,
+) -> None:
+    result = trained_model.result
+    X = result.models.X[evaluable_rows(result.dp, result.split.test)][:200]
+    cells = np.random.default_rng(1).random((len(X), len(result.dp.actions))) < 0.3
+    for name, learner in result.models.learners.items():
+        some = learner.predict_cells(X, cells)
+        full = learner.predict(X)
+        np.testing.assert_allclose(some[cells], full[cells], atol=1e-12, err_msg=name)
+        assert np.all(np.isnan(some[~cells])), name

@@ -122,3 +122,24 @@ def test_the_summary_values_the_rules_against_the_full_policy() -> None:
     assert summary["share_of_gain"] == pytest.approx(true_share, abs=0.25)
     assert summary["v_rec"] == pytest.approx(0.4, abs=0.03)
     assert value_share(0.2, 0.2, 0.3) is None
+
+
+def test_a_split_that_changes_no_action_is_left_out_of_the_words() -> None:
+    frame = clients(3000, seed=4)
+    rule = the_rule(frame)
+    tree = PolicyTree(max_depth=2).fit(frame, rule, np.ones(len(frame)), ACTIONS)
+    before = tree.rules(NAMES)
+    inner = tree.tree_.tree_
+    # make two sibling leaves offer the same actions: their split says nothing
+    node = next(
+        n
+        for n in range(inner.node_count)
+        if inner.children_left[n] != -1
+        and inner.children_left[inner.children_left[n]] == -1
+        and inner.children_left[inner.children_right[n]] == -1
+    )
+    left, right = int(inner.children_left[node]), int(inner.children_right[node])
+    tree.leaf_actions_[right] = list(tree.leaf_actions_[left])
+    after = tree.rules(NAMES)
+    assert len(after) < len(before)  # here every leaf now says the same: one rule
+    assert sum(r["share"] for r in after) == pytest.approx(1.0)

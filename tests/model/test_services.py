@@ -15,7 +15,12 @@ from hypothesis import strategies as st
 
 from model.services.activity import volumes, waiting_times
 from model.services.cells import OTHER, hidden_counts, pooled_categories
-from model.services.effects import ScoredRows, group_effects, service_outcomes
+from model.services.effects import (
+    ScoredRows,
+    clustered_interval,
+    group_effects,
+    service_outcomes,
+)
 from model.services.groups import GroupFieldError, check_group_fields, group_values
 from model.services.language import language_gains
 from model.services.matching import education_match
@@ -222,7 +227,6 @@ def randomised(n: int, seed: int, effect: float) -> ScoredRows:
         propensity=np.full((n, 2), 0.5),
         eligible=np.ones((n, 2), dtype=bool),
         clients=np.asarray([f"c{i}" for i in range(n)], dtype=object),
-        recommended=np.zeros(n, dtype=int),
     )
 
 
@@ -240,13 +244,28 @@ def test_the_effect_covers_a_known_randomised_effect() -> None:
 def test_a_tiny_group_is_hidden_without_hiding_the_large_one() -> None:
     rows = randomised(400, 2, 0.1)
     values = np.where(np.arange(400) < 396, "big", "tiny").astype(object)
-    sections = group_effects(rows, {"residence_basis": values}, k=K, n_boot=50)
+    sections = group_effects(rows, {"residence_basis": values}, k=K)
     groups = {g["group"]: g for g in sections[0]["groups"]}
     assert set(groups) == {"big", OTHER}
     assert groups["big"]["clients"] == 396
     assert groups["big"]["effects"]["job_search_coaching"]["effect"] is not None
     assert groups[OTHER]["clients"] is None
     assert groups[OTHER]["effects"]["job_search_coaching"]["effect"] is None
+
+
+def test_the_group_interval_is_the_clustered_one_and_covers_a_randomised_effect() -> None:
+    rows = randomised(6000, 4, 0.1)
+    halves = np.where(np.arange(6000) % 2 == 0, "even", "odd").astype(object)
+    sections = group_effects(rows, {"residence_basis": halves}, k=K)
+    for group in sections[0]["groups"]:
+        record = group["effects"]["job_search_coaching"]
+        assert record["low"] <= 0.1 <= record["high"]
+    terms = np.array([1.0, 3.0, 2.0, 2.0])
+    value, low, high = clustered_interval(terms, np.array([0, 0, 1, 1]))
+    # clusters sum to 4 and 4 with two rows each: no spread between clusters
+    assert value == 2.0 and low == pytest.approx(2.0) and high == pytest.approx(2.0)
+    value, low, high = clustered_interval(np.array([1.0, 3.0]), np.array([0, 1]))
+    assert high - value == pytest.approx(1.959963984540054 * np.sqrt(2.0) / 2.0)
 
 
 def test_group_fields_are_checked_by_name() -> None:

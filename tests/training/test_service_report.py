@@ -180,3 +180,52 @@ def test_the_page_renders_in_chromium_and_draws(tmp_path: Path) -> None:
     assert console_messages(dumped.stderr) == []
     assert "Tärkeimmät havainnot" in dumped.stdout
     print(f"screenshot: {shot}")
+
+
+def test_the_policy_summary_is_on_the_page_with_its_share_of_the_gain() -> None:
+    from model.services.policy_tree import PolicyTree, imitation_weights, policy_summary
+    from training.reports.services import outcome_rows
+
+    world = build_world()
+    router = world.router
+    rows = outcome_rows(inputs())
+    frame = world.dp.frame.loc[rows]
+    eligible = world.dp.eligibility()[rows]
+    batch = router.score(frame, eligible=eligible, intervals=False)
+    tree = PolicyTree(max_depth=2).fit(
+        frame,
+        batch.recommended,
+        imitation_weights(batch.p, eligible, batch.recommended),
+        router.actions,
+    )
+    names = report()["service_names"]
+    taken = np.array([router.actions.index(a) for a in frame["action"]])
+    summary = policy_summary(
+        tree,
+        frame,
+        eligible=eligible,
+        y=frame["label"].to_numpy(dtype=float),
+        taken=taken,
+        mu=batch.p,
+        propensity=batch.support,
+        recommended=batch.recommended,
+        service_names=names,
+    )
+    document = json.loads(
+        json.dumps(service_report_for(router, inputs(), policy=summary, n_boot=20))
+    )
+    page = render_services_html(document, "en")
+    assert 'id="policy"' in page
+    for rule in summary["rules"]:
+        assert rule["text"]["en"].split(" → ")[0].replace("'", "&#39;") in page
+    shown = [e for e in page_numbers(page).found if e["key"] == ["policy", "share_of_gain"]]
+    assert shown and float(shown[0]["value"]) == summary["share_of_gain"]
+
+
+def test_an_effect_that_rounds_to_zero_is_never_written_negative() -> None:
+    for lang in LANGUAGES:
+        assert format_value(-0.00001, "pp", lang) == format_value(0.0, "pp", lang)
+        assert "−" not in format_value(-0.0004, "pp", lang) and "-" not in format_value(
+            -0.0004, "pp", lang
+        )
+        assert format_value(-0.0006, "pp", lang).startswith(("−", "-"))

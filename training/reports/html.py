@@ -54,6 +54,9 @@ def format_value(value: Any, kind: str, language: str) -> str:
     if kind == "share":
         return format_percent(value, language, 1)
     if kind in ("pp", "points"):
+        # What rounds to zero is written as zero, never "−0.0".
+        if value is not None and math.isfinite(value) and abs(value) < 0.0005:
+            value = 0.0
         return format_points(value, language, 1, signed=kind == "pp")
     return format_number(value, language, 2 if kind == "ratio" else 3)
 

@@ -20,13 +20,14 @@ import pandas as pd
 
 from model.decision_points.build import build_decision_points
 from model.decision_points.points import SERVICE_START, DecisionPoints
-from model.router import Router
+from model.router import ADJUSTED_FLOOR, Router
 from model.services.activity import in_window
 from model.services.effects import ScoredRows
 from model.services.groups import DEFAULT_GROUP_FIELDS, check_group_fields, group_values
 from model.services.report import service_report
 from model.vocab import LANGUAGES
 from training.contract.load import load_valid_tables
+from training.pipeline.rows import planned_share, training_rows
 from training.router_figures import action_indices, evaluable_rows
 
 SERVICES_JSON: Final = "services.json"
@@ -66,13 +67,30 @@ def data_window(inputs: ServiceInputs) -> tuple[date, date]:
     return first, extract
 
 
+def outcome_rows(inputs: ServiceInputs) -> np.ndarray:
+    """Decision points whose outcome can be compared: a known action of the catalogue and a
+    complete outcome window, without the inferred no-new-service reviews when the data
+    record plans (they miss the reviews an outcome cut short, so they understate the
+    reference's success; `training.pipeline.rows`, as training leaves them out)."""
+    share = planned_share(inputs.episodes)
+    return training_rows(inputs.dp, planned_share=share).outcome & evaluable_rows(inputs.dp)
+
+
+# Decision points encoded and scored at once: bounds the memory of a large window.
+SCORING_CHUNK: Final = 100_000
+
+
 def scored_rows(
     router: Router, inputs: ServiceInputs, since: date, until: date
 ) -> tuple[ScoredRows | None, pd.DataFrame]:
-    """The window's decision points with a complete outcome window and a known action,
-    scored by `router` (None when there are none); and their frame rows."""
+    """The window's decision points of `outcome_rows`, scored by `router` (None when there
+    are none); and their frame rows.
+
+    Only the eligible cells of the outcome model are predicted (the effects
+    compare eligible actions only), in chunks of `SCORING_CHUNK` points.
+    """
     frame = inputs.dp.frame
-    rows = evaluable_rows(inputs.dp) & in_window(frame["decision_date"], since, until)
+    rows = outcome_rows(inputs) & in_window(frame["decision_date"], since, until)
     chosen = frame.loc[rows]
     if not rows.any():
         return None, chosen
@@ -80,16 +98,25 @@ def scored_rows(
     taken = action_indices(frame, inputs.dp.actions)[rows]
     # A taken action was possible whatever the rules say now.
     eligible[np.arange(len(taken)), taken] = True
-    batch = router.score(chosen, eligible=eligible, intervals=False)
+    mu = np.empty(eligible.shape)
+    propensity = np.empty(eligible.shape)
+    for start in range(0, len(chosen), SCORING_CHUNK):
+        part = slice(start, start + SCORING_CHUNK)
+        X = router.encoder.transform(chosen.iloc[part])
+        cells = router.learner.predict_cells(X, eligible[part])
+        if np.any(router.adjustment != 0.0):
+            cells = np.clip(cells - router.adjustment, ADJUSTED_FLOOR, 1.0 - ADJUSTED_FLOOR)
+        mu[part] = cells
+        propensity[part] = router.propensity.predict_proba(X, eligible[part])
+    codes, _ = pd.factorize(chosen["client_id"].astype(str))
     scored = ScoredRows(
         actions=tuple(router.actions),
         taken=taken,
         y=chosen["label"].to_numpy(dtype=float),
-        mu=batch.p,
-        propensity=batch.support,
+        mu=mu,
+        propensity=propensity,
         eligible=eligible,
-        clients=chosen["client_id"].astype(str).to_numpy(dtype=object),
-        recommended=batch.recommended,
+        clients=codes,
     )
     return scored, chosen
 
