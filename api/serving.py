@@ -109,7 +109,6 @@ class RegistrySource:
             else None
         )
 
-
     def service_report(self, served: ServedModelLike) -> Mapping[str, Any] | None:
         """The service report logged with the version's run; None when the run has none."""
         from training.registry.served import load_service_report
