@@ -140,6 +140,12 @@ class OutcomeIn(RequestModel):
     end_date: IsoDate | None = Field(
         None, description="last day; null while ongoing", examples=[None]
     )
+    matches_education: bool | None = Field(
+        None,
+        description="employment spells: the work matches the client's education, when "
+        "recorded (the reports read it; recommendations do not)",
+        examples=[None],
+    )
 
 
 class RecommendationRequest(RequestModel):

@@ -20,6 +20,13 @@ def _value(raw: str) -> Any:
     return None if raw == "" else raw
 
 
+def _record(row: dict[str, str]) -> dict[str, Any]:
+    record = {k: _value(v) for k, v in row.items()}
+    if record.get("matches_education") is not None:
+        record["matches_education"] = record["matches_education"] == "true"
+    return record
+
+
 def _client_json(row: dict[str, str]) -> dict[str, Any]:
     client: dict[str, Any] = {k: _value(v) for k, v in row.items()}
     client["birth_year"] = int(row["birth_year"])
@@ -53,7 +60,7 @@ def world_requests(folder: Path, n: int, seed: int = 11) -> list[dict[str, Any]]
                 return []
             frame = groups.get_group(client_id).drop(columns="client_id")
             frame = frame[pd.to_datetime(frame["start_date"]) <= until]
-            return [{k: _value(v) for k, v in r.items()} for r in frame.to_dict(orient="records")]
+            return [_record(r) for r in frame.to_dict(orient="records")]
 
         requests.append(
             {

@@ -76,11 +76,13 @@ def test_uplift_by_service_plot_writes_a_png(tmp_path: Path) -> None:
         uplift_by_service_plot(uplift.drop(columns="low"), tmp_path / "bad.png")
 
 
-def test_only_the_plots_module_imports_matplotlib() -> None:
+def test_only_the_plots_modules_import_matplotlib() -> None:
+    # training/shap_plots.py too: the shap library draws on pyplot's current figure.
+    plotting = {ROOT / "training" / "plots.py", ROOT / "training" / "shap_plots.py"}
     offenders = []
     for package in ("model", "training", "api"):
         for source in (ROOT / package).rglob("*.py"):
-            if source == ROOT / "training" / "plots.py":
+            if source in plotting:
                 continue
             for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.Import):
