@@ -32,7 +32,8 @@ from model.fairness.report import REPORT_KIND
 from model.fairness.suppression import MARK
 from model.fairness.text import ATTRIBUTE_LABELS
 from model.locale_numbers import format_number, format_percent, format_points
-from model.model_card import CARD_KIND, FIGURE_LABELS
+from model.model_card import CARD_KIND
+from model.model_card_texts import FIGURE_LABELS
 from training.reports.plots import group_outcomes_png, headline_gaps_png, learner_values_png
 
 LANGUAGES: Final = ("fi", "sv", "en")
