@@ -92,6 +92,13 @@ def compare(
     data: DataOption = None,
     truth: TruthOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    no_coverage: Annotated[
+        bool,
+        typer.Option(
+            "--no-coverage",
+            help="skip the per-action intervals (the costly part) and their coverage of the truth",
+        ),
+    ] = False,
     model_name: ModelNameOption = DEFAULT_MODEL_NAME,
 ) -> None:
     """Score two registered versions on the same held-out decision points, side by side.
@@ -118,6 +125,7 @@ def compare(
             Version(other.version, other.router),
             folder,
             truth_path=existing_truth(truth),
+            coverage=not no_coverage,
         )
     if as_json:
         typer.echo(json.dumps(comparison.as_dict()))

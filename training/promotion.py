@@ -100,6 +100,7 @@ def guarded_promotion(
         folder,
         truth_path=truth_path,
         n_boot=n_boot,
+        coverage=False,  # the interval coverage of the truth decides nothing
     )
     if not comparison.second_is_worse:
         reason = f"not worse than version {current} by the paired interval"

@@ -141,8 +141,13 @@ def compare_versions(
     truth_path: Path | None = None,
     n_boot: int = 200,
     seed: int = 0,
+    coverage: bool = True,
 ) -> VersionComparison:
-    """Score both versions on the decision points of DATA that both may be graded on."""
+    """Score both versions on the decision points of DATA that both may be graded on.
+
+    The per-action intervals, the costly part of scoring, are computed only for the
+    coverage figure, which needs the truth: without truth, or with `coverage=False`,
+    they are skipped and `coverage` is None."""
     first_points = data_points(first.router, data, truth_path)
     if _same_points(first.router, second.router):
         second_points = first_points
@@ -161,8 +166,12 @@ def compare_versions(
             "in common that both may be graded on (a complete outcome window, a known action, "
             "and a client neither was trained on)"
         )
-    first_eval = _evaluate(first, first_points, first_usable & np.isin(first_keys, common))
-    second_eval = _evaluate(second, second_points, second_usable & np.isin(second_keys, common))
+    # Hash lookups: numpy's isin on object arrays compares element by element.
+    first_common = pd.Index(first_keys).isin(common)
+    second_common = pd.Index(second_keys).isin(common)
+    intervals = coverage and first_points.truth is not None and second_points.truth is not None
+    first_eval = _evaluate(first, first_points, first_usable & first_common, intervals)
+    second_eval = _evaluate(second, second_points, second_usable & second_common, intervals)
     assert first_eval.terms is not None and second_eval.terms is not None
     first_terms, second_terms = _paired(
         first_eval.terms, first_keys, second_eval.terms, second_keys
@@ -211,7 +220,9 @@ def _same_points(first: Router, second: Router) -> bool:
     )
 
 
-def _evaluate(version: Version, points: DataPoints, rows: np.ndarray) -> Evaluation:
+def _evaluate(
+    version: Version, points: DataPoints, rows: np.ndarray, intervals: bool
+) -> Evaluation:
     # The sensitivity analysis is left out: it bounds one version's value, not a difference.
     return evaluate_scores(
         version.router,
@@ -219,6 +230,7 @@ def _evaluate(version: Version, points: DataPoints, rows: np.ndarray) -> Evaluat
         rows,
         points.truth,
         model_version=version.version,
+        intervals=intervals,
         sensitivity=False,
     )
 

@@ -43,6 +43,8 @@ def test_a_version_against_itself_differs_by_nothing(
     assert [k for k in EVALUATION_KEYS if k != "model_version"] == names[: len(EVALUATION_KEYS) - 1]
     for row in comparison.figures:
         assert row.first == row.second
+    coverage = next(row for row in comparison.figures if row.name == "coverage")
+    assert coverage.first is not None  # the tiny world has its truth
     # the held-out clients of the training data, as `polku evaluate` scores them
     alone, _ = evaluate_version(
         load_served(MODEL, alias=None, version=versions.champion).router,
@@ -72,8 +74,13 @@ def test_a_worse_version_is_worse_by_the_paired_interval(
     assert comparison.truth_difference is not None and comparison.truth_difference.value < 0
     # the other way round, the same difference with the opposite sign
     reverse = compare_versions(
-        _version(versions.worse), _version(versions.champion), trained_model.data_dir
+        _version(versions.worse),
+        _version(versions.champion),
+        trained_model.data_dir,
+        coverage=False,
     )
+    coverage = next(row for row in reverse.figures if row.name == "coverage")
+    assert coverage.first is None and coverage.second is None
     assert reverse.dr_difference.value == pytest.approx(-dr.value, abs=1e-12)
     assert not reverse.second_is_worse
 
