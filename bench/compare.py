@@ -4,8 +4,10 @@ Builds (or reuses, with `--work`) the built-in world at `--clients` (50 000
 by default) and trains two versions on it with the given run configuration
 (by default the S-learner of 200 trees below, seeds 0 and 1, so the two
 differ), promotes the first, then times `polku compare 1 2 --json` on the
-world (the held-out clients of both, with the truth as an extra column)
-`--repeat` times, and `polku promote 2` once (the same comparison against
+world (the held-out clients of both, with the truth as an extra column and
+the intervals' coverage of it) `--repeat` times, the same with
+`--no-coverage` (what real data without truth costs), and `polku promote 2`
+once (the same comparison against
 the champion, then the alias move). Wall time, CPU time, peak RSS.
 
     .venv/bin/python bench/compare.py                       # 50 000 clients
@@ -74,15 +76,11 @@ def main() -> None:
         second = train(world, store, 1)
         versions_file.write_text(json.dumps([first, second]))
     env = store_env(store)
-    compares = [
-        measure(
-            [POLKU, "compare", first, second, "--data", str(world), "--json",
-             "--model-name", MODEL],
-            env=env,
-            cwd=store,
-        )
-        for _ in range(args.repeat)
-    ]
+    command = [POLKU, "compare", first, second, "--data", str(world), "--json",
+               "--model-name", MODEL]
+    compares = [measure(command, env=env, cwd=store) for _ in range(args.repeat)]
+    # as on real data (no truth): no per-action intervals
+    plain = [measure([*command, "--no-coverage"], env=env, cwd=store) for _ in range(args.repeat)]
     answer = json.loads(compares[-1]["stdout"].strip().splitlines()[-1])
     promotion = measure(
         [POLKU, "promote", second, "--model-name", MODEL, "--force"], env=env, cwd=store
@@ -96,6 +94,10 @@ def main() -> None:
         "versions": [first, second],
         "compare": compares,
         "compare_median_seconds": statistics.median(walls),
+        "compare_no_coverage": plain,
+        "compare_no_coverage_median_seconds": statistics.median(
+            c["wall_seconds"] for c in plain
+        ),
         "promote": promotion,
         "dr_difference": answer["dr_difference"],
         "truth_difference": answer["truth_difference"],
@@ -114,6 +116,13 @@ def main() -> None:
                     statistics.median(c["cpu_seconds"] for c in compares),
                     max(c["peak_rss_gib"] for c in compares),
                     compares[0]["load_average_before"][0],
+                ],
+                [
+                    f"polku compare --no-coverage ({len(plain)} runs)",
+                    statistics.median(c["wall_seconds"] for c in plain),
+                    statistics.median(c["cpu_seconds"] for c in plain),
+                    max(c["peak_rss_gib"] for c in plain),
+                    plain[0]["load_average_before"][0],
                 ],
                 [
                     "polku promote (comparison + alias)",
