@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -57,6 +59,18 @@ def train(world: Path, store: Path, seed: int) -> str:
     raise SystemExit("could not read the registered version from `polku train`")
 
 
+def _answer(tail: str) -> dict[str, Any]:
+    """The figures of `polku compare --json` kept at the end of its (truncated) output."""
+    found: dict[str, Any] = {}
+    for key in ("dr_difference", "truth_difference"):
+        match = re.search(rf'"{key}": (\{{[^}}]*\}}|null)', tail)
+        found[key] = json.loads(match.group(1)) if match else None
+    for key in ("n_rows", "n_clients"):
+        matches = re.findall(rf'"{key}": (\d+)', tail)  # the last: the answer's own
+        found[key] = int(matches[-1]) if matches else None
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50_000)
@@ -81,7 +95,7 @@ def main() -> None:
     compares = [measure(command, env=env, cwd=store) for _ in range(args.repeat)]
     # as on real data (no truth): no per-action intervals
     plain = [measure([*command, "--no-coverage"], env=env, cwd=store) for _ in range(args.repeat)]
-    answer = json.loads(compares[-1]["stdout"].strip().splitlines()[-1])
+    answer = _answer(compares[-1]["stdout"])
     promotion = measure(
         [POLKU, "promote", second, "--model-name", MODEL, "--force"], env=env, cwd=store
     )

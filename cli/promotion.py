@@ -67,7 +67,8 @@ def comparison_sentences(comparison: VersionComparison) -> list[str]:
         else f"version {comparison.second} is not worse"
     )
     lines = [
-        f"doubly-robust policy value, {comparison.second} − {comparison.first}: "
+        f"doubly-robust policy value graded by one referee (referee_value), "
+        f"{comparison.second} − {comparison.first}: "
         f"{_interval(dr)}, paired cluster bootstrap over {dr.n_clusters} clients "
         f"({dr.n} decision points): {verdict}"
     ]

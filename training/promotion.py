@@ -142,7 +142,7 @@ def _tags(
     if comparison is not None:
         dr = comparison.dr_difference
         summary += (
-            f": dr_value difference {dr.value:+.4f} "
+            f": doubly-robust difference (one referee) {dr.value:+.4f} "
             f"(95 % paired interval {dr.low:+.4f} to {dr.high:+.4f})"
         )
         tags |= {
