@@ -4,8 +4,10 @@ Builds (or reuses, with `--work`) the built-in world at `--clients` (50 000
 by default) and trains two versions on it with the given run configuration
 (by default the S-learner of 200 trees below, seeds 0 and 1, so the two
 differ), promotes the first, then times `polku compare 1 2 --json` on the
-world (the held-out clients of both, with the truth as an extra column)
-`--repeat` times, and `polku promote 2` once (the same comparison against
+world (the held-out clients of both, with the truth as an extra column and
+the intervals' coverage of it) `--repeat` times, the same with
+`--no-coverage` (what real data without truth costs), and `polku promote 2`
+once (the same comparison against
 the champion, then the alias move). Wall time, CPU time, peak RSS.
 
     .venv/bin/python bench/compare.py                       # 50 000 clients
@@ -19,10 +21,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -55,6 +59,18 @@ def train(world: Path, store: Path, seed: int) -> str:
     raise SystemExit("could not read the registered version from `polku train`")
 
 
+def _answer(tail: str) -> dict[str, Any]:
+    """The figures of `polku compare --json` kept at the end of its (truncated) output."""
+    found: dict[str, Any] = {}
+    for key in ("dr_difference", "truth_difference"):
+        match = re.search(rf'"{key}": (\{{[^}}]*\}}|null)', tail)
+        found[key] = json.loads(match.group(1)) if match else None
+    for key in ("n_rows", "n_clients"):
+        matches = re.findall(rf'"{key}": (\d+)', tail)  # the last: the answer's own
+        found[key] = int(matches[-1]) if matches else None
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50_000)
@@ -74,25 +90,12 @@ def main() -> None:
         second = train(world, store, 1)
         versions_file.write_text(json.dumps([first, second]))
     env = store_env(store)
-    compares = [
-        measure(
-            [
-                POLKU,
-                "compare",
-                first,
-                second,
-                "--data",
-                str(world),
-                "--json",
-                "--model-name",
-                MODEL,
-            ],
-            env=env,
-            cwd=store,
-        )
-        for _ in range(args.repeat)
-    ]
-    answer = json.loads(compares[-1]["stdout"].strip().splitlines()[-1])
+    command = [POLKU, "compare", first, second, "--data", str(world), "--json",
+               "--model-name", MODEL]
+    compares = [measure(command, env=env, cwd=store) for _ in range(args.repeat)]
+    # as on real data (no truth): no per-action intervals
+    plain = [measure([*command, "--no-coverage"], env=env, cwd=store) for _ in range(args.repeat)]
+    answer = _answer(compares[-1]["stdout"])
     promotion = measure(
         [POLKU, "promote", second, "--model-name", MODEL, "--force"], env=env, cwd=store
     )
@@ -105,6 +108,10 @@ def main() -> None:
         "versions": [first, second],
         "compare": compares,
         "compare_median_seconds": statistics.median(walls),
+        "compare_no_coverage": plain,
+        "compare_no_coverage_median_seconds": statistics.median(
+            c["wall_seconds"] for c in plain
+        ),
         "promote": promotion,
         "dr_difference": answer["dr_difference"],
         "truth_difference": answer["truth_difference"],
@@ -123,6 +130,13 @@ def main() -> None:
                     statistics.median(c["cpu_seconds"] for c in compares),
                     max(c["peak_rss_gib"] for c in compares),
                     compares[0]["load_average_before"][0],
+                ],
+                [
+                    f"polku compare --no-coverage ({len(plain)} runs)",
+                    statistics.median(c["wall_seconds"] for c in plain),
+                    statistics.median(c["cpu_seconds"] for c in plain),
+                    max(c["peak_rss_gib"] for c in plain),
+                    plain[0]["load_average_before"][0],
                 ],
                 [
                     "polku promote (comparison + alias)",

@@ -67,7 +67,8 @@ def comparison_sentences(comparison: VersionComparison) -> list[str]:
         else f"version {comparison.second} is not worse"
     )
     lines = [
-        f"doubly-robust policy value, {comparison.second} − {comparison.first}: "
+        f"doubly-robust policy value graded by one referee (referee_value), "
+        f"{comparison.second} − {comparison.first}: "
         f"{_interval(dr)}, paired cluster bootstrap over {dr.n_clusters} clients "
         f"({dr.n} decision points): {verdict}"
     ]
@@ -92,6 +93,13 @@ def compare(
     data: DataOption = None,
     truth: TruthOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    no_coverage: Annotated[
+        bool,
+        typer.Option(
+            "--no-coverage",
+            help="skip the per-action intervals (the costly part) and their coverage of the truth",
+        ),
+    ] = False,
     model_name: ModelNameOption = DEFAULT_MODEL_NAME,
 ) -> None:
     """Score two registered versions on the same held-out decision points, side by side.
@@ -118,6 +126,7 @@ def compare(
             Version(other.version, other.router),
             folder,
             truth_path=existing_truth(truth),
+            coverage=not no_coverage,
         )
     if as_json:
         typer.echo(json.dumps(comparison.as_dict()))

@@ -100,6 +100,7 @@ def guarded_promotion(
         folder,
         truth_path=truth_path,
         n_boot=n_boot,
+        coverage=False,  # the interval coverage of the truth decides nothing
     )
     if not comparison.second_is_worse:
         reason = f"not worse than version {current} by the paired interval"
@@ -141,7 +142,7 @@ def _tags(
     if comparison is not None:
         dr = comparison.dr_difference
         summary += (
-            f": dr_value difference {dr.value:+.4f} "
+            f": doubly-robust difference (one referee) {dr.value:+.4f} "
             f"(95 % paired interval {dr.low:+.4f} to {dr.high:+.4f})"
         )
         tags |= {

@@ -123,13 +123,16 @@ def evaluable_rows(dp: DecisionPoints, rows_mask: np.ndarray | None = None) -> n
 class RowTerms:
     """Per scored row, in frame order: its position in the frame, its client, its
     doubly-robust term (`model.evaluation.policy_value.dr_terms`) and, with truth, the
-    true value of the recommended action (NaN where unknown). Two routers' terms on the
-    same rows give a paired comparison."""
+    true value of the recommended action (NaN where unknown); the recommended action and
+    the support (propensity) matrix. Two routers' terms on the same rows give a paired
+    comparison."""
 
     positions: np.ndarray
     clusters: np.ndarray
     dr: np.ndarray
     truth_recommended: np.ndarray | None = None
+    recommended: np.ndarray | None = None
+    support: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -318,6 +321,8 @@ def evaluate_scores(
                 clip=DR_CLIP,
             ),
             truth_recommended=truth_recommended,
+            recommended=recommended,
+            support=batch.support,
         ),
     )
 

@@ -7,12 +7,18 @@ version was trained on, only its held-out clients; see
 for both, with the difference (second minus first).
 
 Which version is better is decided by one figure: the doubly-robust policy
-value. Its difference is the mean of the per-point differences of the two
-versions' doubly-robust terms (each with its own outcome and propensity
-models), with a cluster-bootstrap interval that resamples whole clients and
-keeps each client's two terms together (a paired bootstrap). The
-simulator's truth, when the folder has it, adds the true difference as an
-extra column; it never decides anything.
+value, with both versions graded by **one referee**, as training chooses
+between learners (`training.pipeline.compare`): an outcome model
+cross-fitted over client folds of the scored points themselves, and the
+mean of the two versions' propensities. Each version's own estimate (the
+`dr_value` rows, as `polku evaluate` gives them) uses its own outcome model,
+so two versions that recommend exactly the same would differ by their
+models' errors; with one referee they differ only where their
+recommendations do. The difference is the mean of the per-point
+differences of the referee's terms, with a cluster-bootstrap interval that
+resamples whole clients and keeps each client's two terms together (a
+paired bootstrap). The simulator's truth, when the folder has it, adds the
+true difference as an extra column; it never decides anything.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ from model.errors import DataContractError
 from model.evaluation.bootstrap import MeanInterval, bootstrap_mean_interval
 from model.json_values import json_number, json_value
 from model.router import Router
+from training.pipeline.compare import Referee, fit_referee
+from training.pipeline.fit import outcome_data
 from training.router_figures import (
     EVALUATION_KEYS,
     Evaluation,
@@ -59,8 +67,8 @@ TRAINING_ONLY_FIELDS: Final = frozenset(
 # Figures reported after EVALUATION_KEYS: what the doubly-robust value rests on.
 EXTRA_KEYS: Final = ("observed_rate", "dm_value", "ipw_value", "dr_share_clipped")
 
-# The figure that decides, and the name of its difference in the JSON answer.
-DECIDING_FIGURE: Final = "dr_value"
+# The figure that decides: the doubly-robust value graded by one referee.
+REFEREE_FIGURE: Final = "referee_value"
 
 
 @dataclass(frozen=True)
@@ -141,8 +149,19 @@ def compare_versions(
     truth_path: Path | None = None,
     n_boot: int = 200,
     seed: int = 0,
+    coverage: bool = True,
 ) -> VersionComparison:
-    """Score both versions on the decision points of DATA that both may be graded on."""
+    """Score both versions on the decision points of DATA that both may be graded on.
+
+    The per-action intervals, the costly part of scoring, are computed only for the
+    coverage figure, which needs the truth: without truth, or with `coverage=False`,
+    they are skipped and `coverage` is None."""
+    if tuple(first.router.actions) != tuple(second.router.actions):
+        raise DataContractError(
+            f"versions {first.version} and {second.version} have different service catalogues "
+            f"({len(first.router.actions)} against {len(second.router.actions)} services): "
+            "one referee cannot grade both"
+        )
     first_points = data_points(first.router, data, truth_path)
     if _same_points(first.router, second.router):
         second_points = first_points
@@ -161,21 +180,37 @@ def compare_versions(
             "in common that both may be graded on (a complete outcome window, a known action, "
             "and a client neither was trained on)"
         )
-    first_eval = _evaluate(first, first_points, first_usable & np.isin(first_keys, common))
-    second_eval = _evaluate(second, second_points, second_usable & np.isin(second_keys, common))
+    # Hash lookups: numpy's isin on object arrays compares element by element.
+    first_common = pd.Index(first_keys).isin(common)
+    second_common = pd.Index(second_keys).isin(common)
+    intervals = coverage and first_points.truth is not None and second_points.truth is not None
+    first_eval = _evaluate(first, first_points, first_usable & first_common, intervals)
+    second_eval = _evaluate(second, second_points, second_usable & second_common, intervals)
     assert first_eval.terms is not None and second_eval.terms is not None
     first_terms, second_terms = _paired(
         first_eval.terms, first_keys, second_eval.terms, second_keys
     )
+    referee = _referee(first, first_points.dp, first_terms, second_terms, seed=seed)
+    assert first_terms.recommended is not None and second_terms.recommended is not None
+    first_referee = referee.terms(first_terms.recommended)
+    second_referee = referee.terms(second_terms.recommended)
     dr = bootstrap_mean_interval(
-        second_terms.dr - first_terms.dr, first_terms.clusters, n_boot=n_boot, seed=seed
+        second_referee - first_referee, first_terms.clusters, n_boot=n_boot, seed=seed
     )
     truth = _truth_difference(first_terms, second_terms, n_boot=n_boot, seed=seed)
     note = _note(first, second, first_rows.note, second_rows.note)
     return VersionComparison(
         first=first.version,
         second=second.version,
-        figures=_figure_rows(first_eval, second_eval),
+        figures=(
+            FigureRow(
+                REFEREE_FIGURE,
+                float(first_referee.mean()),
+                float(second_referee.mean()),
+                float(second_referee.mean() - first_referee.mean()),
+            ),
+            *_figure_rows(first_eval, second_eval),
+        ),
         dr_difference=dr,
         truth_difference=truth,
         n_rows=first_eval.n_rows,
@@ -211,7 +246,9 @@ def _same_points(first: Router, second: Router) -> bool:
     )
 
 
-def _evaluate(version: Version, points: DataPoints, rows: np.ndarray) -> Evaluation:
+def _evaluate(
+    version: Version, points: DataPoints, rows: np.ndarray, intervals: bool
+) -> Evaluation:
     # The sensitivity analysis is left out: it bounds one version's value, not a difference.
     return evaluate_scores(
         version.router,
@@ -219,6 +256,7 @@ def _evaluate(version: Version, points: DataPoints, rows: np.ndarray) -> Evaluat
         rows,
         points.truth,
         model_version=version.version,
+        intervals=intervals,
         sensitivity=False,
     )
 
@@ -241,6 +279,32 @@ def _paired(
         clusters=second.clusters[order],
         dr=second_dr,
         truth_recommended=reordered(second.truth_recommended),
+        recommended=reordered(second.recommended),
+        support=reordered(second.support),
+    )
+
+
+def _referee(
+    first: Version, dp: DecisionPoints, first_terms: RowTerms, second_terms: RowTerms, *, seed: int
+) -> Referee:
+    """One referee for both versions on the scored points: an outcome model cross-fitted over
+    client folds of those points (on the first version's encoding of the features), and the
+    mean of the two versions' propensities."""
+    assert first_terms.support is not None and second_terms.support is not None
+    rows = np.zeros(len(dp.frame), dtype=bool)
+    rows[first_terms.positions] = True
+    encoder = first.router.encoder
+    X = np.zeros((len(dp.frame), len(encoder.columns_)))
+    X[rows] = encoder.transform(dp.frame.loc[rows])
+    data = outcome_data(dp, X, rows)
+    # outcome_data keeps frame order, and so do the first version's terms
+    assert np.all(np.diff(first_terms.positions) > 0)
+    return fit_referee(
+        data,
+        (first_terms.support + second_terms.support) / 2.0,
+        n_actions=len(dp.actions),
+        categorical_features=list(encoder.categorical_indices),
+        seed=seed,
     )
 
 

@@ -40,7 +40,7 @@ def test_compare_prints_both_versions_side_by_side(versions: ComparedVersions) -
     dr = found["dr_difference"]
     assert dr["low"] <= dr["value"] <= dr["high"] < 0
     figures = {row["figure"]: row for row in found["figures"]}
-    assert figures["dr_value"]["difference"] == pytest.approx(dr["value"])
+    assert figures["referee_value"]["difference"] == pytest.approx(dr["value"])
 
 
 def test_compare_of_an_unknown_version_is_one_error_line(versions: ComparedVersions) -> None:

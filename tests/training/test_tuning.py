@@ -69,6 +69,11 @@ def test_every_trial_is_a_nested_run(tuned: tuple, mlflow_store: MlflowStore) ->
     assert states <= {"complete", "pruned"}
     for child in children:
         assert "s_learner.num_leaves" in child.data.params
+        assert child.info.status == "FINISHED"
+        # the trial's own duration, not the instant it was logged
+        seconds = (child.info.end_time - child.info.start_time) / 1000
+        assert seconds == pytest.approx(child.data.metrics["seconds"], abs=0.01)
+        assert seconds > 0.05
         if child.data.tags["polku.trial_state"] == "complete":
             assert TUNING_METRIC in child.data.metrics
 

@@ -40,9 +40,12 @@ def test_a_version_against_itself_differs_by_nothing(
     assert dr.low == pytest.approx(0.0, abs=1e-12) and dr.high == pytest.approx(0.0, abs=1e-12)
     assert not comparison.second_is_worse
     names = [row.name for row in comparison.figures]
-    assert [k for k in EVALUATION_KEYS if k != "model_version"] == names[: len(EVALUATION_KEYS) - 1]
+    assert names[0] == "referee_value"  # the figure that decides
+    assert [k for k in EVALUATION_KEYS if k != "model_version"] == names[1 : len(EVALUATION_KEYS)]
     for row in comparison.figures:
         assert row.first == row.second
+    coverage = next(row for row in comparison.figures if row.name == "coverage")
+    assert coverage.first is not None  # the tiny world has its truth
     # the held-out clients of the training data, as `polku evaluate` scores them
     alone, _ = evaluate_version(
         load_served(MODEL, alias=None, version=versions.champion).router,
@@ -66,14 +69,22 @@ def test_a_worse_version_is_worse_by_the_paired_interval(
     dr = comparison.dr_difference
     assert dr.low <= dr.value <= dr.high < 0.0
     assert comparison.second_is_worse
+    referee_row = next(row for row in comparison.figures if row.name == "referee_value")
+    assert referee_row.difference == pytest.approx(dr.value, abs=1e-12)
+    # each version's own estimate says the same here
     dr_row = next(row for row in comparison.figures if row.name == "dr_value")
-    assert dr_row.difference == pytest.approx(dr.value, abs=1e-12)
+    assert dr_row.difference is not None and dr_row.difference < 0
     # the truth agrees here, but it is only reported
     assert comparison.truth_difference is not None and comparison.truth_difference.value < 0
     # the other way round, the same difference with the opposite sign
     reverse = compare_versions(
-        _version(versions.worse), _version(versions.champion), trained_model.data_dir
+        _version(versions.worse),
+        _version(versions.champion),
+        trained_model.data_dir,
+        coverage=False,
     )
+    coverage = next(row for row in reverse.figures if row.name == "coverage")
+    assert coverage.first is None and coverage.second is None
     assert reverse.dr_difference.value == pytest.approx(-dr.value, abs=1e-12)
     assert not reverse.second_is_worse
 

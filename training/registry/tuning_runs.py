@@ -3,20 +3,23 @@
 The parent run (`tune <learner> · <date> · <trials> trials`) holds the
 search's settings, the best hyperparameters and value, the configuration's
 own value for comparison, and the written run configuration as an artifact.
-Each trial is a nested run with the hyperparameters it tried, its state
-(complete or pruned), its validation value at every round cut it reached
-and how long it took, so MLflow's compare view can plot value against any
+Each trial is a nested run, with the trial's own start and end times, the
+hyperparameters it tried, its state (complete or pruned), its validation
+value at every round cut it reached and how long it took, so MLflow's compare view can plot value against any
 hyperparameter.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import mlflow
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 
 from training.registry.store import DATA_DIR_TAG, RegistryError, configure, experiment_id
@@ -73,7 +76,7 @@ def tune_and_log(
             )
 
             def on_trial(record: TrialRecord) -> None:
-                _log_trial(exp, learner, record)
+                _log_trial(exp, learner, parent.info.run_id, record)
 
             result = tune(
                 data_dir,
@@ -105,16 +108,36 @@ def tune_and_log(
         raise RegistryError(f"cannot log the tuning run to MLflow: {exc.message}") from None
 
 
-def _log_trial(experiment: str, learner: str, record: TrialRecord) -> None:
-    with mlflow.start_run(experiment_id=experiment, run_name=f"trial {record.number}", nested=True):
-        mlflow.set_tags({"polku.kind": "tuning trial", "polku.trial_state": record.state})
-        mlflow.log_params({f"{learner}.{k}": v for k, v in record.params.items()})
-        metrics: dict[str, float] = {"seconds": record.seconds}
-        if record.value is not None:
-            metrics[TUNING_METRIC] = record.value
-        if record.rounds is not None:
-            metrics["rounds"] = float(record.rounds)
-        for step, (rounds, value) in enumerate(sorted(record.values_by_rounds.items())):
-            mlflow.log_metric(f"{TUNING_METRIC}.by_cut", value, step=step)
-            metrics[f"{TUNING_METRIC}.rounds_{rounds}"] = value
-        mlflow.log_metrics(metrics)
+def _log_trial(experiment: str, learner: str, parent_id: str, record: TrialRecord) -> None:
+    """A nested run for one finished trial, with the trial's own start and end times."""
+    client = MlflowClient()
+    ended = int(time.time() * 1000)
+    name = f"trial {record.number}"
+    run = client.create_run(
+        experiment,
+        start_time=ended - int(record.seconds * 1000),
+        tags={"mlflow.parentRunId": parent_id, "mlflow.runName": name},
+        run_name=name,
+    )
+    metrics: dict[str, float] = {"seconds": record.seconds}
+    if record.value is not None:
+        metrics[TUNING_METRIC] = record.value
+    if record.rounds is not None:
+        metrics["rounds"] = float(record.rounds)
+    by_cut = sorted(record.values_by_rounds.items())
+    for rounds, value in by_cut:
+        metrics[f"{TUNING_METRIC}.rounds_{rounds}"] = value
+    client.log_batch(
+        run.info.run_id,
+        metrics=[Metric(key, value, ended, 0) for key, value in metrics.items()]
+        + [
+            Metric(f"{TUNING_METRIC}.by_cut", value, ended, step)
+            for step, (_, value) in enumerate(by_cut)
+        ],
+        params=[Param(f"{learner}.{k}", str(v)) for k, v in record.params.items()],
+        tags=[
+            RunTag("polku.kind", "tuning trial"),
+            RunTag("polku.trial_state", record.state),
+        ],
+    )
+    client.set_terminated(run.info.run_id, "FINISHED", end_time=ended)
