@@ -90,8 +90,17 @@ def main() -> None:
         second = train(world, store, 1)
         versions_file.write_text(json.dumps([first, second]))
     env = store_env(store)
-    command = [POLKU, "compare", first, second, "--data", str(world), "--json",
-               "--model-name", MODEL]
+    command = [
+        POLKU,
+        "compare",
+        first,
+        second,
+        "--data",
+        str(world),
+        "--json",
+        "--model-name",
+        MODEL,
+    ]
     compares = [measure(command, env=env, cwd=store) for _ in range(args.repeat)]
     # as on real data (no truth): no per-action intervals
     plain = [measure([*command, "--no-coverage"], env=env, cwd=store) for _ in range(args.repeat)]
@@ -109,9 +118,7 @@ def main() -> None:
         "compare": compares,
         "compare_median_seconds": statistics.median(walls),
         "compare_no_coverage": plain,
-        "compare_no_coverage_median_seconds": statistics.median(
-            c["wall_seconds"] for c in plain
-        ),
+        "compare_no_coverage_median_seconds": statistics.median(c["wall_seconds"] for c in plain),
         "promote": promotion,
         "dr_difference": answer["dr_difference"],
         "truth_difference": answer["truth_difference"],
