@@ -1,9 +1,11 @@
 """The HTTP connections `polku serve` accepts: a cap, a deadline for the request head, a size.
 
-uvicorn's h11 protocol (the one `polku serve` runs: httptools is not
-installed) leaves a fresh connection open for as long as the peer likes
-before it sends a byte, and a request head that trickles in a line at a time
-keeps it open for as long as the lines come. `GuardedH11Protocol` adds:
+uvicorn's HTTP protocols leave a fresh connection open for as long as the
+peer likes before it sends a byte, let a request head that trickles in a
+line at a time keep it open for as long as the lines come, and (httptools,
+the one `polku serve` runs when it is installed) take a head of any size.
+The protocols here add, to httptools (`polku serve`: uvicorn[standard]
+installs it) and to h11 (`GuardedH11Protocol`, for a setup without it):
 
 - a cap on the connections one worker holds (``POLKU_MAX_CONNECTIONS``):
   one over it is closed at once;
@@ -11,12 +13,11 @@ keeps it open for as long as the lines come. `GuardedH11Protocol` adds:
   counted from the connection's opening and, on a kept-alive connection,
   from the first byte of each next request: a head not complete by then
   closes the connection;
+- a size for the head (``POLKU_MAX_HEADER_BYTES``): a head still
+  incomplete past it is answered 431 (httptools) or 400 (h11) and the
+  connection closed; `api.middleware` answers 431 to a complete one over it;
 - the idle time of a kept-alive connection between requests is uvicorn's
   ``timeout_keep_alive`` (``POLKU_IDLE_TIMEOUT_SECONDS``).
-
-The head's size is bounded twice: h11 refuses a head that is still
-incomplete past ``POLKU_MAX_HEADER_BYTES`` (400, connection closed), and
-`api.middleware` answers 431 to a complete one over it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from api.settings import get_settings
 
@@ -80,11 +82,81 @@ class GuardedH11Protocol(H11Protocol):
             self.transport.close()
 
 
+def _refuse_head(transport: asyncio.Transport) -> None:
+    transport.write(
+        b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+        b"content-length: 0\r\nconnection: close\r\n\r\n"
+    )
+    transport.close()
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a cap, a head deadline and a head size."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        settings = get_settings()
+        self.max_connections = settings.max_connections
+        self.header_timeout = settings.header_timeout_seconds
+        self.max_header_bytes = settings.max_header_bytes
+        self.head_deadline: asyncio.TimerHandle | None = None
+        self.in_head = False
+        self.head_bytes = 0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.max_connections:
+            logger.warning(
+                "connection refused: this worker holds %d connections (POLKU_MAX_CONNECTIONS)",
+                self.max_connections,
+            )
+            transport.close()
+            return
+        self._await_head()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.in_head and not self.transport.is_closing():
+            self.head_bytes += len(data)
+            if self.head_bytes > self.max_header_bytes:
+                self._head_received()
+                _refuse_head(self.transport)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.in_head, self.head_bytes = True, 0
+        if self.head_deadline is None:
+            self._await_head()
+
+    def on_headers_complete(self) -> None:
+        self.in_head = False
+        self._head_received()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._head_received()
+        super().connection_lost(exc)
+
+    def _await_head(self) -> None:
+        self._head_received()
+        self.head_deadline = self.loop.call_later(self.header_timeout, self._head_too_slow)
+
+    def _head_received(self) -> None:
+        if self.head_deadline is not None:
+            self.head_deadline.cancel()
+            self.head_deadline = None
+
+    def _head_too_slow(self) -> None:
+        self.head_deadline = None
+        if (self.cycle is None or self.in_head) and not self.transport.is_closing():
+            self.transport.close()
+
+
 def server_options() -> dict[str, Any]:
     """uvicorn options for the connection limits of the settings."""
     settings = get_settings()
     return {
-        "http": GuardedH11Protocol,
+        "http": GuardedHttpToolsProtocol,
         "h11_max_incomplete_event_size": settings.max_header_bytes,
         "timeout_keep_alive": settings.idle_timeout_seconds,
     }

@@ -10,10 +10,13 @@ where `api.deps` takes it (so a route does not look the key up again).
 Which role may call a route is still checked by the route's own rule
 (`api.deps.access`), after routing.
 
-The key lookup reads the database: on the event loop for SQLite (an indexed
-read of one row, never blocked by a writer in WAL mode, and cheaper than a
-hop to a worker thread), in the thread pool for PostgreSQL, whose network
-waits must never hold the loop.
+The key lookup reads the database. On SQLite, when no other request of the
+worker is under way, it is done on the event loop (an indexed read of one
+row, never blocked by a writer in WAL mode, and cheaper than a hop to a
+worker thread). Otherwise, and always on PostgreSQL, whose network waits
+must never hold the loop, it is done in the thread pool: every SQLite call
+lets go of the GIL, and while the worker's threads are busy scoring, the
+loop would wait for it again after each one.
 """
 
 from __future__ import annotations
@@ -61,8 +64,11 @@ def caller_of(scope: Scope) -> Caller | None:
     return caller if isinstance(caller, Caller) else None
 
 
-async def find_caller(engine: Engine, key: str, settings: Settings) -> Caller | None:
-    if engine.dialect.name == "sqlite":
+async def find_caller(
+    engine: Engine, key: str, settings: Settings, *, alone: bool = True
+) -> Caller | None:
+    """The caller of `key`; `alone`: no other request of this worker is under way."""
+    if alone and engine.dialect.name == "sqlite":
         return authenticate(engine, key, allow_demo=settings.allow_demo_keys)
     return await run_in_threadpool(authenticate, engine, key, allow_demo=settings.allow_demo_keys)
 
@@ -72,6 +78,7 @@ class Gate:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.in_flight = 0  # `/v1/` requests of this worker under way
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not str(scope.get("path", "")).startswith(API_PREFIX):
@@ -87,21 +94,30 @@ class Gate:
             await self._refuse(request, too_many("failed authentications", waited), scope, send)
             return
         key = bearer_key(request.headers.get("authorization"))
+        alone = self.in_flight == 0
+        self.in_flight += 1
         try:
-            caller = await find_caller(state.engine, key, settings) if key is not None else None
-        except (DBAPIError, PoolTimeoutError) as exc:
-            await database_error(request, exc)(scope, receive, send)
-            return
-        if caller is None:
-            limits.failures.failed(address)
-            await self._refuse(request, unauthenticated(), scope, send)
-            return
-        waited = limits.keys.wait(caller.key_id)
-        if waited:
-            await self._refuse(request, too_many("requests with this key", waited), scope, send)
-            return
-        scope.setdefault("state", {})[CALLER_STATE] = caller
-        await self.app(scope, receive, send)
+            try:
+                caller = (
+                    await find_caller(state.engine, key, settings, alone=alone)
+                    if key is not None
+                    else None
+                )
+            except (DBAPIError, PoolTimeoutError) as exc:
+                await database_error(request, exc)(scope, receive, send)
+                return
+            if caller is None:
+                limits.failures.failed(address)
+                await self._refuse(request, unauthenticated(), scope, send)
+                return
+            waited = limits.keys.wait(caller.key_id)
+            if waited:
+                await self._refuse(request, too_many("requests with this key", waited), scope, send)
+                return
+            scope.setdefault("state", {})[CALLER_STATE] = caller
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
 
     @staticmethod
     async def _refuse(request: Request, problem: Problem, scope: Scope, send: Send) -> None:

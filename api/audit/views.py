@@ -62,7 +62,7 @@ def _event(event: AuditEvent, decisions: list[DecisionRow]) -> dict[str, Any]:
     "/audit",
     response_model=AuditList,
     summary="The audit log: every recommendation answered, with its decisions",
-    responses=problems(*AUTHENTICATED, 503),
+    responses=problems(*AUTHENTICATED, 404, 503),
     **access(Role.admin, Role.evaluator),
 )
 def get_audit(

@@ -12,6 +12,7 @@ from api.console import session as sessions
 from api.console.locale import words
 from api.console.session import SessionEnded
 from api.console.web import PREFIX, check_form, language_of, page, settings_of, signed_in
+from api.limits import retry_after
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -66,6 +67,14 @@ def _sign_in(request: Request, form: FormData) -> Response:
         expected, form.get(sessions.CSRF_FIELD)
     ):
         return _sign_in_page(request, error=t("sign_in.form_expired"), status_code=403)
+    # Failed keys count against the address as they do at the API (api.gate).
+    failures = request.app.state.limits.failures
+    address = request.client.host if request.client else "-"
+    waited = failures.wait(address)
+    if waited:
+        refused = _sign_in_page(request, error=t("sign_in.refused"), status_code=429)
+        refused.headers["Retry-After"] = retry_after(waited)
+        return refused
     key = form.get("key")
     engine = request.app.state.engine
     caller = (
@@ -74,6 +83,7 @@ def _sign_in(request: Request, form: FormData) -> Response:
         else None
     )
     if caller is None:
+        failures.failed(address)
         return _sign_in_page(request, error=t("sign_in.refused"), status_code=401)
     token, _ = sessions.start_session(engine, caller, settings)
     response = RedirectResponse(f"{PREFIX}/client", status_code=303)

@@ -18,7 +18,7 @@ from api.decisions.schemas import (
 )
 from api.decisions.service import decision_out, record_decision, visible_unit
 from api.deps import CallerDep, EngineDep, SettingsDep, access
-from api.problems import FieldError, Problem, validation_problem
+from api.problems import Problem
 from api.responses import AUTHENTICATED, problems
 from api.routing import LargeBodiesOffLoop
 from api.storage.decisions import get_decision, list_decisions
@@ -37,8 +37,12 @@ Cursor = Annotated[
 
 
 def bad_cursor() -> Problem:
-    return validation_problem(
-        [FieldError("query", "cursor", "not the next_cursor of this list", "unknown_cursor")]
+    """A cursor that is no item of the caller's list (or one purged since): 404."""
+    return Problem(
+        404,
+        "unknown-cursor",
+        "Unknown cursor",
+        "no item of this list has the id given as cursor; start again without a cursor",
     )
 
 
@@ -102,7 +106,7 @@ def post_decision(
     "/decisions",
     response_model=DecisionList,
     summary="Decisions of the caller's unit (every unit for admin)",
-    responses=problems(*AUTHENTICATED, 503),
+    responses=problems(*AUTHENTICATED, 404, 503),
     **access(Role.caseworker, Role.admin),
 )
 def get_decisions(

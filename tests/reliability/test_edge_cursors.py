@@ -52,8 +52,8 @@ def test_another_units_decision_is_not_a_cursor(client: TestClient, keys: Keys) 
     response = client.get(
         "/v1/decisions", params={"cursor": theirs["decision_id"]}, headers=keys.caseworker
     )
-    assert response.status_code == 422
-    assert [e["field"] for e in response.json()["errors"]] == ["cursor"]
+    assert response.status_code == 404
+    assert response.json()["type"] == "urn:polku:problem:unknown-cursor"
 
 
 def test_an_audit_cursor_is_the_last_request_id(client: TestClient, keys: Keys) -> None:
@@ -67,4 +67,4 @@ def test_an_audit_cursor_is_the_last_request_id(client: TestClient, keys: Keys) 
     ids = [item["request_id"] for item in page["items"] + rest["items"]]
     assert len(ids) == len(set(ids))
     unknown = client.get("/v1/audit", params={"cursor": str(uuid.uuid4())}, headers=keys.evaluator)
-    assert unknown.status_code == 422
+    assert unknown.status_code == 404

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Iterator
 
@@ -116,3 +117,25 @@ def test_the_limiters_count_as_documented(caplog: pytest.LogCaptureFixture) -> N
             growth.written(now=120.0)
         growth.written(now=185.0)
     assert len([r for r in caplog.records if "growing fast" in r.getMessage()]) == 1
+
+
+def _console_attempt(client: TestClient, key: str) -> int:
+    form = client.get("/console/sign-in")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token
+    response = client.post(
+        "/console/sign-in",
+        data={"key": key, "csrf_token": token.group(1)},
+        follow_redirects=False,
+    )
+    return response.status_code
+
+
+def test_failed_console_sign_ins_count_against_the_address(
+    limited: tuple[FastAPI, TestClient, Keys],
+) -> None:
+    _, client, keys = limited
+    assert [_console_attempt(client, "plk_nonsense") for _ in range(3)] == [401] * 3
+    good = keys.caseworker["Authorization"].removeprefix("Bearer ")
+    assert _console_attempt(client, good) == 429
+    assert client.get("/v1/decisions", headers=keys.caseworker).status_code == 429

@@ -186,6 +186,9 @@ class Servers:
                 "POLKU_MODEL_RETRY_SECONDS": "0",
                 "OMP_NUM_THREADS": "1",
                 "PYTHONUNBUFFERED": "1",
+                # The writers of the durability tests record thousands of decisions
+                # on one recommendation each.
+                "POLKU_MAX_DECISIONS_PER_RECOMMENDATION": "100000",
                 **(env or {}),
             },
             log_path=self.folder / f"server-{len(self.started)}.log",
