@@ -62,6 +62,10 @@ BUSINESS_RULES: Final = frozenset(
         "reason_required",
         "unknown_decision",
         "idempotency-key-reused",
+        # POST /v1/plans (api.plans.service; each client's request as above)
+        "month_in_past",
+        "duplicate_client",
+        "duplicate_service",
         # pydantic validators JSON Schema cannot express
         "value_error",
     }
@@ -130,7 +134,7 @@ def api_schema(app: FastAPI, keys: Keys) -> Any:
                     "include-path": path,
                     "checks": {"positive_data_acceptance": {"expected-statuses": BUSINESS_422}},
                 }
-                for path in ("/v1/recommendations", "/v1/decisions")
+                for path in ("/v1/recommendations", "/v1/decisions", "/v1/plans")
             ],
         }
     )
