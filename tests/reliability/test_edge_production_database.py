@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -23,7 +25,12 @@ from api.settings import Settings, sqlite_file
 )
 def test_production_refuses_a_uri_filename_in_memory_or_tmp(url: str, reason: str) -> None:
     with pytest.raises(ValidationError, match=reason):
-        Settings(env="production", allow_demo_keys=False, database_url=url)
+        Settings(
+            env="production",
+            allow_demo_keys=False,
+            database_url=url,
+            data_dir=Path("/srv/polku"),
+        )
 
 
 def test_production_accepts_a_uri_filename_on_a_kept_disk() -> None:
@@ -31,6 +38,7 @@ def test_production_accepts_a_uri_filename_on_a_kept_disk() -> None:
         env="production",
         allow_demo_keys=False,
         database_url="sqlite:///file:/srv/polku.db?uri=true",
+        data_dir=Path("/srv/polku"),  # the checkout itself may sit in a temporary folder
     )
     assert settings.env == "production"
 

@@ -6,6 +6,7 @@ import logging
 import re
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -37,7 +38,10 @@ def test_the_defaults_are_off_in_development_and_on_in_production() -> None:
     development = Settings()
     assert (development.key_requests_per_second, development.auth_failures_per_minute) == (0, 0)
     production = Settings(
-        env="production", allow_demo_keys=False, database_url="sqlite:////srv/p.db"
+        env="production",
+        allow_demo_keys=False,
+        database_url="sqlite:////srv/p.db",
+        data_dir=Path("/srv/polku"),  # the checkout itself may sit in a temporary folder
     )
     assert (production.key_requests_per_second, production.auth_failures_per_minute) == (20, 30)
     chosen = production.model_copy(update={"key_rate_limit": 0.0})
