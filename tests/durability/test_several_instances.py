@@ -88,6 +88,8 @@ def test_two_instances_share_one_database_and_one_registry(
 
     with mlflow_server(tmp_path) as registry:
         monkeypatch.setenv("MLFLOW_TRACKING_URI", registry)
+        # mlflow.set_registry_uri writes this variable; through monkeypatch it is undone
+        monkeypatch.setenv("MLFLOW_REGISTRY_URI", registry)
         first = _log_version(trained_model)
         promote(first, name=MODEL)
         with fresh_database("postgresql", tmp_path) as url:

@@ -50,11 +50,16 @@ def _uv() -> str:
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
-    """This process's environment without Polku's venv on PATH or anything on PYTHONPATH."""
+    """This process's environment without Polku's venv on PATH, anything on PYTHONPATH
+    or a tracking or registry address another test in this process left behind
+    (`mlflow.set_registry_uri` sets the variable); the registry is the tracking store."""
     venv_bin = str(Path(sys.executable).parent)
     path = [Path(_uv()).parent.as_posix()]
     path += [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p != venv_bin]
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    dropped = ("PYTHONPATH", "VIRTUAL_ENV", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
+    if "MLFLOW_TRACKING_URI" in extra:
+        env["MLFLOW_REGISTRY_URI"] = extra["MLFLOW_TRACKING_URI"]
     return {**env, "PATH": os.pathsep.join(path), **extra}
 
 
