@@ -15,6 +15,7 @@ import copy
 import os
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -80,8 +81,23 @@ def _to_both(servers: list[ServerProcess], decisions: list[PlannedDecision]) -> 
             client.close()
 
 
+@pytest.fixture
+def mlflow_uris_restored() -> Iterator[None]:
+    """MLflow's process-wide tracking and registry addresses as they were before the test:
+    later tests in this worker must not reach the stopped server."""
+    import mlflow
+
+    tracking, registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    yield
+    mlflow.set_tracking_uri(tracking)
+    mlflow.set_registry_uri(registry)
+
+
 def test_two_instances_share_one_database_and_one_registry(
-    trained_model: TrainedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    trained_model: TrainedModel,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mlflow_uris_restored: None,
 ) -> None:
     from training.promotion import guarded_promotion
     from training.registry.versions import promote
