@@ -20,7 +20,9 @@ def chromium() -> str:
         if path:
             return path
     if os.environ.get("CI") == "true":
-        pytest.fail("headless Chromium is required in CI (Debian package `chromium`)")
+        pytest.fail(
+            "headless Chromium is required in CI (Debian package `chromium`; .ci/run installs it)"
+        )
     pytest.skip("headless Chromium is not installed: `apt-get install -y chromium`")
 
 

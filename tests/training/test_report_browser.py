@@ -8,9 +8,6 @@ test is skipped when it is missing; in CI (CI=true) a missing browser fails.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +16,7 @@ import pytest
 from matplotlib.image import imread
 
 from model.followup import followup_report
+from tests.support.chromium import chromium, console_messages, run_chromium
 from tests.support.followup_rows import synthetic_rows
 from tests.support.report_world import MODEL, build_world, held_out_report
 from training.reports.build import FAIRNESS_HTML, MODEL_CARD_HTML, model_card_for, write_reports
@@ -47,45 +45,6 @@ window.addEventListener("load", function () {
   document.body.setAttribute("data-images", String(images.length));
 });
 </script>"""
-
-
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    if os.environ.get("CI") == "true":
-        pytest.fail(
-            "headless Chromium is required in CI (Debian package `chromium`; .ci/run installs it)"
-        )
-    pytest.skip(
-        "headless Chromium is not installed: `apt-get install -y chromium` to run this test"
-    )
-
-
-def run_chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess[str]:
-    command = [
-        chromium(),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={profile}",
-        "--enable-logging=stderr",
-        "--v=0",
-        *args,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-
-
-def console_messages(stderr: str) -> list[str]:
-    """Console messages Chromium logged (the report has no script, so any is a problem)."""
-    return [line for line in stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
 
 
 @pytest.fixture(scope="module")
