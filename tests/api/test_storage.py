@@ -137,7 +137,9 @@ def test_writers_in_several_processes_take_turns(tmp_path: Path) -> None:
     import multiprocessing
 
     url = f"sqlite:///{(tmp_path / 'turns.db').as_posix()}"
-    migrate.upgrade(make_engine(url))
+    setup = make_engine(url)
+    migrate.upgrade(setup)
+    setup.dispose()
     context = multiprocessing.get_context("spawn")
     processes = [context.Process(target=_write_reloads, args=(url, 40)) for _ in range(2)]
     for p in processes:
