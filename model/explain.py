@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
+from model.category_labels import VALUE_LABELS
 from model.locale_numbers import LOCALES, format_number, format_points
 from model.vocab import CEFR_LEVELS
 
@@ -186,62 +187,6 @@ def field_label(field: str, language: str, service_names: Mapping[str, str] | No
     return field.replace("_", " ")
 
 
-# Category values in the caseworker's language (codes stay as they are when
-# a value has no entry here, e.g. ISO language codes).
-VALUE_LABELS: dict[str, dict[str, dict[str, str]]] = {
-    "residence_basis": {
-        "work": {"fi": "työ", "sv": "arbete", "en": "work"},
-        "family": {"fi": "perhe", "sv": "familj", "en": "family"},
-        "humanitarian": {"fi": "humanitaarinen", "sv": "humanitär", "en": "humanitarian"},
-        "study": {"fi": "opiskelu", "sv": "studier", "en": "study"},
-        "eu": {"fi": "EU-rekisteröinti", "sv": "EU-registrering", "en": "EU registration"},
-        "temporary_protection": {
-            "fi": "tilapäinen suojelu",
-            "sv": "tillfälligt skydd",
-            "en": "temporary protection",
-        },
-        "other": {"fi": "muu", "sv": "annan", "en": "other"},
-    },
-    "education_level": {
-        "none": {"fi": "ei koulutusta", "sv": "ingen utbildning", "en": "no education"},
-        "primary": {"fi": "perusaste", "sv": "grundnivå", "en": "primary"},
-        "secondary": {"fi": "toinen aste", "sv": "andra stadiet", "en": "secondary"},
-        "vocational": {"fi": "ammatillinen", "sv": "yrkesutbildning", "en": "vocational"},
-        "bachelor": {
-            "fi": "alempi korkeakoulututkinto",
-            "sv": "lägre högskoleexamen",
-            "en": "bachelor's degree",
-        },
-        "master_or_higher": {
-            "fi": "ylempi korkeakoulututkinto",
-            "sv": "högre högskoleexamen",
-            "en": "master's or higher",
-        },
-    },
-    "gender": {
-        "female": {"fi": "nainen", "sv": "kvinna", "en": "female"},
-        "male": {"fi": "mies", "sv": "man", "en": "male"},
-        "other": {"fi": "muu", "sv": "annat", "en": "other"},
-    },
-    "citizenship_region": {
-        "eu_efta": {"fi": "EU/ETA", "sv": "EU/EES", "en": "EU/EFTA"},
-        "europe_other": {"fi": "muu Eurooppa", "sv": "övriga Europa", "en": "other Europe"},
-        "middle_east": {"fi": "Lähi-itä", "sv": "Mellanöstern", "en": "Middle East"},
-        "africa": {"fi": "Afrikka", "sv": "Afrika", "en": "Africa"},
-        "asia": {"fi": "Aasia", "sv": "Asien", "en": "Asia"},
-        "americas": {"fi": "Amerikka", "sv": "Amerika", "en": "Americas"},
-    },
-    "last_service_status": {
-        "completed": {"fi": "suoritettu", "sv": "slutförd", "en": "completed"},
-        "interrupted": {"fi": "keskeytynyt", "sv": "avbruten", "en": "interrupted"},
-        "ongoing": {"fi": "käynnissä", "sv": "pågående", "en": "ongoing"},
-        "none": {
-            "fi": "ei aiempaa palvelua",
-            "sv": "ingen tidigare tjänst",
-            "en": "no service yet",
-        },
-    },
-}
 _BOOLEAN_FIELDS = {"literacy_needs", "health_limitation", "in_service"}
 # Lengths of time in years are written with one decimal, as people write them (2,5 vuotta).
 _YEAR_FIELDS = {"years_since_arrival", "prior_work_years"}

@@ -15,6 +15,7 @@ import math
 from collections.abc import Mapping
 from typing import Final
 
+from model.category_labels import group_words
 from model.fairness.groups import CROSS, INTERSECTION, OTHER, PLUS, POOLED
 from model.locale_numbers import Unit, format_points
 from model.vocab import UNKNOWN
@@ -47,38 +48,7 @@ ATTRIBUTE_LABELS: Final[dict[str, dict[str, str]]] = {
 }
 
 GROUP_LABELS: Final[dict[str, dict[str, str]]] = {
-    "female": {"fi": "nainen", "sv": "kvinna", "en": "female"},
-    "male": {"fi": "mies", "sv": "man", "en": "male"},
-    "other": {"fi": "muu", "sv": "annan", "en": "other"},
-    UNKNOWN: {"fi": "ei tiedossa", "sv": "okänd", "en": "unknown"},
-    "work": {"fi": "työ", "sv": "arbete", "en": "work"},
-    "family": {"fi": "perhe", "sv": "familj", "en": "family"},
-    "humanitarian": {"fi": "humanitaarinen", "sv": "humanitär", "en": "humanitarian"},
-    "study": {"fi": "opiskelu", "sv": "studier", "en": "study"},
-    "eu": {"fi": "EU-rekisteröinti", "sv": "EU-registrering", "en": "EU registration"},
-    "temporary_protection": {
-        "fi": "tilapäinen suojelu",
-        "sv": "tillfälligt skydd",
-        "en": "temporary protection",
-    },
-    "none": {"fi": "ei koulutusta", "sv": "ingen skolgång", "en": "no schooling"},
-    "primary": {"fi": "perusaste", "sv": "grundnivå", "en": "primary"},
-    "secondary": {"fi": "toinen aste", "sv": "andra stadiet", "en": "secondary"},
-    "vocational": {"fi": "ammatillinen", "sv": "yrkesutbildning", "en": "vocational"},
-    "bachelor": {"fi": "alempi korkeakoulu", "sv": "lägre högskoleexamen", "en": "bachelor's"},
-    "master_or_higher": {
-        "fi": "ylempi korkeakoulu tai enemmän",
-        "sv": "högre högskoleexamen eller mer",
-        "en": "master's or higher",
-    },
-    "yes": {"fi": "kyllä", "sv": "ja", "en": "yes"},
-    "no": {"fi": "ei", "sv": "nej", "en": "no"},
-    "eu_efta": {"fi": "EU/EFTA", "sv": "EU/EFTA", "en": "EU/EFTA"},
-    "europe_other": {"fi": "muu Eurooppa", "sv": "övriga Europa", "en": "other Europe"},
-    "middle_east": {"fi": "Lähi-itä", "sv": "Mellanöstern", "en": "Middle East"},
-    "africa": {"fi": "Afrikka", "sv": "Afrika", "en": "Africa"},
-    "asia": {"fi": "Aasia", "sv": "Asien", "en": "Asia"},
-    "americas": {"fi": "Amerikka", "sv": "Amerika", "en": "the Americas"},
+    **group_words(),
     POOLED: {"fi": "muu tai ei tiedossa", "sv": "annan eller okänd", "en": "other or unknown"},
 }
 

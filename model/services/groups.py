@@ -17,6 +17,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from model.category_labels import group_words
 from model.services.cells import OTHER, pooled_categories
 from model.vocab import UNKNOWN
 
@@ -76,32 +77,8 @@ FIELD_LABELS: Final[dict[str, dict[str, str]]] = {
 }
 
 GROUP_LABELS: Final[dict[str, dict[str, str]]] = {
+    **group_words(),
     OTHER: {"fi": "muu", "sv": "annan", "en": "other"},
-    UNKNOWN: {"fi": "ei tiedossa", "sv": "okänd", "en": "unknown"},
-    "female": {"fi": "nainen", "sv": "kvinna", "en": "female"},
-    "male": {"fi": "mies", "sv": "man", "en": "male"},
-    "work": {"fi": "työ", "sv": "arbete", "en": "work"},
-    "family": {"fi": "perhe", "sv": "familj", "en": "family"},
-    "humanitarian": {"fi": "humanitaarinen", "sv": "humanitär", "en": "humanitarian"},
-    "study": {"fi": "opiskelu", "sv": "studier", "en": "study"},
-    "eu": {"fi": "EU-rekisteröinti", "sv": "EU-registrering", "en": "EU registration"},
-    "temporary_protection": {
-        "fi": "tilapäinen suojelu",
-        "sv": "tillfälligt skydd",
-        "en": "temporary protection",
-    },
-    "none": {"fi": "ei koulutusta", "sv": "ingen skolgång", "en": "no schooling"},
-    "primary": {"fi": "perusaste", "sv": "grundnivå", "en": "primary"},
-    "secondary": {"fi": "toinen aste", "sv": "andra stadiet", "en": "secondary"},
-    "vocational": {"fi": "ammatillinen", "sv": "yrkesutbildning", "en": "vocational"},
-    "bachelor": {"fi": "alempi korkeakoulu", "sv": "lägre högskoleexamen", "en": "bachelor's"},
-    "master_or_higher": {
-        "fi": "ylempi korkeakoulu",
-        "sv": "högre högskoleexamen",
-        "en": "master's or higher",
-    },
-    "yes": {"fi": "kyllä", "sv": "ja", "en": "yes"},
-    "no": {"fi": "ei", "sv": "nej", "en": "no"},
     "A0-A1": {"fi": "A0–A1", "sv": "A0–A1", "en": "A0–A1"},
     "B1+": {"fi": "B1 tai parempi", "sv": "B1 eller bättre", "en": "B1 or better"},
     "<1": {"fi": "alle 1", "sv": "under 1", "en": "under 1"},
