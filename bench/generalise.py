@@ -152,6 +152,8 @@ def score_world(seed: int, clients: int, work: Path, *, peers: bool) -> dict[str
             )
         },
         "break_even_lambda": chosen.extra.get("break_even_lambda"),
+        "waits": (result.router.metadata.get("waits") or {}).get("note"),
+        "adjustment": [float(v) for v in result.router.adjustment],
     }
     p = out["polku"]
     out["polku"]["dr_covers"] = (

@@ -29,6 +29,7 @@ def test_a_corrected_service_is_ranked_by_its_corrected_chance_and_says_why(
     trained_model: TrainedModel, tmp_path: Path
 ) -> None:
     router = copy.deepcopy(trained_model.result.router)
+    router.adjustment_from(None)  # whatever the training found, start from none
     features = _caseload(trained_model, router)
     before = router.score(features)
     top = int(np.bincount(before.recommended).argmax())  # the most recommended service
@@ -67,7 +68,8 @@ def test_a_corrected_service_is_ranked_by_its_corrected_chance_and_says_why(
 
 
 def test_an_uncorrected_router_is_unchanged(trained_model: TrainedModel) -> None:
-    router = trained_model.result.router
+    router = copy.deepcopy(trained_model.result.router)
+    router.adjustment_from(None)
     assert not np.any(router.adjustment)
     features = _caseload(trained_model, router)
     X = router.encoder.transform(features)

@@ -243,6 +243,17 @@ def test_training_runs_on_a_drawn_world(tmp_path: Path, seed: int) -> None:
     assert figures["v_oracle"] is not None and figures["capture_ratio"] is not None
     if design.spec.cohort_kind == "single":  # intake dates cannot separate the clients
         assert result.split.method == "random"
+    waits = result.router.metadata["waits"]
+    if design.spec.planned_service_recorded > 0:
+        # The reviews that record their plan were read for selection in the waits.
+        services = waits["services"]
+        assert sum(entry["planned_reviews"] for entry in services.values()) > 0
+        assert all(
+            entry["events_in_wait"] <= entry["planned_reviews"] for entry in services.values()
+        )
+        assert "waits" in result.model_card
+    else:
+        assert waits is None
 
 
 def test_the_command_line_writes_a_drawn_world(tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ from training.pipeline.result import TrainingResult, decision_window, polku_vers
 from training.pipeline.rows import TrainingRows, planned_share, training_rows
 from training.pipeline.split import Split, split_clients
 from training.pipeline.units import correct_with_units
+from training.pipeline.waits import combined_adjustment, correct_with_waits, waits_limitation
 from training.router_figures import evaluable_rows, evaluate_scores
 from training.truth import align_truth
 
@@ -117,15 +118,27 @@ def train(
         models=models,
         learner=models.learners[chosen],
     )
-    choice.routers[chosen].adjustment_from(units.adjustment)
     seconds["units"] = time.perf_counter() - t
+    t = stage("checking the services' effects against what clients did while they waited")
+    waits = correct_with_waits(
+        dp=dp,
+        tables=inputs.tables,
+        catalogue=inputs.catalogue,
+        config=config,
+        split=split,
+        models=models,
+        learner=models.learners[chosen],
+    )
+    adjustment = combined_adjustment(units, waits)
+    choice.routers[chosen].adjustment_from(adjustment)
+    seconds["waits"] = time.perf_counter() - t
 
     if config.refit:
         # Chosen and calibrated on validation; now learn from those clients too.
         t = stage(f"refitting {chosen} on the training and validation clients")
         models.learners[chosen] = refit_learner(models, dp, split, rows, config, chosen, seed=seed)
         choice.routers[chosen] = make_router(inputs, models, chosen, choice.metadata)
-        choice.routers[chosen].adjustment_from(units.adjustment)
+        choice.routers[chosen].adjustment_from(adjustment)
         seconds[f"refit_{chosen}"] = time.perf_counter() - t
 
     t = stage("evaluating every learner on the held-out clients")
@@ -137,6 +150,7 @@ def train(
 
     router = choice.routers[chosen]
     router.metadata["assignment_units"] = units.record(dp.actions)
+    router.metadata["waits"] = waits.record()
     if units.correction is not None:
         logger.info(units.note)
     golden_problems = seal_router(router, choice, widths[chosen])
@@ -376,6 +390,10 @@ def attach_reports(result: TrainingResult, truth: np.ndarray | None) -> None:
                 ),
             },
         ]
+    waits = result.router.metadata.get("waits")
+    if waits is not None:
+        card["waits"] = waits
+        card["limitations"] = [*card.get("limitations", []), waits_limitation(waits)]
     result.model_card = card
 
 

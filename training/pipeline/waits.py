@@ -1,0 +1,283 @@
+"""Correcting the served model's service effects with what clients did while they waited.
+
+Reviews that record their plan show, for each planned service, how fast its
+clients found work or education before the service began: that speed is
+their readiness, not the service's effect (`model.negative_control`). After
+the learner is chosen, each plan's readiness ratio, shrunk by its own
+standard error, is turned into the part of the service's chance that the
+takers' readiness accounts for, and taken off it (`Router.adjustment`).
+
+Only the training and validation clients' reviews are read. Without recorded
+plans (or with too few per service) nothing is corrected, and the run says
+so.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from model.catalogue import Catalogue
+from model.config import RunConfig
+from model.decision_points.conversions import day_number
+from model.decision_points.events import KEY_SPACE
+from model.decision_points.features import feature_frame, feature_values
+from model.decision_points.histories import ClientHistories
+from model.decision_points.labels import extract_date
+from model.decision_points.points import DecisionPoints
+from model.features import feature_catalogue
+from model.learners.outcome import OutcomeLearner
+from model.negative_control import WaitSelection, chance_adjustment, wait_selection
+from model.vocab import NO_NEW_SERVICE
+from training.pipeline.fit import FittedModels
+from training.pipeline.split import Split
+from training.pipeline.units import UnitStep
+from training.router_figures import evaluable_rows
+
+logger = logging.getLogger(__name__)
+
+# Largest correction of one service's chance, in probability points.
+MAX_ADJUSTMENT: Final = 0.5
+# A plan not begun within a year is read as given up.
+LONGEST_WAIT_DAYS: Final = 365
+
+
+@dataclass(frozen=True)
+class PlannedWaits:
+    """Reviews with a recorded plan: the plan, the wait's length and whether it ended in work."""
+
+    codes: np.ndarray
+    days: np.ndarray
+    plans: np.ndarray  # index into the actions
+    events: np.ndarray
+    exposure_days: np.ndarray
+
+
+@dataclass(frozen=True)
+class WaitStep:
+    """The correction found (None when it cannot be measured) and what to tell the data scientist."""
+
+    adjustment: np.ndarray | None
+    selection: WaitSelection | None
+    note: str
+    # Standard error of each action's adjustment, in probability points (inf: none).
+    standard_error: np.ndarray | None = None
+
+    def record(self) -> dict[str, Any] | None:
+        """What the model card and metadata keep: per service ratio, SE and correction."""
+        if self.selection is None:
+            return None
+        s = self.selection
+        shrunk = s.shrunk()
+        return {
+            "note": self.note,
+            "used": self.adjustment is not None,
+            "prior_sd": s.prior_sd,
+            "services": {
+                action: {
+                    "planned_reviews": int(s.reviews[j]),
+                    "events_in_wait": int(s.events[j]),
+                    "log_readiness_ratio": _finite(s.log_ratio[j]),
+                    "standard_error": _finite(s.standard_error[j]),
+                    "shrunk": float(shrunk[j]),
+                    "adjustment": float(self.adjustment[j]) if self.adjustment is not None else 0.0,
+                }
+                for j, action in enumerate(s.actions)
+            },
+        }
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def _next_day(
+    events_keys: np.ndarray,
+    events_days: np.ndarray,
+    events_codes: np.ndarray,
+    codes: np.ndarray,
+    days: np.ndarray,
+    *,
+    strictly_after: bool,
+) -> np.ndarray:
+    """Each point's client's first event on or (strictly) after its day; inf if none."""
+    keys = KEY_SPACE.keys(codes, days)
+    index = np.searchsorted(events_keys, keys, side="right" if strictly_after else "left")
+    inside = index < len(events_keys)
+    found = np.full(len(codes), np.inf)
+    safe = np.where(inside, index, 0)
+    same_client = inside & (events_codes[safe] == codes) if len(events_keys) else inside
+    found[same_client] = events_days[safe[same_client]]
+    return found
+
+
+def planned_waits(
+    histories: ClientHistories,
+    *,
+    actions: tuple[str, ...],
+    config: RunConfig,
+    keep_clients: np.ndarray,
+) -> PlannedWaits:
+    """Every recorded plan of the kept clients and what happened before its service began.
+
+    A wait runs from the review to the first of: a service start, the next
+    review, `LONGEST_WAIT_DAYS` and the extract date; its event is the first
+    spell of the target's statuses that begins in it. No service runs in a
+    wait, whatever was planned, so all of it is time before any effect.
+    """
+    planned = histories.episode_planned
+    action_index = {action: j for j, action in enumerate(actions)}
+    plan_codes = np.array([action_index.get(p, -1) if p is not None else -1 for p in planned])
+    rows = histories.episode_is_review & (plan_codes >= 0)
+    rows &= keep_clients[np.maximum(histories.episode_code, 0)] & (histories.episode_code >= 0)
+    codes = histories.episode_code[rows]
+    days = histories.episode_start[rows]
+    extract = extract_date(histories, config)
+    extract_day = np.inf if extract is None else day_number(extract)
+    starts = histories.service_starts
+    reviews = histories.review_starts
+    targets = histories.target_starts(config.target_statuses)
+    next_start = _next_day(
+        starts.keys, starts.days, starts.codes, codes, days, strictly_after=False
+    )
+    next_review = _next_day(
+        reviews.keys, reviews.days, reviews.codes, codes, days, strictly_after=True
+    )
+    end = np.minimum.reduce(
+        [next_start, next_review, days + LONGEST_WAIT_DAYS, np.full(len(days), extract_day)]
+    )
+    first_event = _next_day(
+        targets.keys, targets.days, targets.codes, codes, days, strictly_after=False
+    )
+    event = first_event < end
+    exposure = np.where(event, first_event - days + 0.5, end - days)
+    return PlannedWaits(codes, days, plan_codes[rows], event.astype(float), exposure)
+
+
+def correct_with_waits(
+    *,
+    dp: DecisionPoints,
+    tables: Any,
+    catalogue: Catalogue,
+    config: RunConfig,
+    split: Split,
+    models: FittedModels,
+    learner: OutcomeLearner,
+) -> WaitStep:
+    """The served learner's per-service readiness bias as the waits show it (module docstring)."""
+    episodes = tables.episodes
+    if "planned_service" not in episodes.columns or episodes["planned_service"].isna().all():
+        return WaitStep(None, None, "no recorded plans: the waits cannot show selection")
+    histories = ClientHistories(tables.clients, episodes, tables.outcomes)
+    known = split.train | split.validation
+    kept_ids = pd.Index(dp.frame.loc[known, "client_id"].astype(str).unique())
+    keep_clients = np.asarray(pd.Index(histories.client_ids.astype(str)).isin(kept_ids))
+    waits = planned_waits(histories, actions=dp.actions, config=config, keep_clients=keep_clients)
+    if len(waits.codes) == 0:
+        return WaitStep(None, None, "no recorded plans among the training clients")
+    feature_list = feature_catalogue(catalogue.service_codes, config.extra_features)
+    values = feature_values(histories, waits.codes, waits.days, catalogue, config)
+    X = models.encoder.transform(feature_frame(values, feature_list))
+    prognostic = learner.predict(X)[:, dp.actions.index(NO_NEW_SERVICE)]
+    selection = wait_selection(
+        actions=dp.actions,
+        plans=waits.plans,
+        eligible=catalogue.eligibility(values, len(waits.codes)),
+        prognostic=prognostic,
+        events=waits.events,
+        exposure_days=waits.exposure_days,
+    )
+    if not np.isfinite(selection.log_ratio).any():
+        note = "too few recorded plans per service to measure selection in the waits"
+        return WaitStep(None, selection, note)
+    if not np.any(selection.shrunk()):
+        return WaitStep(None, selection, "no plan's clients differ in readiness beyond the noise")
+    rows = evaluable_rows(dp, known)
+    p = learner.predict(models.X[rows])
+    eligible = dp.eligibility()[rows]
+    shrunk = selection.shrunk()
+    adjustment = np.clip(chance_adjustment(p, eligible, shrunk), -MAX_ADJUSTMENT, MAX_ADJUSTMENT)
+    # One standard error of the ratio, carried through to the chance.
+    ratio_error = np.where(np.isfinite(selection.standard_error), selection.standard_error, 0.0)
+    moved_by_error = chance_adjustment(p, eligible, shrunk + ratio_error)
+    standard_error = np.where(
+        np.isfinite(selection.standard_error), np.abs(moved_by_error - adjustment), np.inf
+    )
+    moved = [
+        f"{action} {-adjustment[j]:+.3f}"
+        for j, action in enumerate(dp.actions)
+        if abs(adjustment[j]) >= 0.005
+    ]
+    note = f"{len(waits.codes)} recorded plans, {int(waits.events.sum())} ended in the wait: " + (
+        "chances corrected for the readiness of the planned clients: " + ", ".join(moved)
+        if moved
+        else "no plan's clients differ in readiness beyond the noise"
+    )
+    logger.info(note)
+    return WaitStep(adjustment, selection, note, standard_error)
+
+
+def combined_adjustment(units: UnitStep, waits: WaitStep) -> np.ndarray | None:
+    """The correction served: the units' and the waits', each weighted by its precision.
+
+    Both measure the same selection with independent data (which unit
+    handled a client; what the client did before a service began), so
+    where both measured a service the inverse-variance weighted mean is the
+    more precise estimate; where one did not, the other stands alone.
+    """
+    if units.adjustment is None or units.correction is None:
+        return waits.adjustment
+    if waits.adjustment is None or waits.standard_error is None:
+        return units.adjustment
+    with np.errstate(divide="ignore"):
+        # The units' reference service has no estimate of its own (error 0).
+        unit_precision = np.where(
+            np.isfinite(units.correction.standard_error) & (units.correction.standard_error > 0),
+            1.0 / np.maximum(units.correction.standard_error, 1e-12) ** 2,
+            0.0,
+        )
+        wait_precision = np.where(
+            np.isfinite(waits.standard_error),
+            1.0 / np.maximum(waits.standard_error, 1e-12) ** 2,
+            0.0,
+        )
+    total = unit_precision + wait_precision
+    with np.errstate(invalid="ignore"):
+        mean = (unit_precision * units.adjustment + wait_precision * waits.adjustment) / total
+    return np.where(total > 0, mean, 0.0)
+
+
+def waits_limitation(record: dict[str, Any]) -> dict[str, str]:
+    """The model card's note on the correction from the waits, in Finnish and English."""
+    corrected = {
+        service: entry["adjustment"]
+        for service, entry in record["services"].items()
+        if record["used"] and abs(entry["adjustment"]) >= 0.005
+    }
+    listed_fi = ", ".join(f"{k} {-v * 100:+.1f} %-yks." for k, v in corrected.items())
+    listed_en = ", ".join(f"{k} {-v * 100:+.1f} pp" for k, v in corrected.items())
+    return {
+        "id": "selection_seen_in_waits",
+        "fi": "Valikoitumista arvioitiin sen perusteella, kuinka nopeasti suunniteltuun "
+        "palveluun odottavat asiakkaat työllistyivät tai aloittivat koulutuksen ennen "
+        "palvelun alkua (palvelu ei voi vaikuttaa siihen). "
+        + (
+            f"Seuraavien palveluiden arviota on korjattu: {listed_fi}."
+            if corrected
+            else "Odotusajat eivät osoittaneet kohinaa suurempaa valikoitumista."
+        )
+        + " Oletus: palvelun suunnittelu ei itsessään muuta työllistymistä ennen sen alkua.",
+        "en": "Selection was measured by how fast clients waiting for a planned service found "
+        "work or education before it began (which the service cannot cause). "
+        + (
+            f"These services' chances were corrected: {listed_en}."
+            if corrected
+            else "The waits showed no selection beyond their noise."
+        )
+        + " Assumed: planning a service does not by itself change the chance of work before "
+        "it starts.",
+    }
