@@ -182,7 +182,10 @@ def correct_with_waits(
     feature_list = feature_catalogue(catalogue.service_codes, config.extra_features)
     values = feature_values(histories, waits.codes, waits.days, catalogue, config)
     X = models.encoder.transform(feature_frame(values, feature_list))
-    prognostic = learner.predict(X)[:, dp.actions.index(NO_NEW_SERVICE)]
+    reference = dp.actions.index(NO_NEW_SERVICE)
+    cells = np.zeros((len(X), len(dp.actions)), dtype=bool)
+    cells[:, reference] = True  # only the chance without a new service is needed
+    prognostic = learner.predict_cells(X, cells)[:, reference]
     selection = wait_selection(
         actions=dp.actions,
         plans=waits.plans,
