@@ -159,6 +159,9 @@ decisions = Table(
     UniqueConstraint("unit", "idempotency_key", name="uq_decisions_unit_idempotency_key"),
     Index("ix_decisions_request_id", "request_id"),
     Index("ix_decisions_unit_id", "unit", "id"),
+    # the month's starts per service (api.capacity)
+    Index("ix_decisions_created_at", "created_at"),
+    Index("ix_decisions_corrects", "corrects"),
 )
 
 control_events = Table(

@@ -81,7 +81,7 @@ def test_db_upgrade_and_purge(database: Path) -> None:
     runner = CliRunner()
     upgraded = runner.invoke(app, ["db", "upgrade"])
     assert upgraded.exit_code == 0
-    assert "revision 0002" in upgraded.stderr  # the newest migration
+    assert "revision 0003" in upgraded.stderr  # the newest migration
     purged = runner.invoke(app, ["db", "purge"])
     assert purged.exit_code == 0 and "purged 0 audit events" in purged.stderr
 
