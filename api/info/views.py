@@ -27,7 +27,7 @@ Language = Annotated[
     Literal[LANGUAGES],  # type: ignore[valid-type]
     Query(description="language of names and descriptions", examples=["fi"]),
 ]
-EVERY_ROLE = (Role.caseworker, Role.evaluator, Role.data_scientist, Role.admin)
+EVERY_ROLE = tuple(Role)
 
 
 @router.get(
