@@ -7,7 +7,11 @@ random bits, so a plain (unsalted, fast) hash is enough: nobody can guess
 keys from a leaked table. Only the hash is stored; the key is shown once.
 
 Every key carries a role and a unit (office). Which roles may call a route
-is declared on the route (`api.access`).
+is declared on the route (`api.access`): a caseworker asks for
+recommendations and records decisions, a planner plans a month's seats
+(POST /v1/plans), an evaluator reads the audit log and the reports, a data
+scientist reads the model, an administrator does all but recommend and
+decide, and runs the service.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ _DUMMY_HASH: Final = hashlib.sha256(b"no such key").hexdigest()
 
 class Role(StrEnum):
     caseworker = "caseworker"
+    planner = "planner"
     evaluator = "evaluator"
     data_scientist = "data_scientist"
     admin = "admin"

@@ -42,9 +42,9 @@ from api.reports.views import router as service_report_router
 from api.serving import ModelHolder, ModelSource, RegistrySource
 from api.settings import Settings, get_settings
 from api.storage import migrate
-from api.storage.audit import purge_audit_events
 from api.storage.control import control_state
 from api.storage.engine import make_engine, read_transaction, write_transaction
+from api.storage.retention import purge_expired
 
 logger = logging.getLogger(__name__)
 
@@ -91,11 +91,12 @@ def create_app(
             raise RuntimeError("the database schema is not up to date: run `polku db upgrade`")
         cutoff = datetime.now(UTC) - timedelta(days=settings.audit_retention_days)
         with write_transaction(engine) as connection:
-            purged = purge_audit_events(connection, older_than=cutoff)
-        if purged:
+            purged = purge_expired(connection, older_than=cutoff)
+        if purged.audit_events or purged.plan_events:
             logger.info(
-                "retention: purged %d audit events older than %d days",
-                purged,
+                "retention: purged %d audit events and %d plans older than %d days",
+                purged.audit_events,
+                purged.plan_events,
                 settings.audit_retention_days,
             )
         holder = ModelHolder(source, retry_seconds=settings.model_retry_seconds)

@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(
         default=730,
         ge=MIN_RETENTION_DAYS,
-        description="audit events and decisions older are purged",
+        description="audit events, their decisions and plans older are purged",
     )
     db_busy_timeout_ms: int = Field(
         default=5000, ge=0, description="SQLite: wait this long for a lock"

@@ -67,6 +67,7 @@ def stage_costs(
     import orjson
 
     from api.auth import Caller, Role
+    from api.capacity import availability
     from api.recommendations import service
     from api.recommendations.schemas import RecommendationRequest
     from api.serving import prepare
@@ -150,11 +151,18 @@ def stage_costs(
                 np.array([0, 1, router.reference_index]),
             )
         ),
+        "seats (the month's counts as kept)": timed(
+            lambda i: availability(engine, service.now()).of_catalogue(router.catalogue)
+        ),
         "answer body + input hash + JSON": timed(
             lambda i: (
                 orjson.dumps(
                     service.answer_body(
-                        answers[i], request_id="x", model=model, as_of=requests[i].as_of
+                        answers[i],
+                        request_id="x",
+                        model=model,
+                        as_of=requests[i].as_of,
+                        seats=availability(engine, service.now()),
                     )
                 )
                 and service.input_hash(requests[i], requests[i].as_of)

@@ -21,9 +21,9 @@ from sqlalchemy.exc import OperationalError
 from api.auth import NewKey, Role, create_key, keys, revoke
 from api.settings import Settings, get_settings
 from api.storage import migrate
-from api.storage.audit import purge_audit_events
 from api.storage.engine import make_engine, write_transaction
 from api.storage.keys import KeyRow
+from api.storage.retention import Purged, purge_expired
 from model.errors import PolkuError
 
 logger = logging.getLogger(__name__)
@@ -109,13 +109,13 @@ def upgrade() -> str:
         db.dispose()
 
 
-def purge() -> int:
+def purge() -> Purged:
     config = settings()
     db = engine(config)
     try:
         cutoff = datetime.now(UTC) - timedelta(days=config.audit_retention_days)
         with write_transaction(db) as connection:
-            return purge_audit_events(connection, older_than=cutoff)
+            return purge_expired(connection, older_than=cutoff)
     finally:
         db.dispose()
 

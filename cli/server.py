@@ -22,7 +22,9 @@ db_app = typer.Typer(
 
 @keys_app.command("create")
 def keys_create(
-    role: Annotated[str, typer.Option(help="caseworker, evaluator, data_scientist or admin")],
+    role: Annotated[
+        str, typer.Option(help="caseworker, planner, evaluator, data_scientist or admin")
+    ],
     unit: Annotated[str, typer.Option(help="the office the key belongs to, e.g. espoo-leppavaara")],
 ) -> None:
     """Create a key: prints the key alone on standard output; only its hash is stored."""
@@ -84,12 +86,16 @@ def db_upgrade() -> None:
 
 @db_app.command("purge")
 def db_purge() -> None:
-    """Delete audit events (and their decisions) older than POLKU_AUDIT_RETENTION_DAYS."""
+    """Delete audit events (and their decisions) and plans older than POLKU_AUDIT_RETENTION_DAYS."""
     from cli import operations
 
     with domain_errors():
         purged = operations.purge()
-    err_console.print(f"purged {purged} audit events past the retention period", highlight=False)
+    err_console.print(
+        f"purged {purged.audit_events} audit events and {purged.plan_events} plans "
+        "past the retention period",
+        highlight=False,
+    )
 
 
 def serve(

@@ -5,6 +5,11 @@ glance and as the estimate with its range; beside it the difference against
 continuing the current plan. When the ranges of the first suggestions
 overlap that of the first, the page says that they are not clearly
 different, so that a rank is not read as more certain than it is.
+
+Beside each ranked service and each one not offered stand its seats left
+this month and the wait a client can expect now, as they are when the page
+is shown (`api.capacity`), from the served catalogue; a full service is
+still suggested as usual, and the caseworker decides.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
 
+from api.capacity import Availability, Seats
 from api.recommendations.stored import Localiser
 from api.serving import LoadedModel
 from api.storage.audit import AuditEvent
@@ -21,6 +27,8 @@ from model.vocab import NO_NEW_SERVICE
 # Upper ends of the bands of the chance of work or education.
 BANDS: Final = ((0.2, "low"), (0.4, "moderate"), (0.6, "fair"), (1.01, "good"))
 SHOWN_REASONS: Final = 3
+# A service the served catalogue does not have (another model answered): nothing to show.
+UNKNOWN: Final = Seats(None, None)
 
 
 def band(p: float) -> str:
@@ -40,6 +48,7 @@ class Suggestion:
     uplift: float
     thin_support: bool
     expected_wait_days: int | None
+    seats: Seats
     sentences: list[str]
 
     @property
@@ -52,6 +61,8 @@ class NotOffered:
     service: str
     name: str
     reason: str
+    expected_wait_days: int | None
+    seats: Seats
 
 
 @dataclass(frozen=True)
@@ -85,10 +96,15 @@ def not_distinct(ranked: list[Suggestion]) -> int:
 
 
 def suggestions_page(
-    event: AuditEvent, language: str, model: LoadedModel | None
+    event: AuditEvent, language: str, model: LoadedModel | None, seats: Availability
 ) -> SuggestionsPage:
+    """The page of a stored answer; `seats` as they are now, for the served catalogue's services."""
     localiser = Localiser(event, language, model)
     output = event.output
+    by_code = seats.of_catalogue(model.router.catalogue) if model is not None else {}
+
+    def seats_of(code: str) -> Seats:
+        return by_code.get(code, UNKNOWN)
 
     def suggestion(scored: dict[str, Any]) -> Suggestion:
         words = localiser.service(scored["service"])
@@ -106,13 +122,20 @@ def suggestions_page(
             uplift=scored["uplift"],
             thin_support=scored["thin_support"],
             expected_wait_days=words.expected_wait_days,
+            seats=seats_of(scored["service"]),
             sentences=sentences,
         )
 
     ranked = [suggestion(scored) for scored in output["recommendations"]]
     reference = suggestion(output["reference"])
     not_offered = [
-        NotOffered(entry["service"], entry["name"], entry["reason"])
+        NotOffered(
+            entry["service"],
+            entry["name"],
+            entry["reason"],
+            localiser.service(entry["service"]).expected_wait_days,
+            seats_of(entry["service"]),
+        )
         for entry in localiser.reasons()
     ]
     return SuggestionsPage(

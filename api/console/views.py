@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from api.auth import Role
+from api.capacity import availability
 from api.common import UUID_PATTERN
 from api.console import sign_in
 from api.console.client_form import (
@@ -57,7 +58,7 @@ from api.decisions.schemas import DecisionRequest
 from api.decisions.service import record_decision, visible_unit
 from api.problems import Problem, field_errors
 from api.recommendations.schemas import RecommendationRequest
-from api.recommendations.service import answer_checked, today
+from api.recommendations.service import answer_checked, now, today
 from api.recommendations.stored import find_event
 from api.storage.audit import recent_audit_events
 from api.storage.control import control_state
@@ -316,7 +317,9 @@ def _suggestions_page(
     context = {
         "title_key": "suggestions.title",
         "section": "client",
-        "page": suggestions_page(event, language, request.app.state.holder.current),
+        "page": suggestions_page(
+            event, language, request.app.state.holder.current, availability(engine, now())
+        ),
         "decisions": decisions_on(engine, event),
         "reason_codes": REASON_CODES,
         "idempotency_keys": [str(uuid.uuid4()), str(uuid.uuid4())],

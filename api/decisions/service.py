@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from api.auth import Caller, Role
+from api.capacity import forget_starts
 from api.decisions.schemas import DecisionRequest
 from api.problems import FieldError, Problem, validation_problem
 from api.storage.audit import get_audit_event
@@ -102,6 +103,7 @@ def record_decision(
                         "(corrections included); ask for a new recommendation",
                     )
                 insert_decision(connection, decision=row)
+            forget_starts(engine)  # the seats this process shows count it from now on
             return decision_out(row), False
         except IntegrityError:
             if attempt == 2:

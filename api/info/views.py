@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import html
-from calendar import monthrange
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -13,16 +11,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.auth import Role
+from api.capacity import availability, seats_json
 from api.deps import CallerDep, EngineDep, ServedModelDep, SettingsDep, access
 from api.info.schemas import ModelInfo, ServiceList
 from api.problems import Problem
-from api.recommendations.service import HELSINKI
+from api.recommendations.service import now
 from api.responses import problems
-from api.storage.decisions import starts_since
-from api.storage.engine import read_transaction
-from model.catalogue import Service
 from model.json_values import json_value
-from model.vocab import LANGUAGES, NO_NEW_SERVICE
+from model.vocab import LANGUAGES
 
 router = APIRouter(prefix="/v1", tags=["model"])
 
@@ -31,7 +27,7 @@ Language = Annotated[
     Literal[LANGUAGES],  # type: ignore[valid-type]
     Query(description="language of names and descriptions", examples=["fi"]),
 ]
-EVERY_ROLE = (Role.caseworker, Role.evaluator, Role.data_scientist, Role.admin)
+EVERY_ROLE = tuple(Role)
 
 
 @router.get(
@@ -48,26 +44,10 @@ def get_services(
 
     Seats left count the decisions recorded this month (Europe/Helsinki) that
     chose the service, in every unit, since a service's seats are shared; a
-    corrected decision counts once, as its correction.
+    corrected decision counts once, as its correction (`api.capacity`).
     """
     catalogue = model.router.catalogue
-    now = datetime.now(HELSINKI)
-    first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    with read_transaction(engine) as connection:
-        started = starts_since(connection, since=first.astimezone(UTC))
-    days_to_next = (first.replace(day=monthrange(now.year, now.month)[1]) - now).days + 1
-
-    def seats_left(service: Service) -> int | None:
-        if service.monthly_capacity is None:
-            return None
-        return max(0, service.monthly_capacity - started.get(service.code, 0))
-
-    def wait_now(service: Service) -> int | None:
-        if service.code == NO_NEW_SERVICE:
-            return None
-        base = service.expected_wait_days or 0
-        return base + days_to_next if seats_left(service) == 0 else base
-
+    seats = availability(engine, now(), fresh=True)
     services = [
         {
             "code": service.code,
@@ -77,8 +57,7 @@ def get_services(
             "typical_duration_days": service.typical_duration_days,
             "monthly_capacity": service.monthly_capacity,
             "expected_wait_days": service.expected_wait_days,
-            "seats_left_this_month": seats_left(service),
-            "expected_wait_days_now": wait_now(service),
+            **seats_json(seats.of(service)),
         }
         for service in (*catalogue.services, catalogue.no_new_service)
     ]

@@ -3,23 +3,32 @@
 Every problem is collected with its field path before anything is planned: a
 month before this one, a client twice, seats for a service the served
 catalogue does not have (or twice), and every data-contract rule a client's
-history breaks (the same checks as a recommendation's). A plan is an answer,
-not a record: nothing is stored, so a refused request leaves nothing behind.
+history breaks (the same checks as a recommendation's). A refused request
+leaves nothing behind. A plan answered is written to the audit log of plans
+(`api.storage.plan_events`) before it is sent: who asked, the model, the
+month, a hash of the request and the plan by pseudonymous client id, never a
+client's profile or history.
 """
 
 from __future__ import annotations
 
-from datetime import date
+import hashlib
+from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
+from sqlalchemy import Engine
 
+from api.auth import Caller
 from api.plans.schemas import PlanRequest
 from api.problems import FieldError, validation_problem
 from api.recommendations.schemas import RecommendationRequest
 from api.recommendations.service import check_request, features_of
 from api.serving import LoadedModel
+from api.storage.engine import write_transaction
+from api.storage.plan_events import PlanEvent, insert_plan_event
 from model.errors import PlanningError
 from model.planning.month import plan_month
 from model.planning.programme import PlanOptions
@@ -140,3 +149,54 @@ def plan(request: PlanRequest, *, model: LoadedModel, today: date) -> dict[str, 
         ],
         "clients": clients,
     }
+
+
+def plan_recorded(
+    request: PlanRequest,
+    *,
+    model: LoadedModel,
+    today: date,
+    caller: Caller,
+    engine: Engine,
+    request_id: str,
+) -> dict[str, Any]:
+    """Plan, write the plan's audit event, return the answer body.
+
+    The answer exists only once its event is committed: if the write fails,
+    the caller gets an error, never an unlogged plan. A refused request
+    raises before anything is written.
+    """
+    body = plan(request, model=model, today=today)
+    event = PlanEvent(
+        request_id=request_id,
+        created_at=datetime.now(UTC),
+        unit=caller.unit,
+        role=caller.role.value,
+        key_id=caller.key_id,
+        model_name=model.name,
+        model_version=model.version,
+        model_run_id=model.served.run_id,
+        month=request.month,
+        as_of=today,
+        clients=len(request.clients),
+        input_hash=plan_hash(request, today),
+        output={
+            "options": {
+                "seats": [{"service": s.service, "seats": s.seats} for s in request.seats],
+                "max_shortfall": request.max_shortfall,
+                "balance": request.balance,
+                "pace": request.pace,
+            },
+            **{key: body[key] for key in ("uplift_total", "uplift_best_total", "seats", "clients")},
+        },
+    )
+    with write_transaction(engine) as connection:
+        insert_plan_event(connection, event=event)
+    return body
+
+
+def plan_hash(request: PlanRequest, today: date) -> str:
+    """SHA-256 of the canonical request and the day it was planned on."""
+    document = request.model_dump(mode="json")
+    document["as_of"] = today.isoformat()
+    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import orjson
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.auth import Role
 from api.deps import CallerDep, EngineDep, HolderDep, SettingsDep, access, require_model
 from api.plans.schemas import PlanRequest, PlanResponse
-from api.plans.service import plan
+from api.plans.service import plan_recorded
 from api.problems import unavailable
 from api.recommendations.service import today
 from api.responses import AUTHENTICATED, problems
@@ -18,8 +18,9 @@ from api.storage.engine import read_transaction
 
 router = APIRouter(prefix="/v1", tags=["plans"])
 
-# Seats are shared by a whole unit: a plan is for whoever leads its caseworkers.
-ROLES = (Role.caseworker, Role.admin)
+# A plan weighs many clients against seats every unit shares: it is the work of
+# whoever plans the services' use, not of a caseworker deciding for one client.
+ROLES = (Role.planner, Role.admin)
 
 
 @router.post(
@@ -31,6 +32,7 @@ ROLES = (Role.caseworker, Role.admin)
 )
 def post_plans(
     body: PlanRequest,
+    request: Request,
     caller: CallerDep,
     engine: EngineDep,
     holder: HolderDep,
@@ -40,8 +42,10 @@ def post_plans(
 
     Each client's features are computed as of today, exactly as for a
     recommendation. The answer gives every client's planned service, their
-    own best option, the uplift given up and the expected wait. Nothing is
-    stored. While recommendations are paused or no model is loaded: 503.
+    own best option, the uplift given up and the expected wait. Every plan
+    answered is written to the audit log of plans first (by pseudonymous
+    client id; no profile or history); a refused request stores nothing.
+    While recommendations are paused or no model is loaded: 503.
     """
     with read_transaction(engine) as connection:
         state = control_state(connection)
@@ -54,6 +58,12 @@ def post_plans(
             settings.retry_after_seconds,
         )
     model = require_model(holder, settings)
-    return Response(
-        orjson.dumps(plan(body, model=model, today=today())), media_type="application/json"
+    answer = plan_recorded(
+        body,
+        model=model,
+        today=today(),
+        caller=caller,
+        engine=engine,
+        request_id=request.state.request_id,
     )
+    return Response(orjson.dumps(answer), media_type="application/json")

@@ -267,6 +267,19 @@ class ScoredServiceOut(ResponseModel):
         description="few similar clients got this service in the past: the estimate rests on little evidence",
         examples=[False],
     )
+    seats_left_this_month: int | None = Field(
+        description="seats left this month, as GET /v1/services counts them when the answer was "
+        "made: monthly_capacity less the starts decided this month (Europe/Helsinki) in every "
+        "unit, never below 0; null without a monthly_capacity. A full service (0) is still "
+        "ranked as usual; the caseworker decides",
+        examples=[12],
+    )
+    expected_wait_days_now: int | None = Field(
+        description="the wait a client can expect now, as GET /v1/services gives it: "
+        "expected_wait_days (0 when unknown), plus the days until the next month begins "
+        "when no seat is left this month; null for no_new_service",
+        examples=[23],
+    )
     explanation: list[ContributionOut] = Field(
         description="the largest SHAP contributions (at most 5): for a service, why it rather than "
         "no_new_service; for the reference, against the average client",
@@ -288,6 +301,19 @@ class NotEligibleOut(ResponseModel):
     reason: str = Field(
         description="the catalogue rule that is not met",
         examples=["Ehto ei täyty: finnish_level >= A2"],
+    )
+    seats_left_this_month: int | None = Field(
+        description="seats left this month, as GET /v1/services counts them when the answer was "
+        "made: monthly_capacity less the starts decided this month (Europe/Helsinki) in every "
+        "unit, never below 0; null without a monthly_capacity. A full service (0) is still "
+        "ranked as usual; the caseworker decides",
+        examples=[12],
+    )
+    expected_wait_days_now: int | None = Field(
+        description="the wait a client can expect now, as GET /v1/services gives it: "
+        "expected_wait_days (0 when unknown), plus the days until the next month begins "
+        "when no seat is left this month; null for no_new_service",
+        examples=[23],
     )
 
 
@@ -315,6 +341,8 @@ class RecommendationResponse(ResponseModel):
                 "interval": [0.31, 0.41],
                 "uplift": 0.0,
                 "thin_support": False,
+                "seats_left_this_month": None,
+                "expected_wait_days_now": None,
                 "explanation": [],
             }
         ],

@@ -31,6 +31,7 @@ import orjson
 from sqlalchemy import Engine
 
 from api.auth import Caller
+from api.capacity import Availability, availability, seats_json
 from api.deps import require_model
 from api.problems import FieldError, unavailable, validation_problem
 from api.recommendations.schemas import RecommendationRequest
@@ -48,8 +49,13 @@ MIN_AGE_AT_INTAKE: Final = 15
 ENDED: Final = tuple(s for s in EPISODE_STATUSES if s != "ongoing")
 
 
+def now() -> datetime:
+    """The time now in Europe/Helsinki, whose days and months the service counts."""
+    return datetime.now(HELSINKI)
+
+
 def today() -> date:
-    return datetime.now(HELSINKI).date()
+    return now().date()
 
 
 def check_as_of(as_of: date, today: date) -> list[FieldError]:
@@ -187,13 +193,23 @@ def input_hash(request: RecommendationRequest, as_of: date) -> str:
 
 
 def answer_body(
-    recommendation: Recommendation, *, request_id: str, model: LoadedModel, as_of: date
+    recommendation: Recommendation,
+    *,
+    request_id: str,
+    model: LoadedModel,
+    as_of: date,
+    seats: Availability,
 ) -> dict[str, Any]:
+    """The answer, each ranked service and each one not offered with its seats and wait now."""
+    answer = answer_json(recommendation)
+    by_code = seats.of_catalogue(model.router.catalogue)
+    for entry in (*answer["recommendations"], answer["reference"], *answer["not_eligible"]):
+        entry.update(seats_json(by_code[entry["service"]]))
     return {
         "request_id": request_id,
         "model": {"name": model.name, "version": model.version},
         "as_of": as_of.isoformat(),
-        **answer_json(recommendation),
+        **answer,
     }
 
 
@@ -209,13 +225,16 @@ def recommend(
     """Rank and explain, write the audit event, return the answer body.
 
     The answer exists only once its audit event is committed: if the write
-    fails, the caller gets an error, never an unlogged recommendation.
+    fails, the caller gets an error, never an unlogged recommendation. The
+    seats are the month's counts this process keeps (`api.capacity`), not a
+    query per request; the audit event keeps them as they were shown.
     """
     features = features_of(request, model, as_of)
     recommendation = model.router.recommend(
         features, k=request.k, language=request.language, explain=True
     )
-    body = answer_body(recommendation, request_id=request_id, model=model, as_of=as_of)
+    seats = availability(engine, now())
+    body = answer_body(recommendation, request_id=request_id, model=model, as_of=as_of, seats=seats)
     event = AuditEvent(
         request_id=request_id,
         created_at=datetime.now(UTC),
@@ -290,9 +309,9 @@ def answer_checked(
     model = require_model(holder, settings)
     if state.reload_generation > model.generation:
         holder.request_reload(state.reload_generation)
-    now = today()
-    as_of = body.as_of or now
-    future = check_as_of(as_of, now)
+    day = today()
+    as_of = body.as_of or day
+    future = check_as_of(as_of, day)
     if future:
         raise validation_problem(future, detail=future[0].message)
     errors = check_request(body, model, as_of)

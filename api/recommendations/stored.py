@@ -14,7 +14,7 @@ service is not offered from the rule and the stored features.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Engine
 
@@ -47,18 +47,23 @@ def stored_answer(event: AuditEvent) -> dict[str, Any]:
         "request_id": event.request_id,
         "model": {"name": event.model_name, "version": event.model_version},
         "as_of": event.as_of.isoformat(),
-        "recommendations": [_with_value_text(s) for s in output["recommendations"]],
-        "reference": _with_value_text(output["reference"]),
-        "not_eligible": output["not_eligible"],
+        "recommendations": [_as_answered(s) for s in output["recommendations"]],
+        "reference": _as_answered(output["reference"]),
+        "not_eligible": [{**NO_SEATS, **n} for n in output["not_eligible"]],
         "answered_at": event.created_at.isoformat().replace("+00:00", "Z"),
         "language": event.language,
         "k": event.k,
     }
 
 
-def _with_value_text(scored: dict[str, Any]) -> dict[str, Any]:
+# Answers written before the seats were shown have none.
+NO_SEATS: Final = {"seats_left_this_month": None, "expected_wait_days_now": None}
+
+
+def _as_answered(scored: dict[str, Any]) -> dict[str, Any]:
     # answers written before value_text existed have none
     return {
+        **NO_SEATS,
         **scored,
         "explanation": [{"value_text": None, **c} for c in scored["explanation"]],
     }

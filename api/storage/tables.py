@@ -2,6 +2,9 @@
 
 - `api_keys`: one row per key; only a SHA-256 hash of the secret is stored.
 - `audit_events`: one row per recommendation answered. Append-only.
+- `plan_events`: one row per month's plan answered (POST /v1/plans): who,
+  the model, the month, a hash of the request and the plan by pseudonymous
+  client id; never a client's profile or history. Append-only.
 - `decisions`: one row per caseworker decision, referring to an audit event.
   Append-only: a correction is a new row (`corrects` names the earlier one).
   `(unit, idempotency_key)` is unique; `body_hash` tells a replay from a
@@ -11,8 +14,9 @@
 - `control_events`: the stop switch and reload requests (pause, resume,
   reload), append-only; the latest pause or resume is the current state.
 
-Append-only is enforced by the database too: the migration adds triggers
-that refuse UPDATE on `audit_events`, `decisions` and `control_events`.
+Append-only is enforced by the database too: the migrations add triggers
+that refuse UPDATE on `audit_events`, `decisions`, `control_events` and
+`plan_events`.
 Deletes happen only through retention (`api.storage.retention`).
 
 Schema changes go through Alembic migrations in `api/migrations/`.
@@ -45,9 +49,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 
-ROLES: Final = ("caseworker", "evaluator", "data_scientist", "admin")
+ROLES: Final = ("caseworker", "planner", "evaluator", "data_scientist", "admin")
 CONTROL_ACTIONS: Final = ("pause", "resume", "reload")
-APPEND_ONLY_TABLES: Final = ("audit_events", "decisions", "control_events")
+APPEND_ONLY_TABLES: Final = ("audit_events", "decisions", "control_events", "plan_events")
 
 metadata = MetaData(
     naming_convention={
@@ -159,6 +163,30 @@ decisions = Table(
     UniqueConstraint("unit", "idempotency_key", name="uq_decisions_unit_idempotency_key"),
     Index("ix_decisions_request_id", "request_id"),
     Index("ix_decisions_unit_id", "unit", "id"),
+    # the month's starts per service (api.capacity)
+    Index("ix_decisions_created_at", "created_at"),
+    Index("ix_decisions_corrects", "corrects"),
+)
+
+plan_events = Table(
+    "plan_events",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("request_id", String(36), nullable=False, unique=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("unit", String(64), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("key_id", String(32), nullable=False),
+    Column("model_name", String(200), nullable=False),
+    Column("model_version", String(50), nullable=False),
+    Column("model_run_id", String(64), nullable=True),
+    Column("month", String(7), nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("clients", Integer, nullable=False),
+    Column("input_hash", String(64), nullable=False),
+    Column("output", Document, nullable=False),
+    Index("ix_plan_events_created_at", "created_at"),
+    Index("ix_plan_events_unit_created_at", "unit", "created_at"),
 )
 
 control_events = Table(

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from api.deps import ROLES_KEY
 from tests.support.api_requests import Keys, recommend, request_body
 
-EVERYONE = {"caseworker", "evaluator", "data_scientist", "admin"}
+EVERYONE = {"caseworker", "planner", "evaluator", "data_scientist", "admin"}
 PUBLIC = {"public"}
 # The console's pages sign in with a session cookie; their rules (caseworker
 # pages, the decision list for caseworkers and admins, CSRF on every form,
@@ -31,7 +31,7 @@ CONSOLE = {"console session"}
 
 POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/recommendations"): {"caseworker"},
-    ("POST", "/v1/plans"): {"caseworker", "admin"},
+    ("POST", "/v1/plans"): {"planner", "admin"},
     ("POST", "/v1/decisions"): {"caseworker"},
     ("GET", "/v1/recommendations/{request_id}"): {"caseworker", "admin"},
     ("GET", "/v1/recommendations/{request_id}/explanation"): {"caseworker", "admin"},
@@ -68,7 +68,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/console/requests/{request_id}/explanation"): CONSOLE,
     ("GET", "/console/decisions"): CONSOLE,
 }
-ROLES = ("caseworker", "evaluator", "data_scientist", "admin")
+ROLES = ("caseworker", "planner", "evaluator", "data_scientist", "admin")
 
 
 def route_table(routes: list[object]) -> dict[tuple[str, str], object]:
@@ -225,6 +225,7 @@ def test_another_units_records_by_every_role_and_unit(client: TestClient, keys: 
         # caller: (GET one, POST a decision on it, items in GET list by request_id, GET audit)
         "caseworker (espoo-a)": (404, 404, 0, 403),
         "caseworker (espoo-b)": (200, 201, 2, 403),
+        "planner": (403, 403, None, 403),
         "evaluator": (403, 403, None, 200),
         "data_scientist": (403, 403, None, 403),
         "admin": (200, 403, 2, 200),

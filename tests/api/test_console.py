@@ -215,13 +215,16 @@ def test_a_session_sees_its_own_unit_only(client: TestClient, keys: Keys, app: F
 def test_other_roles_are_told_the_console_is_for_caseworkers(
     client: TestClient, keys: Keys
 ) -> None:
-    sign_in_page = client.get("/console/sign-in")
-    response = client.post(
-        "/console/sign-in",
-        data={"key": _key(keys.evaluator), "csrf_token": _csrf(sign_in_page.text)},
-        follow_redirects=True,
-    )
-    assert response.status_code == 403 and "Konsoli on ohjaajille" in response.text
+    for headers, role in ((keys.evaluator, "arvioija"), (keys.planner, "palvelusuunnittelija")):
+        sign_in_page = client.get("/console/sign-in")
+        response = client.post(
+            "/console/sign-in",
+            data={"key": _key(headers), "csrf_token": _csrf(sign_in_page.text)},
+            follow_redirects=True,
+        )
+        assert response.status_code == 403 and "Konsoli on ohjaajille" in response.text
+        assert role in response.text
+        client.post("/console/sign-out", data={"csrf_token": _csrf(response.text)})
 
 
 def test_an_idle_or_revoked_session_ends(client: TestClient, keys: Keys, app: FastAPI) -> None:

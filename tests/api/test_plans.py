@@ -13,7 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.recommendations.service import today
-from api.storage.tables import audit_events, decisions
+from api.storage.engine import read_transaction
+from api.storage.plan_events import list_plan_events
+from api.storage.tables import audit_events, decisions, plan_events
 from tests.support.api_requests import Keys, request_body
 
 pytestmark = pytest.mark.one_app_per_module
@@ -41,11 +43,11 @@ def _clients(n: int) -> list[dict[str, Any]]:
     return out
 
 
-def _stored(app: FastAPI) -> tuple[int, int]:
+def _stored(app: FastAPI) -> tuple[int, ...]:
     with app.state.engine.connect() as connection:
-        return (
-            connection.execute(select(func.count()).select_from(audit_events)).scalar_one(),
-            connection.execute(select(func.count()).select_from(decisions)).scalar_one(),
+        return tuple(
+            connection.execute(select(func.count()).select_from(table)).scalar_one()
+            for table in (audit_events, decisions, plan_events)
         )
 
 
@@ -55,7 +57,7 @@ def test_a_plan_keeps_the_seats_and_answers_every_client(client: TestClient, key
         "clients": _clients(12),
         "seats": [{"service": "work_trial", "seats": 1}],
     }
-    answer = client.post("/v1/plans", json=body, headers=keys.caseworker)
+    answer = client.post("/v1/plans", json=body, headers=keys.planner)
     assert answer.status_code == 200, answer.text
     plan = answer.json()
     assert [c["client_id"] for c in plan["clients"]] == [f"P{i:04d}" for i in range(12)]
@@ -74,10 +76,96 @@ def test_a_plan_keeps_the_seats_and_answers_every_client(client: TestClient, key
     assert plan["uplift_total"] <= plan["uplift_best_total"] + 1e-9
 
 
-def test_an_administrator_may_plan_and_an_evaluator_may_not(client: TestClient, keys: Keys) -> None:
+def test_planners_and_administrators_plan_and_no_other_role_may(
+    app: FastAPI, client: TestClient, keys: Keys
+) -> None:
     body = {"month": _month(1), "clients": _clients(2)}
-    assert client.post("/v1/plans", json=body, headers=keys.admin).status_code == 200
-    assert client.post("/v1/plans", json=body, headers=keys.evaluator).status_code == 403
+    for role, headers in keys.by_role().items():
+        before = _stored(app)
+        status = client.post("/v1/plans", json=body, headers=headers).status_code
+        if role in ("planner", "admin"):
+            assert status == 200, role
+            assert _stored(app)[2] == before[2] + 1, role
+        else:
+            assert status == 403, role
+            assert _stored(app) == before, role
+
+
+def test_a_planner_may_read_the_catalogue_but_not_recommend_or_decide(
+    client: TestClient, keys: Keys
+) -> None:
+    assert client.get("/v1/services", headers=keys.planner).status_code == 200
+    assert client.get("/v1/model", headers=keys.planner).status_code == 200
+    refused = client.post("/v1/recommendations", json=request_body(), headers=keys.planner)
+    assert refused.status_code == 403
+    decision = {"request_id": "3f2b6c1e-8a4d-4f6e-9b1a-2c3d4e5f6a7b", "chosen_service": "x"}
+    headers = {**keys.planner, "Idempotency-Key": "p1"}
+    assert client.post("/v1/decisions", json=decision, headers=headers).status_code == 403
+
+
+def test_a_plan_leaves_an_audit_row_by_pseudonymous_id_only(
+    app: FastAPI, client: TestClient, keys: Keys
+) -> None:
+    body = {
+        "month": _month(1),
+        "clients": _clients(3),
+        "seats": [{"service": "work_trial", "seats": 1}],
+        "max_shortfall": 0.05,
+    }
+    answer = client.post("/v1/plans", json=body, headers=keys.planner)
+    assert answer.status_code == 200, answer.text
+    with read_transaction(app.state.engine) as connection:
+        events = list_plan_events(connection, limit=1000)
+    event = next(e for e in events if e.request_id == answer.headers["x-request-id"])
+    plan = answer.json()
+    assert (event.unit, event.role, event.key_id) == ("espoo-a", "planner", keys.ids["planner"])
+    assert (event.model_name, event.model_version) == (
+        plan["model"]["name"],
+        plan["model"]["version"],
+    )
+    assert (event.month, event.as_of.isoformat(), event.clients) == (
+        body["month"],
+        plan["as_of"],
+        3,
+    )
+    assert len(event.input_hash) == 64
+    assert event.output["clients"] == plan["clients"]
+    assert event.output["seats"] == plan["seats"]
+    assert event.output["options"] == {
+        "seats": [{"service": "work_trial", "seats": 1}],
+        "max_shortfall": 0.05,
+        "balance": 0.0,
+        "pace": 1.0,
+    }
+    # the plan by pseudonymous id and the options; nothing of a profile or history
+    assert _names(event.output) == {
+        *("options", "seats", "max_shortfall", "balance", "pace", "service", "planned"),
+        *("uplift_total", "uplift_best_total", "clients", "client_id", "planned_service"),
+        *("own_best", "uplift_planned", "uplift_best", "uplift_given_up", "status"),
+        *("start_date", "expected_wait_days"),
+    }
+
+
+def _names(document: Any) -> set[str]:
+    """Every key of a JSON document, at any depth."""
+    if isinstance(document, dict):
+        return set(document) | {n for value in document.values() for n in _names(value)}
+    if isinstance(document, list):
+        return {n for value in document for n in _names(value)}
+    return set()
+
+
+def test_a_plan_while_paused_is_refused_and_stores_nothing(
+    app: FastAPI, client: TestClient, keys: Keys
+) -> None:
+    assert client.post("/v1/admin/pause", headers=keys.admin).status_code == 200
+    try:
+        before = _stored(app)
+        body = {"month": _month(), "clients": _clients(1)}
+        assert client.post("/v1/plans", json=body, headers=keys.planner).status_code == 503
+        assert _stored(app) == before
+    finally:
+        assert client.post("/v1/admin/resume", headers=keys.admin).status_code == 200
 
 
 def test_bad_input_is_refused_field_by_field_and_nothing_is_stored(
@@ -93,7 +181,7 @@ def test_bad_input_is_refused_field_by_field_and_nothing_is_stored(
         "clients": clients,
         "seats": [{"service": "sauna_course", "seats": 3}, {"service": "work_trial", "seats": 2}],
     }
-    answer = client.post("/v1/plans", json=body, headers=keys.caseworker)
+    answer = client.post("/v1/plans", json=body, headers=keys.planner)
     assert answer.status_code == 422
     problem = answer.json()
     fields = {(e["field"], e["code"]) for e in problem["errors"]}
@@ -110,7 +198,7 @@ def test_negative_seats_and_a_month_not_written_yyyy_mm_are_refused(
 ) -> None:
     for change in ({"month": "2026-13"}, {"seats": [{"service": "work_trial", "seats": -1}]}):
         body = {"month": _month(), "clients": _clients(1), **change}
-        assert client.post("/v1/plans", json=body, headers=keys.caseworker).status_code == 422
+        assert client.post("/v1/plans", json=body, headers=keys.planner).status_code == 422
 
 
 def test_a_plan_may_carry_more_than_a_recommendation_body_may(
@@ -122,11 +210,11 @@ def test_a_plan_may_carry_more_than_a_recommendation_body_may(
     many = int(settings.max_body_bytes / size * 1.2) + 1  # about 450 clients
     body = {"month": _month(), "clients": _clients(many)}
     assert len(orjson.dumps(body)) > settings.max_body_bytes
-    answer = client.post("/v1/plans", json=body, headers=keys.caseworker)
+    answer = client.post("/v1/plans", json=body, headers=keys.planner)
     assert answer.status_code == 200, answer.text[:300]
     assert len(answer.json()["clients"]) == many
     big = {**request_body(), "padding": "x" * settings.max_body_bytes}
-    assert client.post("/v1/recommendations", json=big, headers=keys.caseworker).status_code == 413
+    assert client.post("/v1/recommendations", json=big, headers=keys.planner).status_code == 413
 
 
 def test_a_personal_identity_code_as_client_id_is_refused_without_being_echoed(
@@ -136,7 +224,7 @@ def test_a_personal_identity_code_as_client_id_is_refused_without_being_echoed(
     clients = _clients(2)
     clients[1]["client"]["client_id"] = "131052-308T"  # the agency's example code
     answer = client.post(
-        "/v1/plans", json={"month": _month(), "clients": clients}, headers=keys.caseworker
+        "/v1/plans", json={"month": _month(), "clients": clients}, headers=keys.planner
     )
     assert answer.status_code == 422
     assert "131052" not in answer.text

@@ -58,6 +58,8 @@ def test_answer_has_every_field_of_the_contract(
             "interval",
             "uplift",
             "thin_support",
+            "seats_left_this_month",
+            "expected_wait_days_now",
             "explanation",
         }
         low, high = item["interval"]
@@ -77,6 +79,8 @@ def test_answer_has_every_field_of_the_contract(
     # the client has finished the plan: the assessment and the plan are not offered again
     ineligible = {n["service"] for n in answer["not_eligible"]}
     assert {"initial_assessment", "integration_plan"} <= ineligible
+    for n in answer["not_eligible"]:
+        assert set(n) == {"service", "reason", "seats_left_this_month", "expected_wait_days_now"}
     reasons = {n["service"]: n["reason"] for n in answer["not_eligible"]}
     assert reasons["integration_plan"] == (
         "Kotoutumissuunnitelma vain kerran — asiakas on jo suorittanut sen"

@@ -9,13 +9,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, inspect, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import Engine, insert, inspect, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from api.auth import create_key, keys
 from api.settings import Settings
 from api.storage import migrate
 from api.storage.control import control_state, record_control_event
 from api.storage.engine import database_problem, make_engine, write_transaction
+from api.storage.tables import api_keys, console_sessions
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -53,6 +55,63 @@ def test_migrations_go_down_and_up_again(engine: Engine) -> None:
     migrate.upgrade(engine)
     migrate.upgrade(engine)  # idempotent
     assert migrate.current(engine) == migrate.head()
+
+
+def test_the_planner_role_comes_and_goes_and_console_sessions_stay(engine: Engine) -> None:
+    """Revision 0004 widens the roles a key may have (on SQLite by copying `api_keys`)."""
+    migrate.downgrade(engine, "0003")
+    caseworker = create_key(engine, role="caseworker", unit="espoo-a")
+    now = datetime.now(UTC)
+    session = {"session_hash": "s" * 64, "key_id": caseworker.key_id, "role": "caseworker"}
+    with write_transaction(engine) as connection:
+        connection.execute(
+            insert(console_sessions).values(
+                **session, unit="espoo-a", csrf_token="t", created_at=now, last_seen_at=now
+            )
+        )
+    with pytest.raises(IntegrityError):
+        _insert_role(engine, "planner")
+
+    migrate.upgrade(engine)
+    planner = create_key(engine, role="planner", unit="espoo-a")
+    assert _sessions(engine) == [caseworker.key_id]
+    with pytest.raises(IntegrityError):
+        _insert_role(engine, "manager")
+    with write_transaction(engine) as connection:
+        connection.execute(
+            text(
+                "INSERT INTO plan_events (request_id, created_at, unit, role, key_id, "
+                "model_name, model_version, month, as_of, clients, input_hash, output) VALUES "
+                "('r', :now, 'espoo-a', 'planner', :key, 'm', '1', '2026-12', :day, 1, 'h', '{}')"
+            ),
+            {"now": now.replace(tzinfo=None), "key": planner.key_id, "day": now.date()},
+        )
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+        connection.execute(text("UPDATE plan_events SET month = '2027-01'"))
+
+    migrate.downgrade(engine, "0003")
+    assert "plan_events" not in inspect(engine).get_table_names()
+    assert [row.key_id for row in keys(engine)] == [caseworker.key_id]  # planner keys go
+    assert _sessions(engine) == [caseworker.key_id]
+    migrate.upgrade(engine)
+
+
+def _sessions(engine: Engine) -> list[str]:
+    with engine.connect() as connection:
+        return list(connection.execute(text("SELECT key_id FROM console_sessions")).scalars())
+
+
+def _insert_role(engine: Engine, role: str) -> None:
+    with write_transaction(engine) as connection:
+        connection.execute(
+            insert(api_keys).values(
+                key_id="k" + "0" * 12,
+                key_hash="h" * 64,
+                role=role,
+                unit="espoo-a",
+                created_at=datetime.now(UTC),
+            )
+        )
 
 
 def test_control_events_are_append_only(engine: Engine) -> None:

@@ -23,10 +23,11 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     get_settings.cache_clear()
 
 
-def test_keys_create_prints_the_key_alone_and_stores_only_its_hash(database: Path) -> None:
-    result = CliRunner().invoke(
-        app, ["keys", "create", "--role", "caseworker", "--unit", "espoo-a"]
-    )
+@pytest.mark.parametrize("role", ["caseworker", "planner"])
+def test_keys_create_prints_the_key_alone_and_stores_only_its_hash(
+    database: Path, role: str
+) -> None:
+    result = CliRunner().invoke(app, ["keys", "create", "--role", role, "--unit", "espoo-a"])
     assert result.exit_code == 0, result.output
     key = result.stdout.strip()
     assert result.stdout == key + "\n"
@@ -39,7 +40,7 @@ def test_keys_create_prints_the_key_alone_and_stores_only_its_hash(database: Pat
             "SELECT key_id, key_hash, role, unit, demo FROM api_keys"
         ).fetchall()
         dump = "\n".join(connection.iterdump())
-    assert rows == [(key_id, hash_key(key), "caseworker", "espoo-a", 0)]
+    assert rows == [(key_id, hash_key(key), role, "espoo-a", 0)]
     secret = match.group(2)  # the whole secret: it may itself hold "_"
     assert secret not in dump and key not in dump
 
@@ -63,7 +64,10 @@ def test_keys_list_and_revoke(database: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--role", "boss", "--unit", "hq"], "role must be one of"),
+        (
+            ["--role", "boss", "--unit", "hq"],
+            "role must be one of caseworker, planner, evaluator, data_scientist, admin",
+        ),
         (["--role", "admin", "--unit", "Espoo HQ"], "unit must be"),
     ],
 )
@@ -81,9 +85,10 @@ def test_db_upgrade_and_purge(database: Path) -> None:
     runner = CliRunner()
     upgraded = runner.invoke(app, ["db", "upgrade"])
     assert upgraded.exit_code == 0
-    assert "revision 0002" in upgraded.stderr  # the newest migration
+    assert "revision 0004" in upgraded.stderr  # the newest migration
     purged = runner.invoke(app, ["db", "purge"])
-    assert purged.exit_code == 0 and "purged 0 audit events" in purged.stderr
+    assert purged.exit_code == 0
+    assert "purged 0 audit events and 0 plans" in purged.stderr
 
 
 def test_an_unreachable_database_is_one_readable_line(monkeypatch: pytest.MonkeyPatch) -> None:

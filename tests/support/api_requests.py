@@ -17,6 +17,7 @@ class Keys:
 
     caseworker: dict[str, str]
     other_unit: dict[str, str]
+    planner: dict[str, str]
     evaluator: dict[str, str]
     data_scientist: dict[str, str]
     admin: dict[str, str]
@@ -25,6 +26,7 @@ class Keys:
     def by_role(self) -> dict[str, dict[str, str]]:
         return {
             "caseworker": self.caseworker,
+            "planner": self.planner,
             "evaluator": self.evaluator,
             "data_scientist": self.data_scientist,
             "admin": self.admin,
@@ -90,6 +92,7 @@ def create_keys(engine: Engine) -> Keys:
     made = {
         "caseworker": create_key(engine, role="caseworker", unit="espoo-a"),
         "other_unit": create_key(engine, role="caseworker", unit="espoo-b"),
+        "planner": create_key(engine, role="planner", unit="espoo-a"),
         "evaluator": create_key(engine, role="evaluator", unit="evaluation"),
         "data_scientist": create_key(engine, role="data_scientist", unit="analytics"),
         "admin": create_key(engine, role="admin", unit="hq"),
