@@ -61,6 +61,11 @@ class RunConfig(BaseModel):
         description="extra categorical client columns naming the office, team or caseworker "
         "that handled the client; their habits serve as instruments for the services' effects",
     )
+    correct_with_waits: bool = Field(
+        default=False,
+        description="take the readiness that the waits before planned services show off the "
+        "services' chances when ranking; otherwise it is measured and reported only",
+    )
     protected_attributes: tuple[str, ...] = Field(
         default=PROTECTED_BY_DEFAULT,
         description="client fields used for the fairness audit only, never as model features",

@@ -244,6 +244,8 @@ def test_training_runs_on_a_drawn_world(tmp_path: Path, seed: int) -> None:
     if design.spec.cohort_kind == "single":  # intake dates cannot separate the clients
         assert result.split.method == "random"
     waits = result.router.metadata["waits"]
+    if waits is not None:  # measured and reported, never served unless asked for
+        assert waits["used"] is False
     if design.spec.planned_service_recorded > 0:
         # The reviews that record their plan were read for selection in the waits.
         services = waits["services"]
@@ -254,6 +256,33 @@ def test_training_runs_on_a_drawn_world(tmp_path: Path, seed: int) -> None:
         assert "waits" in result.model_card
     else:
         assert waits is None
+
+
+def test_the_waits_correct_the_ranking_when_asked(tmp_path: Path) -> None:
+    """With `correct_with_waits`, the readiness the waits show is what the router takes off."""
+    params, design = random_world(4, 2000, QUICK)  # plans recorded at 90 % of reviews
+    data = tmp_path / "data"
+    write_world(params, data, design=design)
+    config = tmp_path / "run.toml"
+    own = (data / "config.toml").read_text("utf-8").replace("assignment_units", "# units")
+    config.write_text(
+        "num_threads = 1\ncorrect_with_waits = true\n"
+        + own
+        + "\n"
+        + TINY_CONFIG.replace("num_threads = 1\n", ""),
+        encoding="utf-8",
+    )
+    result = train(data, catalogue_path=data / "catalogue.toml", config_path=config)
+    waits = result.router.metadata["waits"]
+    assert waits is not None and waits["used"] == any(
+        entry["adjustment"] for entry in waits["services"].values()
+    )
+    assert waits["used"]  # enough plans here to measure, and to correct
+    served = {
+        action: float(result.router.adjustment[j]) for j, action in enumerate(result.router.actions)
+    }
+    for action, entry in waits["services"].items():
+        assert served[action] == pytest.approx(entry["adjustment"] if waits["used"] else 0.0)
 
 
 def test_the_command_line_writes_a_drawn_world(tmp_path: Path) -> None:

@@ -129,6 +129,8 @@ def train(
         models=models,
         learner=models.learners[chosen],
     )
+    if not config.correct_with_waits:
+        waits = waits.reported_only()
     adjustment = combined_adjustment(units, waits)
     choice.routers[chosen].adjustment_from(adjustment)
     seconds["waits"] = time.perf_counter() - t

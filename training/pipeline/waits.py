@@ -15,7 +15,7 @@ so.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 import numpy as np
@@ -66,6 +66,19 @@ class WaitStep:
     note: str
     # Standard error of each action's adjustment, in probability points (inf: none).
     standard_error: np.ndarray | None = None
+    # Whether the ranking takes the adjustment (`correct_with_waits`) or it is only reported.
+    used: bool = True
+
+    def reported_only(self) -> WaitStep:
+        """The same measurement, kept out of the ranking."""
+        if self.adjustment is None:
+            return replace(self, used=False)
+        return replace(
+            self,
+            used=False,
+            note=self.note + " (reported only: correct_with_waits is off, the ranking is not "
+            "corrected)",
+        )
 
     def record(self) -> dict[str, Any] | None:
         """What the model card and metadata keep: per service ratio, SE and correction."""
@@ -75,7 +88,7 @@ class WaitStep:
         shrunk = s.shrunk()
         return {
             "note": self.note,
-            "used": self.adjustment is not None,
+            "used": self.used and self.adjustment is not None,
             "prior_sd": s.prior_sd,
             "services": {
                 action: {
@@ -216,7 +229,8 @@ def correct_with_waits(
         if abs(adjustment[j]) >= 0.005
     ]
     note = f"{len(waits.codes)} recorded plans, {int(waits.events.sum())} ended in the wait: " + (
-        "chances corrected for the readiness of the planned clients: " + ", ".join(moved)
+        "the planned clients' readiness accounts for these parts of the services' chances: "
+        + ", ".join(moved)
         if moved
         else "no plan's clients differ in readiness beyond the noise"
     )
@@ -233,8 +247,8 @@ def combined_adjustment(units: UnitStep, waits: WaitStep) -> np.ndarray | None:
     more precise estimate; where one did not, the other stands alone.
     """
     if units.adjustment is None or units.correction is None:
-        return waits.adjustment
-    if waits.adjustment is None or waits.standard_error is None:
+        return waits.adjustment if waits.used else None
+    if not waits.used or waits.adjustment is None or waits.standard_error is None:
         return units.adjustment
     with np.errstate(divide="ignore"):
         # The units' reference service has no estimate of its own (error 0).
@@ -255,32 +269,42 @@ def combined_adjustment(units: UnitStep, waits: WaitStep) -> np.ndarray | None:
 
 
 def waits_limitation(record: dict[str, Any]) -> dict[str, str]:
-    """The model card's note on the correction from the waits, in Finnish and English."""
-    corrected = {
-        service: entry["adjustment"]
+    """The model card's note on the selection the waits show, in Finnish and English."""
+    measured = {
+        service: entry
         for service, entry in record["services"].items()
-        if record["used"] and abs(entry["adjustment"]) >= 0.005
+        if abs(entry["adjustment"]) >= 0.005
     }
-    listed_fi = ", ".join(f"{k} {-v * 100:+.1f} %-yks." for k, v in corrected.items())
-    listed_en = ", ".join(f"{k} {-v * 100:+.1f} pp" for k, v in corrected.items())
+    listed_fi = ", ".join(f"{k} {-e['adjustment'] * 100:+.1f} %-yks." for k, e in measured.items())
+    listed_en = ", ".join(f"{k} {-e['adjustment'] * 100:+.1f} pp" for k, e in measured.items())
+    if not measured:
+        fi = "Odotusajat eivät osoittaneet kohinaa suurempaa valikoitumista."
+        en = "The waits showed no selection beyond their noise."
+    elif record["used"]:
+        fi = f"Seuraavien palveluiden arviota on korjattu: {listed_fi}."
+        en = f"These services' chances were corrected: {listed_en}."
+    else:
+        fi = (
+            "Odotusajat viittaavat siihen, että seuraaviin palveluihin valittiin muita "
+            f"valmiimpia (tai vähemmän valmiita) asiakkaita ({listed_fi}); suosituksia ei ole "
+            "korjattu tämän perusteella (correct_with_waits = false), joten näiden palveluiden "
+            "arvioihin on syytä suhtautua varauksella."
+        )
+        en = (
+            "The waits suggest that clients more (or less) ready than others were chosen for "
+            f"these services ({listed_en}); the ranking was not corrected for it "
+            "(correct_with_waits = false), so treat these services' estimates with caution."
+        )
     return {
         "id": "selection_seen_in_waits",
         "fi": "Valikoitumista arvioitiin sen perusteella, kuinka nopeasti suunniteltuun "
         "palveluun odottavat asiakkaat työllistyivät tai aloittivat koulutuksen ennen "
         "palvelun alkua (palvelu ei voi vaikuttaa siihen). "
-        + (
-            f"Seuraavien palveluiden arviota on korjattu: {listed_fi}."
-            if corrected
-            else "Odotusajat eivät osoittaneet kohinaa suurempaa valikoitumista."
-        )
+        + fi
         + " Oletus: palvelun suunnittelu ei itsessään muuta työllistymistä ennen sen alkua.",
         "en": "Selection was measured by how fast clients waiting for a planned service found "
         "work or education before it began (which the service cannot cause). "
-        + (
-            f"These services' chances were corrected: {listed_en}."
-            if corrected
-            else "The waits showed no selection beyond their noise."
-        )
+        + en
         + " Assumed: planning a service does not by itself change the chance of work before "
         "it starts.",
     }
