@@ -218,7 +218,7 @@ def test_other_roles_are_told_the_console_is_for_caseworkers(
     sign_in_page = client.get("/console/sign-in")
     response = client.post(
         "/console/sign-in",
-        data={"key": _key(keys.evaluator), "csrf_token": _csrf(sign_in_page.text)},
+        data={"key": _key(keys.data_scientist), "csrf_token": _csrf(sign_in_page.text)},
         follow_redirects=True,
     )
     assert response.status_code == 403 and "Konsoli on ohjaajille" in response.text
