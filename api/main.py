@@ -38,6 +38,7 @@ from api.openapi import install_openapi
 from api.plans.views import router as plans_router
 from api.recommendations.service import close_audit_writer
 from api.recommendations.views import router as recommendations_router
+from api.reports.logged import ReportCache
 from api.reports.views import router as service_report_router
 from api.serving import ModelHolder, ModelSource, RegistrySource
 from api.settings import Settings, get_settings
@@ -143,7 +144,7 @@ def create_app(
         failures=FailureWindow(settings.auth_failures_per_minute),
         audit=AuditGrowth(settings.audit_alert_per_minute),
     )
-    app.state.fairness_pages = {}  # the fairness page of the loaded model
+    app.state.report_cache = ReportCache()  # the loaded model's reports, once read
     app.state.recommendations_in_flight = 0  # on this worker (api.recommendations.views)
     _require_access_rules(ROUTERS)
     for router in ROUTERS:

@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -158,18 +158,25 @@ class Router:
         return self.catalogue.eligibility(columns, len(features))
 
     def score(
-        self, features: pd.DataFrame, *, eligible: np.ndarray | None = None, intervals: bool = True
+        self,
+        features: pd.DataFrame,
+        *,
+        eligible: np.ndarray | None = None,
+        intervals: bool | Literal["eligible"] = True,
     ) -> ScoredBatch:
         X = self.encoder.transform(features)
         eligible = self.eligibility(features) if eligible is None else eligible
         return self.score_encoded(X, eligible, intervals=intervals)
 
     def score_encoded(
-        self, X: np.ndarray, eligible: np.ndarray, *, intervals: bool = True
+        self, X: np.ndarray, eligible: np.ndarray, *, intervals: bool | Literal["eligible"] = True
     ) -> ScoredBatch:
+        """Every action's scores, with intervals for every cell, for the eligible cells
+        only (NaN elsewhere: cheaper on many points), or for none."""
         p = self.learner.predict(X)
         if intervals:
-            low, high = self.learner.interval(X, self.interval_level, p=p)
+            cells = eligible if intervals == "eligible" else None
+            low, high = self.learner.interval(X, self.interval_level, p=p, cells=cells)
         else:
             low = high = np.full_like(p, np.nan)
         if self._adjusted:

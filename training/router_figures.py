@@ -92,13 +92,10 @@ DR_CLIP: Final = 0.01
 
 def action_indices(frame: pd.DataFrame, actions: Sequence[str]) -> np.ndarray:
     """Index of each point's action in `actions`; -1 when unknown or not in the catalogue."""
-    position = {a: i for i, a in enumerate(actions)}
-    taken = frame["action"].astype(object).to_numpy()
-    return np.fromiter(
-        (position.get(a, -1) if isinstance(a, str) else -1 for a in taken),
-        dtype=np.intp,
-        count=len(taken),
-    )
+    # One hash lookup over the column, not a Python loop over the points: every
+    # figure asks, on every point of a world.
+    found = pd.Index(list(actions), dtype=object).get_indexer(frame["action"].astype(object))
+    return np.asarray(found, dtype=np.intp)
 
 
 def evaluable_rows(dp: DecisionPoints, rows_mask: np.ndarray | None = None) -> np.ndarray:
@@ -194,7 +191,8 @@ def evaluate_scores(
 
     frame = dp.frame.loc[rows]
     eligible = dp.eligibility()[rows]
-    batch = router.score(frame, eligible=eligible, intervals=intervals)
+    # Coverage counts eligible cells only: their intervals are all it needs.
+    batch = router.score(frame, eligible=eligible, intervals="eligible" if intervals else False)
     taken = action_indices(dp.frame, dp.actions)[rows]
     y = frame["label"].to_numpy(dtype=float)
     clusters = frame["client_id"].astype(str).to_numpy(dtype=object)

@@ -11,7 +11,15 @@ from api.auth import authenticate
 from api.console import session as sessions
 from api.console.locale import words
 from api.console.session import SessionEnded
-from api.console.web import PREFIX, check_form, language_of, page, settings_of, signed_in
+from api.console.web import (
+    PREFIX,
+    check_form,
+    home,
+    language_of,
+    page,
+    settings_of,
+    signed_in,
+)
 from api.limits import retry_after
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -19,12 +27,12 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 @router.get("")
 @router.get("/")
-def home(request: Request) -> Response:
+def start(request: Request) -> Response:
     try:
-        signed_in(request)
+        session = signed_in(request)
     except SessionEnded:
         return RedirectResponse(f"{PREFIX}/sign-in", status_code=303)
-    return RedirectResponse(f"{PREFIX}/client", status_code=303)
+    return RedirectResponse(home(session.caller.role), status_code=303)
 
 
 @router.get("/sign-in")
@@ -86,7 +94,7 @@ def _sign_in(request: Request, form: FormData) -> Response:
         failures.failed(address)
         return _sign_in_page(request, error=t("sign_in.refused"), status_code=401)
     token, _ = sessions.start_session(engine, caller, settings)
-    response = RedirectResponse(f"{PREFIX}/client", status_code=303)
+    response = RedirectResponse(home(caller.role), status_code=303)
     sessions.set_session_cookie(response, request, settings, token)
     response.delete_cookie(sessions.SIGN_IN_COOKIE, path=sessions.PATH)
     return response

@@ -22,10 +22,9 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from api.auth import Role
 from api.capacity import availability
 from api.common import UUID_PATTERN
-from api.console import sign_in
+from api.console import reports, sign_in
 from api.console.client_form import (
     ClientForm,
     form_from_csv,
@@ -41,6 +40,7 @@ from api.console.session import Session, SessionEnded
 from api.console.suggestions import suggestions_page
 from api.console.web import (
     CASEWORKER,
+    DECISION_READERS,
     PREFIX,
     PageError,
     banner,
@@ -420,7 +420,7 @@ def explanation(request: Request, request_id: str) -> Response:
 
 @router.get("/decisions")
 def decisions(request: Request) -> Response:
-    session = signed_in(request, roles=frozenset({Role.caseworker, Role.admin}))
+    session = signed_in(request, roles=DECISION_READERS)
     language = language_of(request)
     scope = visible_unit(session.caller)
     with read_transaction(request.app.state.engine) as connection:
@@ -445,6 +445,7 @@ def install_console(app: FastAPI) -> None:
     """The console's routes, its static files and the pages its refusals are shown as."""
     app.include_router(sign_in.router)
     app.include_router(router)
+    app.include_router(reports.router)
     app.mount(STATIC_PATH, StaticFiles(packages=[("api.console", "static")]), name="console-static")
     app.add_exception_handler(SessionEnded, session_ended)
     app.add_exception_handler(PageError, refused)

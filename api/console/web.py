@@ -19,11 +19,21 @@ from api.console.locale import DEFAULT_LANGUAGE, Words, words
 from api.console.pages import render
 from api.console.session import Session, SessionEnded
 from api.problems import FieldError, Problem
+from api.reports.logged import REPORT_READERS
 from api.settings import Settings
 from api.storage.control import ControlState
 from model.vocab import LANGUAGES
 
 PREFIX: Final = "/console"
+CASEWORKER: Final = frozenset({Role.caseworker})
+DECISION_READERS: Final = frozenset({Role.caseworker, Role.admin})
+# The menu, in order: (section, its page, the roles that may open it). A role
+# sees only what it may open and starts at the first of them.
+SECTIONS: Final = (
+    ("client", f"{PREFIX}/client", CASEWORKER),
+    ("decisions", f"{PREFIX}/decisions", DECISION_READERS),
+    ("reports", f"{PREFIX}/reports", REPORT_READERS),
+)
 
 
 class PageError(Exception):
@@ -34,6 +44,17 @@ class PageError(Exception):
         self.status = status
         self.key = key
         self.fields = fields
+
+
+def menu(role: Role) -> list[tuple[str, str]]:
+    """(section, page) of each part of the console `role` may open, in menu order."""
+    return [(section, path) for section, path, roles in SECTIONS if role in roles]
+
+
+def home(role: Role) -> str:
+    """Where `role` starts: its first section (a role with none is refused there)."""
+    sections = menu(role)
+    return sections[0][1] if sections else f"{PREFIX}/client"
 
 
 def settings_of(request: Request) -> Settings:
@@ -64,6 +85,7 @@ def page(
         language,
         {
             "session": session,
+            "menu": menu(session.caller.role) if session else [],
             "path": request.url.path,
             "banner": None,
             "notice": None,
@@ -73,7 +95,14 @@ def page(
         },
         status_code=status_code,
     )
-    if request.query_params.get("lang") in LANGUAGES:
+    remember_language(request, response)
+    return response
+
+
+def remember_language(request: Request, response: Response) -> None:
+    """A language asked for with ?lang= is kept in a cookie for the next pages."""
+    language = request.query_params.get("lang")
+    if language in LANGUAGES:
         response.set_cookie(
             sessions.LANGUAGE_COOKIE,
             language,
@@ -83,20 +112,17 @@ def page(
             httponly=True,
             samesite="strict",
         )
-    return response
 
 
-def signed_in(request: Request, *, roles: frozenset[Role] | None = None) -> Session:
+def signed_in(
+    request: Request, *, roles: frozenset[Role] | None = None, refusal: str = "errors.forbidden"
+) -> Session:
+    """The request's session; a role not in `roles` is refused with the message `refusal`."""
     session = sessions.current_session(request, request.app.state.engine, settings_of(request))
     if roles is not None and session.caller.role not in roles:
         language = language_of(request)
-        raise PageError(
-            403, "errors.forbidden", role=words(language)(f"roles.{session.caller.role.value}")
-        )
+        raise PageError(403, refusal, role=words(language)(f"roles.{session.caller.role.value}"))
     return session
-
-
-CASEWORKER = frozenset({Role.caseworker})
 
 
 def check_form(request: Request, form: FormData, session: Session) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -16,6 +15,7 @@ from api.deps import CallerDep, EngineDep, ServedModelDep, SettingsDep, access
 from api.info.schemas import ModelInfo, ServiceList
 from api.problems import Problem
 from api.recommendations.service import now
+from api.reports.logged import REPORT_READERS, fairness_page
 from api.responses import problems
 from model.json_values import json_value
 from model.vocab import LANGUAGES
@@ -132,7 +132,7 @@ def _text(value: Any) -> str | None:
             },
         },
     },
-    **access(Role.evaluator, Role.admin),
+    **access(*REPORT_READERS),
 )
 def get_fairness_report(request: Request, caller: CallerDep, model: ServedModelDep) -> Response:
     """The report logged with the run that trained the served model.
@@ -149,18 +149,9 @@ def get_fairness_report(request: Request, caller: CallerDep, model: ServedModelD
             f"the run of model {model.name} version {model.version} has no fairness report yet",
         )
     if wants_html(request.headers.get("accept", "")):
-        # The page training logged with the run, read once per loaded model.
-        cache: dict[tuple[str, str, str], str] = request.app.state.__dict__.setdefault(
-            "fairness_pages", {}
-        )
-        key = (model.name, model.version, model.loaded_at.isoformat())
-        if key not in cache:
-            cache.clear()
-            page = request.app.state.holder.source.fairness_page(model.served)
-            cache[key] = page or render_html(
-                report, title=f"Fairness report: {model.name} version {model.version}"
-            )
-        return HTMLResponse(cache[key])
+        page = fairness_page(request.app.state, model)
+        if page is not None:
+            return HTMLResponse(page)
     return Response(
         orjson.dumps(json_value(report), option=orjson.OPT_NON_STR_KEYS),
         media_type="application/json",
@@ -187,41 +178,3 @@ def wants_html(accept: str) -> bool:
             if media.lower() in names:
                 best[kind] = max(best.get(kind, -1.0), weight)
     return best.get("html", -1.0) > best.get("json", -1.0) and best.get("html", 0.0) > 0
-
-
-def render_html(report: Mapping[str, Any], *, title: str) -> str:
-    """A plain, self-contained HTML rendering of a JSON report (every value escaped)."""
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{html.escape(title)}</title>",
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0}"
-        "td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}</style>",
-        f"</head><body><h1>{html.escape(title)}</h1>",
-        _html_value(report),
-        "</body></html>",
-    ]
-    return "".join(parts)
-
-
-def _html_value(value: Any) -> str:
-    if isinstance(value, Mapping):
-        rows = "".join(
-            f"<tr><th>{html.escape(str(k))}</th><td>{_html_value(v)}</td></tr>"
-            for k, v in value.items()
-        )
-        return f"<table>{rows}</table>"
-    if isinstance(value, list | tuple):
-        if value and all(isinstance(v, Mapping) for v in value):
-            columns = list(dict.fromkeys(k for v in value for k in v))
-            head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
-            body = "".join(
-                "<tr>" + "".join(f"<td>{_html_value(v.get(c))}</td>" for c in columns) + "</tr>"
-                for v in value
-            )
-            return f"<table><tr>{head}</tr>{body}</table>"
-        return "<ul>" + "".join(f"<li>{_html_value(v)}</li>" for v in value) + "</ul>"
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return html.escape(f"{value:.4g}")
-    return html.escape(str(value))

@@ -1,1 +1,1 @@
-"""GET /v1/reports/services: the service report logged with the served model's run."""
+"""The served model's reports: GET /v1/reports/services, and what the API and console share."""

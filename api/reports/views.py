@@ -9,16 +9,14 @@ suppresses its own small cells; this endpoint serves it as it is.
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.auth import Role
 from api.deps import CallerDep, ServedModelDep, access
 from api.info.views import wants_html
 from api.problems import Problem
+from api.reports.logged import REPORT_READERS, service_page, service_report
 from api.responses import problems
 from model.json_values import json_value
 
@@ -38,44 +36,35 @@ router = APIRouter(prefix="/v1", tags=["model"])
             },
         },
     },
-    **access(Role.evaluator, Role.admin),
+    **access(*REPORT_READERS),
 )
 def get_service_report(request: Request, caller: CallerDep, model: ServedModelDep) -> Response:
     """The report `polku report services --log` logged with the served version's run.
 
-    Read once per loaded model and kept; 404 while the run has none (a report
-    logged later is read on the next request).
+    Read once per loaded model and kept (`api.reports.logged`); 404 while the
+    run has none (a report logged later is read on the next request).
     """
-    cache: dict[tuple[str, str, str], dict[str, Any]] = request.app.state.__dict__.setdefault(
-        "service_reports", {}
-    )
-    key = (model.name, model.version, model.loaded_at.isoformat())
-    source = request.app.state.holder.source
-    entry = cache.get(key)
-    if entry is None:
-        report = source.service_report(model.served)
-        if not report:
-            raise Problem(
-                404,
-                "no-service-report",
-                "No service report",
-                f"the run of model {model.name} version {model.version} has no service report "
-                "yet (polku report services --log writes one)",
-            )
-        cache.clear()
-        entry = cache[key] = {"report": report, "page": None}
+    state = request.app.state
+    report = service_report(state, model)
+    if report is None:
+        raise Problem(
+            404,
+            "no-service-report",
+            "No service report",
+            f"the run of model {model.name} version {model.version} has no service report "
+            "yet (polku report services --log writes one)",
+        )
     if wants_html(request.headers.get("accept", "")):
-        if entry["page"] is None:
-            entry["page"] = source.service_page(model.served)
-        if entry["page"] is None:
+        page = service_page(state, model)
+        if page is None:
             raise Problem(
                 404,
                 "no-service-report",
                 "No service report page",
                 f"the run of model {model.name} version {model.version} has no service report page",
             )
-        return HTMLResponse(entry["page"])
+        return HTMLResponse(page)
     return Response(
-        orjson.dumps(json_value(entry["report"]), option=orjson.OPT_NON_STR_KEYS),
+        orjson.dumps(json_value(report), option=orjson.OPT_NON_STR_KEYS),
         media_type="application/json",
     )

@@ -186,6 +186,9 @@ class DRLearner(OutcomeLearner):
     def spread(self, X: np.ndarray) -> np.ndarray:
         return self.outcome_.spread(X)
 
+    def spread_cells(self, X: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        return self.outcome_.spread_cells(X, cells)
+
     def contributions(self, X: np.ndarray, actions: np.ndarray) -> np.ndarray:
         """TreeSHAP in probability points for each row's action.
 

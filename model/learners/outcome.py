@@ -113,13 +113,25 @@ class OutcomeLearner:
         """(n, A) epistemic standard deviation on the logit scale."""
         raise NotImplementedError
 
+    def spread_cells(self, X: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        """`spread` where `cells` (an (n, A) mask) is True, NaN elsewhere (learners may
+        compute less)."""
+        return np.where(cells, self.spread(X), np.nan)
+
     def interval(
-        self, X: np.ndarray, level: float = 0.9, p: np.ndarray | None = None
+        self,
+        X: np.ndarray,
+        level: float = 0.9,
+        p: np.ndarray | None = None,
+        cells: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
+        """(low, high) of each chance at `level`; with `cells` (an (n, A) mask), only
+        there, NaN elsewhere."""
         self._check()
         p = self.predict(X) if p is None else p
         z = _normal_quantile(0.5 + level / 2)
-        width = z * np.sqrt(self.spread(X) ** 2 + self.heterogeneity_**2)
+        spread = self.spread(X) if cells is None else self.spread_cells(X, cells)
+        width = z * np.sqrt(spread**2 + self.heterogeneity_**2)
         centre = logit(np.clip(p, EPS, 1 - EPS))
         return expit(centre - width), expit(centre + width)
 

@@ -189,6 +189,21 @@ class SLearner(OutcomeLearner):
             return np.zeros((len(X), self.n_actions))
         return margins.std(axis=0, ddof=1) * abs(self.calibration_[0])
 
+    def spread_cells(self, X: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        """Only the cells asked for go through the bags: one row per (row, action) pair."""
+        self._check()
+        out = np.full(cells.shape, np.nan)
+        row, action = np.nonzero(cells)
+        if len(self.bags_) < 2:
+            out[row, action] = 0.0
+            return out
+        rows = _with_action(X[row], action)
+        margins = np.stack(
+            [raw_scores(bag, rows, num_threads=self.num_threads) for bag in self.bags_]
+        )
+        out[row, action] = margins.std(axis=0, ddof=1) * abs(self.calibration_[0])
+        return out
+
     def contributions(self, X: np.ndarray, actions: np.ndarray) -> np.ndarray:
         """TreeSHAP on the logit scale; last column is the action's own share.
 

@@ -25,8 +25,9 @@ from tests.support.api_requests import Keys, recommend, request_body
 EVERYONE = {"caseworker", "planner", "evaluator", "data_scientist", "admin"}
 PUBLIC = {"public"}
 # The console's pages sign in with a session cookie; their rules (caseworker
-# pages, the decision list for caseworkers and admins, CSRF on every form,
-# one unit per session) are tested in tests/api/test_console.py.
+# pages, the decision list for caseworkers and admins, the reports for the
+# roles that read them at the API, CSRF on every form, one unit per session)
+# are tested in tests/api/test_console.py and test_console_reports.py.
 CONSOLE = {"console session"}
 
 POLICY: dict[tuple[str, str], set[str]] = {
@@ -67,6 +68,8 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/console/requests/{request_id}/decision"): CONSOLE,
     ("GET", "/console/requests/{request_id}/explanation"): CONSOLE,
     ("GET", "/console/decisions"): CONSOLE,
+    ("GET", "/console/reports"): CONSOLE,
+    ("GET", "/console/reports/{name}"): CONSOLE,
 }
 ROLES = ("caseworker", "planner", "evaluator", "data_scientist", "admin")
 

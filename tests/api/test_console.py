@@ -215,7 +215,10 @@ def test_a_session_sees_its_own_unit_only(client: TestClient, keys: Keys, app: F
 def test_other_roles_are_told_the_console_is_for_caseworkers(
     client: TestClient, keys: Keys
 ) -> None:
-    for headers, role in ((keys.evaluator, "arvioija"), (keys.planner, "palvelusuunnittelija")):
+    for headers, role in (
+        (keys.data_scientist, "data-analyytikko"),
+        (keys.planner, "palvelusuunnittelija"),
+    ):
         sign_in_page = client.get("/console/sign-in")
         response = client.post(
             "/console/sign-in",

@@ -1,4 +1,4 @@
-"""The console in a real browser: a caseworker's whole round, keyboard, axe-core, print.
+"""The console in a real browser: a caseworker's round, an evaluator's reports, axe-core, print.
 
 Headless Chromium from Debian's packages (`chromium`; .ci/run installs it)
 driven by Playwright for Python with the system browser (Playwright's own
@@ -17,7 +17,6 @@ Screenshots of each page go to $POLKU_CONSOLE_SCREENSHOTS when it is set
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import statistics
 import threading
@@ -31,6 +30,7 @@ from fastapi import FastAPI
 
 from api.auth import create_key
 from tests.support.api_requests import request_body
+from tests.support.chromium import chromium
 
 pytestmark = pytest.mark.browser
 
@@ -46,16 +46,6 @@ CHROMIUM_ARGS = [
 ]
 SERIOUS = {"serious", "critical"}
 TIMED_SUBMISSIONS = 5
-
-
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    if os.environ.get("CI") == "true":
-        pytest.fail("headless Chromium is required in CI (Debian package `chromium`)")
-    pytest.skip("headless Chromium is not installed: `apt-get install -y chromium`")
 
 
 def _free_port() -> int:
@@ -211,6 +201,7 @@ def test_a_caseworkers_round_in_the_browser(
         page.keyboard.type(key)
         page.keyboard.press("Enter")
         page.wait_for_url(f"{served}/console/client")
+        assert page.get_by_role("link", name="Raportit").count() == 0
         b.axe("client")
 
         # a refused form is told at its fields
@@ -311,3 +302,64 @@ def test_a_caseworkers_round_in_the_browser(
             f"(min {min(warm):.0f}, max {max(warm):.0f}; target <= 300); "
             f"axe-core clean on {len(b.checked) + len(o.checked)} pages; screenshots in {shots}"
         )
+
+
+# Runs in the page as the browser drew it: the report's own styles applied
+# (only the chosen language shown) and every embedded plot decoded.
+REPORT_DRAWN = """() => {
+  const shown = (language) => Array.from(document.querySelectorAll("." + language))
+    .some((e) => getComputedStyle(e).display !== "none");
+  const images = Array.from(document.images);
+  return {
+    shown: ["fi", "sv", "en"].filter(shown),
+    images: images.length,
+    broken: images.filter((i) => !i.complete || i.naturalWidth === 0).length,
+  };
+}"""
+
+
+def test_an_evaluator_opens_the_reports_from_the_console(
+    served: str, app: FastAPI, tmp_path: Path
+) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    executable = chromium()
+    shots = Path(os.environ.get("POLKU_CONSOLE_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    key = create_key(app.state.engine, role="evaluator", unit="evaluation").key
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fi-FI")
+        b = Browser(context.new_page(), served, shots)
+        page = b.page
+        page.goto(f"{served}/console/sign-in")
+        page.fill("#key", key)
+        page.get_by_role("button", name="Kirjaudu").click()
+        page.wait_for_url(f"{served}/console/reports")
+        nav = page.get_by_role("navigation", name="Päävalikko")
+        assert nav.get_by_role("link").all_inner_texts() == ["Raportit"]
+        assert nav.get_by_role("link", name="Raportit").get_attribute("aria-current") == "page"
+        b.axe("reports")
+
+        for language, link, other in (
+            ("fi", "Yhdenvertaisuusraportti", "Svenska"),
+            ("sv", "Rapport om likabehandling", None),
+        ):
+            page.get_by_role("link", name=link).click()
+            page.wait_for_url(f"{served}/console/reports/fairness")
+            page.wait_for_load_state("load")
+            assert page.get_attribute("html", "lang") == language
+            drawn = page.evaluate(REPORT_DRAWN)
+            assert drawn["shown"] == [language], drawn
+            assert drawn["images"] > 0 and drawn["broken"] == 0, drawn
+            page.screenshot(path=str(shots / f"console-report-fairness-{language}.png"))
+            back = page.go_back()
+            assert back is not None and back.url.split("?")[0] == f"{served}/console/reports"
+            if other:
+                page.get_by_role("link", name=other).click()
+                page.wait_for_selector("h1:text-is('Rapporter')")
+                b.axe("reports-sv")
+        context.close()
+        browser.close()
+
+    assert b.problems == []

@@ -251,7 +251,7 @@ def test_a_run_without_a_fairness_report_is_a_404_problem(reload_settings: Setti
 
 
 def test_other_reports_are_rendered_plainly_and_escaped() -> None:
-    from api.info.views import render_html
+    from api.reports.logged import render_html
 
     page = render_html({"groups": [{"group": "<b>x</b>", "n": 412}], "note": None}, title="T & U")
     assert "<td>412</td>" in page

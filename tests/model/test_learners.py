@@ -129,3 +129,28 @@ def test_predicting_some_cells_gives_those_cells_of_the_full_prediction(
         full = learner.predict(X)
         np.testing.assert_allclose(some[cells], full[cells], atol=1e-12, err_msg=name)
         assert np.all(np.isnan(some[~cells])), name
+
+
+def test_intervals_of_some_cells_are_those_cells_of_the_full_intervals(
+    trained_model: TrainedModel,
+) -> None:
+    result = trained_model.result
+    X = result.models.X[evaluable_rows(result.dp, result.split.test)][:200]
+    cells = np.random.default_rng(2).random((len(X), len(result.dp.actions))) < 0.3
+    for name, learner in result.models.learners.items():
+        spread = learner.spread(X)
+        assert np.any(spread > 0), name  # the bags disagree somewhere: a real test
+        some = learner.spread_cells(X, cells)
+        np.testing.assert_array_equal(some[cells], spread[cells], err_msg=name)
+        assert np.all(np.isnan(some[~cells])), name
+        low, high = learner.interval(X, 0.9)
+        some_low, some_high = learner.interval(X, 0.9, cells=cells)
+        np.testing.assert_array_equal(some_low[cells], low[cells], err_msg=name)
+        np.testing.assert_array_equal(some_high[cells], high[cells], err_msg=name)
+        assert np.all(np.isnan(some_low[~cells]) & np.isnan(some_high[~cells])), name
+    batch = result.router.score(result.dp.frame.iloc[:300], intervals="eligible")
+    full = result.router.score(result.dp.frame.iloc[:300])
+    assert batch.eligible.any() and not batch.eligible.all()
+    np.testing.assert_array_equal(batch.low[batch.eligible], full.low[batch.eligible])
+    assert np.all(np.isnan(batch.high[~batch.eligible]))
+    np.testing.assert_array_equal(batch.p, full.p)

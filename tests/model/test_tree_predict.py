@@ -78,3 +78,32 @@ def test_odd_inputs_are_left_to_booster_predict() -> None:
         tree_predict.raw_scores(booster, as_list), booster.predict(as_list, raw_score=True)
     )
     assert tree_predict.raw_scores(booster, X[:0]).shape == (0,)
+
+
+def test_a_large_batch_is_checked_on_a_sample_of_its_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first call compares at most CHECKED_ROWS rows with Booster.predict, not every row."""
+    booster = _train("binary")
+    X, _ = _data(n=5000, seed=4)
+    expected = booster.predict(X, raw_score=True)
+    asked: list[int] = []
+    predict = booster.predict
+
+    def counted(rows: np.ndarray, **kwargs: object) -> object:
+        asked.append(len(rows))
+        return predict(rows, **kwargs)
+
+    monkeypatch.setattr(booster, "predict", counted)
+    for _ in range(2):
+        np.testing.assert_array_equal(tree_predict.raw_scores(booster, X), expected)
+    assert asked == [tree_predict.CHECKED_ROWS]
+    assert tree_predict._plan(booster, 1).usable
+
+
+def test_a_sample_is_enough_to_find_a_booster_that_answers_differently() -> None:
+    booster = _train("binary", early_stopping=True)
+    X, _ = _data(n=5000, seed=5)
+    for _ in range(2):
+        np.testing.assert_array_equal(
+            tree_predict.raw_scores(booster, X), booster.predict(X, raw_score=True)
+        )
+    assert not tree_predict._plan(booster, 1).usable

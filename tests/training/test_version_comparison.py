@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from tests.support.compared_versions import ComparedVersions, register_compared_versions
@@ -12,7 +14,7 @@ from tests.support.trained_model import TrainedModel
 from training.promotion import PromotionRefused, guarded_promotion
 from training.registry.served import load_served
 from training.registry.versions import alias_holder, promote, version_tags
-from training.router_figures import EVALUATION_KEYS
+from training.router_figures import EVALUATION_KEYS, action_indices
 from training.version_comparison import Version, compare_versions, point_keys
 from training.version_evaluation import evaluate_version, scoring_points
 
@@ -146,3 +148,11 @@ def test_promotion_without_data_to_compare_on_needs_force(
     assert forced.decision == "forced" and forced.comparison is None
     assert "not compared" in version_tags(versions.same, name=MODEL)["polku.promotion.forced"]
     promote(versions.champion, name=MODEL)
+
+
+@pytest.mark.parametrize("dtype", [object, "category", "string"])
+def test_each_points_action_is_found_by_name(dtype: object) -> None:
+    frame = pd.DataFrame({"action": ["work_trial", None, "retired", np.nan, "review", None]})
+    found = action_indices(frame.astype({"action": dtype}), ["review", "work_trial"])
+    assert found.dtype == np.intp
+    assert found.tolist() == [1, -1, -1, -1, 0, -1]

@@ -25,7 +25,7 @@ from model.router import Router
 from training.contract.load import load_valid_tables
 from training.reports.build import to_json
 from training.reports.html import check_language, environment
-from training.reports.plots import calibration_png
+from training.reports.plots import calibration_png, in_every_language
 
 FOLLOWUP_JSON: Final = "followup.json"
 FOLLOWUP_HTML: Final = "followup.html"
@@ -82,7 +82,7 @@ def render_followup_html(report: Mapping[str, Any], language: str = "fi") -> str
             "not a follow-up report: expected the dict of model.followup.followup_report"
         )
     check_language(language)
-    plots = {"calibration": calibration_png(report.get("calibration") or {})}
+    plots = {"calibration": in_every_language(calibration_png, report.get("calibration") or {})}
     template = environment().get_template("followup.html.j2")
     return template.render(report=report, language=language, plots=plots)
 

@@ -3,7 +3,7 @@
 `render_fairness_html` and `render_model_card_html` turn the JSON-ready
 dicts into one HTML page each, from the Jinja2 templates in `templates/`
 (autoescaped: every value from the dict is escaped). The page has inline
-CSS and its plots embedded as base64 PNG, no scripts and nothing fetched,
+CSS and its plots embedded as base64 PNG (one per language), no scripts and nothing fetched,
 so it opens from a file, an MLflow artifact or the API alike. Finnish,
 Swedish and English are all on the page, with a switch (pure CSS) choosing
 the one shown; headline findings come first, in plain language; print rules
@@ -34,7 +34,13 @@ from model.fairness.text import ATTRIBUTE_LABELS
 from model.locale_numbers import format_number, format_percent, format_points
 from model.model_card import CARD_KIND
 from model.model_card_texts import FIGURE_LABELS
-from training.reports.plots import group_outcomes_png, headline_gaps_png, learner_values_png
+from training.plot_labels import plot_texts
+from training.reports.plots import (
+    group_outcomes_png,
+    headline_gaps_png,
+    in_every_language,
+    learner_values_png,
+)
 
 LANGUAGES: Final = ("fi", "sv", "en")
 LANGUAGE_NAMES: Final = {"fi": "Suomeksi", "sv": "På svenska", "en": "In English"}
@@ -149,6 +155,7 @@ def environment() -> Environment:
         MARK=MARK,
         ATTRIBUTE_LABELS=ATTRIBUTE_LABELS,
         FIGURE_LABELS=FIGURE_LABELS,
+        plot_texts=plot_texts,
     )
     return env
 
@@ -171,8 +178,11 @@ def render_fairness_html(report: Mapping[str, Any], language: str = "fi") -> str
         )
     check_language(language)
     plots = {
-        "headline": headline_gaps_png(report),
-        "groups": [group_outcomes_png(section) for section in report.get("attributes", [])],
+        "headline": in_every_language(headline_gaps_png, report),
+        "groups": [
+            in_every_language(group_outcomes_png, section)
+            for section in report.get("attributes", [])
+        ],
     }
     template = environment().get_template("fairness.html.j2")
     return template.render(report=report, language=language, plots=plots)
@@ -183,6 +193,6 @@ def render_model_card_html(card: Mapping[str, Any], language: str = "fi") -> str
     if card.get("kind") != CARD_KIND:
         raise ValueError("not a model card: expected the dict of model.model_card.build_model_card")
     check_language(language)
-    plots = {"learners": learner_values_png(card)}
+    plots = {"learners": in_every_language(learner_values_png, card)}
     template = environment().get_template("model_card.html.j2")
     return template.render(card=card, language=language, plots=plots)

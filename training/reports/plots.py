@@ -1,20 +1,24 @@
 """The figures on the fairness report and model card pages, as base64 PNG text.
 
 Each draws published values of the JSON-ready dict only (a suppressed value
-is not drawn, and nothing is recomputed), labels its axes in Finnish and
-English at once, and returns None when there is nothing to draw. The page
-embeds the text as a data URI. The figures are drawn on
-`training.plots.new_figure` (matplotlib's Agg canvas, never pyplot).
+is not drawn, and nothing is recomputed), in one language with the words of
+`training.plot_labels`, and returns None when there is nothing to draw. A
+page draws each figure in every language (`in_every_language`) and embeds
+the texts as data URIs, showing the one of the language chosen. The figures
+are drawn on `training.plots.new_figure` (matplotlib's Agg canvas, never
+pyplot).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import numpy as np
 
 from model.fairness.text import ATTRIBUTE_LABELS
+from model.vocab import LANGUAGES
+from training.plot_labels import plot_label
 from training.plots import new_figure, png_base64
 
 DPI: Final = 110
@@ -24,7 +28,15 @@ VERDICT_COLOURS: Final = {"narrows": "#1a7f37", "widens": "#cf222e"}
 NEUTRAL_COLOUR: Final = "#6e7781"
 
 
-def headline_gaps_png(report: Mapping[str, Any]) -> str | None:
+def in_every_language(
+    draw: Callable[..., str | None], values: Mapping[str, Any]
+) -> dict[str, str] | None:
+    """`draw(values, language)` in each language, by language; None when nothing is drawn."""
+    drawn = {language: draw(values, language) for language in LANGUAGES}
+    return {language: png for language, png in drawn.items() if png is not None} or None
+
+
+def headline_gaps_png(report: Mapping[str, Any], language: str) -> str | None:
     """Each attribute's gap between groups, history to Polku, as an arrow coloured by verdict."""
     rows = [line for line in report.get("headline", []) if line.get("gap_history") is not None]
     if not rows:
@@ -43,17 +55,17 @@ def headline_gaps_png(report: Mapping[str, Any]) -> str | None:
             xytext=(before, row_y),
             arrowprops={"arrowstyle": "->", "color": colour, "lw": 1.6},
         )
-    axes.scatter(history, y, color=HISTORY_COLOUR, zorder=3, label="historia / history")
-    axes.scatter(polku, y, color=POLKU_COLOUR, zorder=3, label="Polku")
-    axes.set_yticks(y, [f"{label['fi']} / {label['en']}" for label in labels])
-    axes.set_xlabel("ero ryhmien välillä, %-yks. / gap between groups, pp")
+    axes.scatter(history, y, color=HISTORY_COLOUR, zorder=3, label=plot_label("history", language))
+    axes.scatter(polku, y, color=POLKU_COLOUR, zorder=3, label=plot_label("polku", language))
+    axes.set_yticks(y, [label[language] for label in labels])
+    axes.set_xlabel(plot_label("gap_between_groups", language))
     axes.set_xlim(left=0)
     figure.legend(loc="outside upper center", ncols=2, fontsize="small")
     axes.grid(axis="x", alpha=0.3)
     return png_base64(figure)
 
 
-def group_outcomes_png(section: Mapping[str, Any]) -> str | None:
+def group_outcomes_png(section: Mapping[str, Any], language: str) -> str | None:
     """One attribute's groups: expected good outcome under history and under Polku."""
     groups = [
         group
@@ -70,18 +82,18 @@ def group_outcomes_png(section: Mapping[str, Any]) -> str | None:
     polku = np.array([group["v_rec"] for group in groups]) * 100
     for row_y, before, after in zip(y, history, polku, strict=True):
         axes.plot([before, after], [row_y, row_y], color="#afb8c1", lw=1.5, zorder=1)
-    axes.scatter(history, y, color=HISTORY_COLOUR, zorder=3, label="historia / history")
-    axes.scatter(polku, y, color=POLKU_COLOUR, zorder=3, label="Polku")
+    axes.scatter(history, y, color=HISTORY_COLOUR, zorder=3, label=plot_label("history", language))
+    axes.scatter(polku, y, color=POLKU_COLOUR, zorder=3, label=plot_label("polku", language))
     axes.set_yticks(
-        y, [labels.get(group["group"], {}).get("en", group["group"]) for group in groups]
+        y, [labels.get(group["group"], {}).get(language, group["group"]) for group in groups]
     )
-    axes.set_xlabel("odotettu hyvä tulos, % / expected good outcome, %")
+    axes.set_xlabel(plot_label("expected_good_outcome", language))
     figure.legend(loc="outside upper center", ncols=2, fontsize="small")
     axes.grid(axis="x", alpha=0.3)
     return png_base64(figure)
 
 
-def learner_values_png(card: Mapping[str, Any]) -> str | None:
+def learner_values_png(card: Mapping[str, Any], language: str) -> str | None:
     """The model card's learners: policy value under history and under Polku, the best possible dashed."""
     compared = card.get("learners", {}).get("compared", {})
     names = [
@@ -103,9 +115,19 @@ def learner_values_png(card: Mapping[str, Any]) -> str | None:
     ]
     width = 0.38
     axes.bar(
-        x - width / 2, _percent(history), width, color=HISTORY_COLOUR, label="historia / history"
+        x - width / 2,
+        _percent(history),
+        width,
+        color=HISTORY_COLOUR,
+        label=plot_label("history", language),
     )
-    axes.bar(x + width / 2, _percent(polku), width, color=POLKU_COLOUR, label="Polku")
+    axes.bar(
+        x + width / 2,
+        _percent(polku),
+        width,
+        color=POLKU_COLOUR,
+        label=plot_label("polku", language),
+    )
     for index, name in enumerate(names):
         oracle = compared[name].get("v_oracle")
         if oracle is not None:
@@ -115,10 +137,10 @@ def learner_values_png(card: Mapping[str, Any]) -> str | None:
                 x[index] + width,
                 colors="#1a7f37",
                 linestyles="--",
-                label="paras / best" if index == 0 else "_nolegend_",
+                label=plot_label("best", language) if index == 0 else "_nolegend_",
             )
     axes.set_xticks(x, names)
-    axes.set_ylabel("hyvä tulos, % / good outcome, %")
+    axes.set_ylabel(plot_label("good_outcome", language))
     axes.legend(fontsize="small", loc="lower right")
     return png_base64(figure)
 
@@ -128,7 +150,7 @@ def _percent(values: list[Any]) -> list[float]:
     return [np.nan if value is None else value * 100 for value in values]
 
 
-def calibration_png(calibration: Mapping[str, Any]) -> str | None:
+def calibration_png(calibration: Mapping[str, Any], language: str) -> str | None:
     """The follow-up report's calibration: observed rate against mean prediction per bin."""
     bins = [b for b in calibration.get("bins", []) if b.get("observed") is not None]
     if not bins:
@@ -144,7 +166,7 @@ def calibration_png(calibration: Mapping[str, Any]) -> str | None:
     axes.errorbar(predicted, observed, yerr=[low, high], fmt="o", color=POLKU_COLOUR, capsize=3)
     axes.set_xlim(0, top)
     axes.set_ylim(0, top)
-    axes.set_xlabel("ennuste, % / predicted, %")
-    axes.set_ylabel("toteutunut, % / observed, %")
+    axes.set_xlabel(plot_label("predicted_percent", language))
+    axes.set_ylabel(plot_label("observed_percent", language))
     axes.grid(alpha=0.3)
     return png_base64(figure)
