@@ -37,8 +37,7 @@ from model.learners.kinds import learner_from_dict
 from model.learners.outcome import OutcomeLearner
 from model.learners.propensity import PropensityModel
 from model.ranking import DEFAULT_MIN_SUPPORT, rank_actions
-from model.reasons import ineligibility_reason
-from model.rules.unmet import Node, clause_tree, unmet_conditions
+from model.router_rules import RuleAnswers
 from model.vocab import LANGUAGES, NO_NEW_SERVICE
 
 ROUTER_FILE = "router.json"
@@ -46,22 +45,6 @@ FORMAT_VERSION = 1
 TOP_K_EXPLAIN = 5
 # Adjusted chances stay inside (0, 1), as the learners' own do.
 ADJUSTED_FLOOR = 1e-4
-
-
-# Bound on the remembered rule answers (a few MB at most); forgotten all at once.
-_MAX_REMEMBERED = 50_000
-
-
-def _one_row(value: Any) -> np.ndarray:
-    return np.asarray([value], dtype=object if isinstance(value, str) or value is None else None)
-
-
-@dataclass(slots=True)
-class _RuleAnswer:
-    """A rule's answer for some values of its features, and its reasons in words by language."""
-
-    admits: bool
-    reasons: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -144,13 +127,7 @@ class Router:
         self._fields_with_service = [*self._fields, SERVICE_FIELD]
         self._name_rank = _alphabetical_ranks(self._fields)
         self._name_rank_with_service = _alphabetical_ranks(self._fields_with_service)
-        self._rules = [
-            (j, s.eligibility, tuple(sorted(s.eligibility.features)))
-            for j, s in enumerate(catalogue.services)
-        ]
-        self._admits: dict[tuple[int, tuple[Any, ...]], _RuleAnswer] = {}
-        # Rules as trees of plain conditions, read on the first reason needed.
-        self._trees: dict[int, Node | None] = {}
+        self.rule_answers = RuleAnswers(catalogue, self._names)
 
     # -- batch ------------------------------------------------------------------
     def eligibility(self, features: pd.DataFrame) -> np.ndarray:
@@ -225,7 +202,7 @@ class Router:
         """Rank every eligible candidate for one decision point; return the first k."""
         if language not in LANGUAGES:
             raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
-        eligible, answers = self._eligible(features)
+        eligible, answers = self.rule_answers.answer(features)
         x = self.encoder.encode_row(features)[None, :]
         batch = self.score_encoded(x, eligible)
         order = [a for a in batch.ranked[0] if a >= 0]
@@ -254,74 +231,19 @@ class Router:
         ref_rank = order.index(self.reference_index) + 1 if self.reference_index in order else None
         reference = scored(self.reference_index, ref_rank)
         not_eligible = [
-            (code, self._reason(j, features, language, answers[j]))
+            (code, self.rule_answers.reason(j, features, language, answers[j]))
             for j, code in enumerate(self.actions)
             if not eligible[0, j]
         ]
         return Recommendation(recs, reference, not_eligible, dict(features))
 
     def eligibility_row(self, features: Mapping[str, Any]) -> np.ndarray:
-        """(1, n_actions) eligibility of one decision point, as `Catalogue.eligibility` gives it.
-
-        A rule reads a handful of features, most of them small counts and
-        categories, so the same values come back request after request. Each
-        rule's answer is remembered by the exact values (and types) of the
-        features it reads; only new combinations are evaluated, which makes
-        eligibility a small share of a request instead of a large one.
-        Values that are not hashable, or NaN (never equal to itself), are
-        simply evaluated every time.
-        """
-        return self._eligible(features)[0]
-
-    def _eligible(self, features: Mapping[str, Any]) -> tuple[np.ndarray, list[_RuleAnswer]]:
-        """`eligibility_row`, and each rule's answer (which keeps its reasons once written)."""
-        out = np.ones((1, len(self.actions)), dtype=bool)
-        answers: list[_RuleAnswer] = []
-        admits = self._admits
-        for j, rule, names in self._rules:
-            try:
-                key = (j, tuple((type(v := features[name]), v) for name in names))
-                answer = admits.get(key)
-            except (KeyError, TypeError):
-                key, answer = None, None
-            if answer is None:
-                columns = {name: _one_row(features[name]) for name in names if name in features}
-                answer = _RuleAnswer(bool(rule.evaluate(columns, 1)[0]))
-                if key is not None:
-                    if len(admits) >= _MAX_REMEMBERED:
-                        admits.clear()
-                    admits[key] = answer
-            out[0, j] = answer.admits
-            answers.append(answer)
-        return out, answers
+        """(1, n_actions) eligibility of one decision point (`RuleAnswers.eligibility_row`)."""
+        return self.rule_answers.answer(features)[0]
 
     def ineligibility_reason(self, j: int, features: Mapping[str, Any], language: str) -> str:
         """Why action `j` is not offered to this client, in words (`model.reasons`)."""
-        return self._reason(j, features, language, self._eligible(features)[1][j])
-
-    def _reason(
-        self, j: int, features: Mapping[str, Any], language: str, answer: _RuleAnswer
-    ) -> str:
-        """The reason, written once per rule answer and language and kept with the answer.
-
-        The rules' answers are remembered by the values of the features they
-        read, so the same few reasons come back request after request.
-        """
-        text = answer.reasons.get(language)
-        if text is not None:
-            return text
-        service = self.catalogue.services[j]
-        if j not in self._trees:
-            self._trees[j] = clause_tree(service.eligibility)
-        text = ineligibility_reason(
-            unmet_conditions(self._trees[j], features, service=service.code),
-            language,
-            features,
-            service_names=self._names[language if language in LANGUAGES else "en"],
-            catalogue_text=service.eligibility_text,
-        )
-        answer.reasons[language] = text
-        return text
+        return self.rule_answers.reason(j, features, language)
 
     def _explain(
         self,

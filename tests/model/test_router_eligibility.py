@@ -73,7 +73,7 @@ def test_remembered_answers_equal_the_vector_rules(trained_model: TrainedModel) 
                 assert got == expected
             else:
                 np.testing.assert_array_equal(got, expected)
-    assert router._admits, "answers were remembered"
+    assert router.rule_answers.remembered, "answers were remembered"
 
 
 def test_a_missing_rule_feature_is_named_as_before(trained_model: TrainedModel) -> None:
