@@ -38,7 +38,7 @@ from training.pipeline.policy import summarise_policy
 from training.pipeline.result import TrainingResult, decision_window, polku_version
 from training.pipeline.rows import TrainingRows, planned_share, training_rows
 from training.pipeline.split import Split, split_clients
-from training.pipeline.units import correct_with_units
+from training.pipeline.units import SHOWN_ADJUSTMENT, correct_with_units, listed_points
 from training.pipeline.waits import combined_adjustment, correct_with_waits, waits_limitation
 from training.router_figures import evaluable_rows, evaluate_scores
 from training.truth import align_truth
@@ -366,7 +366,7 @@ def attach_reports(result: TrainingResult, truth: np.ndarray | None) -> None:
         corrected = {
             service: entry["adjustment"]
             for service, entry in units["services"].items()
-            if abs(entry["adjustment"]) >= 0.005
+            if abs(entry["adjustment"]) >= SHOWN_ADJUSTMENT
         }
         card["limitations"] = [
             *card.get("limitations", []),
@@ -377,7 +377,7 @@ def attach_reports(result: TrainingResult, truth: np.ndarray | None) -> None:
                 + (
                     "Seuraavien palveluiden arviota on korjattu, koska niihin valikoitui muita "
                     "valmiimpia (tai vähemmän valmiita) asiakkaita: "
-                    + ", ".join(f"{k} {-v * 100:+.1f} %-yks." for k, v in corrected.items())
+                    + listed_points(corrected)["fi"]
                     if corrected
                     else "Yksiköiden erot eivät osoittaneet kohinaa suurempaa valikoitumista."
                 ),
@@ -385,8 +385,7 @@ def attach_reports(result: TrainingResult, truth: np.ndarray | None) -> None:
                 "units (office, team or caseworker) that handled the clients. "
                 + (
                     "These services' chances were corrected because clients more (or less) ready "
-                    "than others were chosen for them: "
-                    + ", ".join(f"{k} {-v * 100:+.1f} pp" for k, v in corrected.items())
+                    "than others were chosen for them: " + listed_points(corrected)["en"]
                     if corrected
                     else "The units showed no selection beyond their noise."
                 ),

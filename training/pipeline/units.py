@@ -20,6 +20,7 @@ corrections that rest on it shrink.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -28,6 +29,7 @@ import pandas as pd
 
 from model.decision_points.points import DecisionPoints
 from model.instruments import UnitCorrection, unit_correction
+from model.json_values import json_value
 from model.learners.outcome import OutcomeLearner
 from model.vocab import NO_NEW_SERVICE
 from training.pipeline.fit import FittedModels
@@ -38,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 # Largest correction of one service's chance, in probability points.
 MAX_ADJUSTMENT: Final = 0.5
+# Smallest correction the notes and the model card name.
+SHOWN_ADJUSTMENT: Final = 0.005
 
 
 @dataclass(frozen=True)
@@ -67,9 +71,7 @@ class UnitStep:
             "services": {
                 action: {
                     "bias": float(c.bias[j]),
-                    "standard_error": float(c.standard_error[j])
-                    if np.isfinite(c.standard_error[j])
-                    else None,
+                    "standard_error": json_value(float(c.standard_error[j])),
                     "moved_by_units": float(c.first_stage[j]),
                     "adjustment": float(shrunk[j]) if self.adjustment is not None else 0.0,
                 }
@@ -77,6 +79,23 @@ class UnitStep:
                 if action != NO_NEW_SERVICE
             },
         }
+
+
+def moved_services(actions: tuple[str, ...], adjustment: np.ndarray) -> list[str]:
+    """ "service -0.012" for each service whose chance a correction moves by half a point or more."""
+    return [
+        f"{action} {-adjustment[j]:+.3f}"
+        for j, action in enumerate(actions)
+        if abs(adjustment[j]) >= SHOWN_ADJUSTMENT
+    ]
+
+
+def listed_points(corrected: Mapping[str, float]) -> dict[str, str]:
+    """Corrections as the model card lists them: "service -1.2 pp", in Finnish and English."""
+    return {
+        "fi": ", ".join(f"{k} {-v * 100:+.1f} %-yks." for k, v in corrected.items()),
+        "en": ", ".join(f"{k} {-v * 100:+.1f} pp" for k, v in corrected.items()),
+    }
 
 
 def unit_keys(dp: DecisionPoints, clients: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
@@ -127,11 +146,7 @@ def correct_with_units(
             "instruments (a local labour market?): corrections that rest on them are reduced"
         )
         logger.warning(warning[2:])
-    moved = [
-        f"{action} {-adjustment[j]:+.3f}"
-        for j, action in enumerate(dp.actions)
-        if abs(adjustment[j]) >= 0.005
-    ]
+    moved = moved_services(dp.actions, adjustment)
     note = f"{correction.n_units} assignment units ({', '.join(units)}) as instruments: " + (
         "chances corrected for selection the data does not show: " + ", ".join(moved)
         if moved

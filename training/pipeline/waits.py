@@ -30,12 +30,13 @@ from model.decision_points.histories import ClientHistories
 from model.decision_points.labels import extract_date
 from model.decision_points.points import DecisionPoints
 from model.features import feature_catalogue
+from model.json_values import json_value
 from model.learners.outcome import OutcomeLearner
 from model.negative_control import WaitSelection, chance_adjustment, wait_selection
 from model.vocab import NO_NEW_SERVICE
 from training.pipeline.fit import FittedModels
 from training.pipeline.split import Split
-from training.pipeline.units import UnitStep
+from training.pipeline.units import SHOWN_ADJUSTMENT, UnitStep, listed_points, moved_services
 from training.router_figures import evaluable_rows
 
 logger = logging.getLogger(__name__)
@@ -94,18 +95,14 @@ class WaitStep:
                 action: {
                     "planned_reviews": int(s.reviews[j]),
                     "events_in_wait": int(s.events[j]),
-                    "log_readiness_ratio": _finite(s.log_ratio[j]),
-                    "standard_error": _finite(s.standard_error[j]),
+                    "log_readiness_ratio": json_value(float(s.log_ratio[j])),
+                    "standard_error": json_value(float(s.standard_error[j])),
                     "shrunk": float(shrunk[j]),
                     "adjustment": float(self.adjustment[j]) if self.adjustment is not None else 0.0,
                 }
                 for j, action in enumerate(s.actions)
             },
         }
-
-
-def _finite(value: float) -> float | None:
-    return float(value) if np.isfinite(value) else None
 
 
 def _next_day(
@@ -223,11 +220,7 @@ def correct_with_waits(
     standard_error = np.where(
         np.isfinite(selection.standard_error), np.abs(moved_by_error - adjustment), np.inf
     )
-    moved = [
-        f"{action} {-adjustment[j]:+.3f}"
-        for j, action in enumerate(dp.actions)
-        if abs(adjustment[j]) >= 0.005
-    ]
+    moved = moved_services(dp.actions, adjustment)
     note = f"{len(waits.codes)} recorded plans, {int(waits.events.sum())} ended in the wait: " + (
         "the planned clients' readiness accounts for these parts of the services' chances: "
         + ", ".join(moved)
@@ -271,12 +264,12 @@ def combined_adjustment(units: UnitStep, waits: WaitStep) -> np.ndarray | None:
 def waits_limitation(record: dict[str, Any]) -> dict[str, str]:
     """The model card's note on the selection the waits show, in Finnish and English."""
     measured = {
-        service: entry
+        service: entry["adjustment"]
         for service, entry in record["services"].items()
-        if abs(entry["adjustment"]) >= 0.005
+        if abs(entry["adjustment"]) >= SHOWN_ADJUSTMENT
     }
-    listed_fi = ", ".join(f"{k} {-e['adjustment'] * 100:+.1f} %-yks." for k, e in measured.items())
-    listed_en = ", ".join(f"{k} {-e['adjustment'] * 100:+.1f} pp" for k, e in measured.items())
+    listed = listed_points(measured)
+    listed_fi, listed_en = listed["fi"], listed["en"]
     if not measured:
         fi = "Odotusajat eivät osoittaneet kohinaa suurempaa valikoitumista."
         en = "The waits showed no selection beyond their noise."
