@@ -63,7 +63,6 @@ class WaitSelection:
     standard_error: np.ndarray
     reviews: np.ndarray
     events: np.ndarray
-    exposure_days: np.ndarray
     prior_sd: float
 
     def shrunk(self) -> np.ndarray:
@@ -137,7 +136,6 @@ def wait_selection(
     eta = cloglog(prognostic[keep])
     reviews = np.bincount(plans, minlength=n_actions).astype(float)
     event_counts = np.bincount(plans, weights=events, minlength=n_actions)
-    exposure_sum = np.bincount(plans, weights=exposure, minlength=n_actions)
     log_ratio = np.full(n_actions, np.nan)
     standard_error = np.full(n_actions, np.nan)
     for a in range(n_actions):
@@ -172,7 +170,6 @@ def wait_selection(
         standard_error,
         reviews,
         event_counts,
-        exposure_sum,
         float(np.sqrt(prior_var)),
     )
 

@@ -80,6 +80,20 @@ class SortedEvents:
         hi = np.searchsorted(self.keys, KEY_SPACE.keys(codes, last), side="right")
         return hi - lo
 
+    def first_from(
+        self, codes: np.ndarray, days: np.ndarray, *, strictly_after: bool = False
+    ) -> np.ndarray:
+        """Day of each point's client's first event on (or strictly after) its day; inf if none."""
+        index = np.searchsorted(
+            self.keys, KEY_SPACE.keys(codes, days), side="right" if strictly_after else "left"
+        )
+        found = np.full(len(codes), np.inf)
+        inside = index < len(self.keys)
+        same_client = inside.copy()
+        same_client[inside] = self.codes[index[inside]] == codes[inside]
+        found[same_client] = self.days[index[same_client]]
+        return found
+
     def cumulative(self, values: np.ndarray) -> np.ndarray:
         """Prefix sums of `values` over the sorted events, starting with 0."""
         return np.concatenate([[0], np.cumsum(values)])

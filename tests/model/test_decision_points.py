@@ -783,3 +783,17 @@ def test_vectorised_features_match_the_definitions(
         )
         assert row["age"] == day(d).year - client_rows[i]["birth_year"]  # type: ignore[operator]
     assert np.isfinite(got["years_since_arrival"]).all()
+
+
+def test_the_first_event_from_a_day_is_the_clients_own() -> None:
+    from model.decision_points.events import SortedEvents
+
+    events = SortedEvents(3, np.array([0, 0, 1]), np.array([10.0, 20.0, 5.0]))
+    codes = np.array([0, 0, 0, 1, 2])
+    days = np.array([10.0, 11.0, 21.0, 6.0, 0.0])
+    np.testing.assert_array_equal(
+        events.first_from(codes, days), [10.0, 20.0, np.inf, np.inf, np.inf]
+    )
+    np.testing.assert_array_equal(
+        events.first_from(codes[:1], days[:1], strictly_after=True), [20.0]
+    )

@@ -24,7 +24,6 @@ import pandas as pd
 from model.catalogue import Catalogue
 from model.config import RunConfig
 from model.decision_points.conversions import day_number
-from model.decision_points.events import KEY_SPACE
 from model.decision_points.features import feature_frame, feature_values
 from model.decision_points.histories import ClientHistories
 from model.decision_points.labels import extract_date
@@ -105,26 +104,6 @@ class WaitStep:
         }
 
 
-def _next_day(
-    events_keys: np.ndarray,
-    events_days: np.ndarray,
-    events_codes: np.ndarray,
-    codes: np.ndarray,
-    days: np.ndarray,
-    *,
-    strictly_after: bool,
-) -> np.ndarray:
-    """Each point's client's first event on or (strictly) after its day; inf if none."""
-    keys = KEY_SPACE.keys(codes, days)
-    index = np.searchsorted(events_keys, keys, side="right" if strictly_after else "left")
-    inside = index < len(events_keys)
-    found = np.full(len(codes), np.inf)
-    safe = np.where(inside, index, 0)
-    same_client = inside & (events_codes[safe] == codes) if len(events_keys) else inside
-    found[same_client] = events_days[safe[same_client]]
-    return found
-
-
 def planned_waits(
     histories: ClientHistories,
     *,
@@ -151,18 +130,12 @@ def planned_waits(
     starts = histories.service_starts
     reviews = histories.review_starts
     targets = histories.target_starts(config.target_statuses)
-    next_start = _next_day(
-        starts.keys, starts.days, starts.codes, codes, days, strictly_after=False
-    )
-    next_review = _next_day(
-        reviews.keys, reviews.days, reviews.codes, codes, days, strictly_after=True
-    )
+    next_start = starts.first_from(codes, days)
+    next_review = reviews.first_from(codes, days, strictly_after=True)
     end = np.minimum.reduce(
         [next_start, next_review, days + LONGEST_WAIT_DAYS, np.full(len(days), extract_day)]
     )
-    first_event = _next_day(
-        targets.keys, targets.days, targets.codes, codes, days, strictly_after=False
-    )
+    first_event = targets.first_from(codes, days)
     event = first_event < end
     exposure = np.where(event, first_event - days + 0.5, end - days)
     return PlannedWaits(codes, days, plan_codes[rows], event.astype(float), exposure)
