@@ -11,9 +11,13 @@ LANGUAGES = ("fi", "sv", "en")
 
 
 class PageNumbers(HTMLParser):
+    """Every element with a data-key: its key, value, kind and the text per language;
+    and the page's scripts, outside addresses and images."""
+
     def __init__(self) -> None:
         super().__init__()
         self.found: list[dict[str, Any]] = []
+        self.images: list[str] = []
         self.scripts = 0
         self.external: list[str] = []
         self._stack: list[tuple[str, dict[str, Any] | None, str | None]] = []
@@ -26,6 +30,8 @@ class PageNumbers(HTMLParser):
             value = a.get(name) or ""
             if value and not value.startswith(("data:", "#")):
                 self.external.append(value)
+        if tag == "img":
+            self.images.append(a.get("src") or "")
         entry = None
         if "data-key" in a:
             entry = {
@@ -62,12 +68,16 @@ def page_numbers(page: str) -> PageNumbers:
 
 
 def resolve(document: Any, key: list[str]) -> Any:
-    """Follow a data-key through the JSON: lists are searched by name or group."""
+    """Follow a data-key through the JSON: lists are searched by name, group, attribute or
+    version."""
     current = document
     for part in key:
         if isinstance(current, list):
             current = next(
-                item for item in current if part in (item.get("name"), item.get("group"))
+                item
+                for item in current
+                if part
+                in (item.get("name"), item.get("group"), item.get("attribute"), item.get("version"))
             )
         else:
             current = current[part]

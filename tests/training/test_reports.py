@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 
 from model.evaluation import policy_values
 from model.fairness.suppression import MARK
+from tests.support.report_numbers import page_numbers, resolve
 from tests.support.report_world import MODEL, SETTINGS, World, build_world, held_out_report
 from training.reports.build import (
     FAIRNESS_HTML,
@@ -51,81 +51,9 @@ def pages(report: dict[str, Any]) -> dict[str, str]:
 # -- reading the page ---------------------------------------------------------------------
 
 
-class Numbers(HTMLParser):
-    """Every element with a data-key: its key, value, kind and the text per language."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.found: list[dict[str, Any]] = []
-        self._stack: list[tuple[str, dict[str, Any] | None, str | None]] = []
-        self.images: list[str] = []
-        self.scripts = 0
-        self.external: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if tag == "script":
-            self.scripts += 1
-        for name in ("src", "href"):
-            value = a.get(name) or ""
-            if value and not value.startswith(("data:", "#")):
-                self.external.append(value)
-        if tag == "img":
-            self.images.append(a.get("src") or "")
-        entry = None
-        if "data-key" in a:
-            entry = {
-                "key": json.loads(a["data-key"] or "[]"),
-                "value": a.get("data-value"),
-                "kind": a.get("data-kind"),
-                "text": {"fi": "", "sv": "", "en": ""},
-                "plain": "",
-            }
-            self.found.append(entry)
-        lang = a.get("lang") if tag == "span" else None
-        self._stack.append((tag, entry, lang))
-
-    def handle_endtag(self, tag: str) -> None:
-        while self._stack:
-            if self._stack.pop()[0] == tag:
-                break
-
-    def handle_data(self, data: str) -> None:
-        entry = next((e for _, e, _ in reversed(self._stack) if e is not None), None)
-        if entry is None:
-            return
-        lang = next((lg for _, _, lg in reversed(self._stack) if lg), None)
-        if lang:
-            entry["text"][lang] += data
-        else:
-            entry["plain"] += data
-
-
-def parse(page: str) -> Numbers:
-    parser = Numbers()
-    parser.feed(page)
-    return parser
-
-
-def resolve(document: Any, key: list[str]) -> Any:
-    """Follow a data-key through the JSON: lists are searched by name, group or attribute."""
-    current = document
-    for part in key:
-        if isinstance(current, list):
-            current = next(
-                item
-                for item in current
-                if part
-                in (item.get("name"), item.get("group"), item.get("attribute"), item.get("version"))
-            )
-        else:
-            current = current[part]
-    return current
-
-
 def check_numbers(page: str, document: dict[str, Any]) -> int:
     """Assert that every number on the page is the JSON's, formatted as documented."""
-    numbers = parse(page).found
+    numbers = page_numbers(page).found
     assert numbers
     for entry in numbers:
         value = resolve(document, entry["key"])
@@ -203,7 +131,7 @@ def test_html_numbers_are_the_json_numbers(report: dict[str, Any], pages: dict[s
     count = check_numbers(page, document)
     assert count > 300
     # and every published group figure of the JSON is on the page
-    keys = {json.dumps(e["key"]) for e in parse(page).found}
+    keys = {json.dumps(e["key"]) for e in page_numbers(page).found}
     for attribute in document["attributes"]:
         for g in attribute["groups"]:
             for name in (
@@ -225,14 +153,14 @@ def test_html_numbers_are_the_json_numbers(report: dict[str, Any], pages: dict[s
 
 def test_suppressed_values_are_marked(report: dict[str, Any], pages: dict[str, str]) -> None:
     page = pages["en"]
-    hidden = [e for e in parse(page).found if e["value"] == "suppressed"]
+    hidden = [e for e in page_numbers(page).found if e["value"] == "suppressed"]
     assert hidden, "the simulated world has small groups"
     assert report["suppression"]["cells_hidden"] > 0
 
 
 def test_page_is_self_contained(pages: dict[str, str]) -> None:
     page = pages["fi"]
-    parsed = parse(page)
+    parsed = page_numbers(page)
     assert parsed.scripts == 0
     assert parsed.external == []
     assert len(parsed.images) >= 2
@@ -336,7 +264,7 @@ def test_model_card_says_what_a_card_must(world: World, report: dict[str, Any]) 
     page = render_model_card_html(card, "fi")
     check_numbers(page, card)
     assert "POST /v1/decisions" in page and "POST /v1/admin/pause" in page
-    assert parse(page).external == [] and parse(page).scripts == 0
+    assert page_numbers(page).external == [] and page_numbers(page).scripts == 0
 
 
 # -- files and the command-line entry point -------------------------------------------------------
