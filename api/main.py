@@ -39,7 +39,7 @@ from api.plans.views import router as plans_router
 from api.recommendations.service import close_audit_writer
 from api.recommendations.views import router as recommendations_router
 from api.reports.logged import ReportCache
-from api.reports.views import router as service_report_router
+from api.reports.views import router as report_router
 from api.serving import ModelHolder, ModelSource, RegistrySource
 from api.settings import Settings, get_settings
 from api.storage import migrate
@@ -185,7 +185,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     plans_router,
     decisions_router,
     info_router,
-    service_report_router,
+    report_router,
     audit_router,
     admin_router,
     health_router,

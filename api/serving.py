@@ -56,8 +56,8 @@ class ModelSource(Protocol):
     def describe(self) -> str: ...
     def fairness_report(self, served: ServedModelLike) -> Mapping[str, Any] | None: ...
     def fairness_page(self, served: ServedModelLike) -> str | None: ...
-    def service_report(self, served: ServedModelLike) -> Mapping[str, Any] | None: ...
-    def service_page(self, served: ServedModelLike) -> str | None: ...
+    def run_report(self, served: ServedModelLike, name: str) -> Mapping[str, Any] | None: ...
+    def run_report_page(self, served: ServedModelLike, name: str) -> str | None: ...
 
 
 class GoldenCaseError(PolkuError, ValueError):
@@ -109,22 +109,23 @@ class RegistrySource:
             else None
         )
 
-    def service_report(self, served: ServedModelLike) -> Mapping[str, Any] | None:
-        """The service report logged with the version's run; None when the run has none."""
-        from training.registry.served import load_service_report
+    def run_report(self, served: ServedModelLike, name: str) -> Mapping[str, Any] | None:
+        """The report `name` that `polku report <name> --log` logged with the version's run
+        (`services`, `followup`); None when the run has none."""
+        from training.registry.served import load_run_report
 
         return (
-            load_service_report(served.run_id, tracking_uri=self.tracking_uri)
+            load_run_report(served.run_id, name, tracking_uri=self.tracking_uri)
             if served.run_id
             else None
         )
 
-    def service_page(self, served: ServedModelLike) -> str | None:
-        """The service report's HTML page logged with the run; None without one."""
-        from training.registry.served import load_service_html
+    def run_report_page(self, served: ServedModelLike, name: str) -> str | None:
+        """The HTML page of the report `name` logged with the run; None without one."""
+        from training.registry.served import load_run_report_html
 
         return (
-            load_service_html(served.run_id, tracking_uri=self.tracking_uri)
+            load_run_report_html(served.run_id, name, tracking_uri=self.tracking_uri)
             if served.run_id
             else None
         )

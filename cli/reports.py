@@ -167,7 +167,7 @@ def report_followup(
         bool,
         typer.Option(
             "--log/--no-log",
-            help="also log the report with the version's MLflow run (reports/followup/)",
+            help="also log the report with the version's MLflow run (the API serves it from there)",
         ),
     ] = False,
     model_name: ModelNameOption = DEFAULT_MODEL_NAME,
@@ -203,9 +203,10 @@ def report_followup(
         folder = out or Path("reports") / f"{served.name}-v{served.version}-followup"
         paths = write_followup(folder, report)
         if log:
-            from training.registry.runs import log_followup
+            from training.registry.runs import log_run_report
+            from training.registry.store import FOLLOWUP_REPORT
 
-            log_followup(served.run_id, paths)
+            log_run_report(served.run_id, FOLLOWUP_REPORT, paths)
     advice = report["advice"]
     err_console.print(
         f"{len(decisions)} decisions read; advice: {advice['verdict']}"
@@ -214,6 +215,8 @@ def report_followup(
     )
     for path in paths.values():
         out_console.print(str(path), highlight=False)
+    if log:
+        err_console.print(f"logged with run {served.run_id}", highlight=False)
 
 
 def _date_option(value: str | None, hint: str) -> date | None:
@@ -272,8 +275,9 @@ def report_services(
     than the configuration's min_cell_size clients are hidden.
     """
     from model.services.groups import GroupFieldError
-    from training.registry.runs import log_service_report
+    from training.registry.runs import log_run_report
     from training.registry.served import load_policy_summary, training_data_dir
+    from training.registry.store import SERVICE_REPORT
     from training.reports.services import read_inputs, service_report_for, write_service_report
 
     first = _date_option(since, "--since")
@@ -309,7 +313,7 @@ def report_services(
         folder = out or Path("reports") / f"{served.name}-v{served.version}"
         paths = write_service_report(folder, report)
         if log:
-            log_service_report(served.run_id, paths)
+            log_run_report(served.run_id, SERVICE_REPORT, paths)
     window = report["window"]
     evaluated = report["evaluated"]
     err_console.print(

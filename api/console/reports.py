@@ -26,7 +26,14 @@ from starlette.datastructures import State
 
 from api.console.pages import PAGE_HEADERS, moment
 from api.console.web import PREFIX, PageError, language_of, page, remember_language, signed_in
-from api.reports.logged import REPORT_READERS, fairness_page, service_page, service_report
+from api.reports.logged import (
+    REPORT_READERS,
+    RUN_REPORTS,
+    RunReport,
+    fairness_page,
+    run_report,
+    run_report_page,
+)
 from api.serving import LoadedModel
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -42,6 +49,15 @@ class ReportKind:
     page: Callable[[State, LoadedModel], str | None]
 
 
+def _logged_later(kind: RunReport) -> ReportKind:
+    return ReportKind(
+        kind.name,
+        kind.command,
+        lambda state, model: run_report(state, model, kind),
+        lambda state, model: run_report_page(state, model, kind),
+    )
+
+
 REPORTS: Final = (
     ReportKind(
         "fairness",
@@ -49,7 +65,7 @@ REPORTS: Final = (
         lambda _state, model: model.fairness or None,
         fairness_page,
     ),
-    ReportKind("services", "polku report services --log", service_report, service_page),
+    *(_logged_later(kind) for kind in RUN_REPORTS),
 )
 
 # The language switch of training's report pages (training/reports/templates/

@@ -1,11 +1,13 @@
 """The reports logged with the served model's run, who may read them, and their reading.
 
-The API (`GET /v1/reports/fairness`, `GET /v1/reports/services`) and the
-console's Reports page read the reports here, so both show the same pages
-to the same roles (`REPORT_READERS`). What was found is kept for the loaded
-model (`ReportCache`) and forgotten when another model is loaded; a report
-still missing is looked for again on the next request, so one logged later
-is found without a reload.
+The API (`GET /v1/reports/fairness`, `GET /v1/reports/services`) and the console's Reports page read the reports here, so both
+show the same pages to the same roles (`REPORT_READERS`). Besides the
+fairness report that training logs, the run reports (`RUN_REPORTS`) are
+the ones a `polku report <name> --log` command logs with the version's run
+later. What was found is kept for the loaded model (`ReportCache`) and
+forgotten when another model is loaded; a report still missing is looked
+for again on the next request, so one logged later is found without a
+reload.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import html
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 from starlette.datastructures import State
@@ -23,6 +26,22 @@ from api.serving import LoadedModel
 REPORT_READERS: Final = frozenset({Role.evaluator, Role.admin})
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """A report `command` logs with the served version's run, served at /v1/reports/`name`."""
+
+    name: str  # as `training.registry.served` knows it
+    title: str  # in English, for problems
+    command: str
+    missing: str  # the problem type while the run has none
+
+
+SERVICE_REPORT: Final = RunReport(
+    "services", "service report", "polku report services --log", "no-service-report"
+)
+RUN_REPORTS: Final = (SERVICE_REPORT,)
 
 
 class ReportCache:
@@ -70,17 +89,21 @@ def fairness_page(state: State, model: LoadedModel) -> str | None:
     return report_cache(state).get(model, "fairness_page", read)
 
 
-def service_report(state: State, model: LoadedModel) -> Mapping[str, Any] | None:
-    """The service report logged with the run (`polku report services --log`), or None."""
+def run_report(state: State, model: LoadedModel, report: RunReport) -> Mapping[str, Any] | None:
+    """The report logged with the run by its command, or None."""
     return report_cache(state).get(
-        model, "services", lambda: state.holder.source.service_report(model.served) or None
+        model,
+        report.name,
+        lambda: state.holder.source.run_report(model.served, report.name) or None,
     )
 
 
-def service_page(state: State, model: LoadedModel) -> str | None:
-    """The service report's page logged with the run, or None."""
+def run_report_page(state: State, model: LoadedModel, report: RunReport) -> str | None:
+    """The report's page logged with the run, or None."""
     return report_cache(state).get(
-        model, "services_page", lambda: state.holder.source.service_page(model.served)
+        model,
+        f"{report.name}_page",
+        lambda: state.holder.source.run_report_page(model.served, report.name),
     )
 
 

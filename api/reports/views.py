@@ -9,6 +9,8 @@ suppresses its own small cells; this endpoint serves it as it is.
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -16,26 +18,37 @@ from fastapi.responses import HTMLResponse, Response
 from api.deps import CallerDep, ServedModelDep, access
 from api.info.views import wants_html
 from api.problems import Problem
-from api.reports.logged import REPORT_READERS, service_page, service_report
+from api.reports.logged import (
+    REPORT_READERS,
+    SERVICE_REPORT,
+    RunReport,
+    run_report,
+    run_report_page,
+)
 from api.responses import problems
+from api.serving import LoadedModel
 from model.json_values import json_value
 
 router = APIRouter(prefix="/v1", tags=["model"])
 
 
-@router.get(
-    "/reports/services",
-    summary="The service report logged with the served model's run (JSON or HTML by Accept)",
-    responses={
+def _responses(example: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    return {
         **problems(400, 401, 403, 422, 404, 503),
         200: {
             "description": "the report",
             "content": {
-                "application/json": {"schema": {"type": "object"}, "example": {"volumes": {}}},
+                "application/json": {"schema": {"type": "object"}, "example": example},
                 "text/html": {"schema": {"type": "string"}, "example": "<!doctype html>..."},
             },
         },
-    },
+    }
+
+
+@router.get(
+    "/reports/services",
+    summary="The service report logged with the served model's run (JSON or HTML by Accept)",
+    responses=_responses({"volumes": {}}),
     **access(*REPORT_READERS),
 )
 def get_service_report(request: Request, caller: CallerDep, model: ServedModelDep) -> Response:
@@ -44,27 +57,30 @@ def get_service_report(request: Request, caller: CallerDep, model: ServedModelDe
     Read once per loaded model and kept (`api.reports.logged`); 404 while the
     run has none (a report logged later is read on the next request).
     """
+    return _served(request, model, SERVICE_REPORT)
+
+
+def _served(request: Request, model: LoadedModel, kind: RunReport) -> Response:
     state = request.app.state
-    report = service_report(state, model)
+    report = run_report(state, model, kind)
     if report is None:
-        raise Problem(
-            404,
-            "no-service-report",
-            "No service report",
-            f"the run of model {model.name} version {model.version} has no service report "
-            "yet (polku report services --log writes one)",
-        )
+        raise _missing(model, kind, "")
     if wants_html(request.headers.get("accept", "")):
-        page = service_page(state, model)
+        page = run_report_page(state, model, kind)
         if page is None:
-            raise Problem(
-                404,
-                "no-service-report",
-                "No service report page",
-                f"the run of model {model.name} version {model.version} has no service report page",
-            )
+            raise _missing(model, kind, " page")
         return HTMLResponse(page)
     return Response(
         orjson.dumps(json_value(report), option=orjson.OPT_NON_STR_KEYS),
         media_type="application/json",
     )
+
+
+def _missing(model: LoadedModel, kind: RunReport, what: str) -> Problem:
+    run = f"the run of model {model.name} version {model.version}"
+    detail = (
+        f"{run} has no {kind.title} page"
+        if what
+        else f"{run} has no {kind.title} yet ({kind.command} writes one)"
+    )
+    return Problem(404, kind.missing, f"No {kind.title}{what}", detail)

@@ -106,7 +106,7 @@ def test_a_service_report_is_listed_once_logged(
         missing = http.get("/console/reports/services")
         assert missing.status_code == 404
         assert "has not been logged" in missing.text and "polku report services" in missing.text
-        from training.registry.runs import log_service_report
+        from training.registry.runs import log_run_report
         from training.reports.services import read_inputs, service_report_for, write_service_report
 
         router = trained_model.result.router
@@ -116,7 +116,7 @@ def test_a_service_report_is_listed_once_logged(
             model={"name": trained_model.name, "version": trained_model.version},
             n_boot=20,
         )
-        log_service_report(trained_model.run_id, write_service_report(tmp_path, report))
+        log_run_report(trained_model.run_id, "services", write_service_report(tmp_path, report))
     listed = http.get("/console/reports")
     assert '<a href="/console/reports/services">Service report</a>' in listed.text
     opened = http.get("/console/reports/services")

@@ -19,7 +19,7 @@ def _headers(app: FastAPI, role: str) -> dict[str, str]:
 def test_the_service_report_of_the_served_run_once_logged(
     client: TestClient, trained_model: TrainedModel, tmp_path: Path
 ) -> None:
-    from training.registry.runs import log_service_report
+    from training.registry.runs import log_run_report
     from training.reports.services import read_inputs, service_report_for, write_service_report
 
     app = client.app
@@ -36,7 +36,7 @@ def test_the_service_report_of_the_served_run_once_logged(
             model={"name": trained_model.name, "version": trained_model.version},
             n_boot=20,
         )
-        log_service_report(trained_model.run_id, write_service_report(tmp_path, report))
+        log_run_report(trained_model.run_id, "services", write_service_report(tmp_path, report))
     as_json = client.get("/v1/reports/services", headers=evaluator)
     assert as_json.status_code == 200, as_json.text
     assert as_json.headers["content-type"] == "application/json"

@@ -20,7 +20,7 @@ def test_report_services_writes_json_and_html_and_logs_them(
     trained_model: TrainedModel, tmp_path: Path
 ) -> None:
     from training.registry.runs import log_training
-    from training.registry.served import load_service_html, load_service_report
+    from training.registry.served import load_run_report, load_run_report_html
 
     name = "polku-services-test"
     registered = log_training(trained_model.result, name=name)
@@ -51,9 +51,9 @@ def test_report_services_writes_json_and_html_and_logs_them(
     assert [g["name"] for g in report["groups"]] == ["education_level", "gender"]
     assert report["outcomes"]["no_new_service"]["observed_rate"] is not None
     assert report["policy"]["rules"] == trained_model.result.policy_summary["rules"]
-    logged = load_service_report(registered.run_id)
+    logged = load_run_report(registered.run_id, "services")
     assert logged == report
-    page = load_service_html(registered.run_id)
+    page = load_run_report_html(registered.run_id, "services")
     assert page is not None and "Polku – palveluraportti" in page
 
 

@@ -60,11 +60,12 @@ from training.registry.store import (
     MODEL_ARTIFACT,
     MODEL_CARD_FILE,
     POLICY_SUMMARY_FILE,
-    SERVICE_REPORT_DIR,
     RegistryError,
     client_for,
     configure,
     experiment_id,
+    run_report_files,
+    run_report_path,
 )
 from training.registry.versions import RegisteredVersion
 from training.router_figures import uplift_records
@@ -373,35 +374,29 @@ def log_reports(
         raise RegistryError(f"MLflow store {store.tracking_uri}: {exc.message}") from None
 
 
-def log_service_report(
+def log_run_report(
     run_id: str,
+    name: str,
     paths: Mapping[str, Path],
     *,
     tracking_uri: str | None = None,
 ) -> None:
-    """Log a service report's files (`training.reports.services.write_service_report`)
-    as artifacts of a run, under `SERVICE_REPORT_DIR`, replacing any logged before."""
+    """Log the files of the report `name` (`RUN_REPORTS`) with a run, replacing any logged before.
+
+    `paths` are what `polku report <name>` wrote (`write_service_report`,
+    `write_followup`): `<name>.json` and `<name>.html`, both, by file name;
+    they go under `run_report_path(name)`, where the API reads them.
+    """
+    files = set(run_report_files(name))
+    if set(paths) != files:
+        raise ValueError(f"the {name} report is logged as {sorted(files)}, not {sorted(paths)}")
     store = configure(tracking_uri)
     client = client_for(store)
     try:
-        with tempfile.TemporaryDirectory(prefix="polku-services-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=f"polku-{name}-") as tmp:
             folder = Path(tmp)
-            for name, path in paths.items():
-                shutil.copyfile(path, folder / name)
-            client.log_artifacts(run_id, str(folder), SERVICE_REPORT_DIR)
-    except MlflowException as exc:
-        raise RegistryError(f"MLflow store {store.tracking_uri}: {exc.message}") from None
-
-
-def log_followup(
-    run_id: str, paths: Mapping[str, Path], *, tracking_uri: str | None = None
-) -> None:
-    """Log a follow-up report's files (JSON and HTML) with the version's run, under
-    `reports/followup/`; a newer report replaces the files of the one before."""
-    store = configure(tracking_uri)
-    client = client_for(store)
-    try:
-        for path in paths.values():
-            client.log_artifact(run_id, str(path), "reports/followup")
+            for file, path in paths.items():
+                shutil.copyfile(path, folder / file)
+            client.log_artifacts(run_id, str(folder), run_report_path(name))
     except MlflowException as exc:
         raise RegistryError(f"MLflow store {store.tracking_uri}: {exc.message}") from None

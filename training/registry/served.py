@@ -2,10 +2,11 @@
 
 `load_served` returns the native `Router` of a version (by alias or number)
 with its evaluation and model card: the API calls the router directly, which
-is far faster than going through `pyfunc.predict`. The reports a training run
-logged (the fairness report and the service report, each as JSON and as
-its HTML page) are read here too,
-so that the API serves what training wrote without importing the pipeline.
+is far faster than going through `pyfunc.predict`. The reports logged with
+a version's run (the fairness report at training, the service and follow-up
+reports by `polku report ... --log`, each as JSON and as its HTML page) are
+read here too, so that the API serves what was logged without importing the
+pipeline.
 """
 
 from __future__ import annotations
@@ -30,10 +31,11 @@ from training.registry.store import (
     FAIRNESS_REPORT_FILE,
     MODEL_CARD_FILE,
     POLICY_SUMMARY_FILE,
-    SERVICE_REPORT_DIR,
     RegistryError,
     client_for,
     configure,
+    run_report_files,
+    run_report_path,
 )
 from training.registry.versions import find_version
 
@@ -145,30 +147,35 @@ def load_fairness_html(run_id: str, *, tracking_uri: str | None = None) -> str |
         return None
 
 
-def _service_report_file(run_id: str, name: str, tracking_uri: str | None) -> str | None:
+def _run_report_file(run_id: str, name: str, file: str, tracking_uri: str | None) -> str | None:
     configure(tracking_uri)
     try:
-        with tempfile.TemporaryDirectory(prefix="polku-services-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=f"polku-{name}-") as tmp:
             path = mlflow.artifacts.download_artifacts(
-                run_id=run_id, artifact_path=f"{SERVICE_REPORT_DIR}/{name}", dst_path=tmp
+                run_id=run_id, artifact_path=run_report_path(name, file), dst_path=tmp
             )
             return Path(path).read_text("utf-8")
     except (MlflowException, OSError):
         return None
 
 
-def load_service_report(run_id: str, *, tracking_uri: str | None = None) -> dict[str, Any] | None:
-    """The service report logged with a run (`polku report services --log`), or None."""
-    text = _service_report_file(run_id, "services.json", tracking_uri)
+def load_run_report(
+    run_id: str, name: str, *, tracking_uri: str | None = None
+) -> dict[str, Any] | None:
+    """The report `name` (`RUN_REPORTS`) logged with a run by `polku report <name> --log`,
+    or None when the run has none."""
+    json_file, _ = run_report_files(name)
+    text = _run_report_file(run_id, name, json_file, tracking_uri)
     if text is None:
         return None
     data = json.loads(text)
     return data if isinstance(data, dict) else None
 
 
-def load_service_html(run_id: str, *, tracking_uri: str | None = None) -> str | None:
-    """The service report's HTML page logged with a run, or None when it has none."""
-    return _service_report_file(run_id, "services.html", tracking_uri)
+def load_run_report_html(run_id: str, name: str, *, tracking_uri: str | None = None) -> str | None:
+    """The HTML page of the report `name` logged with a run, or None when it has none."""
+    _, html_file = run_report_files(name)
+    return _run_report_file(run_id, name, html_file, tracking_uri)
 
 
 def load_policy_summary(run_id: str, *, tracking_uri: str | None = None) -> dict[str, Any] | None:

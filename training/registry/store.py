@@ -43,8 +43,12 @@ MODEL_ARTIFACT: Final = "router"  # the logged model's name within the run
 EVALUATION_FILE: Final = "evaluation.json"
 # The run's policy summary (training.pipeline.policy).
 POLICY_SUMMARY_FILE: Final = "evaluation/policy_tree.json"
-# Where a run keeps its service report (services.json and services.html).
-SERVICE_REPORT_DIR: Final = "reports/services"
+# The reports a command logs with a version's run after training (`polku
+# report <name> --log`), each as `reports/<name>/<name>.json` and
+# `<name>.html` (`run_report_path`); the API serves them.
+SERVICE_REPORT: Final = "services"
+FOLLOWUP_REPORT: Final = "followup"
+RUN_REPORTS: Final = (SERVICE_REPORT, FOLLOWUP_REPORT)
 MODEL_CARD_FILE: Final = "model_card.json"
 FAIRNESS_REPORT_FILE: Final = "fairness_report.json"
 FAIRNESS_HTML_FILE: Final = "fairness.html"
@@ -57,6 +61,19 @@ EXPERIMENT_KIND: Final = "custom_model_development"
 
 class RegistryError(PolkuError, LookupError):
     """A model, version or alias that the registry does not have, or a store that fails."""
+
+
+def run_report_files(name: str) -> tuple[str, str]:
+    """The JSON and HTML file names of the run report `name` (one of `RUN_REPORTS`)."""
+    if name not in RUN_REPORTS:
+        raise ValueError(f"{name!r} is not a report logged with a run: one of {RUN_REPORTS}")
+    return f"{name}.json", f"{name}.html"
+
+
+def run_report_path(name: str, file: str = "") -> str:
+    """Where a run keeps the run report `name` (`file`: one of its files, else its folder)."""
+    run_report_files(name)
+    return f"reports/{name}/{file}" if file else f"reports/{name}"
 
 
 @dataclass(frozen=True)
