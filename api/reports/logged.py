@@ -1,13 +1,14 @@
 """The reports logged with the served model's run, who may read them, and their reading.
 
-The API (`GET /v1/reports/fairness`, `GET /v1/reports/services`) and the console's Reports page read the reports here, so both
-show the same pages to the same roles (`REPORT_READERS`). Besides the
-fairness report that training logs, the run reports (`RUN_REPORTS`) are
-the ones a `polku report <name> --log` command logs with the version's run
-later. What was found is kept for the loaded model (`ReportCache`) and
-forgotten when another model is loaded; a report still missing is looked
-for again on the next request, so one logged later is found without a
-reload.
+The API (`GET /v1/reports/fairness`, `GET /v1/reports/services`,
+`GET /v1/reports/followup`) and the console's Reports page read the reports
+here, so both show the same pages to the same roles (`REPORT_READERS`).
+Besides the fairness report that training logs, the run reports
+(`RUN_REPORTS`) are the ones a `polku report <name> --log` command logs
+with the version's run later. What was found is kept for the loaded model
+(`ReportCache`) and forgotten when another model is loaded; a report still
+missing is looked for again on the next request, so one logged later is
+found without a reload.
 """
 
 from __future__ import annotations
@@ -41,7 +42,13 @@ class RunReport:
 SERVICE_REPORT: Final = RunReport(
     "services", "service report", "polku report services --log", "no-service-report"
 )
-RUN_REPORTS: Final = (SERVICE_REPORT,)
+FOLLOWUP_REPORT: Final = RunReport(
+    "followup",
+    "follow-up report",
+    "polku report followup --decisions-db URL --data DIR --log",
+    "no-followup-report",
+)
+RUN_REPORTS: Final = (SERVICE_REPORT, FOLLOWUP_REPORT)
 
 
 class ReportCache:

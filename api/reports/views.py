@@ -1,10 +1,11 @@
-"""GET /v1/reports/services: the service report of the served model's run.
+"""GET /v1/reports/services and /v1/reports/followup: the run reports of the served model.
 
-`polku report services --log` writes the report (JSON and its HTML page)
-with the run of the version it was scored by; the API serves what is logged
-there (read through `training.registry.served`), JSON or HTML by `Accept`,
-as it serves the fairness report. The report carries its own data window and
-suppresses its own small cells; this endpoint serves it as it is.
+`polku report services --log` and `polku report followup ... --log` write
+their report (JSON and its HTML page) with the run of the version it is
+about; the API serves what is logged there (read through
+`training.registry.served`), JSON or HTML by `Accept`, as it serves the
+fairness report. Each report carries its own period and suppresses its own
+small cells; these endpoints serve it as it is.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from api.deps import CallerDep, ServedModelDep, access
 from api.info.views import wants_html
 from api.problems import Problem
 from api.reports.logged import (
+    FOLLOWUP_REPORT,
     REPORT_READERS,
     SERVICE_REPORT,
     RunReport,
@@ -58,6 +60,23 @@ def get_service_report(request: Request, caller: CallerDep, model: ServedModelDe
     run has none (a report logged later is read on the next request).
     """
     return _served(request, model, SERVICE_REPORT)
+
+
+@router.get(
+    "/reports/followup",
+    summary="The follow-up report logged with the served model's run (JSON or HTML by Accept)",
+    responses=_responses({"advice": {"verdict": "wait"}}),
+    **access(*REPORT_READERS),
+)
+def get_followup_report(request: Request, caller: CallerDep, model: ServedModelDep) -> Response:
+    """The report `polku report followup --log` logged with the served version's run: the
+    decisions recorded through the API joined with the outcomes that arrived since, and
+    whether to retrain.
+
+    Read once per loaded model and kept (`api.reports.logged`); 404 while the
+    run has none (a report logged later is read on the next request).
+    """
+    return _served(request, model, FOLLOWUP_REPORT)
 
 
 def _served(request: Request, model: LoadedModel, kind: RunReport) -> Response:

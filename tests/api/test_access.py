@@ -42,6 +42,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/model"): EVERYONE,
     ("GET", "/v1/reports/fairness"): {"evaluator", "admin"},
     ("GET", "/v1/reports/services"): {"evaluator", "admin"},
+    ("GET", "/v1/reports/followup"): {"evaluator", "admin"},
     ("GET", "/v1/audit"): {"evaluator", "admin"},
     ("POST", "/v1/admin/pause"): {"admin"},
     ("POST", "/v1/admin/resume"): {"admin"},

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from api.console.reports import in_language, report_policy
 from api.reports.logged import render_html
 from tests.support.api_requests import Keys
+from tests.support.followup_log import report_followup_logged
 from tests.support.trained_model import TrainedModel
 
 pytestmark = pytest.mark.one_app_per_module
@@ -123,6 +124,32 @@ def test_a_service_report_is_listed_once_logged(
     assert opened.status_code == 200 and "Polku – service report" in opened.text
     assert '<html lang="en">' in opened.text and 'id="lang-en" checked>' in opened.text
     assert opened.headers["content-security-policy"] == report_policy(opened.text)
+
+
+def test_a_followup_report_is_listed_once_logged(
+    client: TestClient, keys: Keys, trained_model: TrainedModel, tmp_path: Path
+) -> None:
+    command = "polku report followup --decisions-db URL --data DIR --log"
+    http = _sign_in(client, keys.evaluator)
+    listed = http.get("/console/reports", params={"lang": "sv"})
+    assert "Uppföljning av beslut" in listed.text
+    if 'href="/console/reports/followup"' not in listed.text:
+        assert "Inte skapad ännu" in listed.text and command in listed.text
+        missing = http.get("/console/reports/followup")
+        assert missing.status_code == 404
+        assert "Rapporten har ännu inte loggats" in missing.text and command in missing.text
+        run = report_followup_logged(trained_model, tmp_path)
+        assert run.exit_code == 0, run.output
+    listed = http.get("/console/reports")
+    assert '<a href="/console/reports/followup">Uppföljning av beslut</a>' in listed.text
+    opened = http.get("/console/reports/followup")
+    assert opened.status_code == 200 and "uppföljning av beslut" in opened.text
+    assert '<html lang="sv">' in opened.text and 'id="lang-sv" checked>' in opened.text
+    assert opened.headers["content-security-policy"] == report_policy(opened.text)
+    assert opened.text == in_language(
+        http.get("/v1/reports/followup", headers={**keys.evaluator, "Accept": "text/html"}).text,
+        "sv",
+    )
 
 
 def test_a_page_without_a_language_switch_is_served_as_it_is() -> None:

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from cli.app import app
 from model.decision_points.histories import ClientHistories
 from model.followup import decision_rows, matured_outcomes
-from tests.support.followup_log import write_followup_log
+from tests.support.followup_log import report_followup_logged
 from tests.support.trained_model import TrainedModel
 
 runner = CliRunner()
@@ -30,36 +30,13 @@ N_DECISIONS = 400
 def followup(
     trained_model: TrainedModel, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Any]:
-    folder = tmp_path_factory.mktemp("followup")
-    frame = trained_model.result.dp.frame
-    usable = frame["action_known"].to_numpy(bool)
-    rows = frame.loc[usable].sample(N_DECISIONS, random_state=1).sort_values("decision_date")
-    url = write_followup_log(
-        folder / "polku.db",
-        router=trained_model.result.router,
-        rows=rows,
-        model_name=trained_model.name,
-        version=trained_model.version,
-        run_id=trained_model.run_id,
+    run = report_followup_logged(
+        trained_model, tmp_path_factory.mktemp("followup"), n_decisions=N_DECISIONS
     )
-    result = runner.invoke(
-        app,
-        [
-            "report",
-            "followup",
-            "--decisions-db",
-            url,
-            "--data",
-            str(trained_model.data_dir),
-            "--out",
-            str(folder / "out"),
-            "--log",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    report = json.loads((folder / "out" / "followup.json").read_text("utf-8"))
-    page = (folder / "out" / "followup.html").read_text("utf-8")
-    return {"url": url, "rows": rows, "report": report, "page": page, "output": result.output}
+    assert run.exit_code == 0, run.output
+    report = json.loads((run.out / "followup.json").read_text("utf-8"))
+    page = (run.out / "followup.html").read_text("utf-8")
+    return {"url": run.url, "rows": run.rows, "report": report, "page": page, "output": run.output}
 
 
 def test_followed_and_other_outcomes_match_a_hand_join(
@@ -119,6 +96,7 @@ def test_the_report_is_logged_with_the_versions_run(
     logged = json.loads((Path(local) / "followup.json").read_text("utf-8"))
     assert logged == followup["report"]
     assert (Path(local) / "followup.html").is_file()
+    assert f"logged with run {trained_model.run_id}" in followup["output"]
 
 
 def test_a_unit_with_two_decisions_is_combined_not_hidden_with_another(

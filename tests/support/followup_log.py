@@ -3,15 +3,18 @@
 Audit events carry the features of real decision points and the router's
 own suggestions with their p_outcome; decisions follow the first suggestion
 or choose the service taken in history, spread over months and units.
+`report_followup_logged` runs `polku report followup --log` on such a
+database for the session's model, as a data scientist would.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +26,9 @@ from api.storage.tables import audit_events, decisions
 from model.decision_points.points import eligible_column
 from model.router import Router
 from model.vocab import NO_NEW_SERVICE
+
+if TYPE_CHECKING:
+    from tests.support.trained_model import TrainedModel
 
 
 def plain(value: Any) -> Any:
@@ -134,3 +140,52 @@ def write_followup_log(
         connection.execute(insert(decisions), decision_values)
     engine.dispose()
     return url
+
+
+@dataclass(frozen=True)
+class FollowupRun:
+    """What `report_followup_logged` wrote and what the command said."""
+
+    url: str  # the decisions database
+    rows: pd.DataFrame  # the decision points decided on
+    out: Path  # followup.json and followup.html
+    exit_code: int
+    output: str
+
+
+def report_followup_logged(
+    trained_model: TrainedModel, folder: Path, *, n_decisions: int = 400
+) -> FollowupRun:
+    """Decisions on `n_decisions` of the session model's decision points, followed up by
+    `polku report followup --log` (the report goes to `folder`/out and the model's run)."""
+    from typer.testing import CliRunner
+
+    from cli.app import app
+
+    frame = trained_model.result.dp.frame
+    usable = frame["action_known"].to_numpy(bool)
+    rows = frame.loc[usable].sample(n_decisions, random_state=1).sort_values("decision_date")
+    url = write_followup_log(
+        folder / "polku.db",
+        router=trained_model.result.router,
+        rows=rows,
+        model_name=trained_model.name,
+        version=trained_model.version,
+        run_id=trained_model.run_id,
+    )
+    out = folder / "out"
+    result = CliRunner().invoke(
+        app,
+        [
+            "report",
+            "followup",
+            "--decisions-db",
+            url,
+            "--data",
+            str(trained_model.data_dir),
+            "--out",
+            str(out),
+            "--log",
+        ],
+    )
+    return FollowupRun(url, rows, out, result.exit_code, result.output)
