@@ -10,7 +10,9 @@ import typer
 
 from cli.console import (
     DEFAULT_MODEL_NAME,
+    ChampionAliasOption,
     ModelNameOption,
+    VersionOption,
     domain_errors,
     out_console,
     progress_bar,
@@ -30,10 +32,8 @@ def recommend(
     data: Annotated[Path, typer.Option(help="folder with clients, episodes and outcomes")],
     as_of: Annotated[str, typer.Option("--as-of", help="date of the caseload, YYYY-MM-DD")],
     out: Annotated[Path, typer.Option(help="output file, .csv or .parquet")],
-    version: Annotated[str | None, typer.Option(help="registered version to use")] = None,
-    alias: Annotated[
-        str | None, typer.Option(help="registry alias to use (default: champion)")
-    ] = None,
+    version: VersionOption = None,
+    alias: ChampionAliasOption = None,
     explanations: Annotated[
         bool, typer.Option("--explanations/--no-explanations", help="explain each recommendation")
     ] = True,

@@ -28,6 +28,10 @@ out_console = Console()
 ModelNameOption = Annotated[
     str, typer.Option("--model-name", help="registered model name in the MLflow registry")
 ]
+VersionOption = Annotated[str | None, typer.Option(help="registered version to use")]
+ChampionAliasOption = Annotated[
+    str | None, typer.Option(help="registry alias to use (default: champion, the served one)")
+]
 
 
 @contextmanager

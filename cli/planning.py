@@ -9,7 +9,9 @@ import typer
 
 from cli.console import (
     DEFAULT_MODEL_NAME,
+    ChampionAliasOption,
     ModelNameOption,
+    VersionOption,
     domain_errors,
     out_console,
     quiet_mlflow,
@@ -63,10 +65,8 @@ def plan(
             min=0.0, help="most uplift a client may give up against their own best option"
         ),
     ] = None,
-    version: Annotated[str | None, typer.Option(help="registered version to use")] = None,
-    alias: Annotated[
-        str | None, typer.Option(help="registry alias to use (default: champion)")
-    ] = None,
+    version: VersionOption = None,
+    alias: ChampionAliasOption = None,
     model_name: ModelNameOption = DEFAULT_MODEL_NAME,
 ) -> None:
     """Plan a month: at most one service per client, the most expected uplift within the seats."""

@@ -10,7 +10,9 @@ import typer
 
 from cli.console import (
     DEFAULT_MODEL_NAME,
+    ChampionAliasOption,
     ModelNameOption,
+    VersionOption,
     domain_errors,
     err_console,
     out_console,
@@ -27,10 +29,8 @@ report_app = typer.Typer(
 
 @report_app.command("fairness")
 def report_fairness(
-    version: Annotated[str | None, typer.Option(help="registered version")] = None,
-    alias: Annotated[
-        str | None, typer.Option(help="registry alias (default: champion, the served one)")
-    ] = None,
+    version: VersionOption = None,
+    alias: ChampionAliasOption = None,
     data: Annotated[
         Path | None,
         typer.Option(
@@ -158,10 +158,8 @@ def report_followup(
         Path,
         typer.Option(help="folder with clients, episodes and outcomes, including outcomes since"),
     ],
-    version: Annotated[str | None, typer.Option(help="registered version")] = None,
-    alias: Annotated[
-        str | None, typer.Option(help="registry alias (default: champion, the served one)")
-    ] = None,
+    version: VersionOption = None,
+    alias: ChampionAliasOption = None,
     out: Annotated[Path | None, typer.Option(help="folder for followup.json and .html")] = None,
     log: Annotated[
         bool,
@@ -261,10 +259,8 @@ def report_services(
             help="also log the report with the version's MLflow run (the API serves it from there)",
         ),
     ] = False,
-    version: Annotated[str | None, typer.Option(help="registered version")] = None,
-    alias: Annotated[
-        str | None, typer.Option(help="registry alias (default: champion, the served one)")
-    ] = None,
+    version: VersionOption = None,
+    alias: ChampionAliasOption = None,
     model_name: ModelNameOption = DEFAULT_MODEL_NAME,
 ) -> None:
     """The service report (JSON + HTML): volumes, waiting times, Finnish level gains,
