@@ -1,7 +1,9 @@
 """Capacity planning: a year of the built-in world replayed under binding seats, and planning speed.
 
 For each seed: a model is trained on one built-in world (`training.registry.runs.
-train_and_register`, what `polku train` does) and a second world of the same
+train_and_register`, what `polku train` does; `--train-clients` clients, by
+default as many as the replayed world's `--clients`: a municipality trains
+on years of history) and a second world of the same
 design (another seed: other clients) is replayed for its twelve months of
 2025 under the capacity scenario (`training/simulator/capacity.py`): each
 client awaits a decision from their first decision point of the year; seats
@@ -28,9 +30,12 @@ repeated) scored and planned, in a child process that reports its peak
 memory; and POST /v1/plans with 500 clients through the real app (the
 registered model, SQLite, a caseworker key).
 
-    .venv/bin/python bench/plan.py [--seeds 1,2,3] [--clients 6000] [--quick]
+    .venv/bin/python bench/plan.py [--seeds 1,2,3] [--clients 6000] [--train-clients N]
+        [--work DIR] [--no-speed] [--quick]
 
-Writes bench/out/plan.json and prints the tables for bench/RESULTS.md.
+`--work` keeps the worlds and trained models and reuses them on the next run.
+Writes bench/out/plan.json (plan-train<N>.json with another training size)
+and prints the tables for bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -242,22 +247,43 @@ def by_group(year: Year, outcome: ReplayOutcome) -> dict[str, dict[str, Any]]:
 
 
 def one_seed(
-    seed: int, clients: int, setting: CapacitySetting, horizon: int, work: Path, draws: int
+    seed: int,
+    clients: int,
+    train_clients: int,
+    setting: CapacitySetting,
+    horizon: int,
+    work: Path,
+    draws: int,
 ) -> dict[str, Any]:
     from training.registry.runs import train_and_register
     from training.registry.store import CHAMPION
     from training.registry.versions import promote
 
-    train_dir, replay_dir = work / f"train-{seed}", work / f"replay-{seed}"
-    log(f"seed {seed}: simulating two worlds of {clients} clients")
-    write_world(WorldParams(n_clients=clients, seed=seed, truth_replicates=2), train_dir)
-    write_world(WorldParams(n_clients=clients, seed=seed + 1000, truth_replicates=4), replay_dir)
-    config = work / "config.toml"
-    config.write_text(CONFIG, "utf-8")
-    log(f"seed {seed}: training")
-    result, registered = train_and_register(train_dir, config_path=config)
-    promote(registered.version, alias=CHAMPION, name=registered.name)
-    year = Year(result.router, replay_dir, setting)
+    train_dir, replay_dir = (
+        work / f"train-{seed}-{train_clients}",
+        work / f"replay-{seed}-{clients}",
+    )
+    saved = work / f"router-{seed}-{train_clients}"
+    if not replay_dir.exists():
+        log(f"seed {seed}: simulating the replayed world of {clients} clients")
+        write_world(
+            WorldParams(n_clients=clients, seed=seed + 1000, truth_replicates=4), replay_dir
+        )
+    if saved.exists():
+        # A kept work folder: the model this seed and training size gave before.
+        log(f"seed {seed}: the model trained before ({saved})")
+        router = Router.load(saved)
+    else:
+        log(f"seed {seed}: simulating a training world of {train_clients} clients")
+        write_world(WorldParams(n_clients=train_clients, seed=seed, truth_replicates=2), train_dir)
+        config = work / "config.toml"
+        config.write_text(CONFIG, "utf-8")
+        log(f"seed {seed}: training")
+        result, registered = train_and_register(train_dir, config_path=config)
+        promote(registered.version, alias=CHAMPION, name=registered.name)
+        router = result.router
+        router.save(saved)
+    year = Year(router, replay_dir, setting)
     log(
         f"seed {seed}: {year.world.n} clients awaiting a decision in 2025; seats {dict(year.world.seats[0])}"
     )
@@ -308,7 +334,7 @@ def one_seed(
             "seconds": seconds[name],
         }
     figures["bootstrap"] = bootstrap({k: o.gain for k, o in outcomes.items()}, draws, seed)
-    figures["router"] = result.router
+    figures["router"] = router
     figures["replay_dir"] = replay_dir
     figures["features"] = year.features
     return figures
@@ -409,13 +435,26 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seeds", default="1,2,3")
-    parser.add_argument("--clients", type=int, default=6000)
+    parser.add_argument("--clients", type=int, default=6000, help="clients of the replayed world")
+    parser.add_argument(
+        "--train-clients",
+        type=int,
+        default=None,
+        help="clients of the training world (default: --clients)",
+    )
     parser.add_argument("--tightness", type=float, default=0.6)
     parser.add_argument("--horizon", type=int, default=3)
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--speed-clients", type=int, default=10_000)
     parser.add_argument("--api-clients", type=int, default=500)
     parser.add_argument("--quick", action="store_true", help="one seed of 3000 clients")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="keep the worlds and models here and reuse them (default: a new temporary folder)",
+    )
+    parser.add_argument("--no-speed", action="store_true", help="the planners' year only")
     parser.add_argument("--speed-child", default=None, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.speed_child:
@@ -423,27 +462,33 @@ def main() -> None:
         return
     seeds = [1] if options.quick else [int(s) for s in options.seeds.split(",")]
     clients = 3000 if options.quick else options.clients
+    train_clients = options.train_clients or clients
     setting = CapacitySetting(tightness=options.tightness)
-    work = Path(tempfile.mkdtemp(prefix="polku-bench-plan-"))
+    work = options.work or Path(tempfile.mkdtemp(prefix="polku-bench-plan-"))
+    work.mkdir(parents=True, exist_ok=True)
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{(work / 'mlflow.db').as_posix()}"
     results: dict[str, Any] = {
         "machine": machine(),
         "setting": setting.__dict__,
         "horizon": options.horizon,
+        "clients": clients,
+        "train_clients": train_clients,
         "seeds": [],
     }
     last: dict[str, Any] = {}
     for seed in seeds:
-        last = one_seed(seed, clients, setting, options.horizon, work, options.draws)
+        last = one_seed(seed, clients, train_clients, setting, options.horizon, work, options.draws)
         results["seeds"].append(
             {k: v for k, v in last.items() if k not in ("router", "replay_dir", "features")}
         )
-    log("speed: a month of clients scored and planned")
-    results["speed"] = speed(last["router"], last["features"], work, options.speed_clients)
-    log(f"speed: {results['speed']}")
-    results["api"] = api_speed(last["replay_dir"], work, options.api_clients, repeats=5)
-    log(f"api: {results['api']}")
-    path = write_json("plan", results)
+    if not options.no_speed:
+        log("speed: a month of clients scored and planned")
+        results["speed"] = speed(last["router"], last["features"], work, options.speed_clients)
+        log(f"speed: {results['speed']}")
+        results["api"] = api_speed(last["replay_dir"], work, options.api_clients, repeats=5)
+        log(f"api: {results['api']}")
+    results["load_average_end"] = list(os.getloadavg())
+    path = write_json("plan" if train_clients == clients else f"plan-train{train_clients}", results)
     rows = []
     for figures in results["seeds"]:
         for name in PLANNERS:
@@ -453,6 +498,7 @@ def main() -> None:
                 [
                     figures["seed"],
                     name,
+                    p["predicted_gain"],
                     p["true_gain"],
                     p["share_of_hindsight"],
                     f"{interval[0]:.3f}–{interval[1]:.3f}",
@@ -467,6 +513,7 @@ def main() -> None:
             [
                 "seed",
                 "planner",
+                "predicted gain",
                 "true gain",
                 "share of (d)",
                 "95 % bootstrap",
