@@ -1,7 +1,9 @@
-"""The hindsight optimum: a whole period planned at once with every arrival known.
+"""The period programme: every month of a period planned at once with every arrival known.
 
-No planner can do better with the same expected uplifts, so it is the yard
-stick of a backtest (Annie MOORE's 98 % is measured against it). Client i,
+With the real arrivals it is the hindsight optimum: no planner can do better
+with the same expected uplifts, so it is the yard stick of a backtest (Annie
+MOORE's 98 % is measured against it). With a forecast of arrivals it prices
+the seats of later months (`model.planning.prices.month_prices`). Client i,
 arriving in month m_i, may start action a in any month t from m_i to
 m_i + max_wait, keeping `decay ** (t - m_i)` of its expected uplift; every
 service has its seats in every month:
@@ -10,6 +12,8 @@ service has its seats in every month:
     subject to Σ_(a, t) y[i, a, t] <= 1                 for every client
                Σ_i y[i, s, t] <= seats[t][s]            for every service and month
 
+A client who arrived before the period (m_i < 0) has waited already: only
+the months of the period are open to them, still counted from m_i.
 Clients and (service, month) pairs form a bipartite graph, so the linear
 relaxation's optimal corner is whole and HiGHS's dual simplex solves it.
 """
@@ -17,6 +21,7 @@ relaxation's optimal corner is whole and HiGHS's dual simplex solves it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linprog
@@ -26,7 +31,18 @@ from model.errors import PlanningError
 from model.vocab import NO_NEW_SERVICE
 
 
-def plan_period(
+@dataclass(frozen=True)
+class PeriodSolution:
+    """The solved programme: per (client, action, month) variable its value; per seat its dual."""
+
+    client: np.ndarray
+    action: np.ndarray
+    month: np.ndarray
+    x: np.ndarray
+    seat_value: np.ndarray  # (months, A): dual value of a seat; 0 for no_new_service
+
+
+def solve_period(
     uplift: np.ndarray,
     eligible: np.ndarray,
     actions: Sequence[str],
@@ -35,18 +51,17 @@ def plan_period(
     *,
     decay: float,
     max_wait: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(action, month) per client: the action to start and when (-1 and no_new_service: none)."""
+) -> PeriodSolution:
+    """The linear relaxation of the period programme (whole at its optimum; see above)."""
     actions = tuple(actions)
     n, a_count = np.shape(uplift)
     months = len(seats)
     reference = actions.index(NO_NEW_SERVICE)
-    action = np.full(n, reference)
-    when = np.full(n, -1)
+    arrival_month = np.asarray(arrival_month, dtype=int)
     rows, cols, times, gains = [], [], [], []
     for wait in range(max_wait + 1):
         t = arrival_month + wait
-        ok = t < months
+        ok = (t >= 0) & (t < months)
         good = eligible & (uplift > 0) & ok[:, None]
         good[:, reference] = False
         i, a = np.nonzero(good)
@@ -58,8 +73,9 @@ def plan_period(
     a = np.concatenate(cols)
     t = np.concatenate(times)
     g = np.concatenate(gains)
+    seat_value = np.zeros((months, a_count))
     if not len(i):
-        return action, when
+        return PeriodSolution(i, a, t, np.zeros(0), seat_value)
     limited = [j for j in range(a_count) if j != reference]
     slot = {(j, m): k for k, (j, m) in enumerate((j, m) for j in limited for m in range(months))}
     slot_of = np.array([slot[(int(x), int(y))] for x, y in zip(a, t, strict=True)])
@@ -77,10 +93,33 @@ def plan_period(
         method="highs-ds",
     )
     if result.x is None:
-        raise PlanningError(f"the hindsight programme found no plan: {result.message}")
-    if np.any(np.abs(result.x - np.round(result.x)) > 1e-6):
-        raise PlanningError("the hindsight programme's answer is not whole")
-    chosen = result.x > 0.5
-    action[i[chosen]] = a[chosen]
-    when[i[chosen]] = t[chosen]
+        raise PlanningError(f"the period programme found no plan: {result.message}")
+    duals = np.maximum(0.0, -np.asarray(result.ineqlin.marginals)[n:])
+    for (j, m), k in slot.items():
+        seat_value[m, j] = duals[k]
+    return PeriodSolution(i, a, t, np.asarray(result.x), seat_value)
+
+
+def plan_period(
+    uplift: np.ndarray,
+    eligible: np.ndarray,
+    actions: Sequence[str],
+    arrival_month: np.ndarray,
+    seats: Sequence[Mapping[str, int]],
+    *,
+    decay: float,
+    max_wait: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(action, month) per client: the action to start and when (-1 and no_new_service: none)."""
+    n = len(uplift)
+    action = np.full(n, tuple(actions).index(NO_NEW_SERVICE))
+    when = np.full(n, -1)
+    solved = solve_period(
+        uplift, eligible, actions, arrival_month, seats, decay=decay, max_wait=max_wait
+    )
+    if np.any(np.abs(solved.x - np.round(solved.x)) > 1e-6):
+        raise PlanningError("the period programme's answer is not whole")
+    chosen = solved.x > 0.5
+    action[solved.client[chosen]] = solved.action[chosen]
+    when[solved.client[chosen]] = solved.month[chosen]
     return action, when

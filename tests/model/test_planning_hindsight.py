@@ -52,3 +52,30 @@ def test_no_assignment_of_seats_over_the_months_does_better(seed: int) -> None:
             sum(uplift[i, 0] * 0.8 ** (c - arrival[i]) for i, c in enumerate(choice) if c >= 0),
         )
     assert got == pytest.approx(best, abs=1e-9)
+
+
+def test_a_client_who_arrived_before_the_period_keeps_only_the_rest_of_their_wait() -> None:
+    # Arrived two months before the period with a wait of at most 2: only the
+    # first month is open, at 0.5 ** 2 of the uplift.
+    uplift = np.array([[0.40, 0.0], [0.20, 0.0]])
+    action, when = plan_period(
+        uplift,
+        np.ones((2, 2), bool),
+        ACTIONS,
+        np.array([-2, 0]),
+        [{"course": 1}, {"course": 1}],
+        decay=0.5,
+        max_wait=2,
+    )
+    assert when.tolist() == [0, 1]
+    assert action.tolist() == [0, 0]
+    _, late = plan_period(
+        uplift[:1],
+        np.ones((1, 2), bool),
+        ACTIONS,
+        np.array([-3]),
+        [{"course": 1}],
+        decay=0.5,
+        max_wait=2,
+    )
+    assert late.tolist() == [-1]
