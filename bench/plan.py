@@ -14,9 +14,12 @@ month; unused seats lapse. Each month the waiting clients are planned by
   (a) greedy: in arrival order, each client's own best option while it has
       seats; otherwise they wait for it,
   (b) the month's integer programme (`model.planning.programme`),
-  (c) the programme with seat prices for the next `--horizon` months from the
-      linear relaxation over a forecast of arrivals (last month's, counted
-      `horizon` times; `model.planning.prices`),
+  (c) the programme with each client's value of waiting for a seat of the
+      next `--horizon` months, net of its price: every later month's seats
+      priced by the period programme over the clients waiting now and a
+      forecast of arrivals, the clients who arrived in the same month a year
+      earlier (`--prices`, `--forecast`: the alternatives of
+      `bench/plan_year.py`),
   (d) the hindsight optimum over the year with every arrival known
       (`model.planning.hindsight`).
 
@@ -31,6 +34,7 @@ memory; and POST /v1/plans with 500 clients through the real app (the
 registered model, SQLite, a caseworker key).
 
     .venv/bin/python bench/plan.py [--seeds 1,2,3] [--clients 6000] [--train-clients N]
+        [--prices months|pooled] [--forecast last-year|last-month]
         [--work DIR] [--no-speed] [--quick]
 
 `--work` keeps the worlds and trained models and reuses them on the next run.
@@ -58,26 +62,23 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import log, machine, table, write_json  # noqa: E402
-from model.decision_points.features import features_at  # noqa: E402
-from model.planning.hindsight import plan_period  # noqa: E402
-from model.planning.prices import seat_prices, waiting_values  # noqa: E402
-from model.planning.programme import PlanOptions, plan_batch  # noqa: E402
+from bench.plan_year import (  # noqa: E402
+    FORECASTS,
+    PRICES,
+    Year,
+    hindsight_planner,
+    month_planner,
+)
 from model.router import Router  # noqa: E402
 from model.vocab import NO_NEW_SERVICE  # noqa: E402
 from training.simulator import WorldParams, write_world  # noqa: E402
 from training.simulator.capacity import (  # noqa: E402
     CapacitySetting,
-    CapacityWorld,
-    MonthView,
     ReplayOutcome,
     greedy_planner,
     replay,
-    seats_from_demand,
 )
-from training.tables import read_tables  # noqa: E402
-from training.truth import find_truth, read_truth  # noqa: E402
 
-MONTHS = tuple(f"2025-{m:02d}" for m in range(1, 13))
 CONFIG = """\
 num_threads = 1
 
@@ -95,119 +96,6 @@ n_estimators = 60
 GROUPS = ("gender", "residence_basis")
 SMALL_CELL = 5
 PLANNERS = ("greedy", "month_ip", "month_ip_prices", "hindsight")
-
-
-class Year:
-    """The replayed year as the planners see it (predictions) and as the world judges it (truth)."""
-
-    def __init__(self, router: Router, data: Path, setting: CapacitySetting) -> None:
-        tables = read_tables(data)
-        truth_path = find_truth(data)
-        assert truth_path is not None
-        truth = read_truth(truth_path)
-        year = truth[
-            (truth["decision_date"] >= "2025-01-01") & (truth["decision_date"] <= "2025-12-31")
-        ]
-        first = year.sort_values(["client_id", "decision_date"]).drop_duplicates("client_id")
-        first = first.sort_values(["decision_date", "client_id"]).reset_index(drop=True)
-        points = first[["client_id", "decision_date"]]
-        self.features = features_at(
-            tables.clients,
-            tables.episodes,
-            tables.outcomes,
-            points,
-            catalogue=router.catalogue,
-            config=router.config,
-        )
-        scored = router.score(self.features, intervals=False)
-        actions = router.actions
-        reference = actions.index(NO_NEW_SERVICE)
-        n = len(first)
-        self.actions = actions
-        self.uplift = scored.uplift
-        self.best = scored.recommended
-        thin = (scored.support < router.min_support) & scored.eligible
-        self.candidates = scored.eligible & ~thin
-        self.candidates[np.arange(n), self.best] = True
-        self.candidates[:, reference] = True
-        p_true = first[list(actions)].to_numpy(dtype=float)
-        true_uplift = p_true - p_true[:, [reference]]
-        dates = [d.date() for d in pd.to_datetime(first["decision_date"])]
-        arrival_month = np.array([d.month - 1 for d in dates])
-        seats = seats_from_demand(self.best, arrival_month, actions, len(MONTHS), setting.tightness)
-        self.world = CapacityWorld(
-            actions=actions,
-            months=MONTHS,
-            arrival=tuple(dates),
-            arrival_month=arrival_month,
-            true_uplift=true_uplift,
-            eligible=scored.eligible,
-            seats=(seats,) * len(MONTHS),
-            setting=setting,
-        )
-
-
-def month_planner(year: Year, horizon: int) -> Any:
-    world = year.world
-
-    def plan(view: MonthView) -> np.ndarray:
-        rows = view.waiting
-        if not len(rows):
-            return np.zeros(0, dtype=int)
-        # What a start is worth now: the uplift predicted at arrival, less
-        # what the months waited so far have cost (re-scoring would show it).
-        now = (
-            year.uplift[rows]
-            * world.setting.wait_decay ** (view.month - world.arrival_month[rows])[:, None]
-        )
-        options = PlanOptions()
-        later = min(horizon, len(MONTHS) - 1 - view.month)
-        if later > 0:
-            # Seats of the next months, priced over the clients waiting now (a
-            # month later) and the arrivals forecast from last month's.
-            forecast = np.flatnonzero(world.arrival_month == max(view.month - 1, 0))
-            decay = world.setting.wait_decay
-            uplift = np.vstack([decay * now, year.uplift[forecast]])
-            eligible = np.vstack([year.candidates[rows], year.candidates[forecast]])
-            weight = np.concatenate([np.ones(len(rows)), np.full(len(forecast), later)])
-            seats = [world.seats[view.month + k] for k in range(1, later + 1)]
-            prices = seat_prices(uplift, eligible, world.actions, seats, weight=weight)
-            value = waiting_values(now, year.candidates[rows], world.actions, prices, decay=decay)
-            # A client at the end of their wait has no later seat.
-            last_chance = view.month - world.arrival_month[rows] >= world.setting.max_wait_months
-            options = PlanOptions(waiting_value=np.where(last_chance, 0.0, value))
-        planned = plan_batch(
-            [str(i) for i in rows],
-            now,
-            year.candidates[rows],
-            world.actions,
-            dict(view.seats),
-            best=year.best[rows],
-            options=options,
-        )
-        return planned.planned
-
-    return plan
-
-
-def hindsight_planner(year: Year) -> Any:
-    world = year.world
-    action, when = plan_period(
-        year.uplift,
-        year.candidates,
-        world.actions,
-        world.arrival_month,
-        world.seats,
-        decay=world.setting.wait_decay,
-        max_wait=world.setting.max_wait_months,
-    )
-    reference = world.actions.index(NO_NEW_SERVICE)
-
-    def plan(view: MonthView) -> np.ndarray:
-        rows = view.waiting
-        return np.where(when[rows] == view.month, action[rows], reference)
-
-    return plan
 
 
 def bootstrap(gains: dict[str, np.ndarray], draws: int, seed: int) -> dict[str, list[float]]:
@@ -252,6 +140,8 @@ def one_seed(
     train_clients: int,
     setting: CapacitySetting,
     horizon: int,
+    prices: str,
+    forecast: str,
     work: Path,
     draws: int,
 ) -> dict[str, Any]:
@@ -290,7 +180,7 @@ def one_seed(
     planners = {
         "greedy": greedy_planner(year.world, year.best),
         "month_ip": month_planner(year, 0),
-        "month_ip_prices": month_planner(year, horizon),
+        "month_ip_prices": month_planner(year, horizon, prices=prices, forecast=forecast),
         "hindsight": hindsight_planner(year),
     }
     outcomes: dict[str, ReplayOutcome] = {}
@@ -444,6 +334,12 @@ def main() -> None:
     )
     parser.add_argument("--tightness", type=float, default=0.6)
     parser.add_argument("--horizon", type=int, default=3)
+    parser.add_argument(
+        "--prices", choices=PRICES, default="months", help="how (c) prices later seats"
+    )
+    parser.add_argument(
+        "--forecast", choices=FORECASTS, default="last-year", help="(c)'s forecast of arrivals"
+    )
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--speed-clients", type=int, default=10_000)
     parser.add_argument("--api-clients", type=int, default=500)
@@ -471,13 +367,25 @@ def main() -> None:
         "machine": machine(),
         "setting": setting.__dict__,
         "horizon": options.horizon,
+        "prices": options.prices,
+        "forecast": options.forecast,
         "clients": clients,
         "train_clients": train_clients,
         "seeds": [],
     }
     last: dict[str, Any] = {}
     for seed in seeds:
-        last = one_seed(seed, clients, train_clients, setting, options.horizon, work, options.draws)
+        last = one_seed(
+            seed,
+            clients,
+            train_clients,
+            setting,
+            options.horizon,
+            options.prices,
+            options.forecast,
+            work,
+            options.draws,
+        )
         results["seeds"].append(
             {k: v for k, v in last.items() if k not in ("router", "replay_dir", "features")}
         )
