@@ -14,6 +14,13 @@ arrivals of those months (each forecast client stands for `weight` clients;
 a month like a past one is a plain forecast). The price of a service is the
 dual value of its pooled seats: 0 where the seats suffice for everyone who
 would gain from them.
+
+`month_prices` prices every month's seats on their own instead, with the
+period programme (`model.planning.hindsight`) over the same clients: a
+seat lapses with its month, a wait is bounded and each month waited costs
+its share of the uplift, so a month that the forecast expects to be quiet
+gets cheap seats even when the months around it are full. With it,
+`waiting_values_by_month` weighs each later month's seat.
 """
 
 from __future__ import annotations
@@ -132,20 +139,21 @@ def month_prices(
     eligible: np.ndarray,
     actions: Sequence[str],
     arrival_month: np.ndarray,
-    seats: Sequence[Mapping[str, int]],
+    seats: Sequence[Mapping[str, int | None]],
     *,
     decay: float,
     max_wait: int,
 ) -> list[dict[str, float]]:
     """The price of a seat in every month of the horizon, month by month (this month first).
 
-    The seats of each month are the dual values of its seats in the period
+    A month's price of a service is the dual value of its seats in the period
     programme (`model.planning.hindsight`) over the clients waiting now
     (`arrival_month` 0 or less: the months they have waited, with `uplift`
     as at their arrival) and the forecast arrivals of the later months
     (`arrival_month` k for the k-th month after this one). Unlike the pooled
     relaxation of `seat_prices`, a seat lapses with its month and a client's
-    wait is bounded and costs `decay` a month, as in the replayed world.
+    wait is bounded and costs `decay` a month. A service without a limit in
+    a month (None) has price 0 in it.
     """
     solved = solve_period(
         uplift, eligible, actions, arrival_month, seats, decay=decay, max_wait=max_wait
