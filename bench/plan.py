@@ -1,7 +1,9 @@
 """Capacity planning: a year of the built-in world replayed under binding seats, and planning speed.
 
 For each seed: a model is trained on one built-in world (`training.registry.runs.
-train_and_register`, what `polku train` does) and a second world of the same
+train_and_register`, what `polku train` does; `--train-clients` clients, by
+default as many as the replayed world's `--clients`: a municipality trains
+on years of history) and a second world of the same
 design (another seed: other clients) is replayed for its twelve months of
 2025 under the capacity scenario (`training/simulator/capacity.py`): each
 client awaits a decision from their first decision point of the year; seats
@@ -12,9 +14,12 @@ month; unused seats lapse. Each month the waiting clients are planned by
   (a) greedy: in arrival order, each client's own best option while it has
       seats; otherwise they wait for it,
   (b) the month's integer programme (`model.planning.programme`),
-  (c) the programme with seat prices for the next `--horizon` months from the
-      linear relaxation over a forecast of arrivals (last month's, counted
-      `horizon` times; `model.planning.prices`),
+  (c) the programme with each client's value of waiting for a seat of the
+      next `--horizon` months, net of its price: every later month's seats
+      priced by the period programme over the clients waiting now and a
+      forecast of arrivals, the clients who arrived in the same month a year
+      earlier (`--prices`, `--forecast`: the alternatives of
+      `bench/plan_year.py`),
   (d) the hindsight optimum over the year with every arrival known
       (`model.planning.hindsight`).
 
@@ -28,9 +33,13 @@ repeated) scored and planned, in a child process that reports its peak
 memory; and POST /v1/plans with 500 clients through the real app (the
 registered model, SQLite, a caseworker key).
 
-    .venv/bin/python bench/plan.py [--seeds 1,2,3] [--clients 6000] [--quick]
+    .venv/bin/python bench/plan.py [--seeds 1,2,3] [--clients 6000] [--train-clients N]
+        [--prices months|pooled] [--forecast last-year|last-month]
+        [--work DIR] [--no-speed] [--quick]
 
-Writes bench/out/plan.json and prints the tables for bench/RESULTS.md.
+`--work` keeps the worlds and trained models and reuses them on the next run.
+Writes bench/out/plan.json (plan-train<N>.json with another training size)
+and prints the tables for bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -53,26 +62,23 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import log, machine, table, write_json  # noqa: E402
-from model.decision_points.features import features_at  # noqa: E402
-from model.planning.hindsight import plan_period  # noqa: E402
-from model.planning.prices import seat_prices, waiting_values  # noqa: E402
-from model.planning.programme import PlanOptions, plan_batch  # noqa: E402
+from bench.plan_year import (  # noqa: E402
+    FORECASTS,
+    PRICES,
+    Year,
+    hindsight_planner,
+    month_planner,
+)
 from model.router import Router  # noqa: E402
 from model.vocab import NO_NEW_SERVICE  # noqa: E402
 from training.simulator import WorldParams, write_world  # noqa: E402
 from training.simulator.capacity import (  # noqa: E402
     CapacitySetting,
-    CapacityWorld,
-    MonthView,
     ReplayOutcome,
     greedy_planner,
     replay,
-    seats_from_demand,
 )
-from training.tables import read_tables  # noqa: E402
-from training.truth import find_truth, read_truth  # noqa: E402
 
-MONTHS = tuple(f"2025-{m:02d}" for m in range(1, 13))
 CONFIG = """\
 num_threads = 1
 
@@ -90,119 +96,6 @@ n_estimators = 60
 GROUPS = ("gender", "residence_basis")
 SMALL_CELL = 5
 PLANNERS = ("greedy", "month_ip", "month_ip_prices", "hindsight")
-
-
-class Year:
-    """The replayed year as the planners see it (predictions) and as the world judges it (truth)."""
-
-    def __init__(self, router: Router, data: Path, setting: CapacitySetting) -> None:
-        tables = read_tables(data)
-        truth_path = find_truth(data)
-        assert truth_path is not None
-        truth = read_truth(truth_path)
-        year = truth[
-            (truth["decision_date"] >= "2025-01-01") & (truth["decision_date"] <= "2025-12-31")
-        ]
-        first = year.sort_values(["client_id", "decision_date"]).drop_duplicates("client_id")
-        first = first.sort_values(["decision_date", "client_id"]).reset_index(drop=True)
-        points = first[["client_id", "decision_date"]]
-        self.features = features_at(
-            tables.clients,
-            tables.episodes,
-            tables.outcomes,
-            points,
-            catalogue=router.catalogue,
-            config=router.config,
-        )
-        scored = router.score(self.features, intervals=False)
-        actions = router.actions
-        reference = actions.index(NO_NEW_SERVICE)
-        n = len(first)
-        self.actions = actions
-        self.uplift = scored.uplift
-        self.best = scored.recommended
-        thin = (scored.support < router.min_support) & scored.eligible
-        self.candidates = scored.eligible & ~thin
-        self.candidates[np.arange(n), self.best] = True
-        self.candidates[:, reference] = True
-        p_true = first[list(actions)].to_numpy(dtype=float)
-        true_uplift = p_true - p_true[:, [reference]]
-        dates = [d.date() for d in pd.to_datetime(first["decision_date"])]
-        arrival_month = np.array([d.month - 1 for d in dates])
-        seats = seats_from_demand(self.best, arrival_month, actions, len(MONTHS), setting.tightness)
-        self.world = CapacityWorld(
-            actions=actions,
-            months=MONTHS,
-            arrival=tuple(dates),
-            arrival_month=arrival_month,
-            true_uplift=true_uplift,
-            eligible=scored.eligible,
-            seats=(seats,) * len(MONTHS),
-            setting=setting,
-        )
-
-
-def month_planner(year: Year, horizon: int) -> Any:
-    world = year.world
-
-    def plan(view: MonthView) -> np.ndarray:
-        rows = view.waiting
-        if not len(rows):
-            return np.zeros(0, dtype=int)
-        # What a start is worth now: the uplift predicted at arrival, less
-        # what the months waited so far have cost (re-scoring would show it).
-        now = (
-            year.uplift[rows]
-            * world.setting.wait_decay ** (view.month - world.arrival_month[rows])[:, None]
-        )
-        options = PlanOptions()
-        later = min(horizon, len(MONTHS) - 1 - view.month)
-        if later > 0:
-            # Seats of the next months, priced over the clients waiting now (a
-            # month later) and the arrivals forecast from last month's.
-            forecast = np.flatnonzero(world.arrival_month == max(view.month - 1, 0))
-            decay = world.setting.wait_decay
-            uplift = np.vstack([decay * now, year.uplift[forecast]])
-            eligible = np.vstack([year.candidates[rows], year.candidates[forecast]])
-            weight = np.concatenate([np.ones(len(rows)), np.full(len(forecast), later)])
-            seats = [world.seats[view.month + k] for k in range(1, later + 1)]
-            prices = seat_prices(uplift, eligible, world.actions, seats, weight=weight)
-            value = waiting_values(now, year.candidates[rows], world.actions, prices, decay=decay)
-            # A client at the end of their wait has no later seat.
-            last_chance = view.month - world.arrival_month[rows] >= world.setting.max_wait_months
-            options = PlanOptions(waiting_value=np.where(last_chance, 0.0, value))
-        planned = plan_batch(
-            [str(i) for i in rows],
-            now,
-            year.candidates[rows],
-            world.actions,
-            dict(view.seats),
-            best=year.best[rows],
-            options=options,
-        )
-        return planned.planned
-
-    return plan
-
-
-def hindsight_planner(year: Year) -> Any:
-    world = year.world
-    action, when = plan_period(
-        year.uplift,
-        year.candidates,
-        world.actions,
-        world.arrival_month,
-        world.seats,
-        decay=world.setting.wait_decay,
-        max_wait=world.setting.max_wait_months,
-    )
-    reference = world.actions.index(NO_NEW_SERVICE)
-
-    def plan(view: MonthView) -> np.ndarray:
-        rows = view.waiting
-        return np.where(when[rows] == view.month, action[rows], reference)
-
-    return plan
 
 
 def bootstrap(gains: dict[str, np.ndarray], draws: int, seed: int) -> dict[str, list[float]]:
@@ -242,29 +135,52 @@ def by_group(year: Year, outcome: ReplayOutcome) -> dict[str, dict[str, Any]]:
 
 
 def one_seed(
-    seed: int, clients: int, setting: CapacitySetting, horizon: int, work: Path, draws: int
+    seed: int,
+    clients: int,
+    train_clients: int,
+    setting: CapacitySetting,
+    horizon: int,
+    prices: str,
+    forecast: str,
+    work: Path,
+    draws: int,
 ) -> dict[str, Any]:
     from training.registry.runs import train_and_register
     from training.registry.store import CHAMPION
     from training.registry.versions import promote
 
-    train_dir, replay_dir = work / f"train-{seed}", work / f"replay-{seed}"
-    log(f"seed {seed}: simulating two worlds of {clients} clients")
-    write_world(WorldParams(n_clients=clients, seed=seed, truth_replicates=2), train_dir)
-    write_world(WorldParams(n_clients=clients, seed=seed + 1000, truth_replicates=4), replay_dir)
-    config = work / "config.toml"
-    config.write_text(CONFIG, "utf-8")
-    log(f"seed {seed}: training")
-    result, registered = train_and_register(train_dir, config_path=config)
-    promote(registered.version, alias=CHAMPION, name=registered.name)
-    year = Year(result.router, replay_dir, setting)
+    train_dir, replay_dir = (
+        work / f"train-{seed}-{train_clients}",
+        work / f"replay-{seed}-{clients}",
+    )
+    saved = work / f"router-{seed}-{train_clients}"
+    if not replay_dir.exists():
+        log(f"seed {seed}: simulating the replayed world of {clients} clients")
+        write_world(
+            WorldParams(n_clients=clients, seed=seed + 1000, truth_replicates=4), replay_dir
+        )
+    if saved.exists():
+        # A kept work folder: the model this seed and training size gave before.
+        log(f"seed {seed}: the model trained before ({saved})")
+        router = Router.load(saved)
+    else:
+        log(f"seed {seed}: simulating a training world of {train_clients} clients")
+        write_world(WorldParams(n_clients=train_clients, seed=seed, truth_replicates=2), train_dir)
+        config = work / "config.toml"
+        config.write_text(CONFIG, "utf-8")
+        log(f"seed {seed}: training")
+        result, registered = train_and_register(train_dir, config_path=config)
+        promote(registered.version, alias=CHAMPION, name=registered.name)
+        router = result.router
+        router.save(saved)
+    year = Year(router, replay_dir, setting)
     log(
         f"seed {seed}: {year.world.n} clients awaiting a decision in 2025; seats {dict(year.world.seats[0])}"
     )
     planners = {
         "greedy": greedy_planner(year.world, year.best),
         "month_ip": month_planner(year, 0),
-        "month_ip_prices": month_planner(year, horizon),
+        "month_ip_prices": month_planner(year, horizon, prices=prices, forecast=forecast),
         "hindsight": hindsight_planner(year),
     }
     outcomes: dict[str, ReplayOutcome] = {}
@@ -308,7 +224,7 @@ def one_seed(
             "seconds": seconds[name],
         }
     figures["bootstrap"] = bootstrap({k: o.gain for k, o in outcomes.items()}, draws, seed)
-    figures["router"] = result.router
+    figures["router"] = router
     figures["replay_dir"] = replay_dir
     figures["features"] = year.features
     return figures
@@ -409,13 +325,32 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seeds", default="1,2,3")
-    parser.add_argument("--clients", type=int, default=6000)
+    parser.add_argument("--clients", type=int, default=6000, help="clients of the replayed world")
+    parser.add_argument(
+        "--train-clients",
+        type=int,
+        default=None,
+        help="clients of the training world (default: --clients)",
+    )
     parser.add_argument("--tightness", type=float, default=0.6)
     parser.add_argument("--horizon", type=int, default=3)
+    parser.add_argument(
+        "--prices", choices=PRICES, default="months", help="how (c) prices later seats"
+    )
+    parser.add_argument(
+        "--forecast", choices=FORECASTS, default="last-year", help="(c)'s forecast of arrivals"
+    )
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--speed-clients", type=int, default=10_000)
     parser.add_argument("--api-clients", type=int, default=500)
     parser.add_argument("--quick", action="store_true", help="one seed of 3000 clients")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="keep the worlds and models here and reuse them (default: a new temporary folder)",
+    )
+    parser.add_argument("--no-speed", action="store_true", help="the planners' year only")
     parser.add_argument("--speed-child", default=None, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.speed_child:
@@ -423,27 +358,45 @@ def main() -> None:
         return
     seeds = [1] if options.quick else [int(s) for s in options.seeds.split(",")]
     clients = 3000 if options.quick else options.clients
+    train_clients = options.train_clients or clients
     setting = CapacitySetting(tightness=options.tightness)
-    work = Path(tempfile.mkdtemp(prefix="polku-bench-plan-"))
+    work = options.work or Path(tempfile.mkdtemp(prefix="polku-bench-plan-"))
+    work.mkdir(parents=True, exist_ok=True)
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{(work / 'mlflow.db').as_posix()}"
     results: dict[str, Any] = {
         "machine": machine(),
         "setting": setting.__dict__,
         "horizon": options.horizon,
+        "prices": options.prices,
+        "forecast": options.forecast,
+        "clients": clients,
+        "train_clients": train_clients,
         "seeds": [],
     }
     last: dict[str, Any] = {}
     for seed in seeds:
-        last = one_seed(seed, clients, setting, options.horizon, work, options.draws)
+        last = one_seed(
+            seed,
+            clients,
+            train_clients,
+            setting,
+            options.horizon,
+            options.prices,
+            options.forecast,
+            work,
+            options.draws,
+        )
         results["seeds"].append(
             {k: v for k, v in last.items() if k not in ("router", "replay_dir", "features")}
         )
-    log("speed: a month of clients scored and planned")
-    results["speed"] = speed(last["router"], last["features"], work, options.speed_clients)
-    log(f"speed: {results['speed']}")
-    results["api"] = api_speed(last["replay_dir"], work, options.api_clients, repeats=5)
-    log(f"api: {results['api']}")
-    path = write_json("plan", results)
+    if not options.no_speed:
+        log("speed: a month of clients scored and planned")
+        results["speed"] = speed(last["router"], last["features"], work, options.speed_clients)
+        log(f"speed: {results['speed']}")
+        results["api"] = api_speed(last["replay_dir"], work, options.api_clients, repeats=5)
+        log(f"api: {results['api']}")
+    results["load_average_end"] = list(os.getloadavg())
+    path = write_json("plan" if train_clients == clients else f"plan-train{train_clients}", results)
     rows = []
     for figures in results["seeds"]:
         for name in PLANNERS:
@@ -453,6 +406,7 @@ def main() -> None:
                 [
                     figures["seed"],
                     name,
+                    p["predicted_gain"],
                     p["true_gain"],
                     p["share_of_hindsight"],
                     f"{interval[0]:.3f}–{interval[1]:.3f}",
@@ -467,6 +421,7 @@ def main() -> None:
             [
                 "seed",
                 "planner",
+                "predicted gain",
                 "true gain",
                 "share of (d)",
                 "95 % bootstrap",

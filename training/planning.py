@@ -5,8 +5,9 @@
   with their features as known on that day.
 - `plan_from_tables`: the month planned with the router, optionally with
   each client's value of waiting for a seat in the later months of a
-  horizon, the seats priced over a forecast of arrivals (the clients who
-  awaited a decision a month earlier: a month like the last one).
+  horizon, every month's seats priced over a forecast of its clients (those
+  who awaited a decision in the same month a year earlier, else a month
+  earlier).
 - `write_plan`: CSV or Parquet, written whole or not at all.
 """
 
@@ -26,7 +27,7 @@ from model.decision_points.features import features_at
 from model.errors import DataContractError, PlanningError
 from model.planning.capacity import Capacity
 from model.planning.month import MonthPlan, plan_month
-from model.planning.prices import DEFAULT_WAIT_DECAY, seat_prices, waiting_values
+from model.planning.prices import DEFAULT_WAIT_DECAY, month_prices, waiting_values_by_month
 from model.planning.programme import PlanOptions
 from model.planning.schedule import month_days
 from model.router import Router, ScoredBatch
@@ -155,26 +156,56 @@ def _waiting_value(
 ) -> np.ndarray:
     """What each client can expect from a seat in the next `horizon` months, net of its price.
 
-    The seats of those months are priced over the clients waiting now (a
-    month later, so `decay` of their uplift) and the forecast arrivals: the
-    clients who awaited a decision a month before, counted `horizon` times.
+    Every month's seats are priced on their own by the period programme
+    (`model.planning.prices.month_prices`) over the clients waiting now and
+    a forecast of each later month's: the clients who awaited a decision in
+    the same month a year earlier (a month like its namesake: intakes follow
+    the year), else, without that history, those of the month before this.
+    A client may wait at most `horizon` months.
     """
+    candidates = _candidates(router, batch)
+    rows = [(batch.uplift, candidates, 0)]
+    last_month: list[ScoredBatch | None] = []
+    for k in range(1, horizon + 1):
+        ahead = _awaiting(router, tables, later_month(month, k - 12))
+        if ahead is None:
+            if not last_month:
+                last_month.append(_awaiting(router, tables, later_month(month, -1)))
+            ahead = last_month[0]
+        if ahead is not None:
+            rows.append((ahead.uplift, _candidates(router, ahead), k))
+    uplift = np.vstack([r[0] for r in rows])
+    eligible = np.vstack([r[1] for r in rows])
+    arrival = np.concatenate([np.full(len(r[0]), r[2]) for r in rows])
+    seats = [capacity.seats(later_month(month, k)) for k in range(horizon + 1)]
+    prices = month_prices(
+        uplift, eligible, router.actions, arrival, seats, decay=decay, max_wait=horizon
+    )
+    return waiting_values_by_month(
+        batch.uplift,
+        candidates,
+        router.actions,
+        prices[1:],
+        decay=decay,
+        months_left=np.full(len(batch.uplift), horizon),
+    )
+
+
+def _candidates(router: Router, batch: ScoredBatch) -> np.ndarray:
+    """Eligible actions not resting on thin evidence, and the client's own best option."""
     thin = (batch.support < router.min_support) & batch.eligible
     candidates = batch.eligible & ~thin
     candidates[np.arange(len(candidates)), batch.recommended] = True
-    uplift, eligible = decay * batch.uplift, candidates
-    weight = np.ones(len(uplift))
+    return candidates
+
+
+def _awaiting(router: Router, tables: Tables, month: str) -> ScoredBatch | None:
+    """The clients who awaited a decision on the first day of `month`, scored; None if nobody."""
     try:
-        earlier = month_days(later_month(month, -1))[0]
-        ahead = router.score(awaiting_features(router, tables, earlier), intervals=False)
-        uplift = np.vstack([uplift, ahead.uplift])
-        eligible = np.vstack([eligible, ahead.eligible])
-        weight = np.concatenate([weight, np.full(len(ahead.uplift), horizon)])
+        features = awaiting_features(router, tables, month_days(month)[0])
     except DataContractError:
-        pass  # nobody awaited a decision last month: no forecast arrivals
-    seats = [capacity.seats(later_month(month, k)) for k in range(1, horizon + 1)]
-    prices = seat_prices(uplift, eligible, router.actions, seats, weight=weight)
-    return waiting_values(batch.uplift, candidates, router.actions, prices, decay=decay)
+        return None
+    return router.score(features, intervals=False)
 
 
 def write_plan(frame: pd.DataFrame, out: Path) -> Path:

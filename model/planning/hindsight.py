@@ -1,7 +1,9 @@
-"""The hindsight optimum: a whole period planned at once with every arrival known.
+"""The period programme: every month of a period planned at once with every arrival known.
 
-No planner can do better with the same expected uplifts, so it is the yard
-stick of a backtest (Annie MOORE's 98 % is measured against it). Client i,
+With the real arrivals it is the hindsight optimum: no planner can do better
+with the same expected uplifts, so it is the yard stick of a backtest (Annie
+MOORE's 98 % is measured against it). With a forecast of arrivals it prices
+the seats of later months (`model.planning.prices.month_prices`). Client i,
 arriving in month m_i, may start action a in any month t from m_i to
 m_i + max_wait, keeping `decay ** (t - m_i)` of its expected uplift; every
 service has its seats in every month:
@@ -10,6 +12,11 @@ service has its seats in every month:
     subject to Σ_(a, t) y[i, a, t] <= 1                 for every client
                Σ_i y[i, s, t] <= seats[t][s]            for every service and month
 
+A client who arrived before the period (m_i < 0) has waited already: only
+the months of the period are open to them, still counted from m_i. A
+service may have no limit in a month; a client's best such action, started
+in their first open month, is theirs to take whatever the others get, so
+only the actions that gain more than it compete for seats.
 Clients and (service, month) pairs form a bipartite graph, so the linear
 relaxation's optimal corner is whole and HiGHS's dual simplex solves it.
 """
@@ -17,6 +24,7 @@ relaxation's optimal corner is whole and HiGHS's dual simplex solves it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linprog
@@ -26,61 +34,124 @@ from model.errors import PlanningError
 from model.vocab import NO_NEW_SERVICE
 
 
-def plan_period(
+@dataclass(frozen=True)
+class PeriodSolution:
+    """The solved programme: per (client, action, month) variable its value; per seat its dual."""
+
+    client: np.ndarray
+    action: np.ndarray
+    month: np.ndarray
+    x: np.ndarray
+    seat_value: np.ndarray  # (months, A): dual value of a seat; 0 without a limit
+    free: np.ndarray  # (n,): the best action without a limit (no_new_service: none)
+
+
+def solve_period(
     uplift: np.ndarray,
     eligible: np.ndarray,
     actions: Sequence[str],
     arrival_month: np.ndarray,
-    seats: Sequence[Mapping[str, int]],
+    seats: Sequence[Mapping[str, int | None]],
     *,
     decay: float,
     max_wait: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(action, month) per client: the action to start and when (-1 and no_new_service: none)."""
+) -> PeriodSolution:
+    """The linear relaxation of the period programme (whole at its optimum; see above).
+
+    `seats[t][s]` None: service s has no limit in month t (a service missing
+    from the mapping has no seats). A client's best action without a limit,
+    at their first open month, is always theirs to take, so only the limited
+    actions that gain more than it enter the programme, scored by how much
+    more; `PeriodSolution.free` holds that alternative.
+    """
     actions = tuple(actions)
     n, a_count = np.shape(uplift)
     months = len(seats)
     reference = actions.index(NO_NEW_SERVICE)
-    action = np.full(n, reference)
-    when = np.full(n, -1)
+    arrival_month = np.asarray(arrival_month, dtype=int)
+    u = np.where(eligible, np.asarray(uplift, dtype=float), -np.inf)
+    u[:, reference] = 0.0
+    start = np.maximum(arrival_month, 0)
+    open_at_all = (start < months) & (start - arrival_month <= max_wait)
+    # The best action without a limit in the first month open to the client.
+    free_action = np.full(n, reference)
+    free_value = np.zeros(n)
+    first = np.minimum(start, months - 1)
+    for j, code in enumerate(actions):
+        if j == reference:
+            continue
+        unlimited = np.array([seats[m].get(code, 0) is None for m in range(months)])
+        value = u[:, j] * decay ** (start - arrival_month)
+        better = open_at_all & unlimited[first] & (value > free_value)
+        free_action[better] = j
+        free_value[better] = value[better]
     rows, cols, times, gains = [], [], [], []
     for wait in range(max_wait + 1):
         t = arrival_month + wait
-        ok = t < months
-        good = eligible & (uplift > 0) & ok[:, None]
+        ok = (t >= 0) & (t < months)
+        value = u * decay**wait
+        good = ok[:, None] & (value > free_value[:, None])
         good[:, reference] = False
         i, a = np.nonzero(good)
         rows.append(i)
         cols.append(a)
         times.append(t[i])
-        gains.append(uplift[i, a] * decay**wait)
+        gains.append(value[i, a] - free_value[i])
     i = np.concatenate(rows)
     a = np.concatenate(cols)
     t = np.concatenate(times)
     g = np.concatenate(gains)
+    seat_value = np.zeros((months, a_count))
     if not len(i):
-        return action, when
-    limited = [j for j in range(a_count) if j != reference]
-    slot = {(j, m): k for k, (j, m) in enumerate((j, m) for j in limited for m in range(months))}
-    slot_of = np.array([slot[(int(x), int(y))] for x, y in zip(a, t, strict=True)])
-    caps = np.array([float(seats[m].get(actions[j], 0)) for j in limited for m in range(months)])
+        return PeriodSolution(i, a, t, np.zeros(0), seat_value, free_action)
+    # One seat row per limited (service, month) that some client may take.
+    keys = sorted({(int(x), int(y)) for x, y in zip(a, t, strict=True)})
+    slots = [(j, m) for j, m in keys if seats[m].get(actions[j], 0) is not None]
+    slot = {key: k for k, key in enumerate(slots)}
+    slot_of = np.array([slot.get((int(x), int(y)), -1) for x, y in zip(a, t, strict=True)])
+    caps = np.array([float(seats[m].get(actions[j], 0) or 0) for j, m in slots])
+    clients, row_of = np.unique(i, return_inverse=True)
     m_vars = len(i)
-    one_each = csr_matrix((np.ones(m_vars), (i, np.arange(m_vars))), shape=(n, m_vars))
-    seat_rows = csr_matrix(
-        (np.ones(m_vars), (slot_of, np.arange(m_vars))), shape=(len(caps), m_vars)
+    one_each = csr_matrix(
+        (np.ones(m_vars), (row_of, np.arange(m_vars))), shape=(len(clients), m_vars)
     )
+    held = np.flatnonzero(slot_of >= 0)
+    seat_rows = csr_matrix((np.ones(len(held)), (slot_of[held], held)), shape=(len(caps), m_vars))
     result = linprog(
         -g,
         A_ub=vstack([one_each, seat_rows]).tocsr(),
-        b_ub=np.concatenate([np.ones(n), caps]),
+        b_ub=np.concatenate([np.ones(len(clients)), caps]),
         bounds=(0, 1),
         method="highs-ds",
     )
     if result.x is None:
-        raise PlanningError(f"the hindsight programme found no plan: {result.message}")
-    if np.any(np.abs(result.x - np.round(result.x)) > 1e-6):
-        raise PlanningError("the hindsight programme's answer is not whole")
-    chosen = result.x > 0.5
-    action[i[chosen]] = a[chosen]
-    when[i[chosen]] = t[chosen]
+        raise PlanningError(f"the period programme found no plan: {result.message}")
+    duals = np.maximum(0.0, -np.asarray(result.ineqlin.marginals)[len(clients) :])
+    for (j, m), k in slot.items():
+        seat_value[m, j] = duals[k]
+    return PeriodSolution(i, a, t, np.asarray(result.x), seat_value, free_action)
+
+
+def plan_period(
+    uplift: np.ndarray,
+    eligible: np.ndarray,
+    actions: Sequence[str],
+    arrival_month: np.ndarray,
+    seats: Sequence[Mapping[str, int | None]],
+    *,
+    decay: float,
+    max_wait: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(action, month) per client: the action to start and when (-1 and no_new_service: none)."""
+    solved = solve_period(
+        uplift, eligible, actions, arrival_month, seats, decay=decay, max_wait=max_wait
+    )
+    if np.any(np.abs(solved.x - np.round(solved.x)) > 1e-6):
+        raise PlanningError("the period programme's answer is not whole")
+    reference = tuple(actions).index(NO_NEW_SERVICE)
+    action = solved.free.copy()
+    when = np.where(action != reference, np.maximum(np.asarray(arrival_month), 0), -1)
+    chosen = solved.x > 0.5
+    action[solved.client[chosen]] = solved.action[chosen]
+    when[solved.client[chosen]] = solved.month[chosen]
     return action, when

@@ -14,6 +14,13 @@ arrivals of those months (each forecast client stands for `weight` clients;
 a month like a past one is a plain forecast). The price of a service is the
 dual value of its pooled seats: 0 where the seats suffice for everyone who
 would gain from them.
+
+`month_prices` prices every month's seats on their own instead, with the
+period programme (`model.planning.hindsight`) over the same clients: a
+seat lapses with its month, a wait is bounded and each month waited costs
+its share of the uplift, so a month that the forecast expects to be quiet
+gets cheap seats even when the months around it are full. With it,
+`waiting_values_by_month` weighs each later month's seat.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from scipy.optimize import linprog
 from scipy.sparse import csr_matrix, vstack
 
 from model.errors import PlanningError
+from model.planning.hindsight import solve_period
 from model.vocab import NO_NEW_SERVICE
 
 # Share of a start's expected uplift kept when it comes a month later: time out
@@ -124,3 +132,64 @@ def waiting_values(
     net = np.where(candidates, decay * np.asarray(uplift, dtype=float) - price, -np.inf)
     net[:, reference] = 0.0
     return np.maximum(0.0, net.max(axis=1))
+
+
+def month_prices(
+    uplift: np.ndarray,
+    eligible: np.ndarray,
+    actions: Sequence[str],
+    arrival_month: np.ndarray,
+    seats: Sequence[Mapping[str, int | None]],
+    *,
+    decay: float,
+    max_wait: int,
+) -> list[dict[str, float]]:
+    """The price of a seat in every month of the horizon, month by month (this month first).
+
+    A month's price of a service is the dual value of its seats in the period
+    programme (`model.planning.hindsight`) over the clients waiting now
+    (`arrival_month` 0 or less: the months they have waited, with `uplift`
+    as at their arrival) and the forecast arrivals of the later months
+    (`arrival_month` k for the k-th month after this one). Unlike the pooled
+    relaxation of `seat_prices`, a seat lapses with its month and a client's
+    wait is bounded and costs `decay` a month. A service without a limit in
+    a month (None) has price 0 in it.
+    """
+    solved = solve_period(
+        uplift, eligible, actions, arrival_month, seats, decay=decay, max_wait=max_wait
+    )
+    reference = tuple(actions).index(NO_NEW_SERVICE)
+    return [
+        {code: float(solved.seat_value[m, j]) for j, code in enumerate(actions) if j != reference}
+        for m in range(len(seats))
+    ]
+
+
+def waiting_values_by_month(
+    uplift: np.ndarray,
+    candidates: np.ndarray,
+    actions: Sequence[str],
+    prices: Sequence[Mapping[str, float]],
+    *,
+    decay: float,
+    months_left: np.ndarray,
+) -> np.ndarray:
+    """Per client: the most a seat in one of the next months may give them, net of its price.
+
+    `uplift` is the expected uplift of a start now; `prices[k - 1]` the
+    price of a seat k months later, when the start keeps `decay ** k` of it;
+    a client can wait at most `months_left` more months (0: no later seat).
+    """
+    actions = tuple(actions)
+    reference = actions.index(NO_NEW_SERVICE)
+    u = np.asarray(uplift, dtype=float)
+    left = np.asarray(months_left)
+    best = np.zeros(len(u))
+    for k, month in enumerate(prices, start=1):
+        price = np.array(
+            [month.get(code, 0.0) if j != reference else 0.0 for j, code in enumerate(actions)]
+        )
+        net = np.where(candidates, decay**k * u - price, -np.inf)
+        net[:, reference] = 0.0
+        best = np.where(left >= k, np.maximum(best, net.max(axis=1)), best)
+    return best

@@ -52,3 +52,83 @@ def test_no_assignment_of_seats_over_the_months_does_better(seed: int) -> None:
             sum(uplift[i, 0] * 0.8 ** (c - arrival[i]) for i, c in enumerate(choice) if c >= 0),
         )
     assert got == pytest.approx(best, abs=1e-9)
+
+
+def test_a_client_who_arrived_before_the_period_keeps_only_the_rest_of_their_wait() -> None:
+    # Arrived two months before the period with a wait of at most 2: only the
+    # first month is open, at 0.5 ** 2 of the uplift.
+    uplift = np.array([[0.40, 0.0], [0.20, 0.0]])
+    action, when = plan_period(
+        uplift,
+        np.ones((2, 2), bool),
+        ACTIONS,
+        np.array([-2, 0]),
+        [{"course": 1}, {"course": 1}],
+        decay=0.5,
+        max_wait=2,
+    )
+    assert when.tolist() == [0, 1]
+    assert action.tolist() == [0, 0]
+    _, late = plan_period(
+        uplift[:1],
+        np.ones((1, 2), bool),
+        ACTIONS,
+        np.array([-3]),
+        [{"course": 1}],
+        decay=0.5,
+        max_wait=2,
+    )
+    assert late.tolist() == [-1]
+
+
+def test_a_service_without_a_limit_is_each_clients_to_take_so_a_seat_goes_to_who_lacks_one() -> (
+    None
+):
+    actions = ("course", "coaching", NO_NEW_SERVICE)
+    # a gains almost as much from coaching (no limit) as from the one course
+    # seat; b has nothing else.
+    uplift = np.array([[0.30, 0.25, 0.0], [0.28, 0.0, 0.0]])
+    action, when = plan_period(
+        uplift,
+        np.ones((2, 3), bool),
+        actions,
+        np.array([0, 0]),
+        [{"course": 1, "coaching": None}],
+        decay=0.8,
+        max_wait=1,
+    )
+    assert [actions[j] for j in action] == ["coaching", "course"]
+    assert when.tolist() == [0, 0]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_with_a_service_without_a_limit_no_assignment_does_better(seed: int) -> None:
+    actions = ("course", "coaching", NO_NEW_SERVICE)
+    rng = np.random.default_rng(seed)
+    n, months, decay = 4, 2, 0.8
+    uplift = np.column_stack([rng.uniform(-0.1, 0.4, n), rng.uniform(-0.1, 0.3, n), np.zeros(n)])
+    arrival = rng.integers(0, months, n)
+    seats = [{"course": int(rng.integers(0, 3)), "coaching": None} for _ in range(months)]
+    action, when = plan_period(
+        uplift, np.ones((n, 3), bool), actions, arrival, seats, decay=decay, max_wait=1
+    )
+    for m in range(months):
+        assert np.sum((action == 0) & (when == m)) <= seats[m]["course"]
+    got = sum(
+        uplift[i, action[i]] * decay ** (when[i] - arrival[i]) for i in range(n) if when[i] >= 0
+    )
+    options = [None] + [(a, w) for a in (0, 1) for w in (0, 1)]
+    best = 0.0
+    for choice in itertools.product(options, repeat=n):
+        if any(c is not None and arrival[i] + c[1] >= months for i, c in enumerate(choice)):
+            continue
+        if any(
+            sum(1 for i, c in enumerate(choice) if c == (0, m - arrival[i])) > seats[m]["course"]
+            for m in range(months)
+        ):
+            continue
+        best = max(
+            best,
+            sum(uplift[i, c[0]] * decay ** c[1] for i, c in enumerate(choice) if c is not None),
+        )
+    assert got == pytest.approx(best, abs=1e-9)

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.planning.prices import seat_prices, waiting_values
+from model.planning.prices import (
+    month_prices,
+    seat_prices,
+    waiting_values,
+    waiting_values_by_month,
+)
 from model.planning.programme import PlanOptions, plan_batch
 from model.vocab import NO_NEW_SERVICE
 
@@ -75,3 +80,35 @@ def test_a_priced_seat_is_worth_waiting_for_only_net_of_its_price() -> None:
     uplift = np.array([[0.30, 0.10, 0.0]])
     value = waiting_values(uplift, np.ones((1, 3), bool), ACTIONS, {"course": 0.25}, decay=1.0)
     assert value.tolist() == pytest.approx([0.10])
+
+
+def test_a_seat_next_month_is_priced_by_the_forecast_client_who_would_take_it() -> None:
+    # No seat now, one next month, two the month after. The client waiting
+    # now gains 0.10, a forecast client of next month 0.30: next month's
+    # seat is worth between what the waiting client would get from it
+    # (0.05) and the forecast client's 0.30; the month after has a seat
+    # left over, so it is free.
+    uplift = np.array([[0.10, 0.05, 0.0], [0.30, 0.0, 0.0]])
+    eligible = np.array([[True, False, True], [True, False, True]])
+    prices = month_prices(
+        uplift,
+        eligible,
+        ACTIONS,
+        np.array([0, 1]),
+        [{"course": 0, "trial": 0}, {"course": 1, "trial": 0}, {"course": 2, "trial": 0}],
+        decay=0.5,
+        max_wait=2,
+    )
+    assert len(prices) == 3
+    assert 0.05 - 1e-9 <= prices[1]["course"] <= 0.30 + 1e-9
+    assert prices[2]["course"] == pytest.approx(0.0)
+
+
+def test_waiting_values_by_month_take_the_best_later_month_within_the_wait_left() -> None:
+    uplift = np.array([[0.40, 0.0, 0.0], [0.40, 0.0, 0.0], [0.40, 0.0, 0.0]])
+    candidates = np.ones((3, 3), bool)
+    prices = [{"course": 0.30}, {"course": 0.0}]  # next month dear, the one after free
+    value = waiting_values_by_month(
+        uplift, candidates, ACTIONS, prices, decay=0.5, months_left=np.array([2, 1, 0])
+    )
+    assert value.tolist() == pytest.approx([0.10, 0.0, 0.0])
