@@ -11,8 +11,8 @@ from fastapi.responses import Response
 from api.audit.schemas import AuditList
 from api.auth import Role
 from api.common import as_utc
-from api.decisions.views import Cursor, Limit, Since, Until, bad_cursor
 from api.deps import CallerDep, EngineDep, access
+from api.paging import Cursor, Limit, Since, Until, bad_cursor
 from api.responses import AUTHENTICATED, problems
 from api.storage.audit import AuditEvent, get_audit_event, list_audit_events
 from api.storage.decisions import DecisionRow, decisions_for_requests
