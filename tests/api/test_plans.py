@@ -196,9 +196,18 @@ def test_bad_input_is_refused_field_by_field_and_nothing_is_stored(
 def test_negative_seats_and_a_month_not_written_yyyy_mm_are_refused(
     client: TestClient, keys: Keys
 ) -> None:
-    for change in ({"month": "2026-13"}, {"seats": [{"service": "work_trial", "seats": -1}]}):
+    for change, field in (
+        ({"month": "2026-13"}, "month"),
+        ({"seats": [{"service": "work_trial", "seats": -1}]}, "seats.0.seats"),
+    ):
         body = {"month": _month(), "clients": _clients(1), **change}
-        assert client.post("/v1/plans", json=body, headers=keys.planner).status_code == 422
+        answer = client.post("/v1/plans", json=body, headers=keys.planner)
+        assert answer.status_code == 422
+        assert [e["field"] for e in answer.json()["errors"]] == [field]
+    month = client.post(
+        "/v1/plans", json={"month": "2026-1", "clients": _clients(1)}, headers=keys.planner
+    )
+    assert "YYYY-MM" in month.json()["errors"][0]["message"]
 
 
 def test_a_plan_may_carry_more_than_a_recommendation_body_may(
