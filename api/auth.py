@@ -9,7 +9,7 @@ keys from a leaked table. Only the hash is stored; the key is shown once.
 Every key carries a role and a unit (office). Which roles may call a route
 is declared on the route (`api.access`): a caseworker asks for
 recommendations and records decisions, a planner plans a month's seats
-(POST /v1/plans), an evaluator reads the audit log and the reports, a data
+(POST /v1/plans), an evaluator reads the audit logs and the reports, a data
 scientist reads the model, an administrator does all but recommend and
 decide, and runs the service.
 """

@@ -182,6 +182,29 @@ SafeText = Annotated[
 ]
 """Free text that must not hold a personal identity code either."""
 
+MONTH_PATTERN: Final = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+
+def _month(value: str) -> str:
+    if not re.fullmatch(MONTH_PATTERN, value):
+        raise ValueError("a month is written YYYY-MM, e.g. 2026-12 (months 01 to 12)")
+    return value
+
+
+class _MonthInSchema:
+    """Puts the YYYY-MM pattern in the JSON Schema; `_month` enforces it with its own message."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema["pattern"] = MONTH_PATTERN
+        return schema
+
+
+Month = Annotated[str, AfterValidator(_month), _MonthInSchema()]
+"""A calendar month, YYYY-MM."""
+
 
 class ModelRef(ResponseModel):
     name: str = Field(description="registered model name", examples=["polku-router"])

@@ -1,1 +1,1 @@
-"""GET /v1/audit: every recommendation answered, with its decisions."""
+"""The audit logs: GET /v1/audit (recommendations and their decisions), GET /v1/audit/plans."""

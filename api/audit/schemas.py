@@ -1,4 +1,4 @@
-"""Answer of GET /v1/audit."""
+"""Answers of GET /v1/audit and GET /v1/audit/plans."""
 
 from __future__ import annotations
 
@@ -68,6 +68,67 @@ class AuditEventOut(ResponseModel):
 
 class AuditList(ResponseModel):
     items: list[AuditEventOut] = Field(description="events, oldest first", examples=[[]])
+    next_cursor: str | None = Field(
+        description="cursor of the next page (the last item's request_id); null on the last",
+        examples=[None],
+    )
+
+
+class PlanAuditEventOut(ResponseModel):
+    request_id: str = Field(
+        description="id of the plan (its answer's X-Request-ID)", examples=[REQUEST_ID_EXAMPLE]
+    )
+    created_at: datetime = Field(
+        description="when it was answered (UTC)", examples=["2026-12-06T08:30:12Z"]
+    )
+    unit: str = Field(description="caller's unit", examples=["espoo-leppavaara"])
+    role: str = Field(description="caller's role", examples=["planner"])
+    key_id: str = Field(
+        description="id of the caller's key (who asked)", examples=["k3f9a0c2b7e1d"]
+    )
+    model: AuditModel = Field(
+        description="the model that scored the clients",
+        examples=[{"name": "polku-router", "version": "3", "run_id": None}],
+    )
+    month: str = Field(description="the month planned, YYYY-MM", examples=["2026-12"])
+    as_of: date = Field(
+        description="the date the clients' features were computed on", examples=["2026-12-06"]
+    )
+    client_count: int = Field(description="how many clients were planned", examples=[58])
+    input_hash: str = Field(
+        description="SHA-256 of the canonical request and its as_of",
+        examples=["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"],
+    )
+    output: dict[str, Any] = Field(
+        description="the options asked (seats, max_shortfall, balance, pace) and the plan "
+        "answered (uplift totals, seats, clients by pseudonymous client_id); no profile "
+        "or history",
+        examples=[
+            {
+                "options": {"seats": [], "max_shortfall": None, "balance": 0.0, "pace": 1.0},
+                "uplift_total": 3.1,
+                "uplift_best_total": 3.4,
+                "seats": [{"service": "pay_subsidy", "seats": 6, "planned": 6}],
+                "clients": [
+                    {
+                        "client_id": "C003-0000421",
+                        "planned_service": "work_trial",
+                        "own_best": "pay_subsidy",
+                        "uplift_planned": 0.061,
+                        "uplift_best": 0.083,
+                        "uplift_given_up": 0.022,
+                        "status": "start",
+                        "start_date": "2026-12-08",
+                        "expected_wait_days": 2.0,
+                    }
+                ],
+            }
+        ],
+    )
+
+
+class PlanAuditList(ResponseModel):
+    items: list[PlanAuditEventOut] = Field(description="plans, oldest first", examples=[[]])
     next_cursor: str | None = Field(
         description="cursor of the next page (the last item's request_id); null on the last",
         examples=[None],

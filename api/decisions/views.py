@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import Response
 
 from api.auth import Role
-from api.common import UUID_PATTERN, IsoDateTime, as_utc
+from api.common import UUID_PATTERN, as_utc
 from api.decisions.schemas import (
     IDEMPOTENCY_KEY_PATTERN,
     DecisionList,
@@ -18,6 +18,7 @@ from api.decisions.schemas import (
 )
 from api.decisions.service import decision_out, record_decision, visible_unit
 from api.deps import CallerDep, EngineDep, SettingsDep, access
+from api.paging import Cursor, Limit, Since, Until, bad_cursor
 from api.problems import Problem
 from api.responses import AUTHENTICATED, problems
 from api.routing import LargeBodiesOffLoop
@@ -25,36 +26,6 @@ from api.storage.decisions import get_decision, list_decisions
 from api.storage.engine import read_transaction
 
 router = APIRouter(prefix="/v1", tags=["decisions"], route_class=LargeBodiesOffLoop)
-
-Cursor = Annotated[
-    str | None,
-    Query(
-        pattern=UUID_PATTERN,
-        description="next_cursor of the previous page (the id of its last item)",
-        examples=["9b2e4f10-3c5d-4a6b-8e7f-0a1b2c3d4e5f"],
-    ),
-]
-
-
-def bad_cursor() -> Problem:
-    """A cursor that is no item of the caller's list (or one purged since): 404."""
-    return Problem(
-        404,
-        "unknown-cursor",
-        "Unknown cursor",
-        "no item of this list has the id given as cursor; start again without a cursor",
-    )
-
-
-Limit = Annotated[int, Query(ge=1, le=500, description="page size", examples=[100])]
-Since = Annotated[
-    IsoDateTime | None,
-    Query(description="written at or after (ISO 8601)", examples=["2024-05-01T00:00:00Z"]),
-]
-Until = Annotated[
-    IsoDateTime | None,
-    Query(description="written before (ISO 8601)", examples=["2024-06-01T00:00:00Z"]),
-]
 
 
 @router.post(

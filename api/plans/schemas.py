@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal
+from typing import Final, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
-from api.common import IsoDate, JsonInt, ModelRef, RequestModel, ResponseModel
+from api.common import IsoDate, JsonInt, ModelRef, Month, RequestModel, ResponseModel
 from api.recommendations.schemas import (
     MAX_RECORDS,
     ClientIn,
@@ -17,7 +17,6 @@ from api.recommendations.schemas import (
 )
 
 MAX_PLAN_CLIENTS: Final = 1000
-Month = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
 
 class PlanClientIn(RequestModel):

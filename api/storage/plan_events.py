@@ -43,13 +43,40 @@ def insert_plan_event(connection: Connection, *, event: PlanEvent) -> int:
     return int(result.scalar_one())
 
 
+def get_plan_event(connection: Connection, *, request_id: str) -> PlanEvent | None:
+    row = (
+        connection.execute(select(plan_events).where(plan_events.c.request_id == request_id))
+        .mappings()
+        .first()
+    )
+    return None if row is None else PlanEvent(**row)
+
+
 def list_plan_events(
-    connection: Connection, *, unit: str | None = None, limit: int = 100
+    connection: Connection,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    unit: str | None = None,
+    month: str | None = None,
+    model_version: str | None = None,
+    after_id: int | None = None,
+    limit: int = 100,
 ) -> list[PlanEvent]:
-    """Plans in the order they were written; `unit` None means every unit."""
+    """Plans in the order they were written, from after `after_id` on; None filters nothing."""
     query = select(plan_events).order_by(plan_events.c.id).limit(limit)
+    if since is not None:
+        query = query.where(plan_events.c.created_at >= since)
+    if until is not None:
+        query = query.where(plan_events.c.created_at < until)
     if unit is not None:
         query = query.where(plan_events.c.unit == unit)
+    if month is not None:
+        query = query.where(plan_events.c.month == month)
+    if model_version is not None:
+        query = query.where(plan_events.c.model_version == model_version)
+    if after_id is not None:
+        query = query.where(plan_events.c.id > after_id)
     return [PlanEvent(**row) for row in connection.execute(query).mappings()]
 
 

@@ -44,6 +44,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/reports/services"): {"evaluator", "admin"},
     ("GET", "/v1/reports/followup"): {"evaluator", "admin"},
     ("GET", "/v1/audit"): {"evaluator", "admin"},
+    ("GET", "/v1/audit/plans"): {"evaluator", "admin"},
     ("POST", "/v1/admin/pause"): {"admin"},
     ("POST", "/v1/admin/resume"): {"admin"},
     ("POST", "/v1/admin/reload"): {"admin"},

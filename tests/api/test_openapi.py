@@ -39,6 +39,7 @@ def test_every_property_has_a_description_and_an_example(client: TestClient) -> 
         "ServiceList",
         "ModelInfo",
         "AuditList",
+        "PlanAuditList",
     } <= set(components)
     assert "HTTPValidationError" not in components  # errors are documented as problem details
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from datetime import date
 from typing import Any
 
@@ -16,31 +15,9 @@ from api.recommendations.service import today
 from api.storage.engine import read_transaction
 from api.storage.plan_events import list_plan_events
 from api.storage.tables import audit_events, decisions, plan_events
-from tests.support.api_requests import Keys, request_body
+from tests.support.api_requests import Keys, month_from_now, plan_clients, request_body
 
 pytestmark = pytest.mark.one_app_per_module
-
-
-def _month(offset: int = 0) -> str:
-    day = today()
-    number = day.month - 1 + offset
-    return f"{day.year + number // 12:04d}-{number % 12 + 1:02d}"
-
-
-def _clients(n: int) -> list[dict[str, Any]]:
-    out = []
-    for i in range(n):
-        body = request_body()
-        item = {
-            key: copy.deepcopy(body[key])
-            for key in ("client", "episodes", "outcomes")
-            if key in body
-        }
-        item["client"]["client_id"] = f"P{i:04d}"
-        item["client"]["finnish_level"] = ("A0", "A1", "A2", "B1")[i % 4]
-        item["client"]["education_level"] = ("primary", "secondary", "bachelor")[i % 3]
-        out.append(item)
-    return out
 
 
 def _stored(app: FastAPI) -> tuple[int, ...]:
@@ -53,8 +30,8 @@ def _stored(app: FastAPI) -> tuple[int, ...]:
 
 def test_a_plan_keeps_the_seats_and_answers_every_client(client: TestClient, keys: Keys) -> None:
     body = {
-        "month": _month(),
-        "clients": _clients(12),
+        "month": month_from_now(),
+        "clients": plan_clients(12),
         "seats": [{"service": "work_trial", "seats": 1}],
     }
     answer = client.post("/v1/plans", json=body, headers=keys.planner)
@@ -79,7 +56,7 @@ def test_a_plan_keeps_the_seats_and_answers_every_client(client: TestClient, key
 def test_planners_and_administrators_plan_and_no_other_role_may(
     app: FastAPI, client: TestClient, keys: Keys
 ) -> None:
-    body = {"month": _month(1), "clients": _clients(2)}
+    body = {"month": month_from_now(1), "clients": plan_clients(2)}
     for role, headers in keys.by_role().items():
         before = _stored(app)
         status = client.post("/v1/plans", json=body, headers=headers).status_code
@@ -107,8 +84,8 @@ def test_a_plan_leaves_an_audit_row_by_pseudonymous_id_only(
     app: FastAPI, client: TestClient, keys: Keys
 ) -> None:
     body = {
-        "month": _month(1),
-        "clients": _clients(3),
+        "month": month_from_now(1),
+        "clients": plan_clients(3),
         "seats": [{"service": "work_trial", "seats": 1}],
         "max_shortfall": 0.05,
     }
@@ -161,7 +138,7 @@ def test_a_plan_while_paused_is_refused_and_stores_nothing(
     assert client.post("/v1/admin/pause", headers=keys.admin).status_code == 200
     try:
         before = _stored(app)
-        body = {"month": _month(), "clients": _clients(1)}
+        body = {"month": month_from_now(), "clients": plan_clients(1)}
         assert client.post("/v1/plans", json=body, headers=keys.planner).status_code == 503
         assert _stored(app) == before
     finally:
@@ -172,7 +149,7 @@ def test_bad_input_is_refused_field_by_field_and_nothing_is_stored(
     app: FastAPI, client: TestClient, keys: Keys
 ) -> None:
     before = _stored(app)
-    clients = _clients(3)
+    clients = plan_clients(3)
     clients[2]["client"]["client_id"] = clients[0]["client"]["client_id"]
     clients[1]["episodes"][0]["service"] = "sauna_course"
     past = date(today().year - 1, 1, 1).strftime("%Y-%m")
@@ -196,19 +173,28 @@ def test_bad_input_is_refused_field_by_field_and_nothing_is_stored(
 def test_negative_seats_and_a_month_not_written_yyyy_mm_are_refused(
     client: TestClient, keys: Keys
 ) -> None:
-    for change in ({"month": "2026-13"}, {"seats": [{"service": "work_trial", "seats": -1}]}):
-        body = {"month": _month(), "clients": _clients(1), **change}
-        assert client.post("/v1/plans", json=body, headers=keys.planner).status_code == 422
+    for change, field in (
+        ({"month": "2026-13"}, "month"),
+        ({"seats": [{"service": "work_trial", "seats": -1}]}, "seats.0.seats"),
+    ):
+        body = {"month": month_from_now(), "clients": plan_clients(1), **change}
+        answer = client.post("/v1/plans", json=body, headers=keys.planner)
+        assert answer.status_code == 422
+        assert [e["field"] for e in answer.json()["errors"]] == [field]
+    month = client.post(
+        "/v1/plans", json={"month": "2026-1", "clients": plan_clients(1)}, headers=keys.planner
+    )
+    assert "YYYY-MM" in month.json()["errors"][0]["message"]
 
 
 def test_a_plan_may_carry_more_than_a_recommendation_body_may(
     client: TestClient, keys: Keys, settings: Any
 ) -> None:
-    clients = _clients(1)
-    body = {"month": _month(), "clients": clients * 1}
+    clients = plan_clients(1)
+    body = {"month": month_from_now(), "clients": clients * 1}
     size = len(orjson.dumps(body))
     many = int(settings.max_body_bytes / size * 1.2) + 1  # about 450 clients
-    body = {"month": _month(), "clients": _clients(many)}
+    body = {"month": month_from_now(), "clients": plan_clients(many)}
     assert len(orjson.dumps(body)) > settings.max_body_bytes
     answer = client.post("/v1/plans", json=body, headers=keys.planner)
     assert answer.status_code == 200, answer.text[:300]
@@ -221,10 +207,10 @@ def test_a_personal_identity_code_as_client_id_is_refused_without_being_echoed(
     app: FastAPI, client: TestClient, keys: Keys
 ) -> None:
     before = _stored(app)
-    clients = _clients(2)
+    clients = plan_clients(2)
     clients[1]["client"]["client_id"] = "131052-308T"  # the agency's example code
     answer = client.post(
-        "/v1/plans", json={"month": _month(), "clients": clients}, headers=keys.planner
+        "/v1/plans", json={"month": month_from_now(), "clients": clients}, headers=keys.planner
     )
     assert answer.status_code == 422
     assert "131052" not in answer.text

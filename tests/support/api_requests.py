@@ -1,7 +1,8 @@
-"""Requests to the API as the tests send them: a valid body, a recommendation, keys per role."""
+"""Requests to the API as the tests send them: valid bodies, a recommendation, keys per role."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from api.auth import create_key
+from api.recommendations.service import today
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,30 @@ def recommend(http: TestClient, headers: dict[str, str], /, **changes: Any) -> d
     assert response.status_code == 200, response.text
     answer: dict[str, Any] = response.json()
     return answer
+
+
+def month_from_now(offset: int = 0) -> str:
+    """The month `offset` months after this one (Europe/Helsinki), YYYY-MM."""
+    day = today()
+    number = day.month - 1 + offset
+    return f"{day.year + number // 12:04d}-{number % 12 + 1:02d}"
+
+
+def plan_clients(n: int) -> list[dict[str, Any]]:
+    """`n` valid clients for POST /v1/plans, ids P0000, P0001, ..., of varied profiles."""
+    out = []
+    for i in range(n):
+        body = request_body()
+        item = {
+            key: copy.deepcopy(body[key])
+            for key in ("client", "episodes", "outcomes")
+            if key in body
+        }
+        item["client"]["client_id"] = f"P{i:04d}"
+        item["client"]["finnish_level"] = ("A0", "A1", "A2", "B1")[i % 4]
+        item["client"]["education_level"] = ("primary", "secondary", "bachelor")[i % 3]
+        out.append(item)
+    return out
 
 
 def create_keys(engine: Engine) -> Keys:
