@@ -189,16 +189,18 @@ LIMITATIONS: Final = (
             "Käänteisen kausaliteetin ansa suunnitelmapalavereissa: asiakas, joka työllistyy jonottaessaan "
             "palveluun, ei koskaan aloita sitä, joten palaveri näyttää päätökseltä 'ei uutta palvelua' "
             "tuloksen takia. Kun palaverissa sovittu palvelu on kirjattu, se on toimenpide; muuten "
-            "palaveri, jonka 30 päivän ikkunan tulos katkaisee, jätetään pois koulutuksesta, ja "
-            "pääteltyjä 'ei uutta palvelua' -palavereja ei käytetä, kun suunnitelmat on kirjattu."
+            "palaveri, jonka 30 päivän ikkunan tulos katkaisee, jätetään pois koulutuksesta, "
+            "pääteltyn 'ei uutta palvelua' -palaverin tulos lasketaan ikkunan lopusta, ja "
+            "pääteltyjä palavereja ei käytetä, kun suunnitelmat on kirjattu."
         ),
-        "sv": "Fällan med omvänd kausalitet vid planmöten: en klient som får arbete medan hen köar till en planerad tjänst börjar aldrig tjänsten, så mötet ser ut som ett beslut om 'ingen ny tjänst' på grund av utfallet. Där den överenskomna tjänsten är registrerad är den åtgärden; annars har ett möte vars 30-dagarsfönster avbryts av ett utfall en okänd åtgärd och används inte i träningen, och härledda möten med 'ingen ny tjänst' lämnas bort där planerna registreras.",
+        "sv": "Fällan med omvänd kausalitet vid planmöten: en klient som får arbete medan hen köar till en planerad tjänst börjar aldrig tjänsten, så mötet ser ut som ett beslut om 'ingen ny tjänst' på grund av utfallet. Där den överenskomna tjänsten är registrerad är den åtgärden; annars har ett möte vars 30-dagarsfönster avbryts av ett utfall en okänd åtgärd och används inte i träningen, ett härlett möte med 'ingen ny tjänst' räknar sitt utfall från fönstrets slut, och härledda möten lämnas bort där planerna registreras.",
         "en": (
             "The reverse-causation trap at plan reviews: a client who finds work while waiting for a "
             "planned service never starts it, so the review looks like a 'no new service' decision "
             "because of the outcome. Where the agreed service is recorded it is the action; otherwise "
             "a review whose 30-day window an outcome cuts short has an unknown action and is not a "
-            "training row, and inferred 'no new service' reviews are left out where plans are recorded."
+            "training row, an inferred 'no new service' review counts its outcome from the window's "
+            "end, and inferred reviews are left out where plans are recorded."
         ),
     },
     {

@@ -7,7 +7,7 @@ import pandas as pd
 
 from model.catalogue import Catalogue
 from model.config import RunConfig
-from model.decision_points.actions import ACTION_SOURCES, find_decisions
+from model.decision_points.actions import ACTION_SOURCES, SOURCE_INFERRED, find_decisions
 from model.decision_points.conversions import EPOCH, datetimes, day_number, string_array
 from model.decision_points.features import feature_frame, feature_values
 from model.decision_points.histories import ClientHistories
@@ -57,7 +57,10 @@ def build_decision_points(
     action_known = action_known[order]
     sources = decisions.sources[order]
 
-    label, censored = labels(histories, codes, days, config=config, extract_day=extract_day)
+    inferred = sources == ACTION_SOURCES.index(SOURCE_INFERRED)
+    label, censored = labels(
+        histories, codes, days, config=config, extract_day=extract_day, inferred=inferred
+    )
 
     feature_list = feature_catalogue(catalogue.service_codes, config.extra_features)
     values = feature_values(histories, codes, days, catalogue, config)

@@ -509,6 +509,45 @@ def test_the_label_horizon_includes_its_last_day(
     assert build(catalogue, world).frame["label"].tolist() == [label]
 
 
+@pytest.mark.parametrize(
+    ("offset", "label"),
+    [(31, 1.0), (394, 1.0), (395, 1.0), (396, 0.0)],
+)
+def test_an_inferred_review_counts_its_horizon_from_the_window_end(
+    catalogue: Catalogue, offset: int, label: float
+) -> None:
+    # Its action is known only when the 30-day window has passed without a
+    # start, so it is compared from then, as a service is from its start.
+    found = (date(2021, 1, 10) + timedelta(days=offset)).isoformat()
+    world = review_world("2021-01-10", outcomes=(outcome("R", "employed", found, None),))
+    review = reviews_of(build(catalogue, world)).iloc[0]
+    assert review["action_source"] == "inferred"
+    assert review["label"] == label
+
+
+def test_a_recorded_plan_counts_its_horizon_from_the_review(catalogue: Catalogue) -> None:
+    world = review_world(
+        "2021-01-10",
+        planned="no_new_service",
+        outcomes=(outcome("R", "employed", "2022-01-11", None),),  # 366 days later
+    )
+    review = reviews_of(build(catalogue, world)).iloc[0]
+    assert review["action_source"] == "planned_service"
+    assert review["label"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("review_day", "censored"),
+    [("2021-12-01", False), ("2021-12-02", True)],  # 12-01 + 30 + 365 days = 2022-12-31
+)
+def test_an_inferred_review_is_censored_when_its_shifted_horizon_is_not_observed(
+    catalogue: Catalogue, review_day: str, censored: bool
+) -> None:
+    review = reviews_of(build(catalogue, review_world(review_day))).iloc[0]
+    assert review["action_source"] == "inferred"
+    assert bool(review["censored"]) is censored
+
+
 def test_the_target_decides_which_spells_count(catalogue: Catalogue) -> None:
     world = tables(
         [client("L")],

@@ -120,14 +120,14 @@ def test_inferred_reviews_stay_when_plans_are_not_recorded(trained_model: Traine
     assert not rows.drop_inferred and rows.n_inferred_dropped == 0
     assert (rows.outcome & inferred).sum() == (evaluable_rows(dp) & inferred).sum() > 0
     assert "were kept" in rows.note()
-    # the reviews an outcome cut short are counted and the bias is named
+    # the reviews an outcome cut short are counted, and recording plans advised
     cut_short = (
         (dp.frame["action_source"] == "unknown")
         & ~dp.frame["censored"].astype(bool)
         & (dp.frame["label"] == 1.0)
     ).sum()
     assert rows.n_cut_short == cut_short > 0
-    assert f"Warning: {cut_short} reviews have an unknown action" in rows.note()
+    assert f"Note: {cut_short} reviews have an unknown action" in rows.note()
     assert "planned_service" in rows.note()
 
 

@@ -59,15 +59,15 @@ class TrainingRows:
             f"{self.planned_share:.0%} of reviews (below {MIN_PLANNED_SHARE:.0%})"
         )
         if self.n_cut_short and self.n_inferred:
-            # On a randomised trial without recorded plans this lowered the
-            # control arm's success and raised every service's estimated
-            # effect (bench/trial.py); recording the arm removes it.
+            # The inferred reviews are counted from their window's end, among
+            # clients still looking then, as a service is from its start; what
+            # the cut-short clients would have had stays unknown.
             note += (
-                f". Warning: {self.n_cut_short} reviews have an unknown action because work or "
+                f". Note: {self.n_cut_short} reviews have an unknown action because work or "
                 f"education began within the review window (beside {self.n_inferred} inferred "
-                "no_new_service reviews); those successes are missing from no_new_service, so "
-                "every service's effect against it is overstated. Record the agreed service (or "
-                "a trial's arm) as planned_service on review rows to avoid this"
+                "no_new_service reviews, whose outcome is counted from the window's end). Record "
+                "the agreed service (or a trial's arm) as planned_service on review rows so that "
+                "no decision is lost"
             )
         return note
 
