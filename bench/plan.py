@@ -28,9 +28,10 @@ replay refuses any plan beyond the seats or eligibility, so "capacity never
 exceeded" holds for every figure reported. Intervals: a bootstrap over the
 replayed clients (their true gains under each planner, resampled together).
 
-Speed: a month of 10 000 clients × 15 services (the replay world's features
-repeated) scored and planned, in a child process that reports its peak
-memory; and POST /v1/plans with 500 clients through the real app (the
+Speed (`bench/plan_speed.py`): a month of 10 000 clients × 15 services (the
+replay world's features repeated) scored and planned, in a child process
+that reports its peak memory, on its own and with (c)'s horizon and a
+forecast of 10 000 clients for each later month; and POST /v1/plans with 500 clients through the real app (the
 registered model, SQLite, a caseworker key).
 
     .venv/bin/python bench/plan.py [--seeds 1,2,3] [--clients 6000] [--train-clients N]
@@ -45,10 +46,7 @@ and prints the tables for bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -56,12 +54,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import log, machine, table, write_json  # noqa: E402
+from bench.plan_speed import speed  # noqa: E402
 from bench.plan_year import (  # noqa: E402
     FORECASTS,
     PRICES,
@@ -230,58 +228,6 @@ def one_seed(
     return figures
 
 
-# -- speed -------------------------------------------------------------------------------
-
-
-def speed_child(payload: str) -> None:
-    """In a child process: score and plan a 10 000-client month; print seconds and peak memory."""
-    spec = json.loads(payload)
-    router = Router.load(Path(spec["router"]))
-    features = pd.read_parquet(spec["features"])
-    reps = -(-spec["n"] // len(features))
-    big = pd.concat([features] * reps, ignore_index=True).iloc[: spec["n"]].copy()
-    big["client_id"] = [f"b{i}" for i in range(len(big))]
-    from model.planning.month import plan_month
-
-    seats = {code: max(1, spec["n"] // 40) for code in router.catalogue.service_codes}
-    timings, scoring, planning = [], [], []
-    for _ in range(3):
-        started = time.perf_counter()
-        scored = router.score(big, intervals=False)
-        scored_at = time.perf_counter()
-        planned = plan_month(router, big, month="2025-03", seats=seats, batch=scored)
-        done = time.perf_counter()
-        timings.append(done - started)
-        scoring.append(scored_at - started)
-        planning.append(done - scored_at)
-    assert all(planned.seats_used()[c] <= seats[c] for c in seats)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    figures = {
-        "seconds": timings,
-        "score_seconds": scoring,
-        "plan_seconds": planning,
-        "peak_mib": peak,
-        "services": len(router.catalogue.service_codes),
-        "load_average": list(os.getloadavg()),
-    }
-    print(json.dumps(figures))
-
-
-def speed(router: Router, features: pd.DataFrame, work: Path, n: int) -> dict[str, Any]:
-    folder = work / "router"
-    router.save(folder)
-    path = work / "features.parquet"
-    features.to_parquet(path)
-    payload = json.dumps({"router": str(folder), "features": str(path), "n": n})
-    done = subprocess.run(
-        [sys.executable, __file__, "--speed-child", payload],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def api_speed(replay_dir: Path, work: Path, n: int, repeats: int) -> dict[str, Any]:
     from fastapi.testclient import TestClient
 
@@ -351,11 +297,7 @@ def main() -> None:
         help="keep the worlds and models here and reuse them (default: a new temporary folder)",
     )
     parser.add_argument("--no-speed", action="store_true", help="the planners' year only")
-    parser.add_argument("--speed-child", default=None, help=argparse.SUPPRESS)
     options = parser.parse_args()
-    if options.speed_child:
-        speed_child(options.speed_child)
-        return
     seeds = [1] if options.quick else [int(s) for s in options.seeds.split(",")]
     clients = 3000 if options.quick else options.clients
     train_clients = options.train_clients or clients
@@ -393,6 +335,11 @@ def main() -> None:
         log("speed: a month of clients scored and planned")
         results["speed"] = speed(last["router"], last["features"], work, options.speed_clients)
         log(f"speed: {results['speed']}")
+        log(f"speed: the same month with a horizon of {options.horizon} and its forecast")
+        results["speed_horizon"] = speed(
+            last["router"], last["features"], work, options.speed_clients, options.horizon
+        )
+        log(f"speed with the horizon: {results['speed_horizon']}")
         results["api"] = api_speed(last["replay_dir"], work, options.api_clients, repeats=5)
         log(f"api: {results['api']}")
     results["load_average_end"] = list(os.getloadavg())

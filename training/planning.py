@@ -5,9 +5,9 @@
   with their features as known on that day.
 - `plan_from_tables`: the month planned with the router, optionally with
   each client's value of waiting for a seat in the later months of a
-  horizon, every month's seats priced over a forecast of its clients (those
-  who awaited a decision in the same month a year earlier, else a month
-  earlier).
+  horizon (`waiting_value`), every month's seats priced over a forecast of
+  its clients (`forecast_months`: those who awaited a decision in the same
+  month a year earlier, else a month earlier).
 - `write_plan`: CSV or Parquet, written whole or not at all.
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Final
@@ -118,7 +119,7 @@ def plan_from_tables(
     """Plan `month`; with `horizon` > 0, a client may keep waiting for a seat in a later month.
 
     Seats lapse at the end of their month, so what is kept for later is the
-    clients: each client's value of waiting (`_waiting_value`) is weighed
+    clients: each client's value of waiting (`waiting_value`) is weighed
     against a seat now.
     """
     options = options or PlanOptions()
@@ -126,7 +127,8 @@ def plan_from_tables(
     features = awaiting_features(router, tables, first, clients=clients, source=source)
     batch = router.score(features, intervals=False)
     if horizon > 0:
-        value = _waiting_value(router, tables, batch, month, capacity, horizon, wait_decay)
+        forecasts = forecast_months(router, tables, month, horizon)
+        value = waiting_value(router, batch, forecasts, month, capacity, wait_decay)
         options = PlanOptions(
             prices=options.prices,
             waiting_value=value,
@@ -145,26 +147,17 @@ def plan_from_tables(
     )
 
 
-def _waiting_value(
-    router: Router,
-    tables: Tables,
-    batch: ScoredBatch,
-    month: str,
-    capacity: Capacity,
-    horizon: int,
-    decay: float,
-) -> np.ndarray:
-    """What each client can expect from a seat in the next `horizon` months, net of its price.
+def forecast_months(
+    router: Router, tables: Tables, month: str, horizon: int
+) -> list[ScoredBatch | None]:
+    """The scored clients standing for the arrivals of each of the next `horizon` months.
 
-    Every month's seats are priced on their own by the period programme
-    (`model.planning.prices.month_prices`) over the clients waiting now and
-    a forecast of each later month's: the clients who awaited a decision in
-    the same month a year earlier (a month like its namesake: intakes follow
-    the year), else, without that history, those of the month before this.
-    A client may wait at most `horizon` months.
+    For the k-th later month: the clients who awaited a decision in the same
+    month a year earlier (a month like its namesake: intakes follow the
+    year), else, without that history, those of the month before `month`.
+    None where nobody stands for the month.
     """
-    candidates = _candidates(router, batch)
-    rows = [(batch.uplift, candidates, 0)]
+    out: list[ScoredBatch | None] = []
     last_month: list[ScoredBatch | None] = []
     for k in range(1, horizon + 1):
         ahead = _awaiting(router, tables, later_month(month, k - 12))
@@ -172,6 +165,30 @@ def _waiting_value(
             if not last_month:
                 last_month.append(_awaiting(router, tables, later_month(month, -1)))
             ahead = last_month[0]
+        out.append(ahead)
+    return out
+
+
+def waiting_value(
+    router: Router,
+    batch: ScoredBatch,
+    forecasts: Sequence[ScoredBatch | None],
+    month: str,
+    capacity: Capacity,
+    decay: float,
+) -> np.ndarray:
+    """What each client can expect from a seat in the next months, net of its price.
+
+    `forecasts[k - 1]` stands for the arrivals of the k-th month after
+    `month` (`forecast_months`); the horizon is as long as `forecasts`.
+    Every month's seats are priced on their own by the period programme
+    (`model.planning.prices.month_prices`) over the clients waiting now and
+    the forecasts. A client may wait at most the horizon.
+    """
+    horizon = len(forecasts)
+    candidates = _candidates(router, batch)
+    rows = [(batch.uplift, candidates, 0)]
+    for k, ahead in enumerate(forecasts, start=1):
         if ahead is not None:
             rows.append((ahead.uplift, _candidates(router, ahead), k))
     uplift = np.vstack([r[0] for r in rows])

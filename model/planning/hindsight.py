@@ -105,11 +105,16 @@ def solve_period(
     if not len(i):
         return PeriodSolution(i, a, t, np.zeros(0), seat_value, free_action)
     # One seat row per limited (service, month) that some client may take.
-    keys = sorted({(int(x), int(y)) for x, y in zip(a, t, strict=True)})
-    slots = [(j, m) for j, m in keys if seats[m].get(actions[j], 0) is not None]
-    slot = {key: k for k, key in enumerate(slots)}
-    slot_of = np.array([slot.get((int(x), int(y)), -1) for x, y in zip(a, t, strict=True)])
-    caps = np.array([float(seats[m].get(actions[j], 0) or 0) for j, m in slots])
+    limit = np.array(
+        [[_seats_or_nan(seats[m].get(code, 0)) for m in range(months)] for code in actions]
+    ).ravel()  # (action, month), action first; NaN: no limit
+    key = a * months + t
+    used = np.unique(key)
+    used = used[~np.isnan(limit[used])]
+    slot_index = np.full(a_count * months, -1)
+    slot_index[used] = np.arange(len(used))
+    slot_of = slot_index[key]
+    caps = limit[used]
     clients, row_of = np.unique(i, return_inverse=True)
     m_vars = len(i)
     one_each = csr_matrix(
@@ -127,9 +132,12 @@ def solve_period(
     if result.x is None:
         raise PlanningError(f"the period programme found no plan: {result.message}")
     duals = np.maximum(0.0, -np.asarray(result.ineqlin.marginals)[len(clients) :])
-    for (j, m), k in slot.items():
-        seat_value[m, j] = duals[k]
+    seat_value[used % months, used // months] = duals
     return PeriodSolution(i, a, t, np.asarray(result.x), seat_value, free_action)
+
+
+def _seats_or_nan(value: int | None) -> float:
+    return np.nan if value is None else float(value)
 
 
 def plan_period(

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from model.planning.hindsight import plan_period
+from model.planning.hindsight import plan_period, solve_period
 from model.vocab import NO_NEW_SERVICE
 
 ACTIONS = ("course", NO_NEW_SERVICE)
@@ -132,3 +132,35 @@ def test_with_a_service_without_a_limit_no_assignment_does_better(seed: int) -> 
             sum(uplift[i, c[0]] * decay ** c[1] for i, c in enumerate(choice) if c is not None),
         )
     assert got == pytest.approx(best, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_seat_values_are_an_optimal_dual_of_each_months_seats(seed: int) -> None:
+    """Strong duality: seats at their values plus each client's best net column is the optimum."""
+    actions = ("course", "coaching", "mentoring", NO_NEW_SERVICE)
+    rng = np.random.default_rng(seed)
+    n, months, decay, wait = 40, 3, 0.85, 2
+    uplift = np.column_stack([rng.uniform(-0.1, 0.4, (n, 3)), np.zeros(n)])
+    eligible = rng.random((n, 4)) < 0.8
+    arrival = rng.integers(-1, months, n)
+    seats = [
+        {"course": int(rng.integers(0, 4)), "coaching": int(rng.integers(0, 6)), "mentoring": None}
+        for _ in range(months)
+    ]
+    solved = solve_period(uplift, eligible, actions, arrival, seats, decay=decay, max_wait=wait)
+    u = np.where(eligible, uplift, -np.inf)
+    u[:, 3] = 0.0
+    start = np.maximum(arrival, 0)
+    free = np.where(
+        solved.free == 3, 0.0, u[np.arange(n), solved.free] * decay ** (start - arrival)
+    )
+    gain = u[solved.client, solved.action] * decay ** (solved.month - arrival[solved.client])
+    gain -= free[solved.client]
+    primal = float(gain @ solved.x)
+    assert np.all(solved.seat_value[:, 2] == 0) and np.all(solved.seat_value[:, 3] == 0)
+    net = gain - solved.seat_value[solved.month, solved.action]
+    each = np.zeros(n)
+    np.maximum.at(each, solved.client, net)
+    caps = np.array([[m["course"], m["coaching"]] for m in seats], dtype=float)
+    dual = each.sum() + float((solved.seat_value[:, :2] * caps).sum())
+    assert dual == pytest.approx(primal, abs=1e-7)

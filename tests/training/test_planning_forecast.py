@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import training.planning as planning
@@ -60,3 +61,35 @@ def test_without_a_year_of_history_last_month_stands_for_every_later_month(
         "2025-02",
         "2024-05",
     ]
+
+
+def test_waiting_value_falls_as_the_forecast_fills_the_later_seats(
+    trained_model: TrainedModel,
+) -> None:
+    """With no limit a later seat is free; a forecast crowding few seats raises its price."""
+    from training.contract.load import load_valid_tables
+
+    router = trained_model.result.router
+    tables = load_valid_tables(
+        trained_model.data_dir, catalogue=router.catalogue, config=router.config
+    )
+    batch = planning._awaiting(router, tables, MONTH)
+    assert batch is not None
+    forecasts = planning.forecast_months(router, tables, MONTH, 2)
+    assert len(forecasts) == 2 and all(f is not None for f in forecasts)
+    codes = router.catalogue.service_codes
+    free = planning.waiting_value(
+        router, batch, forecasts, MONTH, Capacity(dict.fromkeys(codes)), 0.85
+    )
+    scarce = planning.waiting_value(
+        router, batch, forecasts, MONTH, Capacity(dict.fromkeys(codes, 1)), 0.85
+    )
+    assert free.shape == (len(batch.uplift),)
+    assert np.all(free >= 0) and np.all(scarce >= 0)
+    # Without a limit every later seat is worth its decayed uplift (prices 0).
+    candidates = planning._candidates(router, batch)
+    reference = router.actions.index("no_new_service")
+    best = np.where(candidates, 0.85 * batch.uplift, -np.inf)
+    best[:, reference] = 0.0
+    assert np.allclose(free, np.maximum(0.0, best.max(axis=1)))
+    assert np.all(scarce <= free + 1e-9) and scarce.sum() < free.sum()
