@@ -10,11 +10,12 @@ negative data, with a key of a role the operation allows (its
 
 What is configured, and why:
 
-- `positive_data_acceptance` also expects 422 on the two POST operations:
-  the API applies rules that JSON Schema cannot state (end before start,
-  a record before intake, `as_of` before intake, a service the served model
-  does not know, a reason required when the choice differs from rank 1, a
-  request id that must exist). To keep that from hiding real rejections of
+- `positive_data_acceptance` also expects 422 on the three POST operations
+  and the three lists filtered by time: the API applies rules that JSON
+  Schema cannot state (end before start, a record before intake, `as_of`
+  before intake, a service the served model does not know, a reason
+  required when the choice differs from rank 1, a request id that must
+  exist, a time whose UTC falls outside the years 1 to 9999). To keep that from hiding real rejections of
   schema-valid data, `business_rules_only` fails any 422 on positive data
   whose errors are not all such rules (an `extra_forbidden`, `missing` or a
   type error there would be a bug in the schema or the app).
@@ -130,11 +131,20 @@ def api_schema(app: FastAPI, keys: Keys) -> Any:
             },
             "operations": [
                 {
-                    "include-method": "POST",
+                    "include-method": method,
                     "include-path": path,
                     "checks": {"positive_data_acceptance": {"expected-statuses": BUSINESS_422}},
                 }
-                for path in ("/v1/recommendations", "/v1/decisions", "/v1/plans")
+                for method, path in (
+                    ("POST", "/v1/recommendations"),
+                    ("POST", "/v1/decisions"),
+                    ("POST", "/v1/plans"),
+                    # since/until: a time whose UTC lies outside years 1..9999
+                    # is schema-valid text the validators refuse (value_error)
+                    ("GET", "/v1/decisions"),
+                    ("GET", "/v1/audit"),
+                    ("GET", "/v1/audit/plans"),
+                )
             ],
         }
     )

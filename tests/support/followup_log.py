@@ -163,7 +163,9 @@ def report_followup_logged(
     from cli.app import app
 
     frame = trained_model.result.dp.frame
-    usable = frame["action_known"].to_numpy(bool)
+    # A decision recorded through the API is known on its day, so its outcome
+    # counts from then; an inferred review's label counts from its window's end.
+    usable = frame["action_known"].to_numpy(bool) & frame["action_source"].ne("inferred").to_numpy()
     rows = frame.loc[usable].sample(n_decisions, random_state=1).sort_values("decision_date")
     url = write_followup_log(
         folder / "polku.db",
