@@ -7,7 +7,8 @@ wrote meanwhile.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Protocol
 
 from fastapi import Query
 
@@ -32,6 +33,22 @@ def bad_cursor() -> Problem:
         "Unknown cursor",
         "no item of this list has the id given as cursor; start again without a cursor",
     )
+
+
+class _Stored(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def start_after(cursor: str | None, find: Callable[[str], _Stored | None]) -> int | None:
+    """The row id a page starts after: None without a cursor; `bad_cursor` when `find`
+    (which returns None for an item the caller may not see) knows no such item."""
+    if not cursor:
+        return None
+    last = find(cursor)
+    if last is None:
+        raise bad_cursor()
+    return last.id
 
 
 Limit = Annotated[int, Query(ge=1, le=500, description="page size", examples=[100])]

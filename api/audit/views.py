@@ -17,7 +17,7 @@ from api.audit.schemas import AuditList, PlanAuditList
 from api.auth import Role
 from api.common import Month, as_utc
 from api.deps import CallerDep, EngineDep, access
-from api.paging import Cursor, Limit, Since, Until, bad_cursor
+from api.paging import Cursor, Limit, Since, Until, start_after
 from api.responses import AUTHENTICATED, problems
 from api.storage.audit import AuditEvent, get_audit_event, list_audit_events
 from api.storage.decisions import DecisionRow, decisions_for_requests
@@ -92,12 +92,9 @@ def get_audit(
 ) -> Response:
     """Events oldest first. Comments of decisions are not shown here (GET /v1/decisions, admin)."""
     with read_transaction(engine) as connection:
-        after_id = None
-        if cursor:
-            last = get_audit_event(connection, request_id=cursor)
-            if last is None:
-                raise bad_cursor()
-            after_id = last.id
+        after_id = start_after(
+            cursor, lambda request_id: get_audit_event(connection, request_id=request_id)
+        )
         events = list_audit_events(
             connection,
             since=as_utc(since),
@@ -162,12 +159,9 @@ def get_plan_audit(
     request left none).
     """
     with read_transaction(engine) as connection:
-        after_id = None
-        if cursor:
-            last = get_plan_event(connection, request_id=cursor)
-            if last is None:
-                raise bad_cursor()
-            after_id = last.id
+        after_id = start_after(
+            cursor, lambda request_id: get_plan_event(connection, request_id=request_id)
+        )
         events = list_plan_events(
             connection,
             since=as_utc(since),

@@ -18,11 +18,11 @@ from api.decisions.schemas import (
 )
 from api.decisions.service import decision_out, record_decision, visible_unit
 from api.deps import CallerDep, EngineDep, SettingsDep, access
-from api.paging import Cursor, Limit, Since, Until, bad_cursor
+from api.paging import Cursor, Limit, Since, Until, start_after
 from api.problems import Problem
 from api.responses import AUTHENTICATED, problems
 from api.routing import LargeBodiesOffLoop
-from api.storage.decisions import get_decision, list_decisions
+from api.storage.decisions import DecisionRow, get_decision, list_decisions
 from api.storage.engine import read_transaction
 
 router = APIRouter(prefix="/v1", tags=["decisions"], route_class=LargeBodiesOffLoop)
@@ -109,12 +109,12 @@ def get_decisions(
         rows = []
     else:
         with read_transaction(engine) as connection:
-            after_id = None
-            if cursor:
-                last = get_decision(connection, decision_id=cursor)
-                if last is None or scope not in (None, last.unit):
-                    raise bad_cursor()
-                after_id = last.id
+
+            def visible(decision_id: str) -> DecisionRow | None:
+                last = get_decision(connection, decision_id=decision_id)
+                return last if last is not None and scope in (None, last.unit) else None
+
+            after_id = start_after(cursor, visible)
             rows = list_decisions(
                 connection,
                 unit=scope if scope is not None else unit,
