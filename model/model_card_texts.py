@@ -253,13 +253,24 @@ HUMAN_OVERSIGHT: Final = {
     },
     "audit": {
         "endpoint": "GET /v1/audit",
+        "plans": "GET /v1/audit/plans",
         "fi": (
             "Arvioija (rooli evaluator) lukee kaikkien yksiköiden suositukset ja päätökset "
             "pseudonyymeine asiakastunnuksineen ja piirteineen, mutta ei kommentteja. Koko kunnan "
             "näkymä tarvitaan, koska valvonta vertaa yksiköitä ja ryhmiä keskenään (oikeudenmukaisuus, "
             "ohitusten osuus, mallin ajautuminen) ja liittää myöhemmät tulokset suosituksiin "
             "asiakastunnuksella; yhden yksikön näkymästä erot eivät näy. Siksi arvioijan avaimia "
-            "annetaan vain valvontaa tekeville."
+            "annetaan vain valvontaa tekeville. Palvelupaikkojen jakosuunnitelmat (POST /v1/plans) "
+            "luetaan samoin osoitteesta GET /v1/audit/plans."
+        ),
+        "sv": (
+            "En utvärderare (rollen evaluator) läser alla enheters förslag och beslut med "
+            "pseudonyma klient-id:n och egenskaper, men inte kommentarer. Tillsynen behöver hela "
+            "kommunens bild: den jämför enheter och grupper med varandra (rättvisa, andel "
+            "avvikelser, modellens drift) och kopplar senare utfall till förslagen via klient-id; "
+            "en enda enhets bild skulle dölja skillnaderna. Därför ges utvärderarnycklar bara till "
+            "dem som utför tillsynen. Planerna för platsfördelning (POST /v1/plans) läses på samma "
+            "sätt via GET /v1/audit/plans."
         ),
         "en": (
             "An evaluator (role evaluator) reads every unit's recommendations and decisions, with "
@@ -267,7 +278,8 @@ HUMAN_OVERSIGHT: Final = {
             "municipality: it compares units and groups with one another (fairness, override "
             "rates, drift) and joins later outcomes to recommendations by client id, and one "
             "unit's view would hide the differences. Evaluator keys are therefore given only to "
-            "those who do this oversight."
+            "those who do this oversight. The plans of seats (POST /v1/plans) are read the same "
+            "way from GET /v1/audit/plans."
         ),
     },
 }

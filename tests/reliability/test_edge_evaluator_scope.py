@@ -29,6 +29,8 @@ def test_the_model_card_says_who_reads_the_audit_log_and_why(trained_model: Trai
     card = trained_model.result.model_card
     audit = card["human_oversight"]["audit"]
     assert audit["endpoint"] == "GET /v1/audit"
+    assert audit["plans"] == "GET /v1/audit/plans"
     assert "every unit" in audit["en"] and "kaikkien yksiköiden" in audit["fi"]
+    assert "alla enheters" in audit["sv"]
     html = render_model_card_html(card)
-    assert "GET /v1/audit" in html
+    assert "GET /v1/audit" in html and "GET /v1/audit/plans" in html
