@@ -87,10 +87,13 @@ def world_traits(folder: Path) -> dict[str, Any]:
     return design.get("summary", design)
 
 
-def score_world(seed: int, clients: int, work: Path, *, peers: bool) -> dict[str, Any]:
+def score_world(
+    seed: int, clients: int, work: Path, *, peers: bool, learners: tuple[str, ...] | None = None
+) -> dict[str, Any]:
     from bench.peers import econml_recommendations, observable_ceiling
     from model.evaluation.policy_value import policy_values
     from training.pipeline import train
+    from training.pipeline.fit import make_router
     from training.router_figures import action_indices, evaluable_rows
     from training.truth import align_truth, read_truth
 
@@ -101,6 +104,8 @@ def score_world(seed: int, clients: int, work: Path, *, peers: bool) -> dict[str
     truth_file = next(world.glob("truth.*"))
     truth_path = work / f"truth-{seed}{truth_file.suffix}"
     shutil.move(truth_file, truth_path)
+    if learners:
+        with_learners(world / "config.toml", learners)
     started = time.perf_counter()
     result = train(
         world,
@@ -154,6 +159,7 @@ def score_world(seed: int, clients: int, work: Path, *, peers: bool) -> dict[str
         "break_even_lambda": chosen.extra.get("break_even_lambda"),
         "waits": (result.router.metadata.get("waits") or {}).get("note"),
         "adjustment": [float(v) for v in result.router.adjustment],
+        "learners": learner_captures(result, test_rows, capture, make_router),
     }
     p = out["polku"]
     out["polku"]["dr_covers"] = (
@@ -192,12 +198,38 @@ def score_world(seed: int, clients: int, work: Path, *, peers: bool) -> dict[str
     return out
 
 
-def _one(args: tuple[int, int, str, bool]) -> dict[str, Any]:
-    seed, clients, work, peers = args
+def with_learners(config_path: Path, learners: tuple[str, ...]) -> None:
+    """Replace the world's `learners` setting (a method comparison, never a tuning on truth)."""
+    lines = [
+        line
+        for line in config_path.read_text("utf-8").splitlines()
+        if not line.replace(" ", "").startswith("learners=")
+    ]
+    # A top-level key goes before the first table.
+    setting = "learners = [" + ", ".join(f'"{name}"' for name in learners) + "]"
+    config_path.write_text("\n".join([setting, *lines]) + "\n", "utf-8")
+
+
+def learner_captures(result: Any, test_rows: np.ndarray, capture: Any, make_router: Any) -> dict:
+    """Each fitted learner's held-out capture (its rounds as chosen, fitted on the training
+    clients only; the served one is also refitted with the validation clients)."""
+    frame = result.dp.frame.loc[test_rows]
+    eligible = result.dp.eligibility()[test_rows]
+    out = {}
+    for name in result.models.learners:
+        router = make_router(result.inputs, result.models, name)
+        router.adjustment_from(result.router.adjustment)
+        recommended = router.score(frame, eligible=eligible, intervals=False).recommended
+        out[name] = capture(recommended)["capture_ratio"]
+    return out
+
+
+def _one(args: tuple[int, int, str, bool, tuple[str, ...] | None]) -> dict[str, Any]:
+    seed, clients, work, peers, learners = args
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     with tempfile.TemporaryDirectory(prefix=f"polku-gen-{seed}-", dir=work) as tmp:
         try:
-            return score_world(seed, clients, Path(tmp), peers=peers)
+            return score_world(seed, clients, Path(tmp), peers=peers, learners=learners)
         except Exception as exc:  # a world that fails is a finding, not a crash of the run
             return {
                 "seed": seed,
@@ -263,6 +295,7 @@ def print_world(r: dict[str, Any]) -> None:
     print(
         f"world {r['seed']}: capture {p['capture_ratio']:.3f}{peers} V_rec {p['v_rec']:.3f} "
         f"DR {dr} covers {p['dr_covers']} ECE {p['ece']:.3f} chosen {r['chosen']} "
+        f"learners {json.dumps(r.get('learners'))} "
         f"split {r['split']} train {r['seconds']['train']:.0f} s traits {json.dumps(r['traits'])}",
         flush=True,
     )
@@ -277,8 +310,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=20_000)
     parser.add_argument("--jobs", type=int, default=2, help="worlds trained side by side")
     parser.add_argument("--no-peers", action="store_true", help="skip EconML and the ceiling")
+    parser.add_argument(
+        "--learners", default=None, help="comma-separated learners instead of the world's own"
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
+    learners = tuple(args.learners.split(",")) if args.learners else None
     seeds = (
         tuple(int(s) for s in args.seeds.split(","))
         if args.seeds
@@ -290,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="polku-generalise-"))
     results: list[dict[str, Any]] = []
-    jobs = [(seed, args.clients, str(work), not args.no_peers) for seed in seeds]
+    jobs = [(seed, args.clients, str(work), not args.no_peers, learners) for seed in seeds]
     context = multiprocessing.get_context("spawn")
     try:
         with context.Pool(args.jobs, maxtasksperchild=1) as pool:
