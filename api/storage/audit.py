@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from api.storage.engine import HeldWriter
+from api.storage.logs import page_query, purge_before
 from api.storage.tables import audit_events
 
 
@@ -144,24 +145,20 @@ def list_audit_events(
     limit: int = 100,
 ) -> list[AuditEvent]:
     """Events in the order they were written, from after `after_id` on."""
-    query = select(audit_events).order_by(audit_events.c.id).limit(limit)
-    if since is not None:
-        query = query.where(audit_events.c.created_at >= since)
-    if until is not None:
-        query = query.where(audit_events.c.created_at < until)
-    if unit is not None:
-        query = query.where(audit_events.c.unit == unit)
-    if model_version is not None:
-        query = query.where(audit_events.c.model_version == model_version)
-    if after_id is not None:
-        query = query.where(audit_events.c.id > after_id)
+    query = page_query(
+        audit_events,
+        since=since,
+        until=until,
+        after_id=after_id,
+        limit=limit,
+        equal={"unit": unit, "model_version": model_version},
+    )
     return [AuditEvent(**row) for row in connection.execute(query).mappings()]
 
 
 def purge_audit_events(connection: Connection, *, older_than: datetime) -> int:
     """Retention: delete events (and, by cascade, their decisions) written before `older_than`."""
-    result = connection.execute(delete(audit_events).where(audit_events.c.created_at < older_than))
-    return int(result.rowcount)
+    return purge_before(connection, audit_events, older_than=older_than)
 
 
 def recent_audit_events(connection: Connection, *, unit: str, limit: int) -> list[AuditEvent]:

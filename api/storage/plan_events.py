@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, insert, select
 
+from api.storage.logs import page_query, purge_before
 from api.storage.tables import plan_events
 
 
@@ -64,23 +65,17 @@ def list_plan_events(
     limit: int = 100,
 ) -> list[PlanEvent]:
     """Plans in the order they were written, from after `after_id` on; None filters nothing."""
-    query = select(plan_events).order_by(plan_events.c.id).limit(limit)
-    if since is not None:
-        query = query.where(plan_events.c.created_at >= since)
-    if until is not None:
-        query = query.where(plan_events.c.created_at < until)
-    if unit is not None:
-        query = query.where(plan_events.c.unit == unit)
-    if month is not None:
-        query = query.where(plan_events.c.month == month)
-    if model_version is not None:
-        query = query.where(plan_events.c.model_version == model_version)
-    if after_id is not None:
-        query = query.where(plan_events.c.id > after_id)
+    query = page_query(
+        plan_events,
+        since=since,
+        until=until,
+        after_id=after_id,
+        limit=limit,
+        equal={"unit": unit, "month": month, "model_version": model_version},
+    )
     return [PlanEvent(**row) for row in connection.execute(query).mappings()]
 
 
 def purge_plan_events(connection: Connection, *, older_than: datetime) -> int:
     """Retention: delete plans written before `older_than`."""
-    result = connection.execute(delete(plan_events).where(plan_events.c.created_at < older_than))
-    return int(result.rowcount)
+    return purge_before(connection, plan_events, older_than=older_than)
