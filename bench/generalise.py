@@ -160,6 +160,7 @@ def score_world(
         "waits": (result.router.metadata.get("waits") or {}).get("note"),
         "adjustment": [float(v) for v in result.router.adjustment],
         "learners": learner_captures(result, test_rows, capture, make_router),
+        "waits_variants": waits_variants(result, test_rows, capture),
     }
     p = out["polku"]
     out["polku"]["dr_covers"] = (
@@ -221,6 +222,50 @@ def learner_captures(result: Any, test_rows: np.ndarray, capture: Any, make_rout
         router.adjustment_from(result.router.adjustment)
         recommended = router.score(frame, eligible=eligible, intervals=False).recommended
         out[name] = capture(recommended)["capture_ratio"]
+    return out
+
+
+# Ways to let the waits' measurement of readiness (reported, not used, by default)
+# move the ranking: each maps (correction, z of the log readiness ratio) to a shift.
+WAITS_VARIANTS: dict[str, Any] = {
+    "full": lambda a, z: a,
+    "half": lambda a, z: a / 2,
+    "z2": lambda a, z: np.where(np.abs(z) > 2, a, 0.0),
+    "z3": lambda a, z: np.where(np.abs(z) > 3, a, 0.0),
+    "z2_down": lambda a, z: np.where((z > 2) & (a > 0), a, 0.0),
+    "z2_half": lambda a, z: np.where(np.abs(z) > 2, a / 2, 0.0),
+}
+
+
+def waits_variants(result: Any, test_rows: np.ndarray, capture: Any) -> dict | None:
+    """Held-out capture of the served model with the waits' correction applied in several
+    ways on top of its own (a method study on development worlds; nothing here is served)."""
+    record = result.router.metadata.get("waits") or {}
+    services = record.get("services") or {}
+    if not services:
+        return None
+    actions = list(result.dp.actions)
+    correction = np.zeros(len(actions))
+    z = np.zeros(len(actions))
+    for code, figures in services.items():
+        j = actions.index(code)
+        correction[j] = figures.get("adjustment") or 0.0
+        se = figures.get("standard_error")
+        ratio = figures.get("log_readiness_ratio")
+        if se and ratio is not None and np.isfinite(se) and se > 0:
+            z[j] = ratio / se
+    frame = result.dp.frame.loc[test_rows]
+    eligible = result.dp.eligibility()[test_rows]
+    router = result.router
+    own = np.asarray(router.adjustment, dtype=float).copy()
+    out = {}
+    try:
+        for name, shift in WAITS_VARIANTS.items():
+            router.adjustment_from(own + shift(correction, z))
+            recommended = router.score(frame, eligible=eligible, intervals=False).recommended
+            out[name] = capture(recommended)["capture_ratio"]
+    finally:
+        router.adjustment_from(own)
     return out
 
 
@@ -295,7 +340,7 @@ def print_world(r: dict[str, Any]) -> None:
     print(
         f"world {r['seed']}: capture {p['capture_ratio']:.3f}{peers} V_rec {p['v_rec']:.3f} "
         f"DR {dr} covers {p['dr_covers']} ECE {p['ece']:.3f} chosen {r['chosen']} "
-        f"learners {json.dumps(r.get('learners'))} "
+        f"learners {json.dumps(r.get('learners'))} waits {json.dumps(r.get('waits_variants'))} "
         f"split {r['split']} train {r['seconds']['train']:.0f} s traits {json.dumps(r['traits'])}",
         flush=True,
     )
