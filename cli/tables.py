@@ -80,8 +80,13 @@ def print_training_summary(
         if tried and rounds
         else ""
     )
+    why = (
+        f"best validation {result.metric}"
+        if len(result.test) > 1
+        else "the only learner configured"
+    )
     console.print(
-        f"Served learner: [bold]{result.chosen}[/] (best validation {result.metric}{cut}). "
+        f"Served learner: [bold]{result.chosen}[/] ({why}{cut}). "
         f"Clients: {split['train_clients']:,} train, {split['validation_clients']:,} validation, "
         f"{split['test_clients']:,} held out ({held_out_words(split)}).",
         highlight=False,

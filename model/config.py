@@ -92,9 +92,10 @@ class RunConfig(BaseModel):
     )
     seed: int = 0
     learners: tuple[str, ...] = Field(
-        default=("s_learner", "dr_learner"),
+        default=("s_learner",),
         min_length=1,
-        description="outcome learners to fit and compare; the best on validation is served",
+        description="outcome learners to fit; with more than one, the best on the validation "
+        "clients' observed outcomes is served",
     )
     learner_params: dict[str, dict[str, LearnerParam]] = Field(
         default_factory=dict,

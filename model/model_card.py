@@ -176,7 +176,7 @@ def build_model_card(
             "validation": validation_values,
             "why": dict(
                 SELECTION_TEXT.get(
-                    selection_metric,
+                    "single" if len(learners) == 1 else selection_metric,
                     {
                         "fi": f"Valittu validointiasiakkaiden mittarilla {selection_metric}.",
                         "en": f"Chosen by {selection_metric} on the validation clients.",

@@ -300,4 +300,9 @@ SELECTION_TEXT: Final = {
         "sv": "Vald utifrån valideringsklienternas observerade utfall: det dubbelt robusta värdet av dess förslag, bedömt av samma korsanpassade modell för alla kandidater; standardmodellen lämnas bara för en skillnad på mer än ett standardfel.",
         "en": "Chosen from the validation clients' observed outcomes: the doubly robust value of its recommendations, graded by one cross-fitted model for every candidate; the default is left only for a difference of more than one standard error.",
     },
+    "single": {
+        "fi": "Ainoa ajon asetuksissa määritetty oppija: muita ei ollut, joihin sitä olisi verrattu validointiasiakkailla.",
+        "sv": "Den enda inläraren i körningens konfiguration: det fanns ingen annan att jämföra den med på valideringsklienterna.",
+        "en": "The only learner in the run configuration: there was no other to compare it with on the validation clients.",
+    },
 }

@@ -13,9 +13,12 @@ TINY_WORLD_CLIENTS = 1_500
 TINY_WORLD_SEED = 3
 # Small learners: enough trees to rank sensibly, few enough to train in seconds.
 # One thread: on a busy two-core runner, two LightGBM threads per fit collapse.
-TINY_CONFIG = """\
+# Both learners, so that the comparison between them is exercised.
+TINY_TOP_LEVEL = """\
 num_threads = 1
-
+learners = ["s_learner", "dr_learner"]
+"""
+TINY_TABLES = """
 [learner_params.s_learner]
 n_estimators = 30
 n_bags = 2
@@ -27,6 +30,8 @@ nuisance_estimators = 20
 [learner_params.propensity]
 n_estimators = 30
 """
+
+TINY_CONFIG = TINY_TOP_LEVEL + TINY_TABLES
 
 
 @dataclass(frozen=True)

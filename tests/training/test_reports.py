@@ -224,6 +224,22 @@ def test_print_keeps_every_column_on_the_page(pages: dict[str, str]) -> None:
     assert "@page { size: A4 landscape" in pages["fi"]
 
 
+def test_a_card_of_one_learner_says_there_was_nothing_to_compare(
+    world: World, report: dict[str, Any]
+) -> None:
+    card = model_card_for(
+        world.router,
+        fairness=report,
+        model=MODEL,
+        evaluation={"v_hist": 0.3, "v_rec": 0.36},
+        learners={"s_learner": {"v_hist": 0.3, "v_rec": 0.36}},
+        validation={"s_learner": {"referee_value": 0.35}},
+        data={"fingerprint": "abc123"},
+    )
+    why = card["learners"]["why"]
+    assert "only learner" in why["en"] and "Ainoa" in why["fi"] and "enda" in why["sv"]
+
+
 def test_model_card_says_what_a_card_must(world: World, report: dict[str, Any]) -> None:
     card = model_card_for(
         world.router,

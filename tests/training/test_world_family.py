@@ -33,7 +33,7 @@ from model.catalogue import load_catalogue
 from model.config import RunConfig, load_config
 from model.decision_points import build_decision_points
 from model.vocab import NO_NEW_SERVICE, REVIEW
-from tests.support.trained_model import TINY_CONFIG
+from tests.support.trained_model import TINY_TABLES
 from training.contract import load_valid_tables
 from training.pipeline import train
 from training.simulator import WorldParams, simulate_with_features, write_world
@@ -230,10 +230,7 @@ def test_training_runs_on_a_drawn_world(tmp_path: Path, seed: int) -> None:
     config = tmp_path / "run.toml"
     # The world's own configuration with the tiny learners (top-level keys first).
     config.write_text(
-        "num_threads = 1\n"
-        + (data / "config.toml").read_text("utf-8")
-        + "\n"
-        + TINY_CONFIG.replace("num_threads = 1\n", ""),
+        "num_threads = 1\n" + (data / "config.toml").read_text("utf-8") + "\n" + TINY_TABLES,
         encoding="utf-8",
     )
     result = train(data, catalogue_path=data / "catalogue.toml", config_path=config)
@@ -266,10 +263,7 @@ def test_the_waits_correct_the_ranking_when_asked(tmp_path: Path) -> None:
     config = tmp_path / "run.toml"
     own = (data / "config.toml").read_text("utf-8").replace("assignment_units", "# units")
     config.write_text(
-        "num_threads = 1\ncorrect_with_waits = true\n"
-        + own
-        + "\n"
-        + TINY_CONFIG.replace("num_threads = 1\n", ""),
+        "num_threads = 1\ncorrect_with_waits = true\n" + own + "\n" + TINY_TABLES,
         encoding="utf-8",
     )
     result = train(data, catalogue_path=data / "catalogue.toml", config_path=config)

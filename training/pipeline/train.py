@@ -429,7 +429,11 @@ def model_card(result: TrainingResult) -> dict[str, Any]:
     return {
         "model": {
             "learner": result.chosen,
-            "selection": f"best validation {result.metric} among {', '.join(result.test)}",
+            "selection": (
+                f"best validation {result.metric} among {', '.join(result.test)}"
+                if len(result.test) > 1
+                else f"the only learner configured ({result.chosen})"
+            ),
             "target": inputs.config.target,
             "horizon_days": inputs.config.horizon_days,
             "catalogue": inputs.catalogue.source,
