@@ -139,6 +139,10 @@ METRICS: Final[dict[str, Callable[..., float]]] = {
     "v_rec": finite_mean,
     "expected_gain": finite_mean,
 }
+# The figures that are plain means of one column per row: a grouped mean gives them.
+# Fairlearn hands every metric its columns through `np.stack`, one element at a
+# time, which made these five most of a 100 000-client report's time.
+MEAN_METRICS: Final = ("base_rate", "mean_p_outcome", "v_hist", "v_rec", "expected_gain")
 
 
 def metric_frame(
@@ -162,3 +166,28 @@ def metric_frame(
         sensitive_features=pd.Series(groups.to_numpy(dtype=object), name="group"),
         sample_params=params or None,
     )
+
+
+def group_figures(
+    *, y: np.ndarray, p: np.ndarray, groups: pd.Series, terms: Mapping[str, np.ndarray]
+) -> pd.DataFrame:
+    """Every figure of `METRICS` per group: one row per group, one column per figure.
+
+    Calibration error and AUC come from Fairlearn's `MetricFrame`; the means
+    (`MEAN_METRICS`) from a grouped mean of the same rows, non-finite values
+    left out as `finite_mean` leaves them out.
+    """
+    fitted = metric_frame(
+        {name: METRICS[name] for name in METRICS if name not in MEAN_METRICS},
+        y=y,
+        p=p,
+        groups=groups,
+        terms=terms,
+    ).by_group
+    columns = {"base_rate": np.asarray(y, float), "mean_p_outcome": np.asarray(p, float)}
+    for name in ("v_hist", "v_rec", "expected_gain"):
+        values = np.asarray(terms[name], float)
+        columns[name] = np.where(np.isfinite(values), values, np.nan)
+    key = pd.Series(groups.to_numpy(dtype=object), name="group")
+    means = pd.DataFrame(columns).groupby(key, sort=False).mean()
+    return pd.concat([fitted, means.reindex(fitted.index)], axis=1)[list(METRICS)]

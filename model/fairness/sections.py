@@ -40,12 +40,11 @@ from model.fairness.intervals import (
     wilson_interval,
 )
 from model.fairness.metrics import (
-    METRICS,
     MODEL_METRICS,
     OUTCOME_METRICS,
     REPORT_DIGITS,
     EvaluatedRows,
-    metric_frame,
+    group_figures,
 )
 from model.fairness.settings import FairnessSettings
 from model.fairness.suppression import TOTAL
@@ -305,9 +304,7 @@ def attribute_section(
     # Intersections publish no figure from which an outcome count follows:
     # it would be linked to the single-attribute tables.
     outcome_metrics = [m for m in OUTCOME_METRICS if not (intersection and m in count_derived)]
-    by_group = metric_frame(
-        METRICS, y=rows.y, p=rows.p_taken, groups=groups, terms=rows.terms
-    ).by_group
+    by_group = group_figures(y=rows.y, p=rows.p_taken, groups=groups, terms=rows.terms)
     builder = _GroupRows(
         groups=groups,
         tables=tables,
