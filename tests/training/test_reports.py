@@ -238,6 +238,8 @@ def test_a_card_of_one_learner_says_there_was_nothing_to_compare(
     )
     why = card["learners"]["why"]
     assert "only learner" in why["en"] and "Ainoa" in why["fi"] and "enda" in why["sv"]
+    html = render_model_card_html(card, language="en")
+    assert "The learner" in html and "Learners compared" not in html
 
 
 def test_model_card_says_what_a_card_must(world: World, report: dict[str, Any]) -> None:
