@@ -183,8 +183,10 @@ def correct_with_waits(
     if not np.any(selection.shrunk()):
         return WaitStep(None, selection, "no plan's clients differ in readiness beyond the noise")
     rows = evaluable_rows(dp, known)
-    p = learner.predict(models.X[rows])
     eligible = dp.eligibility()[rows]
+    # Only the eligible cells are averaged: predicting them alone spares the
+    # learner's matrix of every row under every action.
+    p = learner.predict_cells(models.X[rows], eligible)
     shrunk = selection.shrunk()
     adjustment = np.clip(chance_adjustment(p, eligible, shrunk), -MAX_ADJUSTMENT, MAX_ADJUSTMENT)
     # One standard error of the ratio, carried through to the chance.
