@@ -12,11 +12,11 @@ of the recommended one. On real data the truth is unknown: ``v_hist`` is then
 the observed outcome and ``v_rec`` the doubly robust estimate of
 `model.evaluation.dr_terms`. Their difference is the expected gain.
 
-A group's figures are means over its rows (`METRICS`): the observed rate
+A group's figures (`FIGURES`) are over its rows: the observed rate
 (``base_rate``), the mean prediction (``mean_p_outcome``), calibration error
 (``ece``) and ROC AUC (``auc``) of the prediction, and the means of the three
-expected-outcome terms. `metric_frame` computes them for every group at once;
-its ``by_group`` holds one row per group. docs/fairness.md lists the figures.
+expected-outcome terms. `group_figures` computes them for every group at once,
+one row per group. docs/fairness.md lists the figures.
 """
 
 from __future__ import annotations
@@ -107,14 +107,6 @@ def _row_terms(
 # The metric functions take Fairlearn's arguments: y_true, y_pred, then sample parameters.
 
 
-def _base_rate(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return float(np.mean(y_true)) if len(y_true) else float("nan")
-
-
-def _mean_prediction(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return float(np.mean(y_pred)) if len(y_pred) else float("nan")
-
-
 def _ece(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return expected_calibration_error(np.asarray(y_true, float), np.asarray(y_pred, float))
 
@@ -130,19 +122,13 @@ def finite_mean(y_true: np.ndarray, y_pred: np.ndarray, values: np.ndarray) -> f
     return float(finite.mean()) if finite.size else float("nan")
 
 
-METRICS: Final[dict[str, Callable[..., float]]] = {
-    "base_rate": _base_rate,
-    "mean_p_outcome": _mean_prediction,
-    "ece": _ece,
-    "auc": _auc,
-    "v_hist": finite_mean,
-    "v_rec": finite_mean,
-    "expected_gain": finite_mean,
-}
-# The figures that are plain means of one column per row: a grouped mean gives them.
+# Every figure a group gets, in the report's order.
+FIGURES: Final = ("base_rate", "mean_p_outcome", "ece", "auc", "v_hist", "v_rec", "expected_gain")
+# The figures that need a function of the group's rows go through Fairlearn; the
+# others are plain means of one column per row, which a grouped mean gives.
 # Fairlearn hands every metric its columns through `np.stack`, one element at a
-# time, which made these five most of a 100 000-client report's time.
-MEAN_METRICS: Final = ("base_rate", "mean_p_outcome", "v_hist", "v_rec", "expected_gain")
+# time, which made those means most of a 100 000-client report's time.
+FITTED_METRICS: Final[dict[str, Callable[..., float]]] = {"ece": _ece, "auc": _auc}
 
 
 def metric_frame(
@@ -171,23 +157,17 @@ def metric_frame(
 def group_figures(
     *, y: np.ndarray, p: np.ndarray, groups: pd.Series, terms: Mapping[str, np.ndarray]
 ) -> pd.DataFrame:
-    """Every figure of `METRICS` per group: one row per group, one column per figure.
+    """Every figure of `FIGURES` per group: one row per group, one column per figure.
 
-    Calibration error and AUC come from Fairlearn's `MetricFrame`; the means
-    (`MEAN_METRICS`) from a grouped mean of the same rows, non-finite values
-    left out as `finite_mean` leaves them out.
+    `FITTED_METRICS` come from Fairlearn's `MetricFrame`; the rest are the
+    group's mean of the outcome, of the prediction and of each expected-outcome
+    term, non-finite values left out as `finite_mean` leaves them out.
     """
-    fitted = metric_frame(
-        {name: METRICS[name] for name in METRICS if name not in MEAN_METRICS},
-        y=y,
-        p=p,
-        groups=groups,
-        terms=terms,
-    ).by_group
+    fitted = metric_frame(FITTED_METRICS, y=y, p=p, groups=groups, terms=terms).by_group
     columns = {"base_rate": np.asarray(y, float), "mean_p_outcome": np.asarray(p, float)}
-    for name in ("v_hist", "v_rec", "expected_gain"):
-        values = np.asarray(terms[name], float)
+    for name, term in terms.items():
+        values = np.asarray(term, float)
         columns[name] = np.where(np.isfinite(values), values, np.nan)
     key = pd.Series(groups.to_numpy(dtype=object), name="group")
     means = pd.DataFrame(columns).groupby(key, sort=False).mean()
-    return pd.concat([fitted, means.reindex(fitted.index)], axis=1)[list(METRICS)]
+    return pd.concat([fitted, means.reindex(fitted.index)], axis=1)[list(FIGURES)]
