@@ -160,8 +160,8 @@ def score_world(
         "waits": (result.router.metadata.get("waits") or {}).get("note"),
         "adjustment": [float(v) for v in result.router.adjustment],
         "learners": learner_captures(result, test_rows, capture, make_router),
-        "waits_variants": waits_variants(result, test_rows, capture),
-        "round_cut_average": round_cut_average(result, test_rows, capture),
+        "waits_variants": waits_variants(result, test_rows, capture, make_router),
+        "round_cut_average": round_cut_average(result, test_rows, capture, make_router),
     }
     p = out["polku"]
     out["polku"]["dr_covers"] = (
@@ -238,7 +238,9 @@ WAITS_VARIANTS: dict[str, Any] = {
 }
 
 
-def waits_variants(result: Any, test_rows: np.ndarray, capture: Any) -> dict | None:
+def waits_variants(
+    result: Any, test_rows: np.ndarray, capture: Any, make_router: Any
+) -> dict | None:
     """Held-out capture of the served model with the waits' correction applied in several
     ways on top of its own (a method study on development worlds; nothing here is served)."""
     record = result.router.metadata.get("waits") or {}
@@ -257,38 +259,46 @@ def waits_variants(result: Any, test_rows: np.ndarray, capture: Any) -> dict | N
             z[j] = ratio / se
     frame = result.dp.frame.loc[test_rows]
     eligible = result.dp.eligibility()[test_rows]
-    router = result.router
-    own = np.asarray(router.adjustment, dtype=float).copy()
+    # A router of its own, so that the served one keeps its correction.
+    router = make_router(result.inputs, result.models, result.chosen, learner=result.router.learner)
+    own = np.asarray(result.router.adjustment, dtype=float)
     out = {}
-    try:
-        for name, shift in WAITS_VARIANTS.items():
-            router.adjustment_from(own + shift(correction, z))
-            recommended = router.score(frame, eligible=eligible, intervals=False).recommended
-            out[name] = capture(recommended)["capture_ratio"]
-    finally:
-        router.adjustment_from(own)
+    for name, shift in WAITS_VARIANTS.items():
+        router.adjustment_from(own + shift(correction, z))
+        recommended = router.score(frame, eligible=eligible, intervals=False).recommended
+        out[name] = capture(recommended)["capture_ratio"]
     return out
 
 
-def round_cut_average(result: Any, test_rows: np.ndarray, capture: Any) -> float | None:
-    """Held-out capture of the served S-learner's chances averaged over its cuts to 100, 75,
-    50 and 25 % of its rounds (a method study: later trees weigh less; nothing is served)."""
-    from model.learners.s_learner import SLearner
-    from model.ranking import rank_actions
+class _RoundCutAverage:
+    """An S-learner's chances averaged over its cuts to 100, 75, 50 and 25 % of its rounds."""
 
-    router = result.router
-    learner = router.learner
-    if not isinstance(learner, SLearner):
+    def __init__(self, learner: Any) -> None:
+        self.cuts = [
+            learner.truncated(max(1, round(learner.n_rounds_ * f))) for f in (1.0, 0.75, 0.5, 0.25)
+        ]
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.mean([cut.predict(X) for cut in self.cuts], axis=0)
+
+
+def round_cut_average(
+    result: Any, test_rows: np.ndarray, capture: Any, make_router: Any
+) -> float | None:
+    """Held-out capture of the served S-learner averaged over its round cuts, ranked by the
+    served router's own scoring (a method study: later trees weigh less; nothing is served)."""
+    from model.learners.s_learner import SLearner
+
+    if not isinstance(result.router.learner, SLearner):
         return None
+    router = make_router(
+        result.inputs, result.models, result.chosen, learner=_RoundCutAverage(result.router.learner)
+    )
+    router.adjustment_from(result.router.adjustment)
     frame = result.dp.frame.loc[test_rows]
     eligible = result.dp.eligibility()[test_rows]
-    X = router.encoder.transform(frame)
-    fractions = [learner.n_rounds_ * f for f in (1.0, 0.75, 0.5, 0.25)]
-    p = np.mean([learner.truncated(max(1, round(r))).predict(X) for r in fractions], axis=0)
-    p = np.clip(p - np.asarray(router.adjustment, dtype=float), 1e-4, 1 - 1e-4)
-    support = router.propensity.predict_proba(X, eligible)
-    ranked = rank_actions(p, eligible, support, min_support=router.min_support)
-    return capture(ranked[:, 0])["capture_ratio"]
+    recommended = router.score(frame, eligible=eligible, intervals=False).recommended
+    return capture(recommended)["capture_ratio"]
 
 
 def _one(args: tuple[int, int, str, bool, tuple[str, ...] | None]) -> dict[str, Any]:
