@@ -133,8 +133,12 @@ def store_env(folder: Path) -> dict[str, str]:
     }
 
 
-def simulate(folder: Path, clients: int, seed: int = 1) -> Path:
+def simulate(
+    folder: Path, clients: int, seed: int = 1, *, hidden_selection: float | None = None
+) -> Path:
+    """The built-in world in `folder` (kept when it is already there)."""
     if not (folder / "clients.csv").is_file():
+        extra = [] if hidden_selection is None else ["--hidden-selection", str(hidden_selection)]
         run(
             [
                 POLKU,
@@ -145,6 +149,7 @@ def simulate(folder: Path, clients: int, seed: int = 1) -> Path:
                 str(seed),
                 "--out",
                 str(folder),
+                *extra,
             ]
         )
     return folder

@@ -16,6 +16,8 @@ model trained on a `--train-clients` world of the same seed (`polku train`,
     .venv/bin/python bench/services.py --clients 20000       # quicker
     .venv/bin/python bench/services.py --work /tmp/polku-bench   # reuse worlds and model
     .venv/bin/python bench/services.py --world DIR --store DIR --version V  # reuse a model
+    .venv/bin/python bench/services.py --hidden-selection 0  # worlds whose data identify effects
+    .venv/bin/python bench/services.py --config run.toml     # train with another configuration
 
 Writes bench/out/services.json and prints the tables.
 """
@@ -213,10 +215,23 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs of the report (median)")
     parser.add_argument("--no-policy", action="store_true", help="skip the policy tree")
     parser.add_argument("--skip-report", action="store_true", help="reuse the last report")
+    parser.add_argument(
+        "--hidden-selection",
+        type=float,
+        default=None,
+        help="the worlds' selection on unrecorded motivation (polku simulate's option)",
+    )
+    parser.add_argument("--config", type=Path, default=None, help="run configuration to train with")
     options = parser.parse_args()
     work = options.work or Path(tempfile.mkdtemp(prefix="polku-bench-services-"))
     work.mkdir(parents=True, exist_ok=True)
-    world = options.world or simulate(work / f"world-{options.clients}", options.clients)
+
+    def world_of(clients: int) -> Path:
+        return simulate(
+            work / f"world-{clients}", clients, hidden_selection=options.hidden_selection
+        )
+
+    world = options.world or world_of(options.clients)
     if options.store is not None and options.version is not None:
         store, version = options.store, options.version
     else:
@@ -226,8 +241,8 @@ def main() -> None:
         if version_file.is_file():
             version = version_file.read_text().strip()
         else:
-            train_world = simulate(work / f"world-{options.train_clients}", options.train_clients)
-            version = train_and_promote(train_world, store)
+            train_world = world_of(options.train_clients)
+            version = train_and_promote(train_world, store, config=options.config)
             version_file.write_text(version)
     out = work / "report"
     runs = []

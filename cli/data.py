@@ -18,7 +18,15 @@ def simulate(
     confounding: Annotated[
         float,
         typer.Option(
-            help="strength of the historical policy's confounding (0 = random); builtin only"
+            help="strength of the caseworkers' habits on what the data records; builtin only"
+        ),
+    ] = 1.0,
+    hidden_selection: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="strength of the caseworkers' selection on a motivation no column records "
+            "(0 = none: the data then identify every effect); builtin only",
         ),
     ] = 1.0,
     scenario: Annotated[
@@ -37,7 +45,12 @@ def simulate(
         if fmt not in ("csv", "parquet"):
             raise typer.BadParameter("--format must be csv or parquet")
         if scenario == "builtin":
-            params = WorldParams(n_clients=clients, seed=seed, confounding=confounding)
+            params = WorldParams(
+                n_clients=clients,
+                seed=seed,
+                confounding=confounding,
+                motivation_selection=hidden_selection,
+            )
             summary = write_world(params, out, fmt=fmt, progress=True)
         elif scenario == "random":
             params, design = random_world(seed, clients)

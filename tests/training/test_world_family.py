@@ -292,3 +292,19 @@ def test_the_command_line_writes_a_drawn_world(tmp_path: Path) -> None:
     assert world_json(out)["design"] == json.loads(json.dumps(draw_spec(5).to_json()))
     bad = runner.invoke(app, ["simulate", "--scenario", "other", "--out", str(tmp_path / "x")])
     assert bad.exit_code != 0
+
+
+def test_the_built_in_world_can_be_drawn_without_hidden_selection(tmp_path: Path) -> None:
+    """`--confounding` scales the habits on recorded cues only; the selection on
+    motivation that no column records has an option of its own."""
+    runner = CliRunner()
+    out = tmp_path / "world"
+    args = ["simulate", "--clients", "200", "--confounding", "0.5", "--hidden-selection", "0"]
+    result = runner.invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    params = world_json(out)["params"]
+    assert params["confounding"] == 0.5
+    assert params["motivation_selection"] == 0.0
+    default = runner.invoke(app, ["simulate", "--clients", "200", "--out", str(tmp_path / "d")])
+    assert default.exit_code == 0, default.output
+    assert world_json(tmp_path / "d")["params"]["motivation_selection"] == 1.0
