@@ -267,8 +267,9 @@ def report_services(
     outcomes and doubly-robust effects per service and per client group, and work that
     matches education, for the window [--since, --until] of DATA.
 
-    The effects use the version's outcome and choice models; figures for fewer
-    than the configuration's min_cell_size clients are hidden.
+    The effects' outcome and choice models are the version's kind, fitted
+    again on DATA one fold of clients at a time (cross-fitting); figures for
+    fewer than the configuration's min_cell_size clients are hidden.
     """
     from model.services.groups import GroupFieldError
     from training.registry.runs import log_run_report

@@ -229,3 +229,48 @@ def test_an_effect_that_rounds_to_zero_is_never_written_negative() -> None:
             -0.0004, "pp", lang
         )
         assert format_value(-0.0006, "pp", lang).startswith(("−", "-"))
+
+
+def test_effects_are_scored_by_models_that_never_saw_the_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Cross-fitting: each fold's decisions are scored by models fitted on the other
+    folds' clients only, and every scored decision belongs to exactly one fold."""
+    from training.reports import crossfit
+
+    fitted_on: list[set[str]] = []
+    real_fit = crossfit.fit_models
+
+    def recording_fit(dp: Any, split: Any, rows: Any, config: Any, **kwargs: Any) -> Any:
+        fitted_on.append(set(dp.frame.loc[split.train, "client_id"].astype(str)))
+        return real_fit(dp, split, rows, config, **kwargs)
+
+    monkeypatch.setattr(crossfit, "fit_models", recording_fit)
+    router = build_world().router
+    data = inputs()
+    frame = data.dp.frame
+    folds = crossfit.client_folds(frame["client_id"].to_numpy(dtype=object), 0)
+    clients = frame["client_id"].astype(str).to_numpy()
+    for fold in range(crossfit.FOLDS):
+        assert len(set(clients[folds == fold])) > 0
+        assert not set(clients[folds == fold]) & set(clients[folds != fold])
+    document = service_report_for(router, data, model=MODEL, n_boot=20)
+    assert document["model"]["effect_models"] == "cross_fitted"
+    assert len(fitted_on) == crossfit.FOLDS
+    for fold, seen in enumerate(fitted_on):
+        assert seen and not seen & set(clients[folds == fold])
+    assert "cross-fitted" in render_services_html(document, "en")
+
+
+def test_too_few_decisions_to_fit_again_use_the_version_s_models(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from training.reports import crossfit
+
+    router = build_world().router
+    asked = service_report_for(router, inputs(), model=MODEL, n_boot=20, nuisance="version")
+    assert asked["model"]["effect_models"] == "version"
+    assert "too few decisions to fit them again" in render_services_html(asked, "en")
+    monkeypatch.setattr(crossfit, "MIN_ROWS_PER_FOLD", 10**9)
+    fallback = service_report_for(router, inputs(), model=MODEL, n_boot=20)
+    assert fallback["model"]["effect_models"] == "version"

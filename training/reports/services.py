@@ -2,8 +2,9 @@
 
 `service_report_for` validates the tables, builds the decision points with
 the version's catalogue and configuration, scores those of the window whose
-outcome window is complete with the version's router, and hands everything
-to `model.services.report.service_report`. `write_service_report` writes
+outcome window is complete with outcome and choice models cross-fitted on
+the data (`training.reports.crossfit`), and hands everything to
+`model.services.report.service_report`. `write_service_report` writes
 services.json and services.html.
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import numpy as np
 import pandas as pd
@@ -27,8 +28,12 @@ from model.services.groups import DEFAULT_GROUP_FIELDS, check_group_fields, grou
 from model.services.report import service_report
 from model.vocab import LANGUAGES
 from training.contract.load import load_valid_tables
-from training.pipeline.rows import planned_share, training_rows
+from training.pipeline.rows import TrainingRows, planned_share, training_rows
+from training.reports.crossfit import can_cross_fit, cross_fit
 from training.router_figures import action_indices, evaluable_rows
+
+# Which models score the effects: fitted again on the data (default) or the version's own.
+Nuisance = Literal["cross_fitted", "version"]
 
 SERVICES_JSON: Final = "services.json"
 SERVICES_HTML: Final = "services.html"
@@ -67,13 +72,17 @@ def data_window(inputs: ServiceInputs) -> tuple[date, date]:
     return first, extract
 
 
+def model_rows(inputs: ServiceInputs) -> TrainingRows:
+    """Which decision points may train the outcome and choice models, as in training."""
+    return training_rows(inputs.dp, planned_share=planned_share(inputs.episodes))
+
+
 def outcome_rows(inputs: ServiceInputs) -> np.ndarray:
     """Decision points whose outcome can be compared: a known action of the catalogue and a
     complete outcome window, without the inferred no-new-service reviews when the data
     record plans (they miss the reviews an outcome cut short, so they understate the
     reference's success; `training.pipeline.rows`, as training leaves them out)."""
-    share = planned_share(inputs.episodes)
-    return training_rows(inputs.dp, planned_share=share).outcome & evaluable_rows(inputs.dp)
+    return model_rows(inputs).outcome & evaluable_rows(inputs.dp)
 
 
 # Decision points encoded and scored at once: bounds the memory of a large window.
@@ -81,33 +90,46 @@ SCORING_CHUNK: Final = 100_000
 
 
 def scored_rows(
-    router: Router, inputs: ServiceInputs, since: date, until: date
-) -> tuple[ScoredRows | None, pd.DataFrame]:
-    """The window's decision points of `outcome_rows`, scored by `router` (None when there
-    are none); and their frame rows.
+    router: Router,
+    inputs: ServiceInputs,
+    since: date,
+    until: date,
+    *,
+    nuisance: Nuisance = "cross_fitted",
+) -> tuple[ScoredRows | None, pd.DataFrame, Nuisance]:
+    """The window's decision points of `outcome_rows`, scored (None when there are none);
+    their frame rows; and which models scored them.
 
-    Only the eligible cells of the outcome model are predicted (the effects
-    compare eligible actions only), in chunks of `SCORING_CHUNK` points.
+    By default the outcome and choice models are fitted again on the data's
+    own decision points, one fold of clients at a time
+    (`training.reports.crossfit`); with `nuisance="version"`, or when the data
+    are too few for that, the version's own models score them. Only the
+    eligible cells of the outcome model are predicted (the effects compare
+    eligible actions only). The version's correction of selection measured
+    in training (`Router.adjustment`) applies to either.
     """
     frame = inputs.dp.frame
     rows = outcome_rows(inputs) & in_window(frame["decision_date"], since, until)
     chosen = frame.loc[rows]
     if not rows.any():
-        return None, chosen
+        return None, chosen, nuisance
     eligible = inputs.dp.eligibility()[rows]
     taken = action_indices(frame, inputs.dp.actions)[rows]
     # A taken action was possible whatever the rules say now.
     eligible[np.arange(len(taken)), taken] = True
-    mu = np.empty(eligible.shape)
-    propensity = np.empty(eligible.shape)
-    for start in range(0, len(chosen), SCORING_CHUNK):
-        part = slice(start, start + SCORING_CHUNK)
-        X = router.encoder.transform(chosen.iloc[part])
-        cells = router.learner.predict_cells(X, eligible[part])
-        if np.any(router.adjustment != 0.0):
-            cells = np.clip(cells - router.adjustment, ADJUSTED_FLOOR, 1.0 - ADJUSTED_FLOOR)
-        mu[part] = cells
-        propensity[part] = router.propensity.predict_proba(X, eligible[part])
+    training = model_rows(inputs)
+    if nuisance == "cross_fitted" and not can_cross_fit(training):
+        nuisance = "version"
+    if nuisance == "cross_fitted":
+        seed = int(getattr(router.config, "seed", 0))
+        fitted = cross_fit(router, inputs.dp, training, np.flatnonzero(rows), eligible, seed=seed)
+        mu, propensity = fitted.mu, fitted.propensity
+    else:
+        mu, propensity = _version_scores(router, chosen, eligible)
+    if np.any(router.adjustment != 0.0):
+        mu = np.where(
+            eligible, np.clip(mu - router.adjustment, ADJUSTED_FLOOR, 1.0 - ADJUSTED_FLOOR), mu
+        )
     codes, _ = pd.factorize(chosen["client_id"].astype(str))
     scored = ScoredRows(
         actions=tuple(router.actions),
@@ -118,7 +140,22 @@ def scored_rows(
         eligible=eligible,
         clients=codes,
     )
-    return scored, chosen
+    return scored, chosen, nuisance
+
+
+def _version_scores(
+    router: Router, chosen: pd.DataFrame, eligible: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The version's own outcome chances and choice probabilities, `SCORING_CHUNK` points
+    at a time (bounds the memory of a large window)."""
+    mu = np.empty(eligible.shape)
+    propensity = np.empty(eligible.shape)
+    for start in range(0, len(chosen), SCORING_CHUNK):
+        part = slice(start, start + SCORING_CHUNK)
+        X = router.encoder.transform(chosen.iloc[part])
+        mu[part] = router.learner.predict_cells(X, eligible[part])
+        propensity[part] = router.propensity.predict_proba(X, eligible[part])
+    return mu, propensity
 
 
 def service_report_for(
@@ -131,15 +168,17 @@ def service_report_for(
     model: Mapping[str, Any] | None = None,
     policy: Mapping[str, Any] | None = None,
     n_boot: int = 200,
+    nuisance: Nuisance = "cross_fitted",
 ) -> dict[str, Any]:
-    """The service report of the window (default: the whole data) for `router`'s version."""
+    """The service report of the window (default: the whole data) for `router`'s version;
+    `nuisance` as in `scored_rows`."""
     first, last = data_window(inputs)
     since = since or first
     until = until or last
     if since > until:
         raise ValueError(f"the window starts ({since}) after it ends ({until})")
     fields = check_group_fields(tuple(by or DEFAULT_GROUP_FIELDS), inputs.dp.frame)
-    rows, frame = scored_rows(router, inputs, since, until)
+    rows, frame, used = scored_rows(router, inputs, since, until, nuisance=nuisance)
     dp_frame = inputs.dp.frame
     starts = dp_frame.loc[
         (dp_frame["kind"] == SERVICE_START).to_numpy()
@@ -153,6 +192,7 @@ def service_report_for(
     names = {a: {lang: catalogue.get(a).name[lang] for lang in LANGUAGES} for a in router.actions}
     info = {
         "learner": router.metadata.get("learner"),
+        "effect_models": used,
         "training_window": router.metadata.get("training_window"),
         **dict(model or {}),
     }
