@@ -53,9 +53,10 @@ DEVELOPMENT_SEEDS = tuple(range(2001, 2011))
 OUT = ROOT / "bench" / "out"
 
 
-def simulate(seed: int, clients: int, folder: Path) -> Path:
+def simulate(seed: int, clients: int, folder: Path, hidden_selection: float | None = None) -> Path:
     """Draw world `seed` with the command line, as a newcomer would."""
     polku = Path(sys.executable).parent / "polku"
+    extra = [] if hidden_selection is None else ["--hidden-selection", str(hidden_selection)]
     subprocess.run(
         [
             str(polku),
@@ -70,6 +71,7 @@ def simulate(seed: int, clients: int, folder: Path) -> Path:
             str(folder),
             "--format",
             "parquet",
+            *extra,
         ],
         check=True,
         capture_output=True,
@@ -88,7 +90,13 @@ def world_traits(folder: Path) -> dict[str, Any]:
 
 
 def score_world(
-    seed: int, clients: int, work: Path, *, peers: bool, learners: tuple[str, ...] | None = None
+    seed: int,
+    clients: int,
+    work: Path,
+    *,
+    peers: bool,
+    learners: tuple[str, ...] | None = None,
+    hidden_selection: float | None = None,
 ) -> dict[str, Any]:
     from bench.peers import econml_recommendations, observable_ceiling
     from model.evaluation.policy_value import policy_values
@@ -98,7 +106,7 @@ def score_world(
     from training.truth import align_truth, read_truth
 
     started = time.perf_counter()
-    world = simulate(seed, clients, work / f"world-{seed}")
+    world = simulate(seed, clients, work / f"world-{seed}", hidden_selection)
     simulated = time.perf_counter() - started
     # The pipeline never sees the truth: it lies outside the data folder.
     truth_file = next(world.glob("truth.*"))
@@ -162,6 +170,7 @@ def score_world(
         "learners": learner_captures(result, test_rows, capture, make_router),
         "waits_variants": waits_variants(result, test_rows, capture, make_router),
         "round_cut_average": round_cut_average(result, test_rows, capture, make_router),
+        "referee_dr": referee_dr(result, test_rows),
     }
     p = out["polku"]
     out["polku"]["dr_covers"] = (
@@ -270,6 +279,38 @@ def waits_variants(
     return out
 
 
+def referee_dr(result: Any, test_rows: np.ndarray) -> dict[str, float]:
+    """The held-out DR value of the served ranking graded by a referee cross-fitted on the
+    held-out clients, as validation grades candidates, instead of by the ranking's own
+    outcome model (a method study of the interval; nothing here is served)."""
+    from model.evaluation.policy_value import dr_policy_value
+    from training.pipeline.compare import DR_CLIP, fit_referee
+    from training.pipeline.fit import outcome_data
+
+    dp, models = result.dp, result.models
+    frame = dp.frame.loc[test_rows]
+    eligible = dp.eligibility()[test_rows]
+    batch = result.router.score(frame, eligible=eligible, intervals=False)
+    referee = fit_referee(
+        outcome_data(dp, models.X, test_rows),
+        batch.support,
+        n_actions=len(dp.actions),
+        categorical_features=list(models.encoder.categorical_indices),
+        seed=result.seed,
+    )
+    value = dr_policy_value(
+        y=referee.y,
+        taken=referee.taken,
+        mu=referee.mu,
+        propensity=referee.propensity,
+        recommended=batch.recommended,
+        clusters=referee.clusters,
+        seed=result.seed,
+        clip=DR_CLIP,
+    )
+    return {"value": value.value, "low": value.low, "high": value.high}
+
+
 class _RoundCutAverage:
     """An S-learner's chances averaged over its cuts to 100, 75, 50 and 25 % of its rounds."""
 
@@ -301,12 +342,21 @@ def round_cut_average(
     return capture(recommended)["capture_ratio"]
 
 
-def _one(args: tuple[int, int, str, bool, tuple[str, ...] | None]) -> dict[str, Any]:
-    seed, clients, work, peers, learners = args
+def _one(
+    args: tuple[int, int, str, bool, tuple[str, ...] | None, float | None],
+) -> dict[str, Any]:
+    seed, clients, work, peers, learners, hidden_selection = args
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     with tempfile.TemporaryDirectory(prefix=f"polku-gen-{seed}-", dir=work) as tmp:
         try:
-            return score_world(seed, clients, Path(tmp), peers=peers, learners=learners)
+            return score_world(
+                seed,
+                clients,
+                Path(tmp),
+                peers=peers,
+                learners=learners,
+                hidden_selection=hidden_selection,
+            )
         except Exception as exc:  # a world that fails is a finding, not a crash of the run
             return {
                 "seed": seed,
@@ -356,6 +406,14 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
     summary["dr_covers_without_hidden_selection"] = (
         f"{sum(covers)}/{len(covers)}" if covers else None
     )
+    refereed = [
+        r["referee_dr"]["low"] <= r["polku"]["v_rec"] <= r["referee_dr"]["high"]
+        for r in unselected
+        if r.get("referee_dr") and r["polku"]["v_rec"] is not None
+    ]
+    summary["referee_dr_covers_without_hidden_selection"] = (
+        f"{sum(refereed)}/{len(refereed)}" if refereed else None
+    )
     summary["ece_median"] = _quantile([r["polku"]["ece"] for r in ok if r["polku"]["ece"]], 0.5)
     return summary
 
@@ -374,6 +432,7 @@ def print_world(r: dict[str, Any]) -> None:
         f"DR {dr} covers {p['dr_covers']} ECE {p['ece']:.3f} chosen {r['chosen']} "
         f"learners {json.dumps(r.get('learners'))} waits {json.dumps(r.get('waits_variants'))} "
         f"round-cut average {r.get('round_cut_average')} "
+        f"referee DR {json.dumps(r.get('referee_dr'))} "
         f"split {r['split']} train {r['seconds']['train']:.0f} s traits {json.dumps(r['traits'])}",
         flush=True,
     )
@@ -391,6 +450,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--learners", default=None, help="comma-separated learners instead of the world's own"
     )
+    parser.add_argument(
+        "--hidden-selection",
+        type=float,
+        default=None,
+        help="replace each world's drawn selection on unrecorded motivation (0: none)",
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     learners = tuple(args.learners.split(",")) if args.learners else None
@@ -405,7 +470,10 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="polku-generalise-"))
     results: list[dict[str, Any]] = []
-    jobs = [(seed, args.clients, str(work), not args.no_peers, learners) for seed in seeds]
+    jobs = [
+        (seed, args.clients, str(work), not args.no_peers, learners, args.hidden_selection)
+        for seed in seeds
+    ]
     context = multiprocessing.get_context("spawn")
     try:
         with context.Pool(args.jobs, maxtasksperchild=1) as pool:

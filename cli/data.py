@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -22,13 +23,14 @@ def simulate(
         ),
     ] = 1.0,
     hidden_selection: Annotated[
-        float,
+        float | None,
         typer.Option(
             min=0.0,
             help="strength of the caseworkers' selection on a motivation no column records "
-            "(0 = none: the data then identify every effect); builtin only",
+            "(0 = none: the data then identify every effect); default 1 for builtin, the "
+            "drawn strength for random",
         ),
-    ] = 1.0,
+    ] = None,
     scenario: Annotated[
         str,
         typer.Option(
@@ -45,15 +47,14 @@ def simulate(
         if fmt not in ("csv", "parquet"):
             raise typer.BadParameter("--format must be csv or parquet")
         if scenario == "builtin":
-            params = WorldParams(
-                n_clients=clients,
-                seed=seed,
-                confounding=confounding,
-                motivation_selection=hidden_selection,
-            )
+            params = WorldParams(n_clients=clients, seed=seed, confounding=confounding)
+            if hidden_selection is not None:
+                params = replace(params, motivation_selection=hidden_selection)
             summary = write_world(params, out, fmt=fmt, progress=True)
         elif scenario == "random":
             params, design = random_world(seed, clients)
+            if hidden_selection is not None:
+                params = replace(params, motivation_selection=hidden_selection)
             summary = write_world(params, out, fmt=fmt, progress=True, design=design)
         else:
             raise typer.BadParameter("--scenario must be builtin or random")

@@ -294,9 +294,10 @@ def test_the_command_line_writes_a_drawn_world(tmp_path: Path) -> None:
     assert bad.exit_code != 0
 
 
-def test_the_built_in_world_can_be_drawn_without_hidden_selection(tmp_path: Path) -> None:
+def test_a_world_can_be_drawn_without_hidden_selection(tmp_path: Path) -> None:
     """`--confounding` scales the habits on recorded cues only; the selection on
-    motivation that no column records has an option of its own."""
+    motivation that no column records has an option of its own, which also
+    overrides a drawn world's strength (its design keeps the drawn one)."""
     runner = CliRunner()
     out = tmp_path / "world"
     args = ["simulate", "--clients", "200", "--confounding", "0.5", "--hidden-selection", "0"]
@@ -308,3 +309,14 @@ def test_the_built_in_world_can_be_drawn_without_hidden_selection(tmp_path: Path
     default = runner.invoke(app, ["simulate", "--clients", "200", "--out", str(tmp_path / "d")])
     assert default.exit_code == 0, default.output
     assert world_json(tmp_path / "d")["params"]["motivation_selection"] == 1.0
+    world_json_of_seed = draw_spec(5).motivation_selection
+    assert world_json_of_seed > 0
+    random_args = ["simulate", "--scenario", "random", "--seed", "5", "--clients", "200"]
+    off = runner.invoke(
+        app, [*random_args, "--hidden-selection", "0", "--out", str(tmp_path / "r")]
+    )
+    assert off.exit_code == 0, off.output
+    written = world_json(tmp_path / "r")
+    assert written["params"]["motivation_selection"] == 0.0
+    assert written["summary"]["hidden_selection"] == 0.0
+    assert written["design"]["motivation_selection"] == world_json_of_seed

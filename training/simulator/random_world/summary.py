@@ -51,7 +51,8 @@ def design_summary(history: History, params: WorldParams, spec: WorldSpec) -> di
         for j, action in enumerate(actions)
         if action != NO_NEW_SERVICE and eligible[:, j].any()
     }
-    strength = spec.motivation_selection
+    # The strength the world was run with: the drawn one unless `polku simulate` overrode it.
+    strength = params.motivation_selection
     weak = sorted(
         code
         for code, weight in spec.selection.items()
