@@ -35,18 +35,25 @@ from api.settings import get_settings
 logger = logging.getLogger(__name__)
 
 
-class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with a connection cap and a request-head deadline."""
+class _HeadGuard:
+    """The connection cap and the request-head deadline, for either uvicorn protocol.
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    Mixed in before the protocol class: `loop`, `transport` and `connections`
+    are the protocol's own.
+    """
+
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
+    connections: set[Any]
+
+    def _guard(self) -> None:
         settings = get_settings()
         self.max_connections = settings.max_connections
         self.header_timeout = settings.header_timeout_seconds
         self.head_deadline: asyncio.TimerHandle | None = None
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+    def _admit(self, transport: asyncio.Transport) -> None:
+        """Close a connection over the cap at once; give any other a head deadline."""
         if len(self.connections) > self.max_connections:
             logger.warning(
                 "connection refused: this worker holds %d connections (POLKU_MAX_CONNECTIONS)",
@@ -55,17 +62,6 @@ class GuardedH11Protocol(H11Protocol):
             transport.close()
             return
         self._await_head()
-
-    def data_received(self, data: bytes) -> None:
-        if self.head_deadline is None and self.conn.their_state is h11.IDLE:
-            self._await_head()
-        super().data_received(data)
-        if self.conn.their_state is not h11.IDLE:
-            self._head_received()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._head_received()
-        super().connection_lost(exc)
 
     def _await_head(self) -> None:
         self._head_received()
@@ -78,8 +74,37 @@ class GuardedH11Protocol(H11Protocol):
 
     def _head_too_slow(self) -> None:
         self.head_deadline = None
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+        if self._waiting_for_head() and not self.transport.is_closing():
             self.transport.close()
+
+    def _waiting_for_head(self) -> bool:
+        raise NotImplementedError
+
+
+class GuardedH11Protocol(_HeadGuard, H11Protocol):
+    """uvicorn's h11 protocol with a connection cap and a request-head deadline."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._guard()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._admit(transport)
+
+    def data_received(self, data: bytes) -> None:
+        if self.head_deadline is None and self.conn.their_state is h11.IDLE:
+            self._await_head()
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:
+            self._head_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._head_received()
+        super().connection_lost(exc)
+
+    def _waiting_for_head(self) -> bool:
+        return self.conn.their_state is h11.IDLE
 
 
 def _refuse_head(transport: asyncio.Transport) -> None:
@@ -90,29 +115,19 @@ def _refuse_head(transport: asyncio.Transport) -> None:
     transport.close()
 
 
-class GuardedHttpToolsProtocol(HttpToolsProtocol):
+class GuardedHttpToolsProtocol(_HeadGuard, HttpToolsProtocol):
     """uvicorn's httptools protocol with a cap, a head deadline and a head size."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        settings = get_settings()
-        self.max_connections = settings.max_connections
-        self.header_timeout = settings.header_timeout_seconds
-        self.max_header_bytes = settings.max_header_bytes
-        self.head_deadline: asyncio.TimerHandle | None = None
+        self._guard()
+        self.max_header_bytes = get_settings().max_header_bytes
         self.in_head = False
         self.head_bytes = 0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        if len(self.connections) > self.max_connections:
-            logger.warning(
-                "connection refused: this worker holds %d connections (POLKU_MAX_CONNECTIONS)",
-                self.max_connections,
-            )
-            transport.close()
-            return
-        self._await_head()
+        self._admit(transport)
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
@@ -137,19 +152,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._head_received()
         super().connection_lost(exc)
 
-    def _await_head(self) -> None:
-        self._head_received()
-        self.head_deadline = self.loop.call_later(self.header_timeout, self._head_too_slow)
-
-    def _head_received(self) -> None:
-        if self.head_deadline is not None:
-            self.head_deadline.cancel()
-            self.head_deadline = None
-
-    def _head_too_slow(self) -> None:
-        self.head_deadline = None
-        if (self.cycle is None or self.in_head) and not self.transport.is_closing():
-            self.transport.close()
+    def _waiting_for_head(self) -> bool:
+        return self.cycle is None or self.in_head
 
 
 def server_options() -> dict[str, Any]:
