@@ -58,6 +58,9 @@ WORLDS = {
     # review cut short by an outcome is an unknown action).
     "unconfounded": WorldParams(seed=11, confounding=0.0, motivation_selection=0.0),
     "lockin": WorldParams(seed=12, effect_scale=1.3, lock_in_scale=2.0),
+    # The built-in world of seed 1 with its habits on recorded cues but no
+    # selection on the unrecorded motivation: what the data can identify.
+    "seed1_no_hidden": WorldParams(seed=1, motivation_selection=0.0),
     "noplans": WorldParams(seed=13, planned_service_recorded=0.0),
 }
 
