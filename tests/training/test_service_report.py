@@ -249,7 +249,7 @@ def test_effects_are_scored_by_models_that_never_saw_the_client(
     router = build_world().router
     data = inputs()
     frame = data.dp.frame
-    folds = crossfit.client_folds(frame["client_id"].to_numpy(dtype=object), 0)
+    folds = crossfit.report_folds(data.dp, router.config.seed)
     clients = frame["client_id"].astype(str).to_numpy()
     for fold in range(crossfit.FOLDS):
         assert len(set(clients[folds == fold])) > 0

@@ -30,6 +30,7 @@ from typing import Final
 import numpy as np
 
 from model.decision_points.points import DecisionPoints
+from model.learners.boosting import client_folds
 from model.router import Router
 from training.pipeline.fit import fit_models
 from training.pipeline.rows import TrainingRows
@@ -52,11 +53,9 @@ class CrossFitted:
     propensity: np.ndarray
 
 
-def client_folds(client_ids: np.ndarray, seed: int) -> np.ndarray:
-    """Fold of each row's client: a seeded draw per distinct client."""
-    codes, inverse = np.unique(client_ids.astype(str), return_inverse=True)
-    draws = np.random.default_rng([seed, 31]).integers(0, FOLDS, len(codes))
-    return draws[inverse]
+def report_folds(dp: DecisionPoints, seed: int) -> np.ndarray:
+    """Fold of each decision point: every point of a client in one fold, seeded."""
+    return client_folds(dp.frame["client_id"].astype(str).to_numpy(), FOLDS, seed)
 
 
 def report_threads(configured: int) -> int:
@@ -91,7 +90,7 @@ def cross_fit(
     config = config.model_copy(
         update={"learners": [learner_name], "num_threads": report_threads(config.num_threads)}
     )
-    folds = client_folds(dp.frame["client_id"].to_numpy(dtype=object), seed)
+    folds = report_folds(dp, seed)
     n = len(dp.frame)
     mu = np.full(eligible.shape, np.nan)
     propensity = np.full(eligible.shape, np.nan)

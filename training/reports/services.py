@@ -77,12 +77,14 @@ def model_rows(inputs: ServiceInputs) -> TrainingRows:
     return training_rows(inputs.dp, planned_share=planned_share(inputs.episodes))
 
 
-def outcome_rows(inputs: ServiceInputs) -> np.ndarray:
+def outcome_rows(inputs: ServiceInputs, training: TrainingRows | None = None) -> np.ndarray:
     """Decision points whose outcome can be compared: a known action of the catalogue and a
     complete outcome window, without the inferred no-new-service reviews when the data
     record plans (they miss the reviews an outcome cut short, so they understate the
-    reference's success; `training.pipeline.rows`, as training leaves them out)."""
-    return model_rows(inputs).outcome & evaluable_rows(inputs.dp)
+    reference's success; `training.pipeline.rows`, as training leaves them out).
+    `training` is `model_rows(inputs)` when the caller has it already."""
+    training = training if training is not None else model_rows(inputs)
+    return training.outcome & evaluable_rows(inputs.dp)
 
 
 # Decision points encoded and scored at once: bounds the memory of a large window.
@@ -109,7 +111,8 @@ def scored_rows(
     in training (`Router.adjustment`) applies to either.
     """
     frame = inputs.dp.frame
-    rows = outcome_rows(inputs) & in_window(frame["decision_date"], since, until)
+    training = model_rows(inputs)
+    rows = outcome_rows(inputs, training) & in_window(frame["decision_date"], since, until)
     chosen = frame.loc[rows]
     if not rows.any():
         return None, chosen, nuisance
@@ -117,12 +120,12 @@ def scored_rows(
     taken = action_indices(frame, inputs.dp.actions)[rows]
     # A taken action was possible whatever the rules say now.
     eligible[np.arange(len(taken)), taken] = True
-    training = model_rows(inputs)
     if nuisance == "cross_fitted" and not can_cross_fit(training):
         nuisance = "version"
     if nuisance == "cross_fitted":
-        seed = int(getattr(router.config, "seed", 0))
-        fitted = cross_fit(router, inputs.dp, training, np.flatnonzero(rows), eligible, seed=seed)
+        fitted = cross_fit(
+            router, inputs.dp, training, np.flatnonzero(rows), eligible, seed=router.config.seed
+        )
         mu, propensity = fitted.mu, fitted.propensity
     else:
         mu, propensity = _version_scores(router, chosen, eligible)
