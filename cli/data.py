@@ -47,17 +47,17 @@ def simulate(
         if fmt not in ("csv", "parquet"):
             raise typer.BadParameter("--format must be csv or parquet")
         if scenario == "builtin":
-            params = WorldParams(n_clients=clients, seed=seed, confounding=confounding)
-            if hidden_selection is not None:
-                params = replace(params, motivation_selection=hidden_selection)
-            summary = write_world(params, out, fmt=fmt, progress=True)
+            params, design = (
+                WorldParams(n_clients=clients, seed=seed, confounding=confounding),
+                None,
+            )
         elif scenario == "random":
             params, design = random_world(seed, clients)
-            if hidden_selection is not None:
-                params = replace(params, motivation_selection=hidden_selection)
-            summary = write_world(params, out, fmt=fmt, progress=True, design=design)
         else:
             raise typer.BadParameter("--scenario must be builtin or random")
+        if hidden_selection is not None:
+            params = replace(params, motivation_selection=hidden_selection)
+        summary = write_world(params, out, fmt=fmt, progress=True, design=design)
     err_console.print(summary)
 
 
