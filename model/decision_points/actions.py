@@ -17,7 +17,11 @@ Decisions (w = config.review_window_days, all windows inclusive):
 Inferred actions are biased towards failure: the reviews whose window an
 outcome cut short are unknown, so only successes are lost from them. The
 training pipeline uses this column to leave them out where plans are
-recorded.
+recorded. Recorded service plans lean the other way: such a review is a
+decision only when the service did not start within the window, so for a
+short wait it is mostly an early success. They stay, as the only examples
+of a service chosen at a review; leaving them out or thinning them ranked
+worse on generated worlds (docs/data.md, 6.2).
 """
 
 from __future__ import annotations
