@@ -67,7 +67,7 @@ def test_answer_has_every_field_of_the_contract(
         assert 1 <= len(item["explanation"]) <= 5
         for c in item["explanation"]:
             assert set(c) == {"feature", "value", "value_text", "contribution", "text"}
-            assert "prosenttiyksikk" in c["text"]
+            assert "prosenttiyksik" in c["text"]  # prosenttiyksikön / prosenttiyksikköä
     p = [r["p_outcome"] for r in answer["recommendations"]]
     assert p == sorted(p, reverse=True) or any(r["thin_support"] for r in answer["recommendations"])
     assert answer["reference"]["service"] == NO_NEW_SERVICE
