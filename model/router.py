@@ -156,8 +156,7 @@ class Router:
             low, high = self.learner.interval(X, self.interval_level, p=p, cells=cells)
         else:
             low = high = np.full_like(p, np.nan)
-        if self._adjusted:
-            p, low, high = (self._adjust(values) for values in (p, low, high))
+        p, low, high = (self.adjusted(values) for values in (p, low, high))
         support = self.propensity.predict_proba(X, eligible)
         ranked = rank_actions(p, eligible, support, min_support=self.min_support)
         return ScoredBatch(p, low, high, support, eligible, ranked, self.actions)
@@ -174,7 +173,10 @@ class Router:
         self.adjustment = values.copy()
         self._adjusted = bool(np.any(self.adjustment != 0.0))
 
-    def _adjust(self, values: np.ndarray) -> np.ndarray:
+    def adjusted(self, values: np.ndarray) -> np.ndarray:
+        """Chances `(n, A)` with the correction for selection taken off (NaN stays NaN)."""
+        if not self._adjusted:
+            return values
         return np.clip(values - self.adjustment, ADJUSTED_FLOOR, 1.0 - ADJUSTED_FLOOR)
 
     def _model_p(self, p: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from model.decision_points.build import build_decision_points
 from model.decision_points.points import SERVICE_START, DecisionPoints
-from model.router import ADJUSTED_FLOOR, Router
+from model.router import Router
 from model.services.activity import in_window
 from model.services.effects import ScoredRows
 from model.services.groups import DEFAULT_GROUP_FIELDS, check_group_fields, group_values
@@ -129,10 +129,7 @@ def scored_rows(
         mu, propensity = fitted.mu, fitted.propensity
     else:
         mu, propensity = _version_scores(router, chosen, eligible)
-    if np.any(router.adjustment != 0.0):
-        mu = np.where(
-            eligible, np.clip(mu - router.adjustment, ADJUSTED_FLOOR, 1.0 - ADJUSTED_FLOOR), mu
-        )
+    mu = router.adjusted(mu)
     codes, _ = pd.factorize(chosen["client_id"].astype(str))
     scored = ScoredRows(
         actions=tuple(router.actions),
