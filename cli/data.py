@@ -47,10 +47,8 @@ def simulate(
         if fmt not in ("csv", "parquet"):
             raise typer.BadParameter("--format must be csv or parquet")
         if scenario == "builtin":
-            params, design = (
-                WorldParams(n_clients=clients, seed=seed, confounding=confounding),
-                None,
-            )
+            params = WorldParams(n_clients=clients, seed=seed, confounding=confounding)
+            design = None
         elif scenario == "random":
             params, design = random_world(seed, clients)
         else:
