@@ -14,7 +14,7 @@ arguments, `fit` returns `self`, fitted state ends in `_`, and using a learner
 before `fit` raises `NotFittedError`.
 """
 
-from model.learners.calibration import calibrate_interval, fit_affine_calibration
+from model.learners.calibration import fit_affine_calibration
 from model.learners.dr_learner import DRLearner
 from model.learners.kinds import LEARNERS, learner_from_dict
 from model.learners.outcome import OutcomeLearner, TrainingData
@@ -28,7 +28,6 @@ __all__ = [
     "PropensityModel",
     "SLearner",
     "TrainingData",
-    "calibrate_interval",
     "fit_affine_calibration",
     "learner_from_dict",
 ]

@@ -50,8 +50,8 @@ class OutcomeLearner:
         self.num_threads = num_threads
 
     # Width of the interval beyond the learner's own (epistemic) spread, on
-    # the logit scale: set from the simulator's truth when a data folder has
-    # one (see `calibrate_interval`), zero otherwise.
+    # the logit scale: set from the validation clients' observed outcomes
+    # (`training.pipeline.choose.interval_width_from_outcomes`), zero until then.
     heterogeneity_: float = 0.0
     # Affine recalibration (slope, intercept) on the learner's additive scale,
     # fitted on held-apart rows by `recalibrate`; identity until then. Being
