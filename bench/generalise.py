@@ -235,9 +235,11 @@ def learner_captures(result: Any, test_rows: np.ndarray, capture: Any, make_rout
     return out
 
 
-# Ways to let the waits' measurement of readiness (reported, not used, by default)
-# move the ranking: each maps (correction, z of the log readiness ratio) to a shift.
+# Ways to let the waits' measurement of readiness move the ranking: each maps
+# (correction, z of the log readiness ratio) to a shift. `z2_half` is what
+# `correct_with_waits = "half_where_clear"`, the default, serves.
 WAITS_VARIANTS: dict[str, Any] = {
+    "off": lambda a, z: np.zeros_like(a),
     "full": lambda a, z: a,
     "half": lambda a, z: a / 2,
     "z2": lambda a, z: np.where(np.abs(z) > 2, a, 0.0),
@@ -258,10 +260,12 @@ def waits_variants(
         return None
     actions = list(result.dp.actions)
     correction = np.zeros(len(actions))
+    served = np.zeros(len(actions))
     z = np.zeros(len(actions))
     for code, figures in services.items():
         j = actions.index(code)
         correction[j] = figures.get("adjustment") or 0.0
+        served[j] = figures.get("applied") or 0.0
         se = figures.get("standard_error")
         ratio = figures.get("log_readiness_ratio")
         if se and ratio is not None and np.isfinite(se) and se > 0:
@@ -270,7 +274,8 @@ def waits_variants(
     eligible = result.dp.eligibility()[test_rows]
     # A router of its own, so that the served one keeps its correction.
     router = make_router(result.inputs, result.models, result.chosen, learner=result.router.learner)
-    own = np.asarray(result.router.adjustment, dtype=float)
+    # The units' correction alone: the served one less the waits' part of it.
+    own = np.asarray(result.router.adjustment, dtype=float) - served
     out = {}
     for name, shift in WAITS_VARIANTS.items():
         router.adjustment_from(own + shift(correction, z))

@@ -26,6 +26,8 @@ from model.vocab import CLIENT_OPTIONAL_COLUMNS, CLIENT_REQUIRED_COLUMNS, OUTCOM
 
 # A learner hyperparameter as TOML gives it.
 LearnerParam = int | float | bool | str
+# How the waits' measured readiness moves the ranking (`training.pipeline.waits`).
+WaitsCorrection = Literal["off", "half_where_clear", "full"]
 
 TARGETS: dict[str, tuple[str, ...]] = {
     "employment_or_education": ("employed", "education"),
@@ -61,10 +63,12 @@ class RunConfig(BaseModel):
         description="extra categorical client columns naming the office, team or caseworker "
         "that handled the client; their habits serve as instruments for the services' effects",
     )
-    correct_with_waits: bool = Field(
-        default=False,
-        description="take the readiness that the waits before planned services show off the "
-        "services' chances when ranking; otherwise it is measured and reported only",
+    correct_with_waits: WaitsCorrection = Field(
+        default="half_where_clear",
+        description="how the readiness that the waits before planned services show moves the "
+        "ranking: 'off' (measured and reported only), 'half_where_clear' (half of a service's "
+        "correction, where its readiness ratio is more than two standard errors from zero) or "
+        "'full'; true means 'full', false 'off'",
     )
     protected_attributes: tuple[str, ...] = Field(
         default=PROTECTED_BY_DEFAULT,
@@ -128,6 +132,14 @@ class RunConfig(BaseModel):
     def _known_target(cls, value: str) -> str:
         if value not in TARGETS:
             raise ValueError(f"unknown target {value!r}; choose one of {', '.join(TARGETS)}")
+        return value
+
+    @field_validator("correct_with_waits", mode="before")
+    @classmethod
+    def _waits_from_boolean(cls, value: object) -> object:
+        # true and false read as the two ends.
+        if isinstance(value, bool):
+            return "full" if value else "off"
         return value
 
     @field_validator("extra_features")

@@ -241,8 +241,12 @@ def test_training_runs_on_a_drawn_world(tmp_path: Path, seed: int) -> None:
     if design.spec.cohort_kind == "single":  # intake dates cannot separate the clients
         assert result.split.method == "random"
     waits = result.router.metadata["waits"]
-    if waits is not None:  # measured and reported, never served unless asked for
-        assert waits["used"] is False
+    if waits is not None:  # by default half of each clear correction is served
+        assert waits["mode"] == "half_where_clear"
+        for entry in waits["services"].values():
+            ratio, error = entry["log_readiness_ratio"], entry["standard_error"]
+            clear = ratio is not None and error and abs(ratio / error) > 2.0
+            assert entry["applied"] == pytest.approx(entry["adjustment"] / 2 if clear else 0.0)
     if design.spec.planned_service_recorded > 0:
         # The reviews that record their plan were read for selection in the waits.
         services = waits["services"]

@@ -129,8 +129,7 @@ def train(
         models=models,
         learner=models.learners[chosen],
     )
-    if not config.correct_with_waits:
-        waits = waits.reported_only()
+    waits = waits.with_mode(config.correct_with_waits)
     adjustment = combined_adjustment(units, waits)
     choice.routers[chosen].adjustment_from(adjustment)
     seconds["waits"] = time.perf_counter() - t

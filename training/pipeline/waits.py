@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from model.catalogue import Catalogue
-from model.config import RunConfig
+from model.config import RunConfig, WaitsCorrection
 from model.decision_points.conversions import day_number
 from model.decision_points.features import feature_frame, feature_values
 from model.decision_points.histories import ClientHistories
@@ -44,6 +44,10 @@ logger = logging.getLogger(__name__)
 MAX_ADJUSTMENT: Final = 0.5
 # A plan not begun within a year is read as given up.
 LONGEST_WAIT_DAYS: Final = 365
+# `half_where_clear`: the share of a correction served, and how many standard
+# errors from zero its readiness ratio must be.
+CLEAR_SHARE: Final = 0.5
+CLEAR_Z: Final = 2.0
 
 
 @dataclass(frozen=True)
@@ -66,19 +70,35 @@ class WaitStep:
     note: str
     # Standard error of each action's adjustment, in probability points (inf: none).
     standard_error: np.ndarray | None = None
-    # Whether the ranking takes the adjustment (`correct_with_waits`) or it is only reported.
-    used: bool = True
+    # How much of the adjustment the ranking takes (`correct_with_waits`).
+    mode: WaitsCorrection = "full"
 
-    def reported_only(self) -> WaitStep:
-        """The same measurement, kept out of the ranking."""
-        if self.adjustment is None:
-            return replace(self, used=False)
+    @property
+    def used(self) -> bool:
+        return self.mode != "off"
+
+    def with_mode(self, mode: WaitsCorrection) -> WaitStep:
+        """The same measurement, served as `mode` says."""
+        if mode != "off" or self.adjustment is None:
+            return replace(self, mode=mode)
         return replace(
             self,
-            used=False,
+            mode=mode,
             note=self.note + " (reported only: correct_with_waits is off, the ranking is not "
             "corrected)",
         )
+
+    @property
+    def applied(self) -> np.ndarray | None:
+        """The part of the adjustment the ranking takes (None: nothing)."""
+        if self.adjustment is None or not self.used:
+            return None
+        if self.mode == "full" or self.selection is None:
+            return self.adjustment
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = self.selection.log_ratio / self.selection.standard_error
+        clear = np.abs(np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0)) > CLEAR_Z
+        return np.where(clear, CLEAR_SHARE * self.adjustment, 0.0)
 
     def record(self) -> dict[str, Any] | None:
         """What the model card and metadata keep: per service ratio, SE and correction."""
@@ -86,9 +106,11 @@ class WaitStep:
             return None
         s = self.selection
         shrunk = s.shrunk()
+        applied = self.applied
         return {
             "note": self.note,
             "used": self.used and self.adjustment is not None,
+            "mode": self.mode,
             "prior_sd": s.prior_sd,
             "services": {
                 action: {
@@ -98,6 +120,7 @@ class WaitStep:
                     "standard_error": json_value(float(s.standard_error[j])),
                     "shrunk": float(shrunk[j]),
                     "adjustment": float(self.adjustment[j]) if self.adjustment is not None else 0.0,
+                    "applied": float(applied[j]) if applied is not None else 0.0,
                 }
                 for j, action in enumerate(s.actions)
             },
@@ -207,17 +230,24 @@ def correct_with_waits(
 
 
 def combined_adjustment(units: UnitStep, waits: WaitStep) -> np.ndarray | None:
-    """The correction served: the units' and the waits', each weighted by its precision.
+    """The correction served, from the units' and the waits' measurements.
 
     Both measure the same selection with independent data (which unit
-    handled a client; what the client did before a service began), so
-    where both measured a service the inverse-variance weighted mean is the
-    more precise estimate; where one did not, the other stands alone.
+    handled a client; what the client did before a service began). With the
+    whole of the waits' correction, where both measured a service the
+    inverse-variance weighted mean is the more precise estimate, and where
+    one did not, the other stands alone. With `half_where_clear` the waits'
+    served part is added to the units' correction, as it was tried on the
+    generated worlds.
     """
-    if units.adjustment is None or units.correction is None:
-        return waits.adjustment if waits.used else None
-    if not waits.used or waits.adjustment is None or waits.standard_error is None:
-        return units.adjustment
+    own_units = units.adjustment if units.correction is not None else None
+    applied = waits.applied
+    if applied is None:
+        return own_units
+    if own_units is None:
+        return applied
+    if waits.mode != "full" or waits.standard_error is None or units.correction is None:
+        return own_units + applied
     with np.errstate(divide="ignore"):
         # The units' reference service has no estimate of its own (error 0).
         unit_precision = np.where(
@@ -245,23 +275,28 @@ def waits_limitation(record: dict[str, Any]) -> dict[str, str]:
     }
     listed = listed_points(measured)
     listed_fi, listed_en = listed["fi"], listed["en"]
+    mode = record.get("mode") or ("full" if record["used"] else "off")
+    if not record["used"]:
+        mode = "off"
     if not measured:
         fi = "Odotusajat eivät osoittaneet kohinaa suurempaa valikoitumista."
         en = "The waits showed no selection beyond their noise."
-    elif record["used"]:
+    elif mode == "full":
         fi = f"Seuraavien palveluiden arviota on korjattu: {listed_fi}."
         en = f"These services' chances were corrected: {listed_en}."
+    elif mode == "half_where_clear":
+        fi, en = _half_where_clear_texts(record, measured)
     else:
         fi = (
             "Odotusajat viittaavat siihen, että seuraaviin palveluihin valittiin muita "
             f"valmiimpia (tai vähemmän valmiita) asiakkaita ({listed_fi}); suosituksia ei ole "
-            "korjattu tämän perusteella (correct_with_waits = false), joten näiden palveluiden "
+            'korjattu tämän perusteella (correct_with_waits = "off"), joten näiden palveluiden '
             "arvioihin on syytä suhtautua varauksella."
         )
         en = (
             "The waits suggest that clients more (or less) ready than others were chosen for "
             f"these services ({listed_en}); the ranking was not corrected for it "
-            "(correct_with_waits = false), so treat these services' estimates with caution."
+            '(correct_with_waits = "off"), so treat these services\' estimates with caution.'
         )
     return {
         "id": "selection_seen_in_waits",
@@ -276,3 +311,37 @@ def waits_limitation(record: dict[str, Any]) -> dict[str, str]:
         + " Assumed: planning a service does not by itself change the chance of work before "
         "it starts.",
     }
+
+
+def _half_where_clear_texts(record: dict[str, Any], measured: dict[str, float]) -> tuple[str, str]:
+    """Finnish and English: which services half of the correction moved, and which it did not."""
+    applied = {
+        service: entry.get("applied", 0.0)
+        for service, entry in record["services"].items()
+        if abs(entry.get("applied", 0.0)) >= SHOWN_ADJUSTMENT
+    }
+    within_noise = {service: value for service, value in measured.items() if service not in applied}
+    fi_parts: list[str] = []
+    en_parts: list[str] = []
+    if applied:
+        listed = listed_points(applied)
+        fi_parts.append(
+            "Puolet odotusaikojen osoittamasta valikoitumisesta on vähennetty seuraavien "
+            f"palveluiden arvioista, koska se erottuu kohinasta: {listed['fi']}."
+        )
+        en_parts.append(
+            "Half of the selection the waits show was taken off these services' chances, "
+            f"where it is clear of the noise: {listed['en']}."
+        )
+    if within_noise:
+        listed = listed_points(within_noise)
+        fi_parts.append(
+            "Odotusajat viittaavat valikoitumiseen myös seuraaviin palveluihin, mutta kohinan "
+            "rajoissa, joten niiden arvioita ei ole korjattu ja niihin on syytä suhtautua "
+            f"varauksella: {listed['fi']}."
+        )
+        en_parts.append(
+            "The waits also suggest selection into these services, within the noise, so their "
+            f"chances were not corrected; treat them with caution: {listed['en']}."
+        )
+    return " ".join(fi_parts), " ".join(en_parts)
