@@ -169,6 +169,7 @@ def score_world(
         "adjustment": [float(v) for v in result.router.adjustment],
         "learners": learner_captures(result, test_rows, capture, make_router),
         "waits_variants": waits_variants(result, test_rows, capture, make_router),
+        "units_variants": units_variants(result, test_rows, capture, make_router),
         "round_cut_average": round_cut_average(result, test_rows, capture, make_router),
         "referee_dr": referee_dr(result, test_rows),
     }
@@ -279,6 +280,36 @@ def waits_variants(
     out = {}
     for name, shift in WAITS_VARIANTS.items():
         router.adjustment_from(own + shift(correction, z))
+        recommended = router.score(frame, eligible=eligible, intervals=False).recommended
+        out[name] = capture(recommended)["capture_ratio"]
+    return out
+
+
+def units_variants(
+    result: Any, test_rows: np.ndarray, capture: Any, make_router: Any
+) -> dict | None:
+    """Held-out capture of the served model without the units' correction, and without it
+    only where the overidentification test rejects the units at 1 % (a method study)."""
+    record = result.router.metadata.get("assignment_units") or {}
+    if not record.get("used"):
+        return None
+    actions = list(result.dp.actions)
+    waits = (result.router.metadata.get("waits") or {}).get("services") or {}
+    applied = np.zeros(len(actions))
+    for code, figures in waits.items():
+        applied[actions.index(code)] = figures.get("applied") or 0.0
+    served = np.asarray(result.router.adjustment, dtype=float)
+    p_value = (record.get("overidentification") or {}).get("p_value")
+    rejected = p_value is not None and p_value < 0.01
+    frame = result.dp.frame.loc[test_rows]
+    eligible = result.dp.eligibility()[test_rows]
+    router = make_router(result.inputs, result.models, result.chosen, learner=result.router.learner)
+    out: dict[str, Any] = {"p_value": p_value, "largest": float(np.max(np.abs(served - applied)))}
+    for name, adjustment in (
+        ("units_off", applied),
+        ("units_off_if_rejected", applied if rejected else served),
+    ):
+        router.adjustment_from(adjustment)
         recommended = router.score(frame, eligible=eligible, intervals=False).recommended
         out[name] = capture(recommended)["capture_ratio"]
     return out

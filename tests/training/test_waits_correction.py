@@ -45,7 +45,7 @@ def test_half_where_clear_serves_half_of_the_clear_corrections_only() -> None:
     card = waits_limitation(record)
     assert "Half of the selection" in card["en"] and "language_course" in card["en"]
     assert "within the noise" in card["en"] and "job_coaching" in card["en"]
-    assert "Puolet" in card["fi"]
+    assert "Puolet" in card["fi"] and "Hälften" in card["sv"] and "0,0" not in card["sv"]
 
 
 def test_full_and_off() -> None:

@@ -38,7 +38,7 @@ from training.pipeline.policy import summarise_policy
 from training.pipeline.result import TrainingResult, decision_window, polku_version
 from training.pipeline.rows import TrainingRows, planned_share, training_rows
 from training.pipeline.split import Split, split_clients
-from training.pipeline.units import SHOWN_ADJUSTMENT, correct_with_units, listed_points
+from training.pipeline.units import correct_with_units, units_limitation
 from training.pipeline.waits import combined_adjustment, correct_with_waits, waits_limitation
 from training.router_figures import evaluable_rows, evaluate_scores
 from training.truth import align_truth
@@ -362,34 +362,7 @@ def attach_reports(result: TrainingResult, truth: np.ndarray | None) -> None:
     units = result.router.metadata.get("assignment_units")
     if units is not None:
         card["assignment_units"] = units
-        corrected = {
-            service: entry["adjustment"]
-            for service, entry in units["services"].items()
-            if abs(entry["adjustment"]) >= SHOWN_ADJUSTMENT
-        }
-        card["limitations"] = [
-            *card.get("limitations", []),
-            {
-                "id": "selection_corrected_by_units",
-                "fi": "Palveluiden vaikutukset on tarkistettu asiakkaita käsitelleiden yksiköiden "
-                "(toimipiste, tiimi tai työntekijä) erojen avulla. "
-                + (
-                    "Seuraavien palveluiden arviota on korjattu, koska niihin valikoitui muita "
-                    "valmiimpia (tai vähemmän valmiita) asiakkaita: "
-                    + listed_points(corrected)["fi"]
-                    if corrected
-                    else "Yksiköiden erot eivät osoittaneet kohinaa suurempaa valikoitumista."
-                ),
-                "en": "The services' effects were checked against the differences between the "
-                "units (office, team or caseworker) that handled the clients. "
-                + (
-                    "These services' chances were corrected because clients more (or less) ready "
-                    "than others were chosen for them: " + listed_points(corrected)["en"]
-                    if corrected
-                    else "The units showed no selection beyond their noise."
-                ),
-            },
-        ]
+        card["limitations"] = [*card.get("limitations", []), units_limitation(units)]
     waits = result.router.metadata.get("waits")
     if waits is not None:
         card["waits"] = waits

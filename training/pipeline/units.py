@@ -31,6 +31,7 @@ from model.decision_points.points import DecisionPoints
 from model.instruments import UnitCorrection, unit_correction
 from model.json_values import json_value
 from model.learners.outcome import OutcomeLearner
+from model.locale_numbers import format_points
 from model.vocab import NO_NEW_SERVICE
 from training.pipeline.fit import FittedModels
 from training.pipeline.split import Split
@@ -91,10 +92,50 @@ def moved_services(actions: tuple[str, ...], adjustment: np.ndarray) -> list[str
 
 
 def listed_points(corrected: Mapping[str, float]) -> dict[str, str]:
-    """Corrections as the model card lists them: "service -1.2 pp", in Finnish and English."""
+    """Corrections as the model card lists them ("service −1,2 %-yksikköä"), in Finnish,
+    Swedish and English: the change to each service's chance, so minus the correction."""
     return {
-        "fi": ", ".join(f"{k} {-v * 100:+.1f} %-yks." for k, v in corrected.items()),
-        "en": ", ".join(f"{k} {-v * 100:+.1f} pp" for k, v in corrected.items()),
+        language: ", ".join(
+            f"{k} {format_points(-v, language, signed=True, unit='short')}"
+            for k, v in corrected.items()
+        )
+        for language in ("fi", "sv", "en")
+    }
+
+
+def units_limitation(record: dict[str, Any]) -> dict[str, str]:
+    """The model card's note on the units' check of the services' effects (fi, sv, en)."""
+    corrected = {
+        service: entry["adjustment"]
+        for service, entry in record["services"].items()
+        if abs(entry["adjustment"]) >= SHOWN_ADJUSTMENT
+    }
+    listed = listed_points(corrected)
+    if corrected:
+        fi = (
+            "Seuraavien palveluiden arviota on korjattu, koska niihin valikoitui muita "
+            f"valmiimpia (tai vähemmän valmiita) asiakkaita: {listed['fi']}"
+        )
+        sv = (
+            "Dessa tjänsters chanser har korrigerats eftersom kunder som var mer (eller mindre) "
+            f"redo än andra valdes till dem: {listed['sv']}"
+        )
+        en = (
+            "These services' chances were corrected because clients more (or less) ready "
+            f"than others were chosen for them: {listed['en']}"
+        )
+    else:
+        fi = "Yksiköiden erot eivät osoittaneet kohinaa suurempaa valikoitumista."
+        sv = "Enheterna visade inget urval utöver bruset."
+        en = "The units showed no selection beyond their noise."
+    return {
+        "id": "selection_corrected_by_units",
+        "fi": "Palveluiden vaikutukset on tarkistettu asiakkaita käsitelleiden yksiköiden "
+        "(toimipiste, tiimi tai työntekijä) erojen avulla. " + fi,
+        "sv": "Tjänsternas effekter har kontrollerats mot skillnaderna mellan de enheter "
+        "(kontor, team eller handläggare) som hanterade kunderna. " + sv,
+        "en": "The services' effects were checked against the differences between the "
+        "units (office, team or caseworker) that handled the clients. " + en,
     }
 
 

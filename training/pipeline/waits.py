@@ -267,81 +267,102 @@ def combined_adjustment(units: UnitStep, waits: WaitStep) -> np.ndarray | None:
 
 
 def waits_limitation(record: dict[str, Any]) -> dict[str, str]:
-    """The model card's note on the selection the waits show, in Finnish and English."""
+    """The model card's note on the selection the waits show, in Finnish, Swedish and English."""
     measured = {
         service: entry["adjustment"]
         for service, entry in record["services"].items()
         if abs(entry["adjustment"]) >= SHOWN_ADJUSTMENT
     }
-    listed = listed_points(measured)
-    listed_fi, listed_en = listed["fi"], listed["en"]
-    mode = record.get("mode") or ("full" if record["used"] else "off")
+    mode = record.get("mode") or "full"
     if not record["used"]:
         mode = "off"
     if not measured:
-        fi = "Odotusajat eivät osoittaneet kohinaa suurempaa valikoitumista."
-        en = "The waits showed no selection beyond their noise."
+        found = {
+            "fi": "Odotusajat eivät osoittaneet kohinaa suurempaa valikoitumista.",
+            "sv": "Väntetiderna visade inget urval utöver bruset.",
+            "en": "The waits showed no selection beyond their noise.",
+        }
     elif mode == "full":
-        fi = f"Seuraavien palveluiden arviota on korjattu: {listed_fi}."
-        en = f"These services' chances were corrected: {listed_en}."
+        listed = listed_points(measured)
+        found = {
+            "fi": f"Seuraavien palveluiden arviota on korjattu: {listed['fi']}.",
+            "sv": f"Dessa tjänsters chanser har korrigerats: {listed['sv']}.",
+            "en": f"These services' chances were corrected: {listed['en']}.",
+        }
     elif mode == "half_where_clear":
-        fi, en = _half_where_clear_texts(record, measured)
+        found = _half_where_clear_texts(record, measured)
     else:
-        fi = (
-            "Odotusajat viittaavat siihen, että seuraaviin palveluihin valittiin muita "
-            f"valmiimpia (tai vähemmän valmiita) asiakkaita ({listed_fi}); suosituksia ei ole "
+        listed = listed_points(measured)
+        found = {
+            "fi": "Odotusajat viittaavat siihen, että seuraaviin palveluihin valittiin muita "
+            f"valmiimpia (tai vähemmän valmiita) asiakkaita ({listed['fi']}); suosituksia ei ole "
             'korjattu tämän perusteella (correct_with_waits = "off"), joten näiden palveluiden '
-            "arvioihin on syytä suhtautua varauksella."
-        )
-        en = (
-            "The waits suggest that clients more (or less) ready than others were chosen for "
-            f"these services ({listed_en}); the ranking was not corrected for it "
-            '(correct_with_waits = "off"), so treat these services\' estimates with caution.'
-        )
+            "arvioihin on syytä suhtautua varauksella.",
+            "sv": "Väntetiderna tyder på att kunder som var mer (eller mindre) redo än andra "
+            f"valdes till dessa tjänster ({listed['sv']}); rangordningen har inte korrigerats "
+            'för det (correct_with_waits = "off"), så tolka tjänsternas skattningar med '
+            "försiktighet.",
+            "en": "The waits suggest that clients more (or less) ready than others were chosen "
+            f"for these services ({listed['en']}); the ranking was not corrected for it "
+            '(correct_with_waits = "off"), so treat these services\' estimates with caution.',
+        }
     return {
         "id": "selection_seen_in_waits",
         "fi": "Valikoitumista arvioitiin sen perusteella, kuinka nopeasti suunniteltuun "
         "palveluun odottavat asiakkaat työllistyivät tai aloittivat koulutuksen ennen "
         "palvelun alkua (palvelu ei voi vaikuttaa siihen). "
-        + fi
+        + found["fi"]
         + " Oletus: palvelun suunnittelu ei itsessään muuta työllistymistä ennen sen alkua.",
+        "sv": "Urvalet bedömdes utifrån hur snabbt kunder som väntade på en planerad tjänst "
+        "fick arbete eller började studera innan tjänsten började (vilket tjänsten inte kan "
+        "orsaka). "
+        + found["sv"]
+        + " Antagande: att en tjänst planeras ändrar inte i sig chansen till arbete innan den "
+        "börjar.",
         "en": "Selection was measured by how fast clients waiting for a planned service found "
         "work or education before it began (which the service cannot cause). "
-        + en
+        + found["en"]
         + " Assumed: planning a service does not by itself change the chance of work before "
         "it starts.",
     }
 
 
-def _half_where_clear_texts(record: dict[str, Any], measured: dict[str, float]) -> tuple[str, str]:
-    """Finnish and English: which services half of the correction moved, and which it did not."""
+def _half_where_clear_texts(record: dict[str, Any], measured: dict[str, float]) -> dict[str, str]:
+    """Which services half of the correction moved, and which it did not (fi, sv, en)."""
     applied = {
         service: entry.get("applied", 0.0)
         for service, entry in record["services"].items()
         if abs(entry.get("applied", 0.0)) >= SHOWN_ADJUSTMENT
     }
     within_noise = {service: value for service, value in measured.items() if service not in applied}
-    fi_parts: list[str] = []
-    en_parts: list[str] = []
+    parts: dict[str, list[str]] = {"fi": [], "sv": [], "en": []}
     if applied:
         listed = listed_points(applied)
-        fi_parts.append(
+        parts["fi"].append(
             "Puolet odotusaikojen osoittamasta valikoitumisesta on vähennetty seuraavien "
             f"palveluiden arvioista, koska se erottuu kohinasta: {listed['fi']}."
         )
-        en_parts.append(
+        parts["sv"].append(
+            "Hälften av det urval som väntetiderna visar har dragits av från dessa tjänsters "
+            f"chanser, där det tydligt skiljer sig från bruset: {listed['sv']}."
+        )
+        parts["en"].append(
             "Half of the selection the waits show was taken off these services' chances, "
             f"where it is clear of the noise: {listed['en']}."
         )
     if within_noise:
         listed = listed_points(within_noise)
-        fi_parts.append(
+        parts["fi"].append(
             "Odotusajat viittaavat valikoitumiseen myös seuraaviin palveluihin, mutta kohinan "
             "rajoissa, joten niiden arvioita ei ole korjattu ja niihin on syytä suhtautua "
             f"varauksella: {listed['fi']}."
         )
-        en_parts.append(
+        parts["sv"].append(
+            "Väntetiderna tyder på urval även till dessa tjänster, men inom bruset, så deras "
+            f"chanser har inte korrigerats; tolka dem med försiktighet: {listed['sv']}."
+        )
+        parts["en"].append(
             "The waits also suggest selection into these services, within the noise, so their "
             f"chances were not corrected; treat them with caution: {listed['en']}."
         )
-    return " ".join(fi_parts), " ".join(en_parts)
+    return {lang: " ".join(texts) for lang, texts in parts.items()}
