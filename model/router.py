@@ -186,8 +186,14 @@ class Router:
     def _with_selection(
         self, items: list[Contribution], action: int, language: str
     ) -> list[Contribution]:
-        """A service's explanation, with its correction for selection when it has one."""
+        """An explanation, with the correction for selection in what it explains.
+
+        A service's explanation explains its chance less the reference's, so
+        it carries both corrections; the reference's explains its own chance.
+        """
         correction = -float(self.adjustment[action])
+        if action != self.reference_index:
+            correction += float(self.adjustment[self.reference_index])
         if abs(correction) < 0.0005:
             return items
         return [*items, explained(SELECTION_FIELD, None, correction, language)]
@@ -288,7 +294,11 @@ class Router:
             np.array([ref_base]),
             self.learner.scale,
         )
-        out[self.reference_index] = self._top(self._fields, scaled_ref[0], features, language)
+        out[self.reference_index] = self._with_selection(
+            self._top(self._fields, scaled_ref[0], features, language),
+            self.reference_index,
+            language,
+        )
         return out
 
     def explain_many(
@@ -348,8 +358,10 @@ class Router:
                 language,
             )
         for i in range(n):
-            out[i][ref] = self._top_of(
-                self._fields, self._name_rank, scaled_ref[i], columns, i, language
+            out[i][ref] = self._with_selection(
+                self._top_of(self._fields, self._name_rank, scaled_ref[i], columns, i, language),
+                ref,
+                language,
             )
         return out
 

@@ -23,7 +23,7 @@ from api.serving import LoadedModel
 from api.storage.audit import AuditEvent
 from api.storage.decisions import DecisionRow, list_decisions
 from api.storage.engine import read_transaction
-from model.explain import SERVICE_FIELD, field_label, format_value
+from model.explain import SELECTION_FIELD, SERVICE_FIELD, field_label, format_value
 
 MAX_FACTS: Final = 3
 
@@ -74,7 +74,8 @@ def client_explanation(
             format_value(entry["feature"], entry["value"], language, localiser.names),
         )
         for entry in first["explanation"]
-        if entry["feature"] != SERVICE_FIELD
+        # Facts about the client: not the service's own share nor the correction for selection.
+        if entry["feature"] not in (SERVICE_FIELD, SELECTION_FIELD)
     ][:MAX_FACTS]
     decision = None
     if decisions:

@@ -282,7 +282,8 @@ class ScoredServiceOut(ResponseModel):
     )
     explanation: list[ContributionOut] = Field(
         description="the largest SHAP contributions (at most 5): for a service, why it rather than "
-        "no_new_service; for the reference, against the average client",
+        "no_new_service; for the reference, against the average client; then, where training "
+        "corrected the chances for selection, `selection_correction` with its part",
         examples=[
             [
                 {

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 import model.router
 from api.storage.tables import audit_events
+from model.explain import SELECTION_FIELD
 from model.vocab import NO_NEW_SERVICE
 from tests.support.api_requests import Keys, recommend, request_body
 
@@ -99,7 +100,10 @@ def test_one_entry_per_feature_and_the_service_share(client: TestClient, keys: K
 def test_top_five_by_size_with_texts(client: TestClient, keys: Keys) -> None:
     answer = recommend(client, keys.caseworker, language="fi")
     for item in [*answer["recommendations"], answer["reference"]]:
-        sizes = [abs(c["contribution"]) for c in item["explanation"]]
+        # the correction for selection, where there is one, follows the five
+        features = [c for c in item["explanation"] if c["feature"] != SELECTION_FIELD]
+        assert item["explanation"][: len(features)] == features
+        sizes = [abs(c["contribution"]) for c in features]
         assert len(sizes) == 5
         assert sizes == sorted(sizes, reverse=True)
         for c in item["explanation"]:

@@ -64,7 +64,8 @@ def test_answer_has_every_field_of_the_contract(
         }
         low, high = item["interval"]
         assert 0 <= low <= item["p_outcome"] <= high <= 1
-        assert 1 <= len(item["explanation"]) <= 5
+        shap = [c for c in item["explanation"] if c["feature"] != "selection_correction"]
+        assert 1 <= len(shap) <= 5 and len(item["explanation"]) - len(shap) <= 1
         for c in item["explanation"]:
             assert set(c) == {"feature", "value", "value_text", "contribution", "text"}
             assert "prosenttiyksik" in c["text"]  # prosenttiyksikön / prosenttiyksikköä
