@@ -288,8 +288,12 @@ def waits_variants(
 def units_variants(
     result: Any, test_rows: np.ndarray, capture: Any, make_router: Any
 ) -> dict | None:
-    """Held-out capture of the served model without the units' correction, and without it
-    only where the overidentification test rejects the units at 1 % (a method study)."""
+    """Held-out capture and ECE of the served model without the units' correction, without it
+    only where the overidentification test rejects the units at 1 %, and with it capped at
+    0.25 (a method study)."""
+    from model.evaluation.calibration import expected_calibration_error
+    from training.router_figures import action_indices
+
     record = result.router.metadata.get("assignment_units") or {}
     if not record.get("used"):
         return None
@@ -304,14 +308,21 @@ def units_variants(
     frame = result.dp.frame.loc[test_rows]
     eligible = result.dp.eligibility()[test_rows]
     router = make_router(result.inputs, result.models, result.chosen, learner=result.router.learner)
-    out: dict[str, Any] = {"p_value": p_value, "largest": float(np.max(np.abs(served - applied)))}
+    taken = action_indices(result.dp.frame, result.dp.actions)[test_rows]
+    y = frame["label"].to_numpy(dtype=float)
+    units = served - applied
+    out: dict[str, Any] = {"p_value": p_value, "largest": float(np.max(np.abs(units)))}
     for name, adjustment in (
+        ("served", served),
         ("units_off", applied),
         ("units_off_if_rejected", applied if rejected else served),
+        ("units_capped_025", np.clip(units, -0.25, 0.25) + applied),
     ):
         router.adjustment_from(adjustment)
-        recommended = router.score(frame, eligible=eligible, intervals=False).recommended
-        out[name] = capture(recommended)["capture_ratio"]
+        batch = router.score(frame, eligible=eligible, intervals=False)
+        out[name] = capture(batch.recommended)["capture_ratio"]
+        p_taken = batch.p[np.arange(len(taken)), taken]
+        out[f"{name}_ece"] = expected_calibration_error(y, p_taken)
     return out
 
 
