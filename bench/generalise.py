@@ -290,7 +290,7 @@ def units_variants(
 ) -> dict | None:
     """Held-out capture and ECE of the served model without the units' correction, without it
     only where the overidentification test rejects the units at 1 %, and with it capped at
-    0.25 (a method study)."""
+    0.25, which `MAX_ADJUSTMENT` now does (a method study)."""
     from model.evaluation.calibration import expected_calibration_error
     from training.router_figures import action_indices
 
