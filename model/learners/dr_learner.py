@@ -80,13 +80,7 @@ class DRLearner(OutcomeLearner):
         pi = np.zeros((n, a_count))
         for fold_number in range(self.n_folds):
             train, test = fold != fold_number, fold == fold_number
-            fold_data = TrainingData(
-                data.X[train],
-                data.actions[train],
-                data.y[train],
-                data.eligible[train],
-                data.clusters[train],
-            )
+            fold_data = data.subset(train)
             outcome = SLearner(
                 n_actions=a_count,
                 n_bags=0,

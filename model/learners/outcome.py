@@ -36,6 +36,12 @@ class TrainingData:
     eligible: np.ndarray  # (n, A) bool
     clusters: np.ndarray  # client ids, for grouped folds
 
+    def subset(self, rows: np.ndarray) -> TrainingData:
+        """The same data on `rows` (a boolean mask or indices)."""
+        return TrainingData(
+            self.X[rows], self.actions[rows], self.y[rows], self.eligible[rows], self.clusters[rows]
+        )
+
 
 class OutcomeLearner:
     """Shared machinery: interval scale and the (n, A) prediction layout."""

@@ -91,15 +91,7 @@ def fit_referee(
             seed=seed + fold,
             num_threads=num_threads,
             **REFEREE_PARAMS,
-        ).fit(
-            TrainingData(
-                data.X[fit_rows],
-                data.actions[fit_rows],
-                data.y[fit_rows],
-                data.eligible[fit_rows],
-                data.clusters[fit_rows],
-            )
-        )
+        ).fit(data.subset(fit_rows))
         mu[predict_rows] = model.predict(data.X[predict_rows])
     return Referee(
         y=data.y,
