@@ -250,6 +250,16 @@ WAITS_VARIANTS: dict[str, Any] = {
 }
 
 
+def waits_applied(result: Any) -> np.ndarray:
+    """Per action, the part of the waits' correction the served router takes."""
+    actions = list(result.dp.actions)
+    applied = np.zeros(len(actions))
+    services = (result.router.metadata.get("waits") or {}).get("services") or {}
+    for code, figures in services.items():
+        applied[actions.index(code)] = figures.get("applied") or 0.0
+    return applied
+
+
 def waits_variants(
     result: Any, test_rows: np.ndarray, capture: Any, make_router: Any
 ) -> dict | None:
@@ -261,12 +271,10 @@ def waits_variants(
         return None
     actions = list(result.dp.actions)
     correction = np.zeros(len(actions))
-    served = np.zeros(len(actions))
     z = np.zeros(len(actions))
     for code, figures in services.items():
         j = actions.index(code)
         correction[j] = figures.get("adjustment") or 0.0
-        served[j] = figures.get("applied") or 0.0
         se = figures.get("standard_error")
         ratio = figures.get("log_readiness_ratio")
         if se and ratio is not None and np.isfinite(se) and se > 0:
@@ -276,7 +284,7 @@ def waits_variants(
     # A router of its own, so that the served one keeps its correction.
     router = make_router(result.inputs, result.models, result.chosen, learner=result.router.learner)
     # The units' correction alone: the served one less the waits' part of it.
-    own = np.asarray(result.router.adjustment, dtype=float) - served
+    own = np.asarray(result.router.adjustment, dtype=float) - waits_applied(result)
     out = {}
     for name, shift in WAITS_VARIANTS.items():
         router.adjustment_from(own + shift(correction, z))
@@ -297,11 +305,7 @@ def units_variants(
     record = result.router.metadata.get("assignment_units") or {}
     if not record.get("used"):
         return None
-    actions = list(result.dp.actions)
-    waits = (result.router.metadata.get("waits") or {}).get("services") or {}
-    applied = np.zeros(len(actions))
-    for code, figures in waits.items():
-        applied[actions.index(code)] = figures.get("applied") or 0.0
+    applied = waits_applied(result)
     served = np.asarray(result.router.adjustment, dtype=float)
     p_value = (record.get("overidentification") or {}).get("p_value")
     rejected = p_value is not None and p_value < 0.01
