@@ -233,7 +233,7 @@ def sensitivity_card(
     dr_low, dr_high = json_value(evaluation.get("dr_low")), json_value(evaluation.get("dr_high"))
     shown = [b for b in bounds if b.get("lambda") != 1.0]
     texts: dict[str, str] = {}
-    for language in ("fi", "en"):
+    for language in ("fi", "sv", "en"):
         ranges = "; ".join(
             f"Λ = {format_number(b['lambda'], language, 3, trim=True)}: "
             f"{format_number(b.get('low'), language, 3)}–{format_number(b.get('high'), language, 3)}"
@@ -263,6 +263,30 @@ def sensitivity_card(
                     f" Parannus nykykäytäntöön (havaittu onnistumisosuus {observed_text}) säilyy, "
                     f"kunnes Λ = {format_number(even, 'fi', 2)}; sitä voimakkaampi piilevä valikoituminen "
                     "voisi selittää sen kokonaan."
+                )
+        elif language == "sv":
+            head = (
+                f"Det dubbelt robusta 95 %-intervallet ({format_number(dr_low, 'sv', 3)}–{format_number(dr_high, 'sv', 3)}) "
+                "förutsätter att inget som påverkade både handläggarnas val och utfallet saknas i "
+                "data. Om sådana dolda faktorer kan ändra oddsen att få den rekommenderade tjänsten "
+                "med högst en faktor Λ, ligger värdet av att följa rekommendationerna i "
+                f"känslighetsintervallet {ranges}."
+            )
+            if even is None:
+                tail = (
+                    f" Förbättringen jämfört med nuvarande praxis (observerad andel {observed_text}) "
+                    "består för alla undersökta värden på Λ."
+                )
+            elif even <= 1.0:
+                tail = (
+                    " Inte ens utan dolda faktorer skiljer intervallet rekommendationernas värde "
+                    f"från nuvarande praxis (observerad andel {observed_text})."
+                )
+            else:
+                tail = (
+                    f" Förbättringen jämfört med nuvarande praxis (observerad andel {observed_text}) "
+                    f"består upp till Λ = {format_number(even, 'sv', 2)}; ett starkare dolt urval "
+                    "skulle kunna förklara hela den."
                 )
         else:
             head = (
@@ -308,5 +332,6 @@ def sensitivity_limitation(section: Mapping[str, Any]) -> dict[str, str]:
     return {
         "id": "hidden_confounding_sensitivity",
         "fi": str(section["fi"]),
+        "sv": str(section.get("sv") or section["en"]),
         "en": str(section["en"]),
     }

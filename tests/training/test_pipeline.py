@@ -330,6 +330,7 @@ def test_the_held_out_value_carries_its_sensitivity_to_hidden_confounding(
     limitation = next(i for i in card["limitations"] if i["id"] == "hidden_confounding_sensitivity")
     assert "Λ = 1.5" in limitation["en"] and "Λ = 1,5" in limitation["fi"]
     assert "assumes that nothing" in limitation["en"]
+    assert "Λ = 1,5" in limitation["sv"] and "förutsätter att inget" in limitation["sv"]
 
 
 def test_the_learner_is_chosen_on_validation_clients(trained_model: TrainedModel) -> None:
