@@ -315,12 +315,14 @@ def units_variants(
     taken = action_indices(result.dp.frame, result.dp.actions)[test_rows]
     y = frame["label"].to_numpy(dtype=float)
     units = served - applied
+    pooled = np.clip(pooled_from_record(result.dp.actions, record), -0.25, 0.25)
     out: dict[str, Any] = {"p_value": p_value, "largest": float(np.max(np.abs(units)))}
     for name, adjustment in (
         ("served", served),
         ("units_off", applied),
         ("units_off_if_rejected", applied if rejected else served),
         ("units_capped_025", np.clip(units, -0.25, 0.25) + applied),
+        ("units_pooled", pooled + applied),
     ):
         router.adjustment_from(adjustment)
         batch = router.score(frame, eligible=eligible, intervals=False)
@@ -328,6 +330,19 @@ def units_variants(
         p_taken = batch.p[np.arange(len(taken)), taken]
         out[f"{name}_ece"] = expected_calibration_error(y, p_taken)
     return out
+
+
+def pooled_from_record(actions: tuple[str, ...], record: dict[str, Any]) -> np.ndarray:
+    """The units' biases of the run's record shrunk together (`model.instruments.pooled_shrinkage`)."""
+    from model.instruments import pooled_shrinkage
+
+    bias = np.zeros(len(actions))
+    se = np.zeros(len(actions))
+    for code, entry in (record.get("services") or {}).items():
+        j = actions.index(code)
+        bias[j] = entry["bias"]
+        se[j] = np.inf if entry["standard_error"] is None else entry["standard_error"]
+    return pooled_shrinkage(bias, se)
 
 
 def referee_dr(result: Any, test_rows: np.ndarray) -> dict[str, float]:

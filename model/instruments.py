@@ -92,6 +92,37 @@ class UnitCorrection:
         factor = np.where(np.isfinite(factor), np.clip(factor, 0.0, 1.0), 0.0)
         return self.bias * factor
 
+    def pooled(self) -> np.ndarray:
+        """The biases shrunk together by empirical Bayes (`pooled_shrinkage`)."""
+        return pooled_shrinkage(self.bias, self.standard_error)
+
+
+def pooled_shrinkage(bias: np.ndarray, standard_error: np.ndarray) -> np.ndarray:
+    """Each estimated bias times tau^2 / (tau^2 + se^2), tau^2 the true biases' spread.
+
+    Empirical Bayes across the estimated actions (Efron & Morris 1975, JASA
+    70(350)), the true biases centred on zero as the relative biases are.
+    tau^2 comes from the precision-weighted sum of squares Q = sum b^2 / se^2,
+    whose expectation is k + tau^2 sum 1 / se^2 (the moment estimator of
+    DerSimonian & Laird 1986 with a known centre, positive part), so the
+    precise estimates decide how far the biases spread and one noisy
+    estimate far out cannot. Actions with an infinite or zero standard
+    error (not estimated, or the reference) stay 0.
+    """
+    bias = np.asarray(bias, dtype=float)
+    se = np.asarray(standard_error, dtype=float)
+    estimated = np.isfinite(se) & (se > 0)
+    out = np.zeros_like(bias)
+    if not estimated.any():
+        return out
+    values = bias[estimated]
+    precision = 1.0 / se[estimated] ** 2
+    q = float(precision @ values**2)
+    tau2 = max((q - len(values)) / float(precision.sum()), 0.0)
+    if tau2 > 0:
+        out[estimated] = values * tau2 / (tau2 + 1.0 / precision)
+    return out
+
 
 @dataclass(frozen=True)
 class _UnitMeans:
