@@ -133,7 +133,33 @@ class _UnitMeans:
     excess_noise: np.ndarray  # (U, A) sampling variance of mean D - e
 
 
-def _unit_means(r: np.ndarray, excess: np.ndarray, units: npt.ArrayLike) -> _UnitMeans:
+def _clustered_noise(
+    values: np.ndarray, mean: np.ndarray, codes: np.ndarray, clusters: np.ndarray, size: np.ndarray
+) -> np.ndarray:
+    """Sampling variance of each unit's mean of `values` with a client's points as one draw.
+
+    A client's decision points share the client's unrecorded traits, so their
+    residuals are correlated; counting them as independent draws understates
+    the noise of a unit's mean. The cluster-robust variance of a mean sums
+    each client's deviations first (Liang & Zeger 1986), with the small-sample
+    factor G / (G - 1) over the unit's G clients.
+    """
+    pairs, inverse = np.unique(np.column_stack([codes, clusters]), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    deviation = values - mean[codes]
+    sums = np.zeros((len(pairs), values.shape[1]))
+    np.add.at(sums, inverse, deviation)
+    n_units = len(size)
+    squares = np.zeros((n_units, values.shape[1]))
+    np.add.at(squares, pairs[:, 0], sums**2)
+    groups = np.bincount(pairs[:, 0], minlength=n_units).astype(float)
+    factor = groups / np.maximum(groups - 1.0, 1.0)
+    return squares * factor[:, None] / size[:, None] ** 2
+
+
+def _unit_means(
+    r: np.ndarray, excess: np.ndarray, units: npt.ArrayLike, clusters: np.ndarray | None
+) -> _UnitMeans:
     codes = pd.factorize(pd.Series(np.asarray(units, dtype=object)).astype(str))[0]
     size = np.bincount(codes).astype(float)
     n_units = len(size)
@@ -148,6 +174,8 @@ def _unit_means(r: np.ndarray, excess: np.ndarray, units: npt.ArrayLike) -> _Uni
         return mean, variance / np.maximum(size - 1, 1)[:, None]
 
     residual, residual_noise = mean_and_noise(r[:, None])
+    if clusters is not None:
+        residual_noise = _clustered_noise(r[:, None], residual, codes, clusters, size)
     shares, share_noise = mean_and_noise(excess)
     return _UnitMeans(size, residual[:, 0], residual_noise[:, 0], shares, share_noise)
 
@@ -159,13 +187,16 @@ def unit_correction(
     propensity: npt.ArrayLike,
     units: npt.ArrayLike,
     reference: int,
+    clusters: npt.ArrayLike | None = None,
 ) -> UnitCorrection:
     """Estimate each action's effect bias of a model from its residuals (module docstring).
 
     `residual` is Y - p(X, A) per decision point; `propensity` (n, A) the
     historical policy given the features alone (without the unit); `taken`
     the action index of each point; `reference` the action effects are
-    measured against (no new service).
+    measured against (no new service); `clusters` the client of each point,
+    so that the overidentification test counts a client's points as one
+    draw (without it, every point is its own).
     """
     r = np.asarray(residual, dtype=float)
     a = np.asarray(taken, dtype=int)
@@ -173,7 +204,8 @@ def unit_correction(
     n, n_actions = e.shape
     treated = np.zeros((n, n_actions))
     treated[np.arange(n), a] = 1.0
-    means = _unit_means(r, treated - e, units)
+    groups = None if clusters is None else pd.factorize(pd.Series(np.asarray(clusters)))[0]
+    means = _unit_means(r, treated - e, units, groups)
     n_units = len(means.size)
     weight = means.size / means.size.sum()
     bias = np.zeros(n_actions)

@@ -107,3 +107,33 @@ def test_no_hidden_selection_means_no_correction_beyond_noise(seed: int) -> None
         reference=REFERENCE,
     )
     assert np.all(np.abs(c.shrunk()[:3]) < 0.02)
+
+
+def test_a_clients_points_count_as_one_draw_in_the_overidentification_test() -> None:
+    """Valid units, no selection, but each client's four points share the client's own
+    chance of success: counted as independent draws, the units' scatter looks beyond
+    sampling noise; counted by client, it does not."""
+    rng = np.random.default_rng(11)
+    clients, per_client, units = 12_000, 4, 40
+    unit_of_client = rng.integers(0, units, clients)
+    habits = rng.normal(0.0, 0.8, (units, ACTIONS))
+    habits[:, REFERENCE] = 0.0
+    client = np.repeat(np.arange(clients), per_client)
+    unit = unit_of_client[client]
+    taken = (habits[unit] + rng.gumbel(size=(len(client), ACTIONS))).argmax(axis=1)
+    own_chance = rng.choice([0.05, 0.9], clients)[client]
+    y = (rng.random(len(client)) < np.clip(own_chance + TRUE_EFFECT[taken], 0, 1)).astype(float)
+    rates = np.array([y[taken == a].mean() for a in range(ACTIONS)])
+    shares = np.bincount(taken, minlength=ACTIONS) / len(client)
+    common = {
+        "residual": y - rates[taken],
+        "taken": taken,
+        "propensity": np.tile(shares, (len(client), 1)),
+        "units": np.array([f"team_{u}" for u in unit], dtype=object),
+        "reference": REFERENCE,
+    }
+    by_point = unit_correction(**common)
+    by_client = unit_correction(**common, clusters=client)
+    assert by_point.rejected
+    assert not by_client.rejected
+    np.testing.assert_allclose(by_client.bias, by_point.bias)

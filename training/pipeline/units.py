@@ -179,6 +179,7 @@ def correct_with_units(
         propensity=models.propensity.predict_proba(X, eligible[rows]),
         units=keys[rows],
         reference=dp.actions.index(NO_NEW_SERVICE),
+        clusters=dp.frame["client_id"].astype(str).to_numpy()[rows],
     )
     adjustment = np.clip(correction.shrunk(), -MAX_ADJUSTMENT, MAX_ADJUSTMENT)
     warning = ""
