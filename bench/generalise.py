@@ -297,8 +297,9 @@ def units_variants(
     result: Any, test_rows: np.ndarray, capture: Any, make_router: Any
 ) -> dict | None:
     """Held-out capture and ECE of the served model without the units' correction, without it
-    only where the overidentification test rejects the units at 1 %, and with it capped at
-    0.25, which `MAX_ADJUSTMENT` now does (a method study)."""
+    only where the overidentification test rejects the units at 1 %, capped at 0.25 (which
+    `MAX_ADJUSTMENT` does), and with each service's bias shrunk by its own factor (the rule
+    before the pooled shrinkage); a method study."""
     from model.evaluation.calibration import expected_calibration_error
     from training.router_figures import action_indices
 
@@ -315,14 +316,14 @@ def units_variants(
     taken = action_indices(result.dp.frame, result.dp.actions)[test_rows]
     y = frame["label"].to_numpy(dtype=float)
     units = served - applied
-    pooled = np.clip(pooled_from_record(result.dp.actions, record), -0.25, 0.25)
+    each = np.clip(each_own_factor(result.dp.actions, record), -0.25, 0.25)
     out: dict[str, Any] = {"p_value": p_value, "largest": float(np.max(np.abs(units)))}
     for name, adjustment in (
         ("served", served),
         ("units_off", applied),
         ("units_off_if_rejected", applied if rejected else served),
         ("units_capped_025", np.clip(units, -0.25, 0.25) + applied),
-        ("units_pooled", pooled + applied),
+        ("units_each_own_factor", each + applied),
     ):
         router.adjustment_from(adjustment)
         batch = router.score(frame, eligible=eligible, intervals=False)
@@ -332,17 +333,17 @@ def units_variants(
     return out
 
 
-def pooled_from_record(actions: tuple[str, ...], record: dict[str, Any]) -> np.ndarray:
-    """The units' biases of the run's record shrunk together (`model.instruments.pooled_shrinkage`)."""
-    from model.instruments import pooled_shrinkage
-
-    bias = np.zeros(len(actions))
-    se = np.zeros(len(actions))
+def each_own_factor(actions: tuple[str, ...], record: dict[str, Any]) -> np.ndarray:
+    """The units' biases of the run's record shrunk each by its own factor 1 - se^2/bias^2
+    (positive part), the rule before the pooled shrinkage."""
+    out = np.zeros(len(actions))
     for code, entry in (record.get("services") or {}).items():
-        j = actions.index(code)
-        bias[j] = entry["bias"]
-        se[j] = np.inf if entry["standard_error"] is None else entry["standard_error"]
-    return pooled_shrinkage(bias, se)
+        se = entry["standard_error"]
+        bias = entry["bias"]
+        if se is None or bias == 0:
+            continue
+        out[actions.index(code)] = bias * min(max(1.0 - (se / bias) ** 2, 0.0), 1.0)
+    return out
 
 
 def referee_dr(result: Any, test_rows: np.ndarray) -> dict[str, float]:

@@ -31,7 +31,9 @@ market, or habits that reach the clients' later choices) widens them instead
 of passing for a service's effect. Only actions the units move clearly are
 estimated, never more than half as many as there are units less one, and
 never leaving fewer than five degrees of freedom; the others keep the
-model's effect.
+model's effect. With a dozen services estimated at once some land beyond
+their noise by chance, so the estimates are shrunk together, by how far
+the precise ones show the true biases to spread (`pooled_shrinkage`).
 
 The remaining scatter beyond sampling noise is tested too (its sum of
 squares against a chi-squared with the residual degrees of freedom, the
@@ -82,17 +84,6 @@ class UnitCorrection:
         return self.j_p_value is not None and self.j_p_value < 0.01
 
     def shrunk(self) -> np.ndarray:
-        """The bias with the positive-part James-Stein factor 1 - se^2 / bias^2 per action.
-
-        An estimate within its own noise is dropped; a clear one is kept
-        almost whole.
-        """
-        with np.errstate(divide="ignore", invalid="ignore"):
-            factor = 1.0 - (self.standard_error / np.abs(self.bias)) ** 2
-        factor = np.where(np.isfinite(factor), np.clip(factor, 0.0, 1.0), 0.0)
-        return self.bias * factor
-
-    def pooled(self) -> np.ndarray:
         """The biases shrunk together by empirical Bayes (`pooled_shrinkage`)."""
         return pooled_shrinkage(self.bias, self.standard_error)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.instruments import unit_correction
+from model.instruments import pooled_shrinkage, unit_correction
 
 ACTIONS = 4  # three services and no new service (the last, the reference)
 REFERENCE = 3
@@ -44,7 +44,9 @@ def _world(
 
 
 def test_a_valid_unit_shows_the_bias_of_a_selected_service() -> None:
-    world = _world(seed=1)
+    # Enough units and clients that the precise estimates show the biases' spread:
+    # with fewer, the pooled shrinkage rightly keeps nothing of a bias at one SE.
+    world = _world(seed=1, units=80, n=120_000)
     c = unit_correction(
         residual=world["residual"],
         taken=world["taken"],
@@ -137,3 +139,20 @@ def test_a_clients_points_count_as_one_draw_in_the_overidentification_test() -> 
     assert by_point.rejected
     assert not by_client.rejected
     np.testing.assert_allclose(by_client.bias, by_point.bias)
+
+
+def test_pooled_shrinkage_drops_a_far_but_noisy_estimate_when_the_precise_ones_show_none() -> None:
+    """One service far out but with a wide error beside precise estimates near zero: the
+    biases' spread is what the precise ones show, so the noisy one moves nothing."""
+    bias = np.array([0.01, -0.02, 0.015, 1.8, 0.0])
+    se = np.array([0.05, 0.05, 0.05, 1.5, 0.0])
+    np.testing.assert_array_equal(pooled_shrinkage(bias, se), np.zeros(5))
+    # Precise estimates that do spread keep a share of each, the reference none.
+    bias = np.array([0.20, -0.15, 0.10, 0.0])
+    se = np.array([0.03, 0.03, 0.03, 0.0])
+    out = pooled_shrinkage(bias, se)
+    assert np.all(np.sign(out[:3]) == np.sign(bias[:3]))
+    assert np.all(np.abs(out[:3]) < np.abs(bias[:3])) and np.all(
+        np.abs(out[:3]) > 0.8 * np.abs(bias[:3])
+    )
+    assert out[3] == 0.0
