@@ -97,6 +97,7 @@ def score_world(
     peers: bool,
     learners: tuple[str, ...] | None = None,
     hidden_selection: float | None = None,
+    s_learner: str | None = None,
 ) -> dict[str, Any]:
     from bench.peers import econml_recommendations, observable_ceiling
     from model.evaluation.policy_value import policy_values
@@ -114,6 +115,8 @@ def score_world(
     shutil.move(truth_file, truth_path)
     if learners:
         with_learners(world / "config.toml", learners)
+    if s_learner:
+        with_s_learner(world / "config.toml", s_learner)
     started = time.perf_counter()
     result = train(
         world,
@@ -220,6 +223,20 @@ def with_learners(config_path: Path, learners: tuple[str, ...]) -> None:
     # A top-level key goes before the first table.
     setting = "learners = [" + ", ".join(f'"{name}"' for name in learners) + "]"
     config_path.write_text("\n".join([setting, *lines]) + "\n", "utf-8")
+
+
+def with_s_learner(config_path: Path, settings: str) -> None:
+    """Set the S-learner's hyperparameters ("learning_rate=0.05,n_estimators=300") in the
+    world's configuration (a method comparison, declared before it runs; never a tuning on
+    truth)."""
+    lines = [
+        f"{key.strip()} = {value.strip()}"
+        for key, value in (item.split("=", 1) for item in settings.split(","))
+    ]
+    text = config_path.read_text("utf-8").rstrip("\n")
+    config_path.write_text(
+        text + "\n\n[learner_params.s_learner]\n" + "\n".join(lines) + "\n", "utf-8"
+    )
 
 
 def learner_captures(result: Any, test_rows: np.ndarray, capture: Any, make_router: Any) -> dict:
@@ -410,9 +427,9 @@ def round_cut_average(
 
 
 def _one(
-    args: tuple[int, int, str, bool, tuple[str, ...] | None, float | None],
+    args: tuple[int, int, str, bool, tuple[str, ...] | None, float | None, str | None],
 ) -> dict[str, Any]:
-    seed, clients, work, peers, learners, hidden_selection = args
+    seed, clients, work, peers, learners, hidden_selection, s_learner = args
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     with tempfile.TemporaryDirectory(prefix=f"polku-gen-{seed}-", dir=work) as tmp:
         try:
@@ -423,6 +440,7 @@ def _one(
                 peers=peers,
                 learners=learners,
                 hidden_selection=hidden_selection,
+                s_learner=s_learner,
             )
         except Exception as exc:  # a world that fails is a finding, not a crash of the run
             return {
@@ -523,6 +541,11 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="replace each world's drawn selection on unrecorded motivation (0: none)",
     )
+    parser.add_argument(
+        "--s-learner",
+        default=None,
+        help='S-learner hyperparameters instead of the defaults, e.g. "learning_rate=0.05,n_estimators=300"',
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     learners = tuple(args.learners.split(",")) if args.learners else None
@@ -538,7 +561,15 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="polku-generalise-"))
     results: list[dict[str, Any]] = []
     jobs = [
-        (seed, args.clients, str(work), not args.no_peers, learners, args.hidden_selection)
+        (
+            seed,
+            args.clients,
+            str(work),
+            not args.no_peers,
+            learners,
+            args.hidden_selection,
+            args.s_learner,
+        )
         for seed in seeds
     ]
     context = multiprocessing.get_context("spawn")
