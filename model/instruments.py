@@ -149,7 +149,7 @@ def _clustered_noise(
 
 
 def _unit_means(
-    r: np.ndarray, excess: np.ndarray, units: npt.ArrayLike, clusters: np.ndarray | None
+    r: np.ndarray, excess: np.ndarray, units: npt.ArrayLike, clusters: np.ndarray
 ) -> _UnitMeans:
     codes = pd.factorize(pd.Series(np.asarray(units, dtype=object)).astype(str))[0]
     size = np.bincount(codes).astype(float)
@@ -164,9 +164,8 @@ def _unit_means(
         variance = np.maximum(squares / size[:, None] - mean**2, 0.0)
         return mean, variance / np.maximum(size - 1, 1)[:, None]
 
-    residual, residual_noise = mean_and_noise(r[:, None])
-    if clusters is not None:
-        residual_noise = _clustered_noise(r[:, None], residual, codes, clusters, size)
+    residual = (np.bincount(codes, weights=r, minlength=n_units) / size)[:, None]
+    residual_noise = _clustered_noise(r[:, None], residual, codes, clusters, size)
     shares, share_noise = mean_and_noise(excess)
     return _UnitMeans(size, residual[:, 0], residual_noise[:, 0], shares, share_noise)
 
@@ -195,7 +194,8 @@ def unit_correction(
     n, n_actions = e.shape
     treated = np.zeros((n, n_actions))
     treated[np.arange(n), a] = 1.0
-    groups = None if clusters is None else pd.factorize(pd.Series(np.asarray(clusters)))[0]
+    # Without clients given, every point is a client of its own.
+    groups = np.arange(n) if clusters is None else pd.factorize(pd.Series(np.asarray(clusters)))[0]
     means = _unit_means(r, treated - e, units, groups)
     n_units = len(means.size)
     weight = means.size / means.size.sum()

@@ -6,7 +6,8 @@ clients between services for reasons unrelated to how ready the clients are
 (`model.instruments`). After the learner is chosen, its residuals on the
 training and validation clients are set against what each unit adds to the
 historical policy; the per-service bias this shows, shrunk together by
-empirical Bayes (`model.instruments.pooled_shrinkage`), is taken off the service's chance (`Router.adjustment`).
+empirical Bayes (`model.instruments.pooled_shrinkage`), is taken off the
+service's chance (`Router.adjustment`).
 
 The units never enter the outcome models (they would learn each unit's
 selection as if it were an effect) nor the propensity model, whose
